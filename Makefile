@@ -1,0 +1,48 @@
+# CareKey — the two commands a new user needs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: demo test lint types pytest lock serve clean
+
+# A stamp per lock file: the venv is rebuilt only when a lock file changes.
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24.2"
+
+$(VENV)/.main-stamp: requirements/main.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/main.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $@
+
+$(VENV)/.dev-stamp: requirements/dev.txt pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $@ $(VENV)/.main-stamp
+
+demo: $(VENV)/.main-stamp
+	$(BIN)/carekey db upgrade
+	$(BIN)/carekey seed --profile copenhagen --if-empty
+	$(BIN)/carekey serve --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.dev-stamp lint types pytest
+
+lint: $(VENV)/.dev-stamp
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: $(VENV)/.dev-stamp
+	$(BIN)/mypy
+
+pytest: $(VENV)/.dev-stamp
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Regenerate the lock files after changing dependencies in pyproject.toml.
+lock: $(VENV)/.dev-stamp
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -q -o requirements/main.txt
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -q -o requirements/dev.txt
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,3 @@
+"""CareKey: keyless home care."""
+
+__version__ = "0.1.0"
