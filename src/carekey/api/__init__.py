@@ -1,0 +1,1 @@
+"""The HTTP JSON API (FastAPI). Thin: every endpoint calls one service function."""

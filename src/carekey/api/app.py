@@ -1,0 +1,80 @@
+"""The FastAPI application. Engines are built in the lifespan, never at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy import Engine, text
+
+import carekey
+from carekey.config import Settings, get_settings
+from carekey.store.db import create_db_engine, session_factory
+from carekey.store.migrate import current_revision, head_revision
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """Build the application for ``settings``; tests may hand in an engine of their own."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_engine = engine is None
+        app.state.engine = engine or create_db_engine(settings.resolved_database_url)
+        app.state.sessions = session_factory(app.state.engine)
+        app.state.settings = settings
+        try:
+            yield
+        finally:
+            if own_engine:
+                app.state.engine.dispose()
+
+    app = FastAPI(
+        title="CareKey",
+        version=carekey.__version__,
+        summary="Nøglefri hjemmepleje / keyless home care",
+        lifespan=lifespan,
+    )
+
+    @app.get("/healthz", tags=["drift / operations"])
+    def healthz(request: Request) -> JSONResponse:
+        """Liveness and readiness: the database answers and its schema is current."""
+        eng: Engine = request.app.state.engine
+        body: dict[str, Any] = {"status": "ok", "version": carekey.__version__}
+        try:
+            with eng.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            body["database"] = eng.dialect.name
+            schema_ok = current_revision(eng) == head_revision(eng)
+            body["schema"] = "current" if schema_ok else "needs upgrade"
+        except Exception as exc:  # health must answer, whatever the database does
+            return JSONResponse(
+                {"status": "error", "database": "unreachable", "detail": type(exc).__name__},
+                status_code=503,
+            )
+        if not schema_ok:
+            body["status"] = "degraded"
+            return JSONResponse(body, status_code=503)
+        return JSONResponse(body)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index() -> str:
+        return _INDEX
+
+    return app
+
+
+_INDEX = """<!doctype html>
+<html lang="da"><head><meta charset="utf-8"><title>CareKey</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto">
+<h1>CareKey</h1>
+<p>Nøglefri hjemmepleje. Serveren kører.<br><em>Keyless home care. The server is running.</em></p>
+<ul>
+<li><a href="/healthz">/healthz</a> — driftsstatus / health</li>
+<li><a href="/docs">/docs</a> — API-dokumentation / API documentation (OpenAPI)</li>
+</ul>
+</body></html>
+"""

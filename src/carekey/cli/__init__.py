@@ -1,0 +1,1 @@
+"""The ``carekey`` command line (Typer + Rich)."""

@@ -1,0 +1,220 @@
+"""``carekey``: database, seed data, server and benchmarks from one command."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from carekey.config import Settings, get_settings
+from carekey.domain.errors import DomainError
+from carekey.store.db import create_db_engine
+
+app = typer.Typer(
+    help="CareKey — nøglefri hjemmepleje / keyless home care.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Databasen / the database.", no_args_is_help=True)
+bench_app = typer.Typer(help="Målinger / benchmarks.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(bench_app, name="bench")
+
+console = Console()
+err = Console(stderr=True)
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="postgresql://user@host:port/db eller sqlite:///sti (ellers CAREKEY_DATABASE_URL).",
+        show_default=False,
+    ),
+]
+
+
+def _settings(database_url: str | None) -> Settings:
+    settings = get_settings()
+    if database_url:
+        settings = settings.model_copy(update={"database_url": database_url})
+    return settings
+
+
+def _engine(settings: Settings) -> Engine:
+    try:
+        return create_db_engine(settings.resolved_database_url)
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    err.print(f"[bold red]Fejl / error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def _unreachable(exc: OperationalError, settings: Settings) -> NoReturn:
+    _fail(
+        "Databasen svarer ikke / the database does not answer "
+        f"({settings.resolved_database_url.split('@')[-1]}): {exc.orig}"
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseUrl = None) -> None:
+    """Opdatér databaseskemaet til nyeste version / migrate the schema to the newest version."""
+    from carekey.store.migrate import current_revision, upgrade
+
+    settings = _settings(database_url)
+    engine = _engine(settings)
+    try:
+        before = current_revision(engine)
+        upgrade(engine)
+        after = current_revision(engine)
+    except OperationalError as exc:
+        _unreachable(exc, settings)
+    finally:
+        engine.dispose()
+    if before == after:
+        console.print(f"Skemaet er allerede nyeste version / schema already at [bold]{after}[/]")
+    else:
+        console.print(
+            f"Skema opdateret / schema migrated: {before or 'tom / empty'} → [bold]{after}[/]"
+        )
+
+
+@db_app.command("current")
+def db_current(database_url: DatabaseUrl = None) -> None:
+    """Vis skemaets version / show the schema version."""
+    from carekey.store.migrate import current_revision, head_revision
+
+    settings = _settings(database_url)
+    engine = _engine(settings)
+    try:
+        current, head = current_revision(engine), head_revision(engine)
+    except OperationalError as exc:
+        _unreachable(exc, settings)
+    finally:
+        engine.dispose()
+    state = "nyeste / current" if current == head else "skal opdateres / needs upgrade"
+    console.print(f"{current or 'tom / empty'} ({state}; nyeste / head: {head})")
+
+
+@app.command("seed")
+def seed_command(
+    profile: Annotated[
+        str, typer.Option(help="small eller copenhagen / small or copenhagen.")
+    ] = "small",
+    seed: Annotated[int, typer.Option(help="Tilfældighedsfrø / random seed.")] = 1,
+    if_empty: Annotated[
+        bool,
+        typer.Option(
+            "--if-empty", help="Spring over hvis der allerede er data / skip if data exists."
+        ),
+    ] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Opret en syntetisk kommune / build a synthetic municipality (deterministic per seed)."""
+    from carekey.services.seed import PROFILES, is_empty
+    from carekey.services.seed import seed as run_seed
+    from carekey.store.migrate import current_revision, head_revision
+
+    if profile not in PROFILES:
+        _fail(f"ukendt profil / unknown profile {profile!r}: vælg / choose {', '.join(PROFILES)}")
+    settings = _settings(database_url)
+    engine = _engine(settings)
+    try:
+        if current_revision(engine) != head_revision(engine):
+            _fail(
+                "Databasen er ikke opdateret; kør `carekey db upgrade` / run `carekey db upgrade`"
+            )
+        started = time.perf_counter()
+        with engine.begin() as connection:
+            if if_empty and not is_empty(connection):
+                console.print("Databasen har allerede data; intet gjort / data present; skipped")
+                return
+            with Progress(
+                TextColumn("[progress.description]{task.description:<48}"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total}"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=False,
+            ) as bar:
+                task = bar.add_task(f"seed {profile}", total=None)
+
+                def progress(step: str, done: int, total: int) -> None:
+                    bar.update(task, description=step, completed=done, total=total)
+
+                summary = run_seed(
+                    connection,
+                    profile=profile,
+                    seed=seed,
+                    secret=settings.secret_key.get_secret_value(),
+                    progress=progress,
+                )
+        elapsed = time.perf_counter() - started
+    except DomainError as exc:
+        _fail(str(exc))
+    except OperationalError as exc:
+        _unreachable(exc, settings)
+    finally:
+        engine.dispose()
+    table = Table("tabel / table", "rækker / rows", title=f"{profile}, seed {seed}")
+    for name, count in summary.counts.items():
+        table.add_row(name, f"{count:,}".replace(",", "."))
+    console.print(table)
+    console.print(f"Færdig på / done in {elapsed:.1f} s")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Adresse / address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Start serveren / start the server (uvicorn)."""
+    import uvicorn
+
+    from carekey.api.app import create_app
+    from carekey.store.migrate import current_revision, head_revision
+
+    settings = _settings(database_url)
+    engine = _engine(settings)
+    try:
+        if current_revision(engine) != head_revision(engine):
+            _fail(
+                "Databasen er ikke opdateret; kør `carekey db upgrade` / run `carekey db upgrade`"
+            )
+    except OperationalError as exc:
+        _unreachable(exc, settings)
+    finally:
+        engine.dispose()
+    host = host or settings.host
+    port = port or settings.port
+    url = f"http://{host}:{port}"
+    console.print(f"[bold green]CareKey kører på / is running at[/] {url}")
+    console.print(f"  sundhed / health: {url}/healthz    API: {url}/docs    stop: Ctrl+C")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
+
+
+@bench_app.command("protocol")
+def bench_protocol() -> None:
+    """Mål dørprotokollen / measure the door protocol; ends with one JSON line."""
+    try:
+        from carekey.sim.bench_protocol import run
+    except ImportError as exc:  # pragma: no cover - until the protocol benchmark lands
+        _fail(f"protokolmålingen findes ikke endnu / not available yet: {exc}")
+    result = run(echo=console.print)
+    print(json.dumps(result, sort_keys=True))  # the machine-readable last line
+
+
+def run() -> None:
+    """Entry point of the ``carekey`` script."""
+    app()

@@ -1,0 +1,88 @@
+"""One ``Settings`` object for the whole process, read from ``CAREKEY_*`` environment variables."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "carekey-development-secret-do-not-use-in-production"  # noqa: S105 - refused below outside development
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Process settings. Unsafe defaults are refused outside development and test."""
+
+    model_config = SettingsConfigDict(env_prefix="CAREKEY_", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Field(default=Path("data"))
+    database_url: str | None = None
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> Settings:
+        if self.environment is Environment.PRODUCTION:
+            if self.secret_key.get_secret_value() == DEVELOPMENT_SECRET:
+                raise ValueError(
+                    "CAREKEY_SECRET_KEY skal sættes i produktion / "
+                    "CAREKEY_SECRET_KEY must be set in production"
+                )
+            if len(self.secret_key.get_secret_value()) < 32:
+                raise ValueError(
+                    "CAREKEY_SECRET_KEY skal være mindst 32 tegn / "
+                    "CAREKEY_SECRET_KEY must be at least 32 characters"
+                )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL to connect to: the configured one, or SQLite under ``data_dir``."""
+        if self.database_url:
+            return normalize_database_url(self.database_url)
+        return normalize_database_url(f"sqlite:///{self.data_dir / 'carekey.db'}")
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the usual ``postgresql://`` and ``sqlite:///`` forms; the driver is our business.
+
+    ``postgresql://user@host:port/db`` and ``postgres://...`` become ``postgresql+psycopg://...``;
+    an explicit driver the project does not ship is refused with a clear message.
+    """
+    url = url.strip()
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(
+            f"Ugyldig database-URL {url!r}: forventede postgresql://… eller sqlite:///… / "
+            f"invalid database URL {url!r}: expected postgresql://… or sqlite:///…"
+        )
+    base, _, driver = scheme.partition("+")
+    if base in ("postgresql", "postgres"):
+        if driver not in ("", "psycopg"):
+            raise ValueError(f"Databasedriveren {driver!r} understøttes ikke / unsupported driver")
+        return f"postgresql+psycopg://{rest}"
+    if base == "sqlite":
+        if driver not in ("", "pysqlite"):
+            raise ValueError(f"Databasedriveren {driver!r} understøttes ikke / unsupported driver")
+        return f"sqlite://{rest}"
+    raise ValueError(
+        f"Databasen {base!r} understøttes ikke; brug postgresql eller sqlite / "
+        f"database {base!r} is not supported; use postgresql or sqlite"
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

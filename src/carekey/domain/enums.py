@@ -1,0 +1,162 @@
+"""Closed sets of values used across the model. The string values are stored in the database."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    CARE_WORKER = "care_worker"
+    ADMINISTRATOR = "administrator"
+    DISTRICT_LEAD = "district_lead"
+    AUDITOR = "auditor"
+    INSTALLER = "installer"
+
+
+class EmployeeStatus(StrEnum):
+    ACTIVE = "active"
+    BLOCKED = "blocked"
+
+
+class PhoneStatus(StrEnum):
+    ACTIVE = "active"
+    BLOCKED = "blocked"
+    LOST = "lost"
+    WIPED = "wiped"
+
+
+class CitizenStatus(StrEnum):
+    PENDING = "pending"  # consent given, installation not finished
+    ACTIVE = "active"  # keys are issued for this citizen's doors
+    PAUSED = "paused"  # e.g. in hospital: no keys, devices stay
+    REMOVED = "removed"  # address removed from the solution
+
+
+class DoorKind(StrEnum):
+    HOME_LOCK = "home_lock"  # motor turner on the inside of the citizen's front door
+    ENTRANCE_CONTROLLER = "entrance_controller"  # module in the stairwell door-phone system
+    GATE_CONTROLLER = "gate_controller"  # module in the gate's door-phone system
+
+
+class DoorStatus(StrEnum):
+    STOCK = "stock"
+    INSTALLED = "installed"
+    COMMISSIONED = "commissioned"
+    ACTIVE = "active"
+    FAULTY = "faulty"
+    DECOMMISSIONED = "decommissioned"
+
+
+class CredentialKind(StrEnum):
+    HOME = "home"
+    ENTRANCE = "entrance"
+    GATE = "gate"
+
+
+class SubjectType(StrEnum):
+    EMPLOYEE = "employee"
+    PARTNER_STAFF = "partner_staff"
+
+
+class PartnerCategory(StrEnum):
+    POST = "post"
+    NEWSPAPER = "newspaper"
+    PARCEL = "parcel"
+    MEAL_BOX = "meal_box"
+    PHARMACY = "pharmacy"
+    ADVERTISING = "advertising"
+
+
+class PartnerStatus(StrEnum):
+    ACTIVE = "active"
+    BLOCKED = "blocked"
+
+
+class PartnerPhoneStatus(StrEnum):
+    ACTIVE = "active"
+    BLOCKED = "blocked"
+    LOST = "lost"
+
+
+class ErrandStatus(StrEnum):
+    APPROVED = "approved"
+    USED = "used"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class IssuerKeyStatus(StrEnum):
+    NEXT = "next"  # published to doors, not yet signing
+    ACTIVE = "active"  # signs new credentials
+    RETIRED = "retired"  # no longer trusted by doors
+
+
+class PermissionStatus(StrEnum):
+    REQUESTED = "requested"
+    GRANTED = "granted"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+
+
+class ConsentKind(StrEnum):
+    INSTALLATION = "installation"
+    RESTORATION = "restoration"
+
+
+class ConsentGivenBy(StrEnum):
+    CITIZEN = "citizen"
+    RELATIVE = "relative"
+    GUARDIAN = "guardian"
+
+
+class WorkOrderKind(StrEnum):
+    INSTALL = "install"
+    RESTORE = "restore"
+    SERVICE = "service"
+
+
+class WorkOrderStatus(StrEnum):
+    ORDERED = "ordered"
+    SCHEDULED = "scheduled"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class AuditSource(StrEnum):
+    DOOR = "door"  # signed, hash-chained event from a lock or controller
+    APP = "app"  # event from the key app (login, wipe, refused at the door, ...)
+    SERVER = "server"  # event the server itself records
+
+
+class AuditAction(StrEnum):
+    UNLOCKED = "unlocked"
+    LOCKED = "locked"
+    REFUSED = "refused"
+    RELAY_PULSED = "relay_pulsed"
+    MANUAL_TURN = "manual_turn"
+    AUTO_RELOCKED = "auto_relocked"
+    JAMMED = "jammed"
+    LOW_BATTERY = "low_battery"
+    POWER_LOSS = "power_loss"
+    TIME_SET = "time_set"
+    DENYLIST_UPDATED = "denylist_updated"
+    CONFIGURED = "configured"
+    LOGIN = "login"
+    WIPED = "wiped"
+
+
+class DenylistReason(StrEnum):
+    PHONE_BLOCKED = "phone_blocked"
+    PHONE_LOST = "phone_lost"
+    EMPLOYEE_BLOCKED = "employee_blocked"
+    CITIZEN_REMOVED = "citizen_removed"
+    PARTNER_BLOCKED = "partner_blocked"
+    EMERGENCY_KEY_REVOKED = "emergency_key_revoked"
+    AGREEMENT_ENDED = "agreement_ended"
+
+
+CREDENTIAL_KIND_FOR_DOOR: dict[DoorKind, CredentialKind] = {
+    DoorKind.HOME_LOCK: CredentialKind.HOME,
+    DoorKind.ENTRANCE_CONTROLLER: CredentialKind.ENTRANCE,
+    DoorKind.GATE_CONTROLLER: CredentialKind.GATE,
+}

@@ -1,0 +1,752 @@
+"""The whole data model of CareKey, as typed SQLAlchemy 2 models.
+
+Structural invariants are stated twice on purpose: in ``carekey.domain.rules`` (checked before a
+flush, with a clear Danish/English message) and as database constraints (so that no code path,
+bulk insert or manual SQL can break them). See ``docs/data-model.md`` for the picture.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+
+from carekey.clock import utcnow
+from carekey.domain import enums as e
+from carekey.domain.rules import check_door_placement, check_partner_door
+from carekey.domain.values import check_time_window
+from carekey.store.types import UTCDateTime, str_enum
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# 64-bit ids where a table grows without bound (the audit trail); SQLite's INTEGER is 64-bit.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dt.datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+    def check_invariants(self) -> None:
+        """Raise ``InvariantError`` if this object breaks a rule of the domain."""
+
+
+def _created() -> Mapped[dt.datetime]:
+    return mapped_column(default=utcnow)
+
+
+# --- tenants, keys and districts ---------------------------------------------------------------
+
+
+class Municipality(Base):
+    """A municipality (kommune): the tenant. It issues the keys and pays for the installations."""
+
+    __tablename__ = "municipality"
+    __table_args__ = (
+        CheckConstraint("key_lifetime_minutes BETWEEN 1 AND 540", name="key_lifetime_max_9h"),
+        CheckConstraint("heartbeat_interval_s BETWEEN 10 AND 3600", name="heartbeat_range"),
+        CheckConstraint("emergency_key_max_minutes BETWEEN 1 AND 540", name="emergency_max"),
+        CheckConstraint("wrong_code_limit BETWEEN 1 AND 20", name="wrong_code_limit_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(4), unique=True)  # the official kommunekode
+    name: Mapped[str] = mapped_column(String(100))
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Copenhagen")
+    key_lifetime_minutes: Mapped[int] = mapped_column(default=540)
+    heartbeat_interval_s: Mapped[int] = mapped_column(default=60)
+    emergency_key_max_minutes: Mapped[int] = mapped_column(default=480)
+    wrong_code_limit: Mapped[int] = mapped_column(default=5)
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class IssuerKey(Base):
+    """A municipality's credential-signing key (Ed25519). Rotation: next → active → retired."""
+
+    __tablename__ = "issuer_key"
+    __table_args__ = (UniqueConstraint("municipality_id", "kid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    kid: Mapped[bytes] = mapped_column(LargeBinary(16))
+    algorithm: Mapped[str] = mapped_column(String(16), default="Ed25519")
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(64))
+    # The private key sealed (AES-GCM) under the server's key-encryption key; never stored plain.
+    private_key_sealed: Mapped[bytes | None] = mapped_column(LargeBinary(256))
+    status: Mapped[e.IssuerKeyStatus] = mapped_column(str_enum(e.IssuerKeyStatus, "status"))
+    created_at: Mapped[dt.datetime] = _created()
+    activated_at: Mapped[dt.datetime | None]
+    retired_at: Mapped[dt.datetime | None]
+
+
+class District(Base):
+    """A home-care district (hjemmeplejedistrikt) of a municipality."""
+
+    __tablename__ = "district"
+    __table_args__ = (
+        UniqueConstraint("municipality_id", "code"),
+        UniqueConstraint("id", "municipality_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    code: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100))
+
+
+# --- municipal staff and their phones ----------------------------------------------------------
+
+
+class Employee(Base):
+    """A municipal employee. Belongs to exactly one municipality."""
+
+    __tablename__ = "employee"
+    __table_args__ = (
+        UniqueConstraint("municipality_id", "employee_number"),
+        UniqueConstraint("id", "municipality_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    employee_number: Mapped[str] = mapped_column(String(32))
+    full_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    totp_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary(128))
+    status: Mapped[e.EmployeeStatus] = mapped_column(
+        str_enum(e.EmployeeStatus, "status"), default=e.EmployeeStatus.ACTIVE
+    )
+    blocked_reason: Mapped[str | None] = mapped_column(Text)
+    blocked_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = _created()
+
+    roles: Mapped[list[EmployeeRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+
+class EmployeeRole(Base):
+    __tablename__ = "employee_role"
+
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employee.id"), primary_key=True)
+    role: Mapped[e.Role] = mapped_column(str_enum(e.Role, "role"), primary_key=True)
+
+
+class EmployeeDistrict(Base):
+    """Which districts an employee works in. Both sides must be of the same municipality."""
+
+    __tablename__ = "employee_district"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["employee_id", "municipality_id"], ["employee.id", "employee.municipality_id"]
+        ),
+        ForeignKeyConstraint(
+            ["district_id", "municipality_id"], ["district.id", "district.municipality_id"]
+        ),
+    )
+
+    employee_id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(primary_key=True, index=True)
+    municipality_id: Mapped[int]
+
+
+class Phone(Base):
+    """An enrolled municipal work phone. Its device key never leaves the phone."""
+
+    __tablename__ = "phone"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["employee_id", "municipality_id"], ["employee.id", "employee.municipality_id"]
+        ),
+        UniqueConstraint("municipality_id", "label"),
+        UniqueConstraint("id", "municipality_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    employee_id: Mapped[int | None] = mapped_column(index=True)
+    label: Mapped[str] = mapped_column(String(64))  # asset tag on the phone
+    model: Mapped[str | None] = mapped_column(String(64))
+    public_key: Mapped[bytes | None] = mapped_column(LargeBinary(128), unique=True)  # P-256 SPKI
+    status: Mapped[e.PhoneStatus] = mapped_column(
+        str_enum(e.PhoneStatus, "status"), default=e.PhoneStatus.ACTIVE
+    )
+    blocked_reason: Mapped[str | None] = mapped_column(Text)
+    enrolled_at: Mapped[dt.datetime | None]
+    last_seen_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class EnrolmentCode(Base):
+    """A one-time, expiring code an administrator hands out to enrol a phone."""
+
+    __tablename__ = "enrolment_code"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["phone_id", "municipality_id"], ["phone.id", "phone.municipality_id"]
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    phone_id: Mapped[int] = mapped_column(index=True)
+    code_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_by_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"))
+    created_at: Mapped[dt.datetime] = _created()
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+
+
+# --- buildings, homes and citizens -------------------------------------------------------------
+
+
+class HousingAssociation(Base):
+    """A housing association (boligforening) that owns properties and permits stairwell modules."""
+
+    __tablename__ = "housing_association"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    cvr: Mapped[str | None] = mapped_column(String(8), unique=True)
+    contact_email: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class Property(Base):
+    """A building or block (ejendom) at one street address."""
+
+    __tablename__ = "property"
+    __table_args__ = (UniqueConstraint("municipality_id", "street", "house_number", "postal_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    housing_association_id: Mapped[int | None] = mapped_column(
+        ForeignKey("housing_association.id"), index=True
+    )
+    street: Mapped[str] = mapped_column(String(120))
+    house_number: Mapped[str] = mapped_column(String(16))
+    postal_code: Mapped[str] = mapped_column(String(4))
+    city: Mapped[str] = mapped_column(String(64))
+
+
+class Entrance(Base):
+    """A stairwell door (opgangsdør) of a property."""
+
+    __tablename__ = "entrance"
+    __table_args__ = (UniqueConstraint("property_id", "label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int] = mapped_column(ForeignKey("property.id"), index=True)
+    label: Mapped[str] = mapped_column(String(64))  # e.g. "Nørrebrogade 12A"
+
+
+class Gate(Base):
+    """A gate (port) into a property's courtyard."""
+
+    __tablename__ = "gate"
+    __table_args__ = (UniqueConstraint("property_id", "label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int] = mapped_column(ForeignKey("property.id"), index=True)
+    label: Mapped[str] = mapped_column(String(64))
+
+
+class Dwelling(Base):
+    """A flat or house (bolig), reached through one entrance."""
+
+    __tablename__ = "dwelling"
+    __table_args__ = (UniqueConstraint("entrance_id", "floor", "side"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entrance_id: Mapped[int] = mapped_column(ForeignKey("entrance.id"), index=True)
+    floor: Mapped[str] = mapped_column(String(8))  # "st", "1", "2", ...
+    side: Mapped[str] = mapped_column(String(8))  # "tv", "th", "mf" or a door number
+
+
+class Citizen(Base):
+    """A citizen (borger) who receives home care. No CPR number is stored, on purpose."""
+
+    __tablename__ = "citizen"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["district_id", "municipality_id"], ["district.id", "district.municipality_id"]
+        ),
+        UniqueConstraint("id", "municipality_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    district_id: Mapped[int] = mapped_column(index=True)
+    dwelling_id: Mapped[int | None] = mapped_column(ForeignKey("dwelling.id"), index=True)
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name: Mapped[str] = mapped_column(String(100))
+    status: Mapped[e.CitizenStatus] = mapped_column(
+        str_enum(e.CitizenStatus, "status"), default=e.CitizenStatus.PENDING
+    )
+    created_at: Mapped[dt.datetime] = _created()
+    removed_at: Mapped[dt.datetime | None]
+
+
+# --- door devices ------------------------------------------------------------------------------
+
+_PLACEMENT_SQL = (
+    "(kind = 'home_lock' AND entrance_id IS NULL AND gate_id IS NULL)"
+    " OR (kind = 'entrance_controller' AND dwelling_id IS NULL AND gate_id IS NULL)"
+    " OR (kind = 'gate_controller' AND dwelling_id IS NULL AND entrance_id IS NULL)"
+)
+_PLACED_SQL = (
+    "status IN ('stock', 'decommissioned')"
+    " OR dwelling_id IS NOT NULL OR entrance_id IS NOT NULL OR gate_id IS NOT NULL"
+)
+
+
+class DoorDevice(Base):
+    """A home lock (motor turner), an entrance controller or a gate controller."""
+
+    __tablename__ = "door_device"
+    __table_args__ = (
+        CheckConstraint(_PLACEMENT_SQL, name="placement_matches_kind"),
+        CheckConstraint(_PLACED_SQL, name="installed_is_placed"),
+        CheckConstraint("battery_pct BETWEEN 0 AND 100", name="battery_pct_range"),
+        UniqueConstraint("id", "kind"),
+        # A dwelling has at most one live home lock: the old one is decommissioned first.
+        Index(
+            "uq_door_device_live_dwelling",
+            "dwelling_id",
+            unique=True,
+            sqlite_where=text("status != 'decommissioned'"),
+            postgresql_where=text("status != 'decommissioned'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    kind: Mapped[e.DoorKind] = mapped_column(str_enum(e.DoorKind, "kind"))
+    serial: Mapped[str] = mapped_column(String(32), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(64))  # Ed25519, signs events/receipts
+    firmware_version: Mapped[str] = mapped_column(String(32))
+    status: Mapped[e.DoorStatus] = mapped_column(
+        str_enum(e.DoorStatus, "status"), default=e.DoorStatus.STOCK
+    )
+    dwelling_id: Mapped[int | None] = mapped_column(ForeignKey("dwelling.id"))
+    entrance_id: Mapped[int | None] = mapped_column(ForeignKey("entrance.id"), index=True)
+    gate_id: Mapped[int | None] = mapped_column(ForeignKey("gate.id"), index=True)
+    battery_pct: Mapped[int | None]
+    clock_offset_ms: Mapped[int | None]
+    last_seen_at: Mapped[dt.datetime | None]
+    last_event_seq: Mapped[int] = mapped_column(BigId, default=0)
+    denylist_version_seen: Mapped[int] = mapped_column(default=0)
+    installed_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = _created()
+
+    def check_invariants(self) -> None:
+        check_door_placement(
+            kind=e.DoorKind(self.kind),
+            status=e.DoorStatus(self.status or e.DoorStatus.STOCK),
+            dwelling_id=self.dwelling_id,
+            entrance_id=self.entrance_id,
+            gate_id=self.gate_id,
+        )
+
+
+# --- partners and agreements -------------------------------------------------------------------
+
+
+class PartnerCompany(Base):
+    """An approved company (post, newspapers, parcels, meal boxes) with stairwell access only."""
+
+    __tablename__ = "partner_company"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    cvr: Mapped[str | None] = mapped_column(String(8), unique=True)
+    category: Mapped[e.PartnerCategory] = mapped_column(str_enum(e.PartnerCategory, "category"))
+    status: Mapped[e.PartnerStatus] = mapped_column(
+        str_enum(e.PartnerStatus, "status"), default=e.PartnerStatus.ACTIVE
+    )
+    blocked_reason: Mapped[str | None] = mapped_column(Text)
+    blocked_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class PartnerStaff(Base):
+    __tablename__ = "partner_staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("partner_company.id"), index=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[e.PartnerStatus] = mapped_column(
+        str_enum(e.PartnerStatus, "status"), default=e.PartnerStatus.ACTIVE
+    )
+
+
+class PartnerPhone(Base):
+    __tablename__ = "partner_phone"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("partner_company.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("partner_staff.id"), index=True)
+    label: Mapped[str] = mapped_column(String(64))
+    public_key: Mapped[bytes | None] = mapped_column(LargeBinary(128), unique=True)
+    status: Mapped[e.PartnerPhoneStatus] = mapped_column(
+        str_enum(e.PartnerPhoneStatus, "status"), default=e.PartnerPhoneStatus.ACTIVE
+    )
+    enrolled_at: Mapped[dt.datetime | None]
+
+
+class Agreement(Base):
+    """A housing association lets a partner company into some of its stairwells and gates."""
+
+    __tablename__ = "agreement"
+    __table_args__ = (
+        CheckConstraint("valid_until IS NULL OR valid_until > valid_from", name="validity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    housing_association_id: Mapped[int] = mapped_column(
+        ForeignKey("housing_association.id"), index=True
+    )
+    partner_company_id: Mapped[int] = mapped_column(ForeignKey("partner_company.id"), index=True)
+    valid_from: Mapped[dt.datetime]
+    valid_until: Mapped[dt.datetime | None]
+    requires_errand: Mapped[bool] = mapped_column(Boolean, default=False)
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    blocked_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class AgreementDoor(Base):
+    """A stairwell door or gate an agreement covers. The kind is part of the foreign key, so a
+    home lock can never be linked to a partner, whatever code writes the row."""
+
+    __tablename__ = "agreement_door"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["door_device_id", "door_kind"], ["door_device.id", "door_device.kind"]
+        ),
+        CheckConstraint(
+            "door_kind IN ('entrance_controller', 'gate_controller')", name="never_home_lock"
+        ),
+    )
+
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id"), primary_key=True)
+    door_device_id: Mapped[int] = mapped_column(primary_key=True, index=True)
+    door_kind: Mapped[e.DoorKind] = mapped_column(str_enum(e.DoorKind, "door_kind"))
+
+    def check_invariants(self) -> None:
+        check_partner_door(e.DoorKind(self.door_kind))
+
+
+class AgreementWindow(Base):
+    """A weekly time window (local time of the property) in which the agreement admits."""
+
+    __tablename__ = "agreement_window"
+    __table_args__ = (
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+        CheckConstraint("start_minute >= 0 AND end_minute <= 1440", name="within_day"),
+        CheckConstraint("start_minute < end_minute", name="not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id"), index=True)
+    weekday: Mapped[int]
+    start_minute: Mapped[int]
+    end_minute: Mapped[int]
+
+    def check_invariants(self) -> None:
+        check_time_window(self.weekday, self.start_minute, self.end_minute)
+
+
+class Errand(Base):
+    """An approved errand (ærinde): one delivery by a partner to one stairwell in a period."""
+
+    __tablename__ = "errand"
+    __table_args__ = (CheckConstraint("not_after > not_before", name="validity"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id"), index=True)
+    partner_staff_id: Mapped[int | None] = mapped_column(ForeignKey("partner_staff.id"))
+    entrance_id: Mapped[int] = mapped_column(ForeignKey("entrance.id"), index=True)
+    purpose: Mapped[e.PartnerCategory] = mapped_column(str_enum(e.PartnerCategory, "purpose"))
+    reference: Mapped[str | None] = mapped_column(String(64))  # e.g. a parcel number
+    not_before: Mapped[dt.datetime]
+    not_after: Mapped[dt.datetime]
+    status: Mapped[e.ErrandStatus] = mapped_column(
+        str_enum(e.ErrandStatus, "status"), default=e.ErrandStatus.APPROVED
+    )
+    created_at: Mapped[dt.datetime] = _created()
+
+
+# --- keys, revocation and the audit trail ------------------------------------------------------
+
+
+class EmergencyKeyGrant(Base):
+    """An emergency key (akutnøgle): a named employee, one citizen outside their district, for a
+    limited time, with a reason."""
+
+    __tablename__ = "emergency_key_grant"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["employee_id", "municipality_id"], ["employee.id", "employee.municipality_id"]
+        ),
+        ForeignKeyConstraint(
+            ["citizen_id", "municipality_id"], ["citizen.id", "citizen.municipality_id"]
+        ),
+        CheckConstraint("ends_at > starts_at", name="validity"),
+        CheckConstraint("length(reason) > 0", name="reason_given"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    employee_id: Mapped[int] = mapped_column(index=True)
+    citizen_id: Mapped[int] = mapped_column(index=True)
+    granted_by_employee_id: Mapped[int] = mapped_column(ForeignKey("employee.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    starts_at: Mapped[dt.datetime]
+    ends_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+    revoked_by_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"))
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class IssuedCredential(Base):
+    """A credential the server signed and handed to a phone. Kept so it can be denylisted."""
+
+    __tablename__ = "issued_credential"
+    __table_args__ = (
+        CheckConstraint(
+            "(subject_type = 'employee' AND employee_id IS NOT NULL AND partner_staff_id IS NULL)"
+            " OR (subject_type = 'partner_staff' AND partner_staff_id IS NOT NULL"
+            " AND employee_id IS NULL)",
+            name="one_subject",
+        ),
+        # Only the municipality's own employees ever get keys to homes.
+        CheckConstraint(
+            "subject_type = 'employee' OR kind IN ('entrance', 'gate')", name="homes_staff_only"
+        ),
+        CheckConstraint("expires_at > not_before", name="validity"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    credential_id: Mapped[bytes] = mapped_column(LargeBinary(16), unique=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    issuer_kid: Mapped[bytes] = mapped_column(LargeBinary(16))
+    subject_type: Mapped[e.SubjectType] = mapped_column(str_enum(e.SubjectType, "subject_type"))
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"), index=True)
+    partner_staff_id: Mapped[int | None] = mapped_column(ForeignKey("partner_staff.id"))
+    phone_id: Mapped[int | None] = mapped_column(ForeignKey("phone.id"), index=True)
+    partner_phone_id: Mapped[int | None] = mapped_column(ForeignKey("partner_phone.id"))
+    emergency_grant_id: Mapped[int | None] = mapped_column(ForeignKey("emergency_key_grant.id"))
+    kind: Mapped[e.CredentialKind] = mapped_column(str_enum(e.CredentialKind, "kind"))
+    serial: Mapped[int] = mapped_column(BigId)
+    denylist_version: Mapped[int]
+    not_before: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    issued_at: Mapped[dt.datetime] = _created()
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class IssuedCredentialDoor(Base):
+    """The doors one issued credential opens (one door, or a bundle of doors)."""
+
+    __tablename__ = "issued_credential_door"
+
+    issued_credential_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("issued_credential.id"), primary_key=True
+    )
+    door_device_id: Mapped[int] = mapped_column(
+        ForeignKey("door_device.id"), primary_key=True, index=True
+    )
+
+
+class DenylistVersion(Base):
+    """One published version of a municipality's denylist; doors only move forward."""
+
+    __tablename__ = "denylist_version"
+    __table_args__ = (UniqueConstraint("municipality_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"))
+    version: Mapped[int]
+    entry_count: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class DenylistEntry(Base):
+    """A revoked credential. Pruned once ``expires_at`` (the credential's own expiry) has passed."""
+
+    __tablename__ = "denylist_entry"
+    __table_args__ = (UniqueConstraint("municipality_id", "credential_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"))
+    credential_id: Mapped[bytes] = mapped_column(LargeBinary(16))
+    added_in_version: Mapped[int]
+    removed_in_version: Mapped[int | None]
+    reason: Mapped[e.DenylistReason] = mapped_column(str_enum(e.DenylistReason, "reason"))
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    created_at: Mapped[dt.datetime] = _created()
+
+
+class AuditEvent(Base):
+    """One thing that happened at a door or in the app: who, which door, when, and what."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        UniqueConstraint("door_device_id", "door_seq"),
+        Index("ix_audit_event_municipality_time", "municipality_id", "occurred_at"),
+        Index("ix_audit_event_door_time", "door_device_id", "occurred_at"),
+        Index("ix_audit_event_employee_time", "employee_id", "occurred_at"),
+        Index("ix_audit_event_citizen_time", "citizen_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"))
+    source: Mapped[e.AuditSource] = mapped_column(str_enum(e.AuditSource, "source"))
+    action: Mapped[e.AuditAction] = mapped_column(str_enum(e.AuditAction, "action"))
+    door_device_id: Mapped[int | None] = mapped_column(ForeignKey("door_device.id"))
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"))
+    partner_staff_id: Mapped[int | None] = mapped_column(ForeignKey("partner_staff.id"))
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"))
+    phone_id: Mapped[int | None] = mapped_column(ForeignKey("phone.id"))
+    credential_id: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    reason_code: Mapped[str | None] = mapped_column(String(64))
+    occurred_at: Mapped[dt.datetime]
+    received_at: Mapped[dt.datetime] = _created()
+    door_seq: Mapped[int | None] = mapped_column(BigId)
+    prev_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    event_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary(64))
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary(1024))
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    chain_gap: Mapped[bool] = mapped_column(Boolean, default=False)
+    chain_broken: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AdminAction(Base):
+    """Every administrative action: who did what to whom, when and why."""
+
+    __tablename__ = "admin_action"
+    __table_args__ = (Index("ix_admin_action_municipality_at", "municipality_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipality.id"))
+    actor_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"))
+    actor_label: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str] = mapped_column(String(64))
+    target_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None]
+    at: Mapped[dt.datetime] = _created()
+
+
+# --- installation lifecycle --------------------------------------------------------------------
+
+
+class ConsentRecord(Base):
+    """The citizen's (or a relative's or guardian's) consent to install or to restore."""
+
+    __tablename__ = "consent_record"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["citizen_id", "municipality_id"], ["citizen.id", "citizen.municipality_id"]
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"))
+    citizen_id: Mapped[int] = mapped_column(index=True)
+    kind: Mapped[e.ConsentKind] = mapped_column(str_enum(e.ConsentKind, "kind"))
+    given_by: Mapped[e.ConsentGivenBy] = mapped_column(str_enum(e.ConsentGivenBy, "given_by"))
+    given_by_name: Mapped[str | None] = mapped_column(String(200))
+    given_at: Mapped[dt.datetime]
+    withdrawn_at: Mapped[dt.datetime | None]
+    document_ref: Mapped[str | None] = mapped_column(String(200))
+    recorded_by_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"))
+
+
+class PermissionRequest(Base):
+    """The municipality asks a housing association to permit entrance/gate modules."""
+
+    __tablename__ = "permission_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    housing_association_id: Mapped[int] = mapped_column(ForeignKey("housing_association.id"))
+    property_id: Mapped[int] = mapped_column(ForeignKey("property.id"), index=True)
+    covers_entrances: Mapped[bool] = mapped_column(Boolean, default=True)
+    covers_gates: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[e.PermissionStatus] = mapped_column(
+        str_enum(e.PermissionStatus, "status"), default=e.PermissionStatus.REQUESTED
+    )
+    requested_at: Mapped[dt.datetime] = _created()
+    decided_at: Mapped[dt.datetime | None]
+    decided_by_name: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class WorkOrder(Base):
+    """Install, restore (without traces) or service a device. The municipality pays."""
+
+    __tablename__ = "work_order"
+    __table_args__ = (
+        CheckConstraint("cost_ore >= 0", name="cost_not_negative"),
+        CheckConstraint(
+            "dwelling_id IS NOT NULL OR entrance_id IS NOT NULL OR gate_id IS NOT NULL"
+            " OR door_device_id IS NOT NULL",
+            name="has_place",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
+    kind: Mapped[e.WorkOrderKind] = mapped_column(str_enum(e.WorkOrderKind, "kind"))
+    status: Mapped[e.WorkOrderStatus] = mapped_column(
+        str_enum(e.WorkOrderStatus, "status"), default=e.WorkOrderStatus.ORDERED
+    )
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"), index=True)
+    dwelling_id: Mapped[int | None] = mapped_column(ForeignKey("dwelling.id"))
+    entrance_id: Mapped[int | None] = mapped_column(ForeignKey("entrance.id"))
+    gate_id: Mapped[int | None] = mapped_column(ForeignKey("gate.id"))
+    door_device_id: Mapped[int | None] = mapped_column(ForeignKey("door_device.id"))
+    # Money in øre (1/100 DKK) as an integer: never floats for money.
+    cost_ore: Mapped[int] = mapped_column(BigId, default=0)
+    ordered_at: Mapped[dt.datetime] = _created()
+    scheduled_for: Mapped[dt.datetime | None]
+    completed_at: Mapped[dt.datetime | None]
+    performed_by_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"))
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+@event.listens_for(Session, "before_flush")
+def _check_invariants_before_flush(session: Session, _context: object, _instances: object) -> None:
+    """Every new or changed object states its invariants before anything reaches the database."""
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, Base):
+            obj.check_invariants()
