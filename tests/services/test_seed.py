@@ -1,0 +1,137 @@
+"""Seed profiles: the sizes promised, and the same data for the same seed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from carekey.domain import enums as e
+from carekey.domain.errors import DomainError
+from carekey.services.keyvault import unseal
+from carekey.services.seed import PROFILES, seed
+from carekey.store import models as m
+from carekey.store.db import create_db_engine
+from carekey.store.migrate import upgrade
+
+SECRET = "test-secret"
+
+
+def _count(engine: Engine, model: type[m.Base], *where: Any) -> int:
+    with engine.connect() as connection:
+        return int(
+            connection.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
+        )
+
+
+def _dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    dump = {}
+    with engine.connect() as connection:
+        for table in m.Base.metadata.sorted_tables:
+            order = list(table.primary_key.columns)
+            rows = connection.execute(select(table).order_by(*order)).all()
+            dump[table.name] = [tuple(row) for row in rows]
+    return dump
+
+
+def test_copenhagen_profile_has_the_promised_sizes(engine: Engine) -> None:
+    with engine.begin() as connection:
+        summary = seed(connection, profile="copenhagen", seed=1, secret=SECRET)
+    assert summary.counts["district"] == 25
+    assert _count(engine, m.Citizen) == 2000
+    assert _count(engine, m.DoorDevice, m.DoorDevice.kind == e.DoorKind.HOME_LOCK) == 2000
+    assert _count(engine, m.Entrance) == 1200
+    assert _count(engine, m.DoorDevice, m.DoorDevice.kind == e.DoorKind.ENTRANCE_CONTROLLER) == 1200
+    assert _count(engine, m.Gate) == 300
+    assert _count(engine, m.DoorDevice, m.DoorDevice.kind == e.DoorKind.GATE_CONTROLLER) == 300
+    assert _count(engine, m.Employee) == 1500
+    assert _count(engine, m.Phone) == 1500
+    assert _count(engine, m.HousingAssociation) == 40
+    assert _count(engine, m.PartnerCompany) == 6
+    # Every citizen has a home lock in their own dwelling, in their own district's municipality.
+    with engine.connect() as connection:
+        orphans = connection.execute(
+            select(func.count())
+            .select_from(m.Citizen)
+            .outerjoin(m.DoorDevice, m.DoorDevice.dwelling_id == m.Citizen.dwelling_id)
+            .where(m.DoorDevice.id.is_(None))
+        ).scalar_one()
+    assert orphans == 0
+
+
+def test_same_seed_same_data_other_seed_other_data(
+    backend: str, database_url: str, tmp_path: Any, sqlite_template: Any
+) -> None:
+    first = create_db_engine(database_url)
+    with first.begin() as connection:
+        seed(connection, profile="small", seed=42, secret=SECRET)
+    dump_first = _dump(first)
+    # A second, independent database of the same backend.
+    if backend == "sqlite":
+        second = create_db_engine(f"sqlite:///{tmp_path / 'second.db'}")
+        upgrade(second)
+    else:
+        from carekey.store.models import Base
+
+        with first.begin() as connection:
+            for table in reversed(Base.metadata.sorted_tables):
+                connection.execute(table.delete())
+        second = first
+    with second.begin() as connection:
+        seed(connection, profile="small", seed=42, secret=SECRET)
+    assert _dump(second) == dump_first
+    other = create_db_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    upgrade(other)
+    with other.begin() as connection:
+        seed(connection, profile="small", seed=43, secret=SECRET)
+    assert _dump(other)["citizen"] != dump_first["citizen"]
+    for eng in {first, second, other}:
+        eng.dispose()
+
+
+def test_seeding_twice_is_refused_and_writes_nothing(engine: Engine) -> None:
+    with engine.begin() as connection:
+        seed(connection, profile="small", seed=1, secret=SECRET)
+    before = _count(engine, m.Citizen)
+    with pytest.raises(DomainError) as info, engine.begin() as connection:
+        seed(connection, profile="small", seed=2, secret=SECRET)
+    assert info.value.code == "seed.not_empty"
+    assert _count(engine, m.Citizen) == before
+
+
+def test_unknown_profile_is_refused(engine: Engine) -> None:
+    with pytest.raises(DomainError) as info, engine.begin() as connection:
+        seed(connection, profile="aarhus", seed=1, secret=SECRET)
+    assert info.value.code == "seed.unknown_profile"
+    assert set(PROFILES) == {"small", "copenhagen"}
+
+
+def test_issuer_key_is_sealed_and_opens_with_the_secret(engine: Engine) -> None:
+    with engine.begin() as connection:
+        seed(connection, profile="small", seed=1, secret=SECRET)
+        key = connection.execute(select(m.IssuerKey)).one()
+    assert key.private_key_sealed is not None
+    private = unseal(key.private_key_sealed, secret=SECRET, purpose="issuer_key")
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    public = Ed25519PrivateKey.from_private_bytes(private).public_key()
+    assert public.public_bytes(Encoding.Raw, PublicFormat.Raw) == key.public_key
+    with pytest.raises(DomainError):
+        unseal(key.private_key_sealed, secret="wrong", purpose="issuer_key")
+    with pytest.raises(DomainError):
+        unseal(key.private_key_sealed, secret=SECRET, purpose="totp")
+
+
+def test_new_rows_after_seeding_get_fresh_ids(engine: Engine) -> None:
+    """PostgreSQL sequences are moved past the explicit ids the seed wrote."""
+    from sqlalchemy.orm import Session
+
+    with engine.begin() as connection:
+        seed(connection, profile="small", seed=1, secret=SECRET)
+    with Session(engine) as session, session.begin():
+        district = m.District(municipality_id=1, code="NEW", name="Ny")
+        session.add(district)
+        session.flush()
+        assert district.id == 4
