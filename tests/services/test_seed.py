@@ -60,12 +60,13 @@ def test_copenhagen_profile_has_the_promised_sizes(engine: Engine) -> None:
     assert orphans == 0
 
 
+@pytest.mark.parametrize("profile", ["small", "copenhagen"])
 def test_same_seed_same_data_other_seed_other_data(
-    backend: str, database_url: str, tmp_path: Any, sqlite_template: Any
+    backend: str, database_url: str, tmp_path: Any, profile: str
 ) -> None:
     first = create_db_engine(database_url)
     with first.begin() as connection:
-        seed(connection, profile="small", seed=42, secret=SECRET)
+        seed(connection, profile=profile, seed=42, secret=SECRET)
     dump_first = _dump(first)
     # A second, independent database of the same backend.
     if backend == "sqlite":
@@ -79,12 +80,12 @@ def test_same_seed_same_data_other_seed_other_data(
                 connection.execute(table.delete())
         second = first
     with second.begin() as connection:
-        seed(connection, profile="small", seed=42, secret=SECRET)
+        seed(connection, profile=profile, seed=42, secret=SECRET)
     assert _dump(second) == dump_first
     other = create_db_engine(f"sqlite:///{tmp_path / 'other.db'}")
     upgrade(other)
     with other.begin() as connection:
-        seed(connection, profile="small", seed=43, secret=SECRET)
+        seed(connection, profile=profile, seed=43, secret=SECRET)
     assert _dump(other)["citizen"] != dump_first["citizen"]
     for eng in {first, second, other}:
         eng.dispose()
