@@ -145,6 +145,12 @@ class AuditAction(StrEnum):
     WIPED = "wiped"
 
 
+class DenylistEntryKind(StrEnum):
+    CREDENTIAL = "credential"  # one credential id
+    DEVICE = "device"  # every credential bound to one phone key
+    SUBJECT = "subject"  # every credential of one employee or partner person
+
+
 class DenylistReason(StrEnum):
     PHONE_BLOCKED = "phone_blocked"
     PHONE_LOST = "phone_lost"

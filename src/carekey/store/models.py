@@ -145,6 +145,8 @@ class Employee(Base):
     )
     blocked_reason: Mapped[str | None] = mapped_column(Text)
     blocked_at: Mapped[dt.datetime | None]
+    # Bumped whenever the employee is blocked or unblocked: older sessions stop working.
+    session_epoch: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[dt.datetime] = _created()
 
     roles: Mapped[list[EmployeeRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
@@ -199,6 +201,11 @@ class Phone(Base):
     blocked_reason: Mapped[str | None] = mapped_column(Text)
     enrolled_at: Mapped[dt.datetime | None]
     last_seen_at: Mapped[dt.datetime | None]
+    # Bumped whenever the phone is blocked or unblocked: older app sessions stop working.
+    session_epoch: Mapped[int] = mapped_column(default=0)
+    # What the phone holds now: a digest of its key set, so a heartbeat can say REFRESH.
+    bundle_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    bundle_expires_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = _created()
 
 
@@ -598,14 +605,19 @@ class DenylistVersion(Base):
 
 
 class DenylistEntry(Base):
-    """A revoked credential. Pruned once ``expires_at`` (the credential's own expiry) has passed."""
+    """A revoked credential, phone key or subject. Pruned once ``expires_at`` has passed: by then
+    every credential it could name has expired by itself."""
 
     __tablename__ = "denylist_entry"
-    __table_args__ = (UniqueConstraint("municipality_id", "credential_id"),)
+    __table_args__ = (UniqueConstraint("municipality_id", "entry_kind", "entry_key"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"))
-    credential_id: Mapped[bytes] = mapped_column(LargeBinary(16))
+    entry_kind: Mapped[e.DenylistEntryKind] = mapped_column(
+        str_enum(e.DenylistEntryKind, "entry_kind")
+    )
+    # credential id (16 bytes), the phone's device-key id, or the subject id (both 32 bytes)
+    entry_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     added_in_version: Mapped[int]
     removed_in_version: Mapped[int | None]
     reason: Mapped[e.DenylistReason] = mapped_column(str_enum(e.DenylistReason, "reason"))
