@@ -170,6 +170,7 @@ def test_partner_credentials_never_open_homes(session: Session, world: World) ->
         "partner_staff_id": staff.id,
         "serial": 1,
         "denylist_version": 0,
+        "door_device_ids": [world.entrance_controller.id],
         "not_before": NOW,
         "expires_at": NOW + dt.timedelta(hours=3),
     }

@@ -11,13 +11,18 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import Engine, text
 
 import carekey
+from carekey.api import auth, keyapp, revocation
+from carekey.api.errors import install_error_handlers
+from carekey.clock import Clock, SystemClock
 from carekey.config import Settings, get_settings
 from carekey.store.db import create_db_engine, session_factory
 from carekey.store.migrate import current_revision, head_revision
 
 
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
-    """Build the application for ``settings``; tests may hand in an engine of their own."""
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, clock: Clock | None = None
+) -> FastAPI:
+    """Build the application for ``settings``; tests may hand in an engine and a clock."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -26,6 +31,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         app.state.engine = engine or create_db_engine(settings.resolved_database_url)
         app.state.sessions = session_factory(app.state.engine)
         app.state.settings = settings
+        app.state.clock = clock or SystemClock()
         try:
             yield
         finally:
@@ -38,6 +44,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         summary="Nøglefri hjemmepleje / keyless home care",
         lifespan=lifespan,
     )
+
+    install_error_handlers(app)
+    for router in (auth.router, keyapp.router, revocation.router):
+        app.include_router(router)
 
     @app.get("/healthz", tags=["drift / operations"])
     def healthz(request: Request) -> JSONResponse:

@@ -149,6 +149,7 @@ class DenylistEntryKind(StrEnum):
     CREDENTIAL = "credential"  # one credential id
     DEVICE = "device"  # every credential bound to one phone key
     SUBJECT = "subject"  # every credential of one employee or partner person
+    DOOR = "door"  # a withdrawn door (citizen removed): it refuses every non-installer key
 
 
 class DenylistReason(StrEnum):

@@ -542,7 +542,8 @@ class EmergencyKeyGrant(Base):
 
 
 class IssuedCredential(Base):
-    """A credential the server signed and handed to a phone. Kept so it can be denylisted."""
+    """A credential the server signed and handed to a phone. Kept so that it can be denylisted
+    and so that an administrator can see which doors may still accept a blocked phone."""
 
     __tablename__ = "issued_credential"
     __table_args__ = (
@@ -572,23 +573,13 @@ class IssuedCredential(Base):
     kind: Mapped[e.CredentialKind] = mapped_column(str_enum(e.CredentialKind, "kind"))
     serial: Mapped[int] = mapped_column(BigId)
     denylist_version: Mapped[int]
+    # The door devices the credential opens: one for an emergency key, a shift's worth for a
+    # bundle (one signature over a Merkle tree of doors; see docs/protocol.md).
+    door_device_ids: Mapped[list[int]] = mapped_column(JSON)
     not_before: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
     issued_at: Mapped[dt.datetime] = _created()
     revoked_at: Mapped[dt.datetime | None]
-
-
-class IssuedCredentialDoor(Base):
-    """The doors one issued credential opens (one door, or a bundle of doors)."""
-
-    __tablename__ = "issued_credential_door"
-
-    issued_credential_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("issued_credential.id"), primary_key=True
-    )
-    door_device_id: Mapped[int] = mapped_column(
-        ForeignKey("door_device.id"), primary_key=True, index=True
-    )
 
 
 class DenylistVersion(Base):

@@ -143,6 +143,7 @@ def upgrade() -> None:
                 "credential",
                 "device",
                 "subject",
+                "door",
                 name="entry_kind",
                 native_enum=False,
                 create_constraint=True,
@@ -1214,6 +1215,7 @@ def upgrade() -> None:
         ),
         sa.Column("serial", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("denylist_version", sa.Integer(), nullable=False),
+        sa.Column("door_device_ids", sa.JSON(), nullable=False),
         sa.Column("not_before", carekey.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", carekey.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("issued_at", carekey.store.types.UTCDateTime(timezone=True), nullable=False),
@@ -1270,40 +1272,9 @@ def upgrade() -> None:
             batch_op.f("ix_issued_credential_phone_id"), ["phone_id"], unique=False
         )
 
-    op.create_table(
-        "issued_credential_door",
-        sa.Column(
-            "issued_credential_id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            nullable=False,
-        ),
-        sa.Column("door_device_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["door_device_id"],
-            ["door_device.id"],
-            name=op.f("fk_issued_credential_door_door_device_id"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["issued_credential_id"],
-            ["issued_credential.id"],
-            name=op.f("fk_issued_credential_door_issued_credential_id"),
-        ),
-        sa.PrimaryKeyConstraint(
-            "issued_credential_id", "door_device_id", name=op.f("pk_issued_credential_door")
-        ),
-    )
-    with op.batch_alter_table("issued_credential_door", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_issued_credential_door_door_device_id"), ["door_device_id"], unique=False
-        )
-
 
 def downgrade() -> None:
 
-    with op.batch_alter_table("issued_credential_door", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_issued_credential_door_door_device_id"))
-
-    op.drop_table("issued_credential_door")
     with op.batch_alter_table("issued_credential", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_issued_credential_phone_id"))
         batch_op.drop_index(batch_op.f("ix_issued_credential_municipality_id"))

@@ -1,0 +1,63 @@
+"""Errors as JSON with a stable code, a Danish message and an English one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from carekey.domain.errors import DomainError, InvariantError
+from carekey.protocol.errors import ProtocolError
+from carekey.services.errors import ConflictError, ForbiddenError, NotFoundError, UnauthorizedError
+
+_STATUS: list[tuple[type[DomainError], int]] = [
+    (NotFoundError, 404),
+    (UnauthorizedError, 401),
+    (ForbiddenError, 403),
+    (ConflictError, 409),
+    (InvariantError, 422),
+]
+
+
+def error_body(code: str, message_da: str, message_en: str, **extra: Any) -> dict[str, Any]:
+    """The one shape of every error response."""
+    return {"error": {"code": code, "message": message_da, "message_en": message_en, **extra}}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map the domain's and the protocol's errors to HTTP responses."""
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        status = next((s for t, s in _STATUS if isinstance(exc, t)), 400)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse(
+            error_body(exc.code, exc.message_da, exc.message_en),
+            status_code=status,
+            headers=headers,
+        )
+
+    @app.exception_handler(ProtocolError)
+    async def protocol_error(_request: Request, exc: ProtocolError) -> JSONResponse:
+        return JSONResponse(
+            error_body(f"protocol.{exc.code}", exc.message_da, exc.message_en), status_code=400
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"field": ".".join(str(p) for p in err.get("loc", ())), "problem": err.get("msg")}
+            for err in exc.errors()
+        ]
+        return JSONResponse(
+            error_body(
+                "request.invalid",
+                "Forespørgslen er ugyldig; se detaljerne",
+                "The request is invalid; see the details",
+                details=jsonable_encoder(details),
+            ),
+            status_code=422,
+        )

@@ -1,0 +1,98 @@
+"""Endpoints the key app calls: enrol, challenge, login, bundle, heartbeat."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import Base64Bytes, BaseModel, Field
+
+from carekey.api.deps import BearerDep, NowDep, SecretDep, SessionDep
+from carekey.services import keys
+
+router = APIRouter(prefix="/api/v1/app", tags=["nøgle-app / key app"])
+
+
+class EnrolRequest(BaseModel):
+    code: str = Field(min_length=4, max_length=32, examples=["ABCD-EFGH-JKLM"])
+    public_key: Base64Bytes = Field(description="Compressed P-256 device public key, base64")
+
+
+class EnrolResponse(BaseModel):
+    phone_id: int
+    municipality: str
+    label: str
+
+
+@router.post("/enrol", response_model=EnrolResponse)
+def enrol(body: EnrolRequest, db: SessionDep, now: NowDep) -> EnrolResponse:
+    """Tilmeld telefonen med engangskoden / enrol the phone with its one-time code."""
+    enrolled = keys.enrol_phone(db, code=body.code, public_key=body.public_key, now=now)
+    return EnrolResponse(
+        phone_id=enrolled.phone_id, municipality=enrolled.municipality_code, label=enrolled.label
+    )
+
+
+class ChallengeRequest(BaseModel):
+    phone_id: int
+
+
+class ChallengeResponse(BaseModel):
+    challenge: str
+    expires_at: dt.datetime
+
+
+@router.post("/challenge", response_model=ChallengeResponse)
+def challenge(body: ChallengeRequest, secret: SecretDep, now: NowDep) -> ChallengeResponse:
+    """En frisk udfordring, som telefonen signerer / a fresh challenge for the phone to sign."""
+    token, expires = keys.issue_challenge(phone_id=body.phone_id, secret=secret, now=now)
+    return ChallengeResponse(challenge=token, expires_at=expires)
+
+
+class LoginRequest(BaseModel):
+    municipality: str = Field(min_length=1, max_length=8, examples=["0101"])
+    employee_number: str = Field(min_length=1, max_length=32)
+    password: str = Field(min_length=1, max_length=256)
+    phone_id: int
+    challenge: str = Field(max_length=512)
+    signature: Base64Bytes
+
+
+@router.post("/login")
+def login(body: LoginRequest, db: SessionDep, secret: SecretDep, now: NowDep) -> dict[str, Any]:
+    """Log ind og hent dagens nøgler / log in and fetch today's keys."""
+    bundle = keys.login(
+        db,
+        municipality_code=body.municipality,
+        employee_number=body.employee_number,
+        password=body.password,
+        phone_id=body.phone_id,
+        challenge=body.challenge,
+        signature=body.signature,
+        secret=secret,
+        now=now,
+    )
+    return bundle.to_json()
+
+
+class BundleRequest(BaseModel):
+    challenge: str = Field(max_length=512)
+    signature: Base64Bytes
+
+
+@router.post("/bundle")
+def bundle(
+    body: BundleRequest, db: SessionDep, token: BearerDep, secret: SecretDep, now: NowDep
+) -> dict[str, Any]:
+    """Hent nøglerne igen uden adgangskode / fetch the keys again, without the password."""
+    result = keys.refresh_bundle(
+        db, token=token, challenge=body.challenge, signature=body.signature, secret=secret, now=now
+    )
+    return result.to_json()
+
+
+@router.post("/heartbeat")
+def heartbeat(db: SessionDep, token: BearerDep, secret: SecretDep, now: NowDep) -> dict[str, Any]:
+    """OK, REFRESH eller WIPE / OK, REFRESH or WIPE."""
+    return keys.heartbeat(db, token=token, secret=secret, now=now)

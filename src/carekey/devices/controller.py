@@ -1,0 +1,51 @@
+"""The entrance and gate controller: a relay pulse into the building's door-phone system.
+
+It speaks exactly the same protocol as the home lock and makes the same decisions; only the
+actuator differs. ``unlock`` closes the relay for ``relay_pulse_ms`` (the door-phone system's
+"open" button), logged as RELAY_PULSE, after which the door is latched again by itself; ``lock``
+releases a running pulse early. The controller is mains powered (no battery model) and is built
+for an ``entrance`` (stairwell door) or a ``gate``: a credential must name that kind, and a
+home-only credential does not open it, just as an entrance credential never opens a home lock.
+"""
+
+from __future__ import annotations
+
+from carekey.devices.firmware import DoorFirmware, DoorState
+from carekey.protocol.credential import DoorKind
+from carekey.protocol.events import EventKind
+
+
+class EntranceController(DoorFirmware):
+    """A simulated relay module in a stairwell door or gate."""
+
+    kind = DoorKind.ENTRANCE
+    unlock_event = EventKind.RELAY_PULSE
+
+    def _setup(self) -> None:
+        if self.kind is DoorKind.HOME:
+            raise ValueError("a controller serves an entrance or a gate, not a home door")
+        self._release_at: float | None = None
+        self.pulses = 0
+
+    @property
+    def relay_closed(self) -> bool:
+        """Whether the relay is currently closed (the door-phone system is opening the door)."""
+        self.tick()
+        return self._release_at is not None
+
+    def tick(self) -> None:
+        """Open the relay again when the pulse has run."""
+        if self._release_at is not None and self.clock.uptime() >= self._release_at:
+            self._release_at = None
+            self.state = DoorState.LOCKED
+
+    def _actuate(self, *, unlock: bool) -> str | None:
+        if unlock:
+            self._drain_actuation()
+            self.pulses += 1
+            self._release_at = self.clock.uptime() + self.flash.config.relay_pulse_ms / 1000
+            self.state = DoorState.UNLOCKED
+        else:
+            self._release_at = None
+            self.state = DoorState.LOCKED
+        return None

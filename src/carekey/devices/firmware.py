@@ -1,0 +1,811 @@
+"""What every CareKey door runs: the session over BLE, the door's decision, its log and counters.
+
+:class:`DoorFirmware` is a real implementation of the door side of the protocol, not a mock: a
+home lock (:mod:`carekey.devices.homelock`) and an entrance or gate controller
+(:mod:`carekey.devices.controller`) differ only in what they actuate. The same firmware runs in
+tests, in the whole-day simulation and in the benchmark.
+
+The door decides alone, from what it holds and what the phone presents. For the first request of
+a session, in this order (the first failure is the refusal it logs and returns):
+
+1. a piggybacked signed time token, then a piggybacked signed denylist update, are applied;
+2. the credential: issuer signature, door, **kind** (a partner or entrance credential never opens
+   a home lock), denylist, time (refused when the door does not know it), windows, serial;
+3. proof of possession: the device signature over the session transcript;
+4. the use counter: per subject the door keeps the highest (serial, counter) it has accepted; an
+   older serial is ``old_serial``, the same serial with a counter that did not increase is
+   ``counter_not_increasing`` (a cloned credential and device key, or a replay);
+5. the command's own rule: ``configure`` needs the admin/installer right.
+
+Every refusal is logged as a signed event, nothing actuates, and the failure counts towards
+rate limiting (see :class:`FailureLimiter`).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import OrderedDict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Final
+
+from carekey.clock import Clock
+from carekey.protocol.credential import (
+    Credential,
+    DoorKind,
+    Right,
+    decode_credential,
+    verify_credential,
+)
+from carekey.protocol.denylist import DenylistState
+from carekey.protocol.errors import ProtocolError
+from carekey.protocol.events import EventChain, EventKind, SignedEvent
+from carekey.protocol.framing import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    INDEX_MASK,
+    FramingError,
+    MessageType,
+    Reassembler,
+    decode_message,
+    fragment,
+)
+from carekey.protocol.keys import DoorKey, Ed25519Public, IssuerKeyring, IssuerPublicKey
+from carekey.protocol.session import (
+    ADMIN_COMMANDS,
+    Alert,
+    Command,
+    DoorSession,
+    DoorStatus,
+    Request,
+    Response,
+    SessionState,
+    StatusFlag,
+    decode_alert,
+    encode_alert,
+    is_known_code,
+)
+from carekey.protocol.timetoken import accept_time_token, drift_tolerance
+
+TIME_SYNC_WANTED_AFTER: Final = timedelta(hours=24)
+MAX_TRACKED_SUBJECTS: Final = 512
+EVENTS_PER_READ_BUDGET: Final = 3000
+"""Bytes of signed events one READ_EVENTS answer may carry (the message limit is 4096)."""
+
+
+def is_admin(credential: Credential) -> bool:
+    """Whether the credential carries the admin right (claim 9), needed for CONFIGURE."""
+    return Right.ADMIN in credential.rights
+
+
+# --- clock -----------------------------------------------------------------------------------
+
+
+class DoorClock:
+    """The door's crystal: a wall clock set only by time tokens, and an uptime counter.
+
+    Both run ``drift_ppm`` fast (negative: slow) against the true time, which the simulator
+    reads from an injected :class:`~carekey.clock.Clock`. After power loss the wall time is
+    unknown (``now()`` is None) until a time token arrives; uptime restarts at zero.
+    """
+
+    def __init__(self, true_clock: Clock, *, drift_ppm: float = 0.0) -> None:
+        self._true = true_clock
+        self.drift_ppm = drift_ppm
+        self._boot = true_clock.now()
+        self._anchor: tuple[datetime, datetime] | None = None  # (true time, door time)
+
+    def _scaled(self, since: datetime) -> timedelta:
+        return (self._true.now() - since) * (1.0 + self.drift_ppm * 1e-6)
+
+    def now(self) -> datetime | None:
+        """The door's idea of the current UTC time, or None when unknown."""
+        if self._anchor is None:
+            return None
+        true_at, door_at = self._anchor
+        return door_at + self._scaled(true_at)
+
+    def set(self, when: datetime) -> None:
+        """Set the wall clock (from a verified time token)."""
+        self._anchor = (self._true.now(), when)
+
+    def uptime(self) -> float:
+        """Seconds since power-on, by the door's own crystal."""
+        return self._scaled(self._boot).total_seconds()
+
+    def power_loss(self) -> None:
+        """The battery was out: the wall time is lost and uptime restarts."""
+        self._anchor = None
+        self._boot = self._true.now()
+
+
+# --- rate limiting ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class FailureLimiter:
+    """Exponential backoff on failed sessions, measured in uptime seconds.
+
+    The first ``free_failures`` failures cost nothing. Each further failure locks the door's
+    radio protocol for ``base_lockout_s * 2**k`` seconds (k = 0, 1, 2, ...), at most
+    ``max_lockout_s``; during a lockout a CLIENT_HELLO gets a clear-text ALERT ``rate_limited``
+    with the seconds left, before any cryptography (so a flood cannot drain the battery either).
+    A successful session, or ``decay_s`` without failures, forgives everything. Because the
+    lockout is capped, the legitimate phone always gets in at most ``max_lockout_s`` after a
+    flood stops.
+    """
+
+    free_failures: int = 5
+    base_lockout_s: float = 2.0
+    max_lockout_s: float = 60.0
+    decay_s: float = 600.0
+    failures: int = 0
+    last_failure_s: float = float("-inf")
+    locked_until_s: float = float("-inf")
+    suppressed: int = 0
+
+    def retry_after(self, uptime_s: float) -> float:
+        """Seconds until a new session is allowed (0: allowed now)."""
+        return max(0.0, self.locked_until_s - uptime_s)
+
+    def record_failure(self, uptime_s: float) -> bool:
+        """Count a failure; True if it started a lockout."""
+        if uptime_s - self.last_failure_s > self.decay_s:
+            self.failures = 0
+        self.failures += 1
+        self.last_failure_s = uptime_s
+        excess = self.failures - self.free_failures
+        if excess <= 0:
+            return False
+        lockout = min(self.base_lockout_s * 2 ** min(excess - 1, 30), self.max_lockout_s)
+        self.locked_until_s = uptime_s + lockout
+        return True
+
+    def record_success(self) -> None:
+        """A phone authenticated: forget past failures."""
+        self.failures = 0
+        self.locked_until_s = float("-inf")
+
+    def reset(self) -> None:
+        """Power loss clears the volatile counters."""
+        self.record_success()
+        self.last_failure_s = float("-inf")
+
+
+# --- battery ---------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Battery:
+    """A battery pack in percent, drained per motor actuation and per radio session.
+
+    ``low_percent``: the door raises the low-battery flag (status byte and one LOW_BATTERY event)
+    so the office can send someone. ``reserve_percent``: below it the door refuses to *unlock*
+    (``battery_empty``) but still locks, so the last energy is spent leaving the home locked.
+    """
+
+    percent: float = 100.0
+    per_actuation: float = 0.015
+    per_session: float = 0.001
+    low_percent: float = 20.0
+    reserve_percent: float = 3.0
+
+    @property
+    def low(self) -> bool:
+        """At or below the low-battery threshold."""
+        return self.percent <= self.low_percent
+
+    @property
+    def in_reserve(self) -> bool:
+        """Too low to unlock."""
+        return self.percent <= self.reserve_percent
+
+    def drain(self, amount: float) -> None:
+        """Spend ``amount`` percent."""
+        self.percent = max(0.0, self.percent - amount)
+
+
+# --- what survives power loss ----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class SubjectCounters:
+    """The highest credential serial and use counter accepted from one subject."""
+
+    serial: int
+    counter: int
+
+
+@dataclass(slots=True)
+class DoorConfig:
+    """Settings an installer may change with the CONFIGURE command."""
+
+    auto_relock_s: float = 10.0
+    relay_pulse_ms: int = 3000
+
+
+@dataclass(slots=True)
+class PersistentState:
+    """The door's flash: survives power loss."""
+
+    keyring: IssuerKeyring
+    chain: EventChain
+    config: DoorConfig
+    ring_size: int = 256
+    ring: deque[SignedEvent] = field(default_factory=deque)
+    events_dropped: int = 0
+    overflow_noted: bool = False
+    denylist: DenylistState = field(default_factory=DenylistState)
+    last_token_time: datetime | None = None
+    subjects: OrderedDict[str, SubjectCounters] = field(default_factory=OrderedDict)
+
+
+@dataclass(slots=True)
+class FirmwareStats:
+    """Operation counters, for the benchmark's cost model and for tests."""
+
+    sessions: int = 0
+    x25519: int = 0
+    ed25519_signs: int = 0
+    ed25519_verifications: int = 0
+    ecdsa_verifications: int = 0
+    actuations: int = 0
+
+    @property
+    def signature_verifications(self) -> int:
+        """Ed25519 (issuer: credential, time token, denylist) plus ECDSA (device) checks."""
+        return self.ed25519_verifications + self.ecdsa_verifications
+
+
+class DoorState(enum.StrEnum):
+    """The bolt (home lock) or the door (controller) as the firmware knows it."""
+
+    LOCKED = "locked"
+    UNLOCKED = "unlocked"
+    JAMMED = "jammed"
+
+
+class _RefusalError(Exception):
+    def __init__(self, code: str, credential: Credential | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.credential = credential
+
+
+# --- the firmware ----------------------------------------------------------------------------
+
+
+class DoorFirmware:
+    """The door side of CareKey over one BLE characteristic (a :class:`DoorPeripheral`).
+
+    Subclasses implement :meth:`_actuate` (and may extend :meth:`tick`). Call :meth:`tick`
+    (or any entry point) to let timed behaviour such as auto-relock happen.
+    """
+
+    kind: DoorKind = DoorKind.HOME
+    has_battery: bool = False
+    unlock_event: EventKind = EventKind.UNLOCKED
+
+    def __init__(
+        self,
+        *,
+        door_id: bytes,
+        door_key: DoorKey,
+        keyring: IssuerKeyring,
+        clock: Clock,
+        door_groups: Iterable[bytes] = (),
+        drift_ppm: float = 0.0,
+        mtu: int = 247,
+        config: DoorConfig | None = None,
+        ring_size: int = 256,
+        limiter: FailureLimiter | None = None,
+        battery: Battery | None = None,
+        reassembly_timeout_s: float = 5.0,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        kind: DoorKind | None = None,
+    ) -> None:
+        if kind is not None:
+            self.kind = kind
+        self.door_id = door_id
+        self.door_key = door_key
+        self.door_groups = frozenset(door_groups)
+        self.clock = DoorClock(clock, drift_ppm=drift_ppm)
+        self.mtu = mtu
+        self.flash = PersistentState(
+            keyring=keyring,
+            chain=EventChain(door_id),
+            config=config or DoorConfig(),
+            ring_size=ring_size,
+        )
+        self.limiter = limiter or FailureLimiter()
+        self.battery = battery if battery is not None or not self.has_battery else Battery()
+        self.stats = FirmwareStats()
+        self.state = DoorState.LOCKED
+        self._low_battery_logged = False
+        self._reassembly_timeout_s = reassembly_timeout_s
+        self._max_message_size = max_message_size
+        self._reassembler = Reassembler(mtu=mtu, max_message_size=max_message_size)
+        self._last_packet_s = 0.0
+        self._resync = False
+        self._session: DoorSession | None = None
+        self._credential: Credential | None = None
+        self._setup()
+
+    def _setup(self) -> None:
+        """Subclasses initialise their actuator state here."""
+
+    # --- what tests and the simulation read ---
+
+    @property
+    def events(self) -> list[SignedEvent]:
+        """The signed events still in the ring, oldest first."""
+        return list(self.flash.ring)
+
+    @property
+    def denylist(self) -> DenylistState:
+        """The denylist the door holds."""
+        return self.flash.denylist
+
+    @property
+    def time_known(self) -> bool:
+        """Whether the door knows the time."""
+        return self.clock.now() is not None
+
+    def status(self) -> DoorStatus:
+        """The status this door signs into every DOOR_HELLO."""
+        flags = StatusFlag.NONE
+        now = self.clock.now()
+        if now is not None:
+            flags |= StatusFlag.TIME_KNOWN
+        last = self.flash.last_token_time
+        if now is None or last is None or now - last > TIME_SYNC_WANTED_AFTER:
+            flags |= StatusFlag.TIME_SYNC_WANTED
+        if self.battery is not None and self.battery.low:
+            flags |= StatusFlag.BATTERY_LOW
+        if self.state is DoorState.JAMMED:
+            flags |= StatusFlag.JAMMED
+        if self.state is DoorState.UNLOCKED:
+            flags |= StatusFlag.UNLOCKED
+        battery = 100 if self.battery is None else round(self.battery.percent)
+        return DoorStatus(
+            flags, battery, self.flash.denylist.version, self.flash.chain.next_seq - 1
+        )
+
+    # --- physical world ---
+
+    def power_loss(self) -> None:
+        """Batteries out and back in: time, sessions and rate-limit counters are lost; the
+        flash (log, counters, denylist, keys) survives. The outage is logged on restart."""
+        self.clock.power_loss()
+        self.limiter.reset()
+        self._drop_session()
+        self._log(EventKind.POWER_RESTORED)
+
+    def tick(self) -> None:
+        """Let timed behaviour happen (subclasses: auto-relock, relay release)."""
+
+    # --- DoorPeripheral ---
+
+    def connect(self) -> None:
+        """A phone connected."""
+        self.tick()
+        self._drop_session()
+
+    def disconnect(self) -> None:
+        """The phone went away. A handshake without a request counts as a failed attempt."""
+        self.tick()
+        self._drop_session()
+
+    def on_packet(self, packet: bytes) -> list[bytes]:
+        """One BLE write from the phone; returns the notifications to send back."""
+        self.tick()
+        uptime = self.clock.uptime()
+        if self._reassembler.pending and uptime - self._last_packet_s > self._reassembly_timeout_s:
+            self._reassembler.reset()
+            self._resync = False
+        self._last_packet_s = uptime
+        if self._resync:
+            # After a framing error the rest of that message is dropped quietly (one refusal
+            # logged per bad message, not one per fragment) until a first fragment arrives.
+            if not packet or packet[0] & INDEX_MASK:
+                return []
+            self._resync = False
+        try:
+            message = self._reassembler.feed(packet)
+        except FramingError as error:
+            self._resync = True
+            return self._send(self._fail(error.code))
+        if message is None:
+            return []
+        return self._send(self._on_message(message))
+
+    # --- the protocol ---
+
+    def _send(self, message: bytes | None) -> list[bytes]:
+        if message is None:
+            return []
+        return fragment(message, mtu=self.mtu)
+
+    def _drop_session(self) -> None:
+        session = self._session
+        if session is not None and session.state is SessionState.HELLO_DONE:
+            self._refuse("aborted", None)
+        self._session = None
+        self._credential = None
+        self._reassembler.reset()
+        self._resync = False
+
+    def _fail(self, code: str, credential: Credential | None = None) -> bytes:
+        """Refuse outside an established record layer: log, count, clear-text ALERT."""
+        self._session = None
+        self._credential = None
+        self._refuse(code, credential)
+        return encode_alert(Alert(code))
+
+    def _refuse(self, code: str, credential: Credential | None) -> SignedEvent:
+        """Log a refusal and count it as a failed attempt; the event is the phone's receipt."""
+        event = self._log(
+            EventKind.REFUSED,
+            credential=credential,
+            reason=code,
+            ref=self._session.request_ref if self._session else None,
+        )
+        if self.limiter.record_failure(self.clock.uptime()):
+            self._log(EventKind.RATE_LIMITED, reason="rate_limited")
+        return event
+
+    def _on_message(self, data: bytes) -> bytes | None:
+        try:
+            message = decode_message(data, max_message_size=self._max_message_size)
+        except FramingError as error:
+            return self._fail(error.code)
+        if message.type is MessageType.CLIENT_HELLO:
+            return self._on_hello(data)
+        if message.type is MessageType.ALERT:
+            try:
+                code = decode_alert(message.body).code
+            except ProtocolError as error:
+                code = error.code
+            if not is_known_code(code):
+                code = "aborted"  # the log keeps known codes only, not attacker-chosen text
+            if self._session is not None and self._session.state is SessionState.HELLO_DONE:
+                self._session = None
+                self._fail(code)
+            return None
+        if message.type is MessageType.RECORD and self._session is not None:
+            return self._on_record(data)
+        return self._fail("unexpected_message")
+
+    def _on_hello(self, data: bytes) -> bytes:
+        retry = self.limiter.retry_after(self.clock.uptime())
+        if retry > 0:
+            # Repeated hellos during a lockout are counted, not logged one by one: the RATE_LIMITED
+            # event marks the lockout, and a flood cannot wash real events out of the ring.
+            self.limiter.suppressed += 1
+            return encode_alert(Alert("rate_limited", int(retry) + 1))
+        if self._session is not None:
+            return self._fail("unexpected_message")
+        session = DoorSession(
+            door_id=self.door_id, door_key=self.door_key, max_message_size=self._max_message_size
+        )
+        self.stats.sessions += 1
+        if self.battery is not None:
+            self.battery.drain(self.battery.per_session)
+        try:
+            reply = session.receive_hello(data, self.status())
+        except ProtocolError as error:
+            return self._fail(error.code)
+        self.stats.x25519 += 2  # ephemeral key generation and the exchange
+        self.stats.ed25519_signs += 1
+        self._session = session
+        return reply
+
+    def _on_record(self, data: bytes) -> bytes:
+        session = self._session
+        assert session is not None
+        try:
+            request = session.receive_request(data)
+        except ProtocolError as error:
+            return self._fail(error.code, self._credential)
+        try:
+            if request.first:
+                self._credential = self._authenticate(session, request)
+            assert self._credential is not None
+            response = self._execute(request, self._credential, session)
+        except _RefusalError as refusal:
+            event = self._refuse(refusal.code, refusal.credential or self._credential)
+            reply = session.respond(Response(refusal.code, receipt=event.raw))
+            self._session = None
+            return reply
+        return session.respond(response)
+
+    def _authenticate(self, session: DoorSession, request: Request) -> Credential:
+        now = self.clock.now()
+        if request.time_token is not None:
+            now = self._apply_time_token(request.time_token, session.nonce, now)
+        if request.denylist_update is not None:
+            self._apply_denylist(request.denylist_update, now)
+        assert request.credential is not None
+        assert request.counter is not None
+        since_sync = (
+            now - self.flash.last_token_time
+            if now is not None and self.flash.last_token_time is not None
+            else None
+        )
+        tolerance = drift_tolerance(since_sync)
+        credential: Credential | None = None
+        try:
+            self.stats.ed25519_verifications += 1
+            credential = verify_credential(
+                request.credential,
+                keyring=self.flash.keyring,
+                door_id=self.door_id,
+                door_kind=self.kind,
+                door_groups=self.door_groups,
+                now=now,
+                clock_tolerance=tolerance,
+                denylist=self.flash.denylist,
+            )
+            self.stats.ecdsa_verifications += 1
+            session.verify_possession(credential.device_key)
+        except ProtocolError as error:
+            if credential is None:
+                credential = self._attribute(request.credential)
+            raise _RefusalError(error.code, credential) from None
+        # The serial rule of verify_credential needs the subject before decoding, so the door
+        # applies it here, together with the use counter, from its per-subject high-water marks.
+        subjects = self.flash.subjects
+        current = subjects.get(credential.subject)
+        if current is not None:
+            if credential.serial < current.serial:
+                raise _RefusalError("old_serial", credential)
+            if credential.serial == current.serial and request.counter <= current.counter:
+                raise _RefusalError("counter_not_increasing", credential)
+        subjects[credential.subject] = SubjectCounters(credential.serial, request.counter)
+        subjects.move_to_end(credential.subject)
+        while len(subjects) > MAX_TRACKED_SUBJECTS:
+            subjects.popitem(last=False)
+        self.limiter.record_success()
+        return credential
+
+    def _attribute(self, raw: bytes) -> Credential | None:
+        """Whose authentic credential was refused by policy (for the log), if it decodes."""
+        try:
+            return decode_credential(raw, keyring=self.flash.keyring)
+        except ProtocolError:
+            return None
+
+    def _apply_time_token(
+        self, token: bytes, nonce: bytes, now: datetime | None
+    ) -> datetime | None:
+        try:
+            self.stats.ed25519_verifications += 1
+            accepted = accept_time_token(
+                token,
+                keyring=self.flash.keyring,
+                door_id=self.door_id,
+                last_token_time=self.flash.last_token_time,
+                door_now=now,
+                expected_nonce=nonce,
+            )
+        except ProtocolError as error:
+            raise _RefusalError(error.code) from None
+        self.clock.set(accepted.time)
+        self.flash.last_token_time = accepted.time
+        self._log(EventKind.TIME_SET)
+        return accepted.time
+
+    def _apply_denylist(self, update: bytes, now: datetime | None) -> None:
+        try:
+            self.stats.ed25519_verifications += 1
+            state = self.flash.denylist.apply(update, keyring=self.flash.keyring, now=now)
+        except ProtocolError as error:
+            raise _RefusalError(error.code) from None
+        if state.version != self.flash.denylist.version:
+            self.flash.denylist = state
+            self._log(EventKind.DENYLIST_UPDATED)
+
+    # --- commands ---
+
+    def _execute(self, request: Request, credential: Credential, session: DoorSession) -> Response:
+        ref = session.request_ref
+        if request.command in ADMIN_COMMANDS and not is_admin(credential):
+            raise _RefusalError("not_admin", credential)
+        if not request.first:
+            # A later request in the session: the time token or denylist rides along too.
+            if request.time_token is not None:
+                self._apply_time_token(request.time_token, session.nonce, self.clock.now())
+            if request.denylist_update is not None:
+                self._apply_denylist(request.denylist_update, self.clock.now())
+            self._recheck(credential)
+        command = request.command
+        if command is Command.UNLOCK:
+            return self._actuation(credential, ref, unlock=True)
+        if command is Command.LOCK:
+            return self._actuation(credential, ref, unlock=False)
+        if command is Command.STATUS:
+            return Response(data=self._status_data())
+        if command is Command.READ_EVENTS:
+            return Response(data=self._read_events(request.args))
+        if command is Command.TIME_SYNC:
+            if request.time_token is None:
+                raise _RefusalError("invalid_argument", credential)
+            return Response(data={"time": self._epoch()})
+        if command is Command.DENYLIST_UPDATE:
+            if request.denylist_update is None:
+                raise _RefusalError("invalid_argument", credential)
+            return Response(data={"denylist_version": self.flash.denylist.version})
+        if command is Command.CONFIGURE:
+            return self._configure(request.args, credential, ref)
+        raise _RefusalError("unknown_command", credential)  # pragma: no cover - enum is closed
+
+    def _recheck(self, credential: Credential) -> None:
+        now = self.clock.now()
+        if now is None:
+            raise _RefusalError("time_unknown", credential)
+        if self.flash.denylist.blocks(credential):
+            raise _RefusalError("denylisted", credential)
+        if now >= credential.expires + drift_tolerance(None):
+            raise _RefusalError("expired", credential)
+
+    def _actuation(self, credential: Credential, ref: bytes | None, *, unlock: bool) -> Response:
+        if unlock and self.battery is not None and self.battery.in_reserve:
+            raise _RefusalError("battery_empty", credential)
+        result = self._actuate(unlock=unlock)
+        if result is not None:
+            raise _RefusalError(result, credential)
+        kind = self.unlock_event if unlock else EventKind.LOCKED
+        receipt = self._log(kind, credential=credential, ref=ref)
+        return Response(data={"state": self.state.value}, receipt=receipt.raw)
+
+    def _actuate(self, *, unlock: bool) -> str | None:
+        """Move the bolt or pulse the relay; return a refusal code (e.g. ``jammed``) or None."""
+        raise NotImplementedError
+
+    def _drain_actuation(self) -> None:
+        self.stats.actuations += 1
+        if self.battery is None:
+            return
+        self.battery.drain(self.battery.per_actuation)
+        if self.battery.low and not self._low_battery_logged:
+            self._low_battery_logged = True
+            self._log(EventKind.LOW_BATTERY)
+
+    def _status_data(self) -> dict[str, object]:
+        return {
+            "state": self.state.value,
+            "battery": 100 if self.battery is None else round(self.battery.percent),
+            "battery_low": bool(self.battery is not None and self.battery.low),
+            "time": self._epoch(),
+            "denylist_version": self.flash.denylist.version,
+            "next_seq": self.flash.chain.next_seq,
+            "events_dropped": self.flash.events_dropped,
+            "auto_relock_s": int(self.flash.config.auto_relock_s),
+        }
+
+    def _read_events(self, args: dict[str, object] | object) -> dict[str, object]:
+        from_seq = args.get("from_seq", 1) if isinstance(args, dict) else 1
+        limit = args.get("limit", 64) if isinstance(args, dict) else 64
+        if (
+            not isinstance(from_seq, int)
+            or not isinstance(limit, int)
+            or isinstance(from_seq, bool)
+            or isinstance(limit, bool)
+            or limit < 1
+        ):
+            raise _RefusalError("invalid_argument", self._credential)
+        out: list[bytes] = []
+        budget = EVENTS_PER_READ_BUDGET
+        for event in self.flash.ring:
+            if event.event.seq < from_seq:
+                continue
+            if len(out) >= limit or len(event.raw) > budget:
+                break
+            out.append(event.raw)
+            budget -= len(event.raw)
+        self.flash.overflow_noted = False
+        first = self.flash.ring[0].event.seq if self.flash.ring else self.flash.chain.next_seq
+        return {
+            "events": out,
+            "first_seq": first,
+            "next_seq": self.flash.chain.next_seq,
+            "events_dropped": self.flash.events_dropped,
+        }
+
+    def _configure(
+        self, args: dict[str, object] | object, credential: Credential, ref: bytes | None
+    ) -> Response:
+        if not isinstance(args, dict) or not args:
+            raise _RefusalError("invalid_argument", credential)
+        config = self.flash.config
+        keyring = self.flash.keyring
+        auto_relock, pulse = config.auto_relock_s, config.relay_pulse_ms
+        for key, value in args.items():
+            if key == "auto_relock_s" and isinstance(value, int) and 0 <= value <= 3600:
+                auto_relock = float(value)
+            elif key == "relay_pulse_ms" and isinstance(value, int) and 100 <= value <= 30000:
+                pulse = value
+            elif key == "add_issuer_key" and _is_key_pair(value):
+                assert isinstance(value, list)
+                try:
+                    keyring = keyring.with_active(
+                        IssuerPublicKey(value[0], Ed25519Public(value[1]))
+                    )
+                except ProtocolError as error:
+                    raise _RefusalError(error.code, credential) from None
+            elif key == "retire_issuer_key" and isinstance(value, bytes):
+                try:
+                    keyring = keyring.with_retired(value)
+                except ProtocolError as error:
+                    raise _RefusalError(error.code, credential) from None
+            else:
+                raise _RefusalError("invalid_argument", credential)
+        if not keyring.active:
+            raise _RefusalError("invalid_argument", credential)  # never lock every issuer out
+        config.auto_relock_s, config.relay_pulse_ms = auto_relock, pulse
+        self.flash.keyring = keyring
+        receipt = self._log(EventKind.CONFIG_CHANGED, credential=credential, ref=ref)
+        return Response(data={"auto_relock_s": int(auto_relock)}, receipt=receipt.raw)
+
+    # --- the event log ---
+
+    def _epoch(self) -> int | None:
+        now = self.clock.now()
+        return None if now is None else int(now.timestamp())
+
+    def _log(
+        self,
+        kind: EventKind,
+        *,
+        credential: Credential | None = None,
+        reason: str | None = None,
+        ref: bytes | None = None,
+        at: datetime | None = None,
+    ) -> SignedEvent:
+        """Append a signed event to the chain and the ring.
+
+        Overflow rule: the ring keeps the newest ``ring_size`` events. When full, the oldest is
+        evicted (it was either uploaded already or is lost), ``events_dropped`` counts it, and
+        once per overflow episode (until the next READ_EVENTS) a LOG_OVERFLOW event goes into
+        the chain, so the server can tell an eviction gap from tampering.
+        """
+        flash = self.flash
+        if len(flash.ring) >= flash.ring_size and not flash.overflow_noted:
+            flash.overflow_noted = True
+            self._append(EventKind.LOG_OVERFLOW, None, "log_overflow", None, self.clock.now())
+        return self._append(kind, credential, reason, ref, at or self.clock.now())
+
+    def _append(
+        self,
+        kind: EventKind,
+        credential: Credential | None,
+        reason: str | None,
+        ref: bytes | None,
+        when: datetime | None,
+    ) -> SignedEvent:
+        flash = self.flash
+        signed, flash.chain = flash.chain.append(
+            self.door_key,
+            kind=kind,
+            time=when,
+            credential_id=credential.credential_id if credential else None,
+            subject=credential.subject if credential else None,
+            reason=reason,
+            ref=ref,
+        )
+        self.stats.ed25519_signs += 1
+        flash.ring.append(signed)
+        while len(flash.ring) > flash.ring_size:
+            flash.ring.popleft()
+            flash.events_dropped += 1
+        return signed
+
+
+def _is_key_pair(value: object) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and isinstance(value[0], str)
+        and isinstance(value[1], bytes)
+        and len(value[1]) == 32
+    )

@@ -1,0 +1,85 @@
+"""The home lock: a battery-powered motor that turns the thumb-turn inside the citizen's door.
+
+Behaviour on top of :class:`~carekey.devices.firmware.DoorFirmware`:
+
+- states ``locked`` / ``unlocked`` / ``jammed``. The motor jams when the bolt is obstructed
+  (door not closed, bolt binding); the lock reports ``jammed`` to the phone, logs a JAMMED
+  event, and tries again on the next command or auto-relock;
+- **auto-relock**: after a phone unlocks, the lock turns back ``auto_relock_s`` seconds later
+  (0 disables it, configurable by an installer) and logs AUTO_RELOCKED. A manual unlock from
+  inside does not start the timer: the citizen decides;
+- **manual turns** with the citizen's own key or the thumb-turn move the bolt and are logged as
+  MANUAL_TURN events (no credential), so "who has been in my home" includes them;
+- **battery**: each motor turn and each radio session drains it; at 20 % the low-battery flag is
+  raised (status byte, one LOW_BATTERY event); at the 3 % reserve it refuses to unlock
+  (``battery_empty``) but still locks;
+- **power loss**: the time is lost until a phone brings a challenge-bound time token; the flash
+  (event log, counters, denylist, issuer keys, settings) survives.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from carekey.devices.firmware import DoorFirmware, DoorState
+from carekey.protocol.credential import DoorKind
+from carekey.protocol.events import EventKind
+
+
+class HomeLock(DoorFirmware):
+    """A simulated motor turner on a citizen's front door."""
+
+    kind = DoorKind.HOME
+    has_battery = True
+
+    def _setup(self) -> None:
+        if self.kind is not DoorKind.HOME:
+            raise ValueError("a home lock is a home door")
+        self._obstructed = False
+        self._relock_at: float | None = None
+
+    # --- the physical world, for tests and the simulation ---
+
+    def obstruct(self, obstructed: bool = True) -> None:
+        """Make the next motor turns jam (True) or run freely again (False)."""
+        self._obstructed = obstructed
+
+    def manual_turn(self, *, locked: bool) -> None:
+        """The citizen turns the bolt by hand or with their own key."""
+        self.tick()
+        self.state = DoorState.LOCKED if locked else DoorState.UNLOCKED
+        self._relock_at = None
+        self._log(EventKind.MANUAL_TURN, reason="locked" if locked else "unlocked")
+
+    def tick(self) -> None:
+        """Run the auto-relock if it is due."""
+        due = self._relock_at
+        if due is None or self.clock.uptime() < due:
+            return
+        self._relock_at = None
+        now = self.clock.now()
+        at = None if now is None else now - timedelta(seconds=self.clock.uptime() - due)
+        if self._turn(locked=True):
+            self._log(EventKind.AUTO_RELOCKED, at=at)
+
+    # --- firmware hooks ---
+
+    def _actuate(self, *, unlock: bool) -> str | None:
+        if not self._turn(locked=not unlock):
+            return "jammed"
+        auto = self.flash.config.auto_relock_s
+        self._relock_at = self.clock.uptime() + auto if unlock and auto > 0 else None
+        return None
+
+    def _turn(self, *, locked: bool) -> bool:
+        target = DoorState.LOCKED if locked else DoorState.UNLOCKED
+        if self.state is target:
+            return True
+        self._drain_actuation()
+        if self._obstructed:
+            self.state = DoorState.JAMMED
+            self._relock_at = None
+            self._log(EventKind.JAMMED)
+            return False
+        self.state = target
+        return True

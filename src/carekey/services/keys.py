@@ -1,0 +1,776 @@
+"""The key service: phone enrolment, login, key bundles and heartbeats.
+
+A phone proves it holds its enrolled device key by signing a fresh server challenge; the
+employee proves who they are with a password (Argon2id, slow on purpose) once per login. The
+login returns an app session (≤ the key lifetime) with which the phone later fetches bundles
+and sends heartbeats without the password, so the morning rush never queues key bundles behind
+password hashing.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, insert, select
+from sqlalchemy.orm import Session
+
+from carekey.domain import enums as e
+from carekey.protocol import credential as cred
+from carekey.protocol.errors import ProtocolError
+from carekey.protocol.keys import DevicePublicKey, IssuerKey
+from carekey.protocol.timetoken import issue_time_token
+from carekey.services import denylist as denylist_service
+from carekey.services import issuer as issuer_service
+from carekey.services.audit import record_admin_action
+from carekey.services.auth import Actor, check_employee_password, open_token, sign_token
+from carekey.services.errors import ConflictError, ForbiddenError, UnauthorizedError, not_found
+from carekey.store import models as m
+
+ENROLMENT_CODE_LIFETIME = dt.timedelta(hours=24)
+CHALLENGE_LIFETIME = dt.timedelta(minutes=2)
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
+LIVE_DOOR_STATUSES = (e.DoorStatus.COMMISSIONED, e.DoorStatus.ACTIVE, e.DoorStatus.FAULTY)
+PROOF_CONTEXT = b"carekey-device-proof-v1\x00"
+
+
+def b64(data: bytes) -> str:
+    """Standard base64 text for bytes in JSON."""
+    return base64.b64encode(data).decode()
+
+
+def _hash_code(code: str) -> str:
+    normalized = code.replace("-", "").replace(" ", "").upper()
+    return hashlib.sha256(b"carekey-enrolment\x00" + normalized.encode()).hexdigest()
+
+
+# --- enrolment ---------------------------------------------------------------------------------
+
+
+def create_enrolment_code(
+    db: Session,
+    *,
+    actor: Actor,
+    phone_id: int,
+    now: dt.datetime,
+    lifetime: dt.timedelta = ENROLMENT_CODE_LIFETIME,
+) -> tuple[str, dt.datetime]:
+    """A one-time code to enrol ``phone_id``; shown once, stored only as a hash."""
+    actor.require(e.Role.ADMINISTRATOR)
+    phone = db.get(m.Phone, phone_id)
+    if phone is None or phone.municipality_id != actor.municipality_id:
+        raise not_found("Telefonen", "phone")
+    if phone.status not in (e.PhoneStatus.ACTIVE, e.PhoneStatus.WIPED):
+        raise ConflictError(
+            "enrolment.phone_blocked",
+            "Telefonen er spærret; ophæv spærringen først",
+            "The phone is blocked; unblock it first",
+        )
+    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
+    code = "-".join(raw[i : i + 4] for i in range(0, 12, 4))
+    expires = now + lifetime
+    db.add(
+        m.EnrolmentCode(
+            municipality_id=phone.municipality_id,
+            phone_id=phone.id,
+            code_hash=_hash_code(code),
+            created_by_employee_id=actor.employee_id,
+            created_at=now,
+            expires_at=expires,
+        )
+    )
+    record_admin_action(
+        db,
+        actor=actor,
+        municipality_id=actor.municipality_id,
+        action="phone.enrolment_code",
+        target_type="phone",
+        target_id=phone.id,
+        now=now,
+        details={"expires_at": expires.isoformat()},
+    )
+    return code, expires
+
+
+@dataclass(frozen=True)
+class EnrolledPhone:
+    phone_id: int
+    municipality_code: str
+    label: str
+
+
+def enrol_phone(db: Session, *, code: str, public_key: bytes, now: dt.datetime) -> EnrolledPhone:
+    """Register the phone's device public key (compressed P-256) with a one-time code."""
+    invalid = UnauthorizedError(
+        "enrolment.invalid_code",
+        "Koden er ugyldig, brugt eller udløbet; bed om en ny",
+        "The code is invalid, used or expired; ask for a new one",
+    )
+    row = db.execute(
+        select(m.EnrolmentCode).where(m.EnrolmentCode.code_hash == _hash_code(code))
+    ).scalar_one_or_none()
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        raise invalid
+    try:
+        DevicePublicKey(public_key)
+    except ProtocolError as exc:
+        raise ConflictError(
+            "enrolment.bad_key",
+            "Telefonens nøgle er ugyldig (forventede komprimeret P-256)",
+            "The phone's key is invalid (expected compressed P-256)",
+        ) from exc
+    taken = db.execute(select(m.Phone.id).where(m.Phone.public_key == public_key)).first()
+    if taken is not None:
+        raise ConflictError(
+            "enrolment.key_in_use",
+            "Denne nøgle er allerede registreret",
+            "This key is already registered",
+        )
+    phone = db.get(m.Phone, row.phone_id)
+    municipality = db.get(m.Municipality, row.municipality_id)
+    assert phone is not None
+    assert municipality is not None
+    row.used_at = now
+    phone.public_key = public_key
+    phone.enrolled_at = now
+    phone.status = e.PhoneStatus.ACTIVE
+    phone.bundle_digest = None
+    record_admin_action(
+        db,
+        actor=None,
+        municipality_id=phone.municipality_id,
+        action="phone.enrolled",
+        target_type="phone",
+        target_id=phone.id,
+        now=now,
+    )
+    return EnrolledPhone(phone.id, municipality.code, phone.label)
+
+
+# --- device proof and app sessions -------------------------------------------------------------
+
+
+def issue_challenge(*, phone_id: int, secret: str, now: dt.datetime) -> tuple[str, dt.datetime]:
+    """A fresh, short-lived challenge the phone signs with its device key."""
+    expires = now + CHALLENGE_LIFETIME
+    token = sign_token(
+        {"ph": phone_id, "exp": int(expires.timestamp()), "n": secrets.token_hex(12)},
+        secret=secret,
+        purpose="challenge",
+    )
+    return token, expires
+
+
+def proof_message(challenge: str, phone_id: int, purpose: str) -> bytes:
+    """What the phone signs: a context label, the purpose, the phone id and the challenge."""
+    return PROOF_CONTEXT + f"{purpose}\x00{phone_id}\x00{challenge}".encode()
+
+
+def _verify_device_proof(
+    phone: m.Phone, *, challenge: str, signature: bytes, purpose: str, secret: str, now: dt.datetime
+) -> None:
+    payload = open_token(challenge, secret=secret, purpose="challenge", now=now)
+    if payload.get("ph") != phone.id or phone.public_key is None:
+        raise _bad_proof()
+    try:
+        DevicePublicKey(phone.public_key).verify(
+            signature, proof_message(challenge, phone.id, purpose)
+        )
+    except ProtocolError as exc:
+        raise _bad_proof() from exc
+
+
+def _bad_proof() -> UnauthorizedError:
+    return UnauthorizedError(
+        "auth.bad_device_proof",
+        "Telefonen kunne ikke bevise sin identitet; prøv igen",
+        "The phone could not prove its identity; try again",
+    )
+
+
+def _phone_refused(phone: m.Phone | None) -> ForbiddenError | None:
+    if phone is None or phone.public_key is None:
+        return ForbiddenError(
+            "auth.phone_not_enrolled",
+            "Appen virker kun på kommunens tilmeldte telefoner",
+            "The app only works on the municipality's enrolled phones",
+        )
+    if phone.status is not e.PhoneStatus.ACTIVE:
+        return ForbiddenError(
+            "auth.phone_blocked",
+            "Telefonen er spærret; kontakt din leder",
+            "The phone is blocked; contact your manager",
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class AppSession:
+    """A logged-in employee on one phone, re-checked against the database on every use."""
+
+    employee: m.Employee
+    phone: m.Phone
+    expires_at: dt.datetime
+
+
+def _session_token(employee: m.Employee, phone: m.Phone, expires: dt.datetime, secret: str) -> str:
+    return sign_token(
+        {
+            "emp": employee.id,
+            "ph": phone.id,
+            "eep": employee.session_epoch,
+            "pep": phone.session_epoch,
+            "exp": int(expires.timestamp()),
+            "n": secrets.token_hex(8),
+        },
+        secret=secret,
+        purpose="app",
+    )
+
+
+@dataclass(frozen=True)
+class SessionCheck:
+    """The outcome of checking an app session: usable, or why the phone must wipe."""
+
+    session: AppSession | None
+    wipe_reason: str | None = None
+
+
+def check_session(db: Session, *, token: str, secret: str, now: dt.datetime) -> SessionCheck:
+    """Open an app session token; a blocked phone or employee means WIPE, not just "no"."""
+    payload = open_token(token, secret=secret, purpose="app", now=now)
+    employee = db.get(m.Employee, int(payload["emp"]))
+    phone = db.get(m.Phone, int(payload["ph"]))
+    if employee is None or phone is None:
+        return SessionCheck(None, "unknown")
+    if phone.status is not e.PhoneStatus.ACTIVE or phone.session_epoch != payload["pep"]:
+        return SessionCheck(None, "phone_blocked")
+    if employee.status is not e.EmployeeStatus.ACTIVE or employee.session_epoch != payload["eep"]:
+        return SessionCheck(None, "employee_blocked")
+    return SessionCheck(
+        AppSession(employee, phone, dt.datetime.fromtimestamp(payload["exp"], dt.UTC))
+    )
+
+
+def require_session(db: Session, *, token: str, secret: str, now: dt.datetime) -> AppSession:
+    """An app session that may be used, or ``ForbiddenError`` (the app then wipes)."""
+    checked = check_session(db, token=token, secret=secret, now=now)
+    if checked.session is None:
+        raise ForbiddenError(
+            f"auth.{checked.wipe_reason}",
+            "Adgangen er spærret; nøglerne slettes",
+            "Access is blocked; the keys are deleted",
+        )
+    return checked.session
+
+
+# --- the key bundle ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BundleDoor:
+    """A door the employee may open, with what the app shows for it."""
+
+    device_id: int
+    door_id: bytes  # the door's protocol id (its serial)
+    kind: e.DoorKind
+    public_key: bytes
+    citizen_id: int
+    citizen_name: str
+    address: str
+    label: str
+    emergency_grant_id: int | None = None
+
+
+@dataclass
+class KeyBundle:
+    """What a login hands to the phone."""
+
+    session_token: str | None
+    expires_at: dt.datetime
+    employee_id: int
+    employee_name: str
+    doors: list[BundleDoor]
+    credentials: list[dict[str, Any]]
+    time_token: bytes
+    denylist_version: int
+    denylist_snapshot: bytes | None
+    digest: bytes = field(repr=False, default=b"")
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON body the key app receives."""
+        return {
+            "session_token": self.session_token,
+            "keys_valid_until": self.expires_at.isoformat(),
+            "employee": {"id": self.employee_id, "name": self.employee_name},
+            "time_token": b64(self.time_token),
+            "denylist": {
+                "version": self.denylist_version,
+                "snapshot": b64(self.denylist_snapshot) if self.denylist_snapshot else None,
+            },
+            "credentials": self.credentials,
+            "doors": [
+                {
+                    "device_id": d.device_id,
+                    "door_id": d.door_id.decode(),
+                    "kind": d.kind.value,
+                    "door_public_key": b64(d.public_key),
+                    "citizen_id": d.citizen_id,
+                    "citizen_name": d.citizen_name,
+                    "address": d.address,
+                    "label": d.label,
+                    "emergency_grant_id": d.emergency_grant_id,
+                }
+                for d in self.doors
+            ],
+        }
+
+
+def _citizen_doors(
+    db: Session,
+    *,
+    municipality_id: int,
+    citizen_filter: Any,
+    grant_of: dict[int, int] | None = None,
+) -> list[BundleDoor]:
+    """Home lock, entrance controller and gate controllers of the selected active citizens."""
+    home = db.execute(
+        select(
+            m.Citizen.id,
+            m.Citizen.given_name,
+            m.Citizen.family_name,
+            m.Dwelling.floor,
+            m.Dwelling.side,
+            m.Entrance.id.label("entrance_id"),
+            m.Entrance.label.label("entrance_label"),
+            m.Property.id.label("property_id"),
+            m.Property.postal_code,
+            m.Property.city,
+            m.DoorDevice.id.label("device_id"),
+            m.DoorDevice.serial,
+            m.DoorDevice.public_key,
+        )
+        .join(m.Dwelling, m.Dwelling.id == m.Citizen.dwelling_id)
+        .join(m.Entrance, m.Entrance.id == m.Dwelling.entrance_id)
+        .join(m.Property, m.Property.id == m.Entrance.property_id)
+        .join(
+            m.DoorDevice,
+            and_(
+                m.DoorDevice.dwelling_id == m.Dwelling.id,
+                m.DoorDevice.status.in_(LIVE_DOOR_STATUSES),
+            ),
+        )
+        .where(m.Citizen.municipality_id == municipality_id)
+        .where(m.Citizen.status == e.CitizenStatus.ACTIVE)
+        .where(citizen_filter)
+        .order_by(m.Citizen.id)
+    ).all()
+    if not home:
+        return []
+    entrance_ids = {r.entrance_id for r in home}
+    property_ids = {r.property_id for r in home}
+    entrance_doors: dict[int, Any] = {
+        r.entrance_id: r
+        for r in db.execute(
+            select(
+                m.DoorDevice.id,
+                m.DoorDevice.serial,
+                m.DoorDevice.public_key,
+                m.DoorDevice.entrance_id,
+            )
+            .where(m.DoorDevice.entrance_id.in_(entrance_ids))
+            .where(m.DoorDevice.status.in_(LIVE_DOOR_STATUSES))
+        ).all()
+    }
+    gate_doors: dict[int, list[Any]] = {}
+    for g in db.execute(
+        select(
+            m.DoorDevice.id,
+            m.DoorDevice.serial,
+            m.DoorDevice.public_key,
+            m.Gate.property_id,
+            m.Gate.label,
+        )
+        .join(m.Gate, m.Gate.id == m.DoorDevice.gate_id)
+        .where(m.Gate.property_id.in_(property_ids))
+        .where(m.DoorDevice.status.in_(LIVE_DOOR_STATUSES))
+        .order_by(m.DoorDevice.id)
+    ).all():
+        gate_doors.setdefault(g.property_id, []).append(g)
+
+    doors: list[BundleDoor] = []
+    for r in home:
+        name = f"{r.given_name} {r.family_name}"
+        address = f"{r.entrance_label}, {r.floor}. {r.side}., {r.postal_code} {r.city}"
+        grant = grant_of.get(r.id) if grant_of else None
+        doors.append(
+            BundleDoor(
+                r.device_id,
+                r.serial.encode(),
+                e.DoorKind.HOME_LOCK,
+                r.public_key,
+                r.id,
+                name,
+                address,
+                "Hoveddør / front door",
+                grant,
+            )
+        )
+        ent = entrance_doors.get(r.entrance_id)
+        if ent is not None:
+            doors.append(
+                BundleDoor(
+                    ent.id,
+                    ent.serial.encode(),
+                    e.DoorKind.ENTRANCE_CONTROLLER,
+                    ent.public_key,
+                    r.id,
+                    name,
+                    address,
+                    f"Opgang / stairwell {r.entrance_label}",
+                    grant,
+                )
+            )
+        for gate in gate_doors.get(r.property_id, []):
+            doors.append(
+                BundleDoor(
+                    gate.id,
+                    gate.serial.encode(),
+                    e.DoorKind.GATE_CONTROLLER,
+                    gate.public_key,
+                    r.id,
+                    name,
+                    address,
+                    f"{gate.label} / gate",
+                    grant,
+                )
+            )
+    return doors
+
+
+_PROTO_KIND = {
+    e.DoorKind.HOME_LOCK: cred.DoorKind.HOME,
+    e.DoorKind.ENTRANCE_CONTROLLER: cred.DoorKind.ENTRANCE,
+    e.DoorKind.GATE_CONTROLLER: cred.DoorKind.GATE,
+}
+
+
+def subject_of(employee_id: int) -> str:
+    """The pseudonymous subject in an employee's credentials (never a name or CPR)."""
+    return f"e{employee_id}"
+
+
+def _district_ids(db: Session, employee_id: int) -> list[int]:
+    return list(
+        db.execute(
+            select(m.EmployeeDistrict.district_id).where(
+                m.EmployeeDistrict.employee_id == employee_id
+            )
+        ).scalars()
+    )
+
+
+def _active_grants(db: Session, employee_id: int, now: dt.datetime) -> list[m.EmergencyKeyGrant]:
+    return list(
+        db.execute(
+            select(m.EmergencyKeyGrant)
+            .where(m.EmergencyKeyGrant.employee_id == employee_id)
+            .where(m.EmergencyKeyGrant.revoked_at.is_(None))
+            .where(m.EmergencyKeyGrant.starts_at <= now)
+            .where(m.EmergencyKeyGrant.ends_at > now)
+            .order_by(m.EmergencyKeyGrant.id)
+        ).scalars()
+    )
+
+
+def current_doors(db: Session, *, employee: m.Employee, now: dt.datetime) -> list[BundleDoor]:
+    """Every door the employee may open now: the homes of the active citizens of their districts
+    with those citizens' entrances and gates, plus the doors of live emergency keys. Nothing else.
+    """
+    districts = _district_ids(db, employee.id)
+    doors = (
+        _citizen_doors(
+            db,
+            municipality_id=employee.municipality_id,
+            citizen_filter=m.Citizen.district_id.in_(districts),
+        )
+        if districts
+        else []
+    )
+    covered = {d.citizen_id for d in doors}
+    grants = [g for g in _active_grants(db, employee.id, now) if g.citizen_id not in covered]
+    if grants:
+        doors += _citizen_doors(
+            db,
+            municipality_id=employee.municipality_id,
+            citizen_filter=m.Citizen.id.in_([g.citizen_id for g in grants]),
+            grant_of={g.citizen_id: g.id for g in grants},
+        )
+    return doors
+
+
+def door_digest(doors: list[BundleDoor]) -> bytes:
+    """A fingerprint of a key set, so a heartbeat can tell whether the phone's keys are current."""
+    text = ",".join(sorted(f"{d.device_id}:{d.emergency_grant_id or 0}" for d in doors))
+    return hashlib.sha256(text.encode()).digest()
+
+
+def _sign(
+    db: Session,
+    *,
+    issuer_key: IssuerKey,
+    employee: m.Employee,
+    phone: m.Phone,
+    doors: list[BundleDoor],
+    not_before: dt.datetime,
+    expires: dt.datetime,
+    denylist_version: int,
+    grant_id: int | None,
+    now: dt.datetime,
+) -> list[dict[str, Any]]:
+    """Sign credentials for ``doors`` (one per citizen visit: home, entrance and gates) and
+    record each as issued, so it can be denylisted and shown to administrators."""
+    assert phone.public_key is not None
+    device_key = DevicePublicKey(phone.public_key)
+    serial = int(now.timestamp() * 1000)
+    by_citizen: dict[int, list[BundleDoor]] = {}
+    for door in doors:
+        by_citizen.setdefault(door.citizen_id, []).append(door)
+    out: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    for group in by_citizen.values():
+        targets = group[: cred.MAX_TARGETS]
+        credential_id = secrets.token_bytes(cred.CREDENTIAL_ID_BYTES)
+        data = cred.issue_credential(
+            issuer_key=issuer_key,
+            subject=subject_of(employee.id),
+            subject_type=cred.SubjectType.EMPLOYEE,
+            device_key=device_key,
+            kinds={_PROTO_KIND[d.kind] for d in targets},
+            not_before=not_before,
+            expires=expires,
+            serial=serial,
+            denylist_version=denylist_version,
+            doors=[d.door_id for d in targets],
+            credential_id=credential_id,
+        )
+        out.append(
+            {
+                "credential": b64(data),
+                "doors": [d.door_id.decode() for d in targets],
+                "expires_at": expires.isoformat(),
+                "emergency_grant_id": grant_id,
+            }
+        )
+        rows.append(
+            {
+                "credential_id": credential_id,
+                "municipality_id": employee.municipality_id,
+                "issuer_kid": issuer_key.kid,
+                "subject_type": e.SubjectType.EMPLOYEE,
+                "employee_id": employee.id,
+                "phone_id": phone.id,
+                "emergency_grant_id": grant_id,
+                "kind": e.CredentialKind.HOME,
+                "serial": serial,
+                "denylist_version": denylist_version,
+                "door_device_ids": [d.device_id for d in targets],
+                "not_before": not_before,
+                "expires_at": expires,
+                "issued_at": now,
+            }
+        )
+    if rows:
+        db.execute(insert(m.IssuedCredential), rows)
+    return out
+
+
+def build_bundle(
+    db: Session,
+    *,
+    employee: m.Employee,
+    phone: m.Phone,
+    secret: str,
+    now: dt.datetime,
+    session_expires: dt.datetime,
+    session_token: str | None = None,
+) -> KeyBundle:
+    """Sign today's keys for ``employee`` on ``phone``; they die at ``session_expires`` at the
+    latest (≤ 9 h after login) and never outlive an emergency grant."""
+    municipality = db.get(m.Municipality, employee.municipality_id)
+    assert municipality is not None
+    expires = min(session_expires, now + dt.timedelta(minutes=municipality.key_lifetime_minutes))
+    issuer_key = issuer_service.active_issuer_key(
+        db, municipality_id=municipality.id, secret=secret
+    )
+    version, snapshot = denylist_service.signed_snapshot(
+        db, municipality_id=municipality.id, issuer_key=issuer_key, now=now
+    )
+    doors = current_doors(db, employee=employee, now=now)
+    not_before = now - dt.timedelta(minutes=5)  # tolerate door clocks a little behind
+    regular = [d for d in doors if d.emergency_grant_id is None]
+    credentials = _sign(
+        db,
+        issuer_key=issuer_key,
+        employee=employee,
+        phone=phone,
+        doors=regular,
+        not_before=not_before,
+        expires=expires,
+        denylist_version=version,
+        grant_id=None,
+        now=now,
+    )
+    grants = {g.id: g for g in _active_grants(db, employee.id, now)}
+    for grant_id in sorted({d.emergency_grant_id for d in doors if d.emergency_grant_id}):
+        credentials += _sign(
+            db,
+            issuer_key=issuer_key,
+            employee=employee,
+            phone=phone,
+            doors=[d for d in doors if d.emergency_grant_id == grant_id],
+            not_before=not_before,
+            expires=min(expires, grants[grant_id].ends_at),
+            denylist_version=version,
+            grant_id=grant_id,
+            now=now,
+        )
+    digest = door_digest(doors)
+    phone.bundle_digest = digest
+    phone.bundle_expires_at = expires
+    phone.last_seen_at = now
+    return KeyBundle(
+        session_token=session_token,
+        expires_at=expires,
+        employee_id=employee.id,
+        employee_name=employee.full_name,
+        doors=doors,
+        credentials=credentials,
+        time_token=issue_time_token(issuer_key=issuer_key, now=now),
+        denylist_version=version,
+        denylist_snapshot=snapshot,
+        digest=digest,
+    )
+
+
+def login(
+    db: Session,
+    *,
+    municipality_code: str,
+    employee_number: str,
+    password: str,
+    phone_id: int,
+    challenge: str,
+    signature: bytes,
+    secret: str,
+    now: dt.datetime,
+) -> KeyBundle:
+    """Log an employee in on an enrolled phone and hand out today's key bundle."""
+    phone = db.get(m.Phone, phone_id)
+    refused = _phone_refused(phone)
+    if refused is not None:
+        raise refused
+    assert phone is not None
+    _verify_device_proof(
+        phone, challenge=challenge, signature=signature, purpose="login", secret=secret, now=now
+    )
+    employee = check_employee_password(
+        db,
+        municipality_code=municipality_code,
+        employee_number=employee_number,
+        password=password,
+    )
+    if employee.municipality_id != phone.municipality_id or (
+        phone.employee_id is not None and phone.employee_id != employee.id
+    ):
+        raise ForbiddenError(
+            "auth.not_your_phone",
+            "Telefonen er ikke registreret til dig",
+            "This phone is not registered to you",
+        )
+    municipality = db.get(m.Municipality, employee.municipality_id)
+    assert municipality is not None
+    session_expires = now + dt.timedelta(minutes=municipality.key_lifetime_minutes)
+    token = _session_token(employee, phone, session_expires, secret)
+    db.add(
+        m.AuditEvent(
+            municipality_id=employee.municipality_id,
+            source=e.AuditSource.SERVER,
+            action=e.AuditAction.LOGIN,
+            employee_id=employee.id,
+            phone_id=phone.id,
+            occurred_at=now,
+            received_at=now,
+        )
+    )
+    return build_bundle(
+        db,
+        employee=employee,
+        phone=phone,
+        secret=secret,
+        now=now,
+        session_expires=session_expires,
+        session_token=token,
+    )
+
+
+def refresh_bundle(
+    db: Session, *, token: str, challenge: str, signature: bytes, secret: str, now: dt.datetime
+) -> KeyBundle:
+    """A fresh bundle for a logged-in phone: device proof and rights re-checked, no password."""
+    session = require_session(db, token=token, secret=secret, now=now)
+    _verify_device_proof(
+        session.phone,
+        challenge=challenge,
+        signature=signature,
+        purpose="bundle",
+        secret=secret,
+        now=now,
+    )
+    return build_bundle(
+        db,
+        employee=session.employee,
+        phone=session.phone,
+        secret=secret,
+        now=now,
+        session_expires=session.expires_at,
+    )
+
+
+class HeartbeatStatus:
+    OK = "OK"
+    REFRESH = "REFRESH"
+    WIPE = "WIPE"
+
+
+def heartbeat(db: Session, *, token: str, secret: str, now: dt.datetime) -> dict[str, Any]:
+    """OK, REFRESH (the key set changed) or WIPE (phone or employee blocked), with the newest
+    denylist and a time token for the doors the phone will touch."""
+    checked = check_session(db, token=token, secret=secret, now=now)
+    if checked.session is None:
+        return {"status": HeartbeatStatus.WIPE, "reason": checked.wipe_reason}
+    employee, phone = checked.session.employee, checked.session.phone
+    phone.last_seen_at = now
+    doors = current_doors(db, employee=employee, now=now)
+    status = (
+        HeartbeatStatus.OK if door_digest(doors) == phone.bundle_digest else HeartbeatStatus.REFRESH
+    )
+    issuer_key = issuer_service.active_issuer_key(
+        db, municipality_id=employee.municipality_id, secret=secret
+    )
+    version, snapshot = denylist_service.signed_snapshot(
+        db, municipality_id=employee.municipality_id, issuer_key=issuer_key, now=now
+    )
+    municipality = db.get(m.Municipality, employee.municipality_id)
+    assert municipality is not None
+    return {
+        "status": status,
+        "keys_valid_until": (phone.bundle_expires_at or checked.session.expires_at).isoformat(),
+        "next_heartbeat_s": municipality.heartbeat_interval_s,
+        "denylist": {"version": version, "snapshot": b64(snapshot) if snapshot else None},
+        "time_token": b64(issue_time_token(issuer_key=issuer_key, now=now)),
+    }

@@ -1,0 +1,1 @@
+"""Simulation and benchmark drivers: whole-day simulation, load and protocol benchmarks."""

@@ -1,0 +1,100 @@
+"""The published test vectors are reproduced byte for byte and verify with the decoders."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from carekey.protocol import vectors
+from carekey.protocol.credential import DoorKind, SubjectType, verify_credential
+from carekey.protocol.denylist import DenylistState, EntryKind
+from carekey.protocol.events import ChainAnchor, EventKind, verify_chain
+from carekey.protocol.keys import DoorPublicKey, Ed25519Public, IssuerKeyring
+from carekey.protocol.timetoken import accept_time_token
+
+VECTORS_FILE = Path(__file__).with_name("vectors.json")
+
+
+def load() -> dict[str, object]:
+    data = json.loads(VECTORS_FILE.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_vectors_file_matches_the_implementation_byte_for_byte() -> None:
+    expected = json.dumps(vectors.generate(), indent=2, sort_keys=True) + "\n"
+    assert VECTORS_FILE.read_text(encoding="utf-8") == expected, (
+        "regenerate with: python -m carekey.protocol.vectors > tests/protocol/vectors.json"
+    )
+
+
+def test_vectors_verify_from_their_published_public_keys() -> None:
+    v = load()
+    keys = v["keys"]
+    assert isinstance(keys, dict)
+    issuer_public = Ed25519Public(bytes.fromhex(keys["issuer_public"]))
+    assert issuer_public.kid.hex() == keys["issuer_kid"]
+    keyring = IssuerKeyring.of([vectors.issuer_key().public])
+    assert keyring.active[0].key == issuer_public
+    now = datetime.fromisoformat(str(v["now"]))
+    door_id = bytes.fromhex(str(v["door_id"]))
+    entrance_id = bytes.fromhex(str(v["entrance_id"]))
+    creds = v["credential"]
+    assert isinstance(creds, dict)
+
+    home = verify_credential(
+        bytes.fromhex(creds["home"]),
+        keyring=keyring,
+        door_id=door_id,
+        door_kind=DoorKind.HOME,
+        now=now,
+        clock_tolerance=timedelta(0),
+    )
+    assert home.device_key.compressed.hex() == keys["device_public_compressed"]
+    assert len(bytes.fromhex(creds["home"])) <= 300
+    windowed = verify_credential(
+        bytes.fromhex(creds["windowed"]),
+        keyring=keyring,
+        door_id=entrance_id,
+        door_kind=DoorKind.ENTRANCE,
+        now=now + timedelta(hours=1),  # 09:00 CEST on Sunday
+        clock_tolerance=timedelta(0),
+    )
+    assert windowed.time_zone == "Europe/Copenhagen"
+    partner = verify_credential(
+        bytes.fromhex(creds["partner"]),
+        keyring=keyring,
+        door_id=entrance_id,
+        door_kind=DoorKind.ENTRANCE,
+        now=now,
+        clock_tolerance=timedelta(0),
+    )
+    assert partner.subject_type is SubjectType.PARTNER
+
+    tokens = v["time_token"]
+    assert isinstance(tokens, dict)
+    token = accept_time_token(
+        bytes.fromhex(tokens["challenge"]),
+        keyring=keyring,
+        door_id=door_id,
+        last_token_time=None,
+        door_now=None,
+        expected_nonce=vectors.NONCE,
+    )
+    assert token.time == now
+
+    lists = v["denylist"]
+    assert isinstance(lists, dict)
+    state = DenylistState().apply(bytes.fromhex(lists["snapshot_v7"]), keyring=keyring)
+    state = state.apply(bytes.fromhex(lists["delta_v7_v8"]), keyring=keyring)
+    assert state.version == 8
+    assert {kind for kind, _ in state.entries} == {EntryKind.DEVICE, EntryKind.SUBJECT}
+
+    events = v["events"]
+    assert isinstance(events, list)
+    door_key = DoorPublicKey(Ed25519Public(bytes.fromhex(keys["door_public"])))
+    report = verify_chain([bytes.fromhex(e) for e in events], door_key=door_key, door_id=door_id)
+    assert report.ok
+    assert [e.kind for e in report.events][1] is EventKind.UNLOCKED
+    assert report.anchor == ChainAnchor(4, bytes.fromhex(str(v["event_chain_head"])))
