@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,6 +22,9 @@ from carekey.services.issuer import create_issuer_key
 from carekey.services.seed import DEMO_PASSWORD, seed
 from carekey.store import models as m
 from tests.store.factories import make_world
+
+if TYPE_CHECKING:
+    from tests.api.phone_sim import Scene
 
 SECRET = "test-secret-for-the-api-tests-0123456789"
 START = dt.datetime(2026, 11, 26, 6, 45, tzinfo=dt.UTC)
@@ -151,3 +155,11 @@ def sign_in(client: TestClient, employee_id: int, engine: Engine) -> dict[str, s
     response = client.post("/api/v1/auth/token", json=body)
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture
+def scene(client: TestClient, engine: Engine, clock: FrozenClock, tenants: Tenants) -> Scene:
+    """The seeded municipality over HTTP, an administrator signed in, doors to simulate."""
+    from tests.api.phone_sim import Scene
+
+    return Scene(client, engine, clock, sign_in(client, tenants.admin, engine))

@@ -10,6 +10,8 @@ from functools import cache
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from carekey.protocol import bundle, cbor
 from carekey.protocol.credential import (
@@ -165,7 +167,8 @@ def test_every_leaf_of_a_bundle_opens_its_own_door(n: int) -> None:
     decoded = decode_credential(credential, keyring=KEYRING)
     assert decoded.bundle is not None
     assert (decoded.bundle.root, decoded.bundle.size) == (bundle_root(leaf_list), n)
-    assert decoded.doors == () and decoded.leaf is None
+    assert decoded.doors == ()
+    assert decoded.leaf is None
     assert decoded.kinds == frozenset().union(*(leaf.kinds for leaf in leaf_list))
     for index, leaf in enumerate(leaf_list):
         presentation = present_bundle(credential, leaf_list, leaf.door_id)
@@ -493,3 +496,24 @@ def test_server_fast_path_issues_a_200_door_bundle_in_under_2_ms() -> None:
         issue(leaf_list)
         best = min(best, time.perf_counter() - started)
     assert best < 0.002
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0), st.binary(min_size=1, max_size=8))
+def test_splicing_random_bytes_into_a_presentation_is_refused(position: int, junk: bytes) -> None:
+    credential, leaf_list = shift(85)
+    leaf = leaf_list[40]
+    data = present_bundle(credential, leaf_list, leaf.door_id)
+    at = position % len(data)
+    tampered = data[:at] + junk + data[at + len(junk) :]
+    if tampered == data:
+        return
+    with pytest.raises(ProtocolError):
+        verify(tampered, leaf)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400))
+def test_random_presentations_are_refused_with_a_code(tail: bytes) -> None:
+    with pytest.raises(ProtocolError):
+        verify(bytes([bundle.PRESENTATION_HEAD]) + tail, BundleLeaf.of(door(0), DoorKind.HOME))

@@ -15,6 +15,7 @@ from carekey.protocol.credential import (
     CLAIM_CAREKEY,
     Credential,
     DoorKind,
+    Right,
     SubjectType,
     decode_credential,
     issue_credential,
@@ -330,3 +331,24 @@ def test_proof_of_possession_key_from_the_credential_checks_the_phone() -> None:
     assert caught.value.code == "bad_signature"
     with pytest.raises(ProtocolError):
         credential.device_key.verify(bytes(64), challenge)
+
+
+def test_rights_claim_round_trips_and_is_checked() -> None:
+    assert verify(issue()).rights == frozenset()
+    installer = verify(issue(rights=[Right.INSTALLER]))
+    assert installer.rights == {Right.INSTALLER}
+    both = decode_credential(issue(rights=[Right.ADMIN, Right.INSTALLER]), keyring=KEYRING)
+    assert both.rights == {Right.ADMIN, Right.INSTALLER}
+    claims = cbor.loads(parse_sign1(issue(rights=[Right.ADMIN]), max_bytes=1024).payload)
+    assert isinstance(claims, dict)
+    assert claims[CLAIM_CAREKEY][9] == 1
+    plain = cbor.loads(parse_sign1(issue(), max_bytes=1024).payload)
+    assert isinstance(plain, dict)
+    assert 9 not in plain[CLAIM_CAREKEY]
+
+    for bits in (0, 4, -1):
+
+        def set_rights(claims: dict[Any, Any], bits: int = bits) -> None:
+            claims[CLAIM_CAREKEY][9] = bits
+
+        assert refusal(resign(issue(), set_rights)) == "malformed"

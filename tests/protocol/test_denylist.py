@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from carekey.protocol import cbor
+from carekey.protocol.credential import (
+    DoorKind,
+    Right,
+    SubjectType,
+    issue_credential,
+    verify_credential,
+)
 from carekey.protocol.denylist import (
     MAX_ENTRIES,
     PRUNE_MARGIN,
@@ -15,6 +23,7 @@ from carekey.protocol.denylist import (
     EntryKind,
     decode_denylist_update,
     diff_entries,
+    door_entry_id,
     issue_denylist_delta,
     issue_denylist_snapshot,
     subject_id,
@@ -153,3 +162,118 @@ def test_capacity_is_bounded() -> None:
     full = DenylistState().apply(snapshot(1, too_many[:MAX_ENTRIES]), keyring=KEYRING)
     assert len(full) == MAX_ENTRIES
     assert code_of(full, delta(1, 2, [too_many[-1]])) == "denylist_full"
+
+
+# --- withdrawn doors (kind 4) -------------------------------------------------------------------
+
+HOME_DOOR = b"\xd0" * 16
+ENTRANCE_DOOR = b"\xe0" * 16
+
+
+def withdrawn(version: int = 1, hours: float = 9) -> DenylistState:
+    entry = DenylistEntry.for_door(HOME_DOOR, NOW + timedelta(hours=hours))
+    return DenylistState().apply(snapshot(version, [entry]), keyring=KEYRING)
+
+
+def door_credential(**overrides: object) -> bytes:
+    args: dict[str, object] = {
+        "issuer_key": ISSUER,
+        "subject": "emp-4711",
+        "subject_type": SubjectType.EMPLOYEE,
+        "device_key": DeviceKey.from_scalar(7).public,
+        "kinds": [DoorKind.HOME, DoorKind.ENTRANCE],
+        "not_before": NOW,
+        "expires": NOW + timedelta(hours=8),
+        "serial": 1,
+        "denylist_version": 0,
+        "doors": [HOME_DOOR, ENTRANCE_DOOR],
+    }
+    args.update(overrides)
+    return issue_credential(**args)  # type: ignore[arg-type]
+
+
+def door_refusal(state: DenylistState, data: bytes, door_id: bytes, kind: DoorKind) -> str | None:
+    try:
+        verify_credential(
+            data,
+            keyring=KEYRING,
+            door_id=door_id,
+            door_kind=kind,
+            now=NOW + timedelta(hours=1),
+            clock_tolerance=timedelta(0),
+            denylist=state,
+        )
+    except ProtocolError as error:
+        return error.code
+    return None
+
+
+def test_door_entry_is_keyed_by_the_hash_of_the_door_id() -> None:
+    entry = DenylistEntry.for_door(HOME_DOOR, NOW)
+    assert entry.key == (EntryKind.DOOR, hashlib.sha256(HOME_DOOR).digest()[:16])
+    assert entry.key == (EntryKind.DOOR, door_entry_id(HOME_DOOR))
+    assert DenylistEntry.for_door(b"home-0001", NOW).kind is EntryKind.DOOR
+    for bad in (b"", bytes(33)):
+        with pytest.raises(ProtocolError):
+            DenylistEntry.for_door(bad, NOW)
+
+
+def test_withdrawn_door_refuses_every_credential_without_a_right_there_only() -> None:
+    state = withdrawn()
+    assert state.blocks_door(HOME_DOOR)
+    assert not state.blocks_door(ENTRANCE_DOOR)
+    plain = door_credential()
+    assert door_refusal(state, plain, HOME_DOOR, DoorKind.HOME) == "door_withdrawn"
+    assert door_refusal(state, plain, ENTRANCE_DOOR, DoorKind.ENTRANCE) is None
+    assert door_refusal(DenylistState(), plain, HOME_DOOR, DoorKind.HOME) is None
+    # a credential issued after the door was withdrawn is refused just the same
+    later = door_credential(not_before=NOW + timedelta(minutes=30), denylist_version=1)
+    assert door_refusal(state, later, HOME_DOOR, DoorKind.HOME) == "door_withdrawn"
+
+
+@pytest.mark.parametrize(
+    "rights", [[Right.INSTALLER], [Right.ADMIN], [Right.ADMIN, Right.INSTALLER]]
+)
+def test_installer_or_admin_still_opens_a_withdrawn_door(rights: list[Right]) -> None:
+    installer = door_credential(subject="installer-3", rights=rights, doors=[HOME_DOOR])
+    assert door_refusal(withdrawn(), installer, HOME_DOOR, DoorKind.HOME) is None
+
+
+def test_door_entry_survives_snapshot_and_delta_round_trips() -> None:
+    entry = DenylistEntry.for_door(HOME_DOOR, NOW + timedelta(hours=9))
+    update = decode_denylist_update(snapshot(3, [entry, cred(1)]), keyring=KEYRING)
+    assert entry in update.entries
+    state = DenylistState().apply(snapshot(3, [cred(1)]), keyring=KEYRING)
+    assert not state.blocks_door(HOME_DOOR)
+    state = state.apply(delta(3, 4, [entry]), keyring=KEYRING)
+    assert state.blocks_door(HOME_DOOR)
+    assert state.entries[entry.key] == entry.expires
+    state = state.apply(delta(4, 5, [], [entry.key]), keyring=KEYRING)
+    assert not state.blocks_door(HOME_DOOR)
+    assert (EntryKind.CREDENTIAL, cred(1).id) in state.entries
+
+
+def test_door_entry_is_pruned_after_the_last_key_for_the_door_expired() -> None:
+    state = withdrawn(hours=9)
+    assert state.pruned(NOW + timedelta(hours=9)).blocks_door(HOME_DOOR)
+    assert not state.pruned(NOW + timedelta(hours=9) + PRUNE_MARGIN).blocks_door(HOME_DOOR)
+    late = NOW + timedelta(hours=10)
+    stale = issue_denylist_snapshot(
+        issuer_key=ISSUER,
+        version=2,
+        entries=[DenylistEntry.for_door(HOME_DOOR, NOW + timedelta(hours=9))],
+        now=late,
+    )
+    assert not decode_denylist_update(stale, keyring=KEYRING).entries
+
+
+def test_unknown_entry_kinds_are_still_refused() -> None:
+    def signed(body: dict[int, object]) -> bytes:
+        claims = {1: "101", 6: int(NOW.timestamp()), -65539: body}
+        return sign1(cbor.dumps(claims), ISSUER.signer)
+
+    for kind in (0, 5):
+        record = bytes([kind]) + bytes(16) + bytes(4)
+        assert code_of(DenylistState(), signed({1: 1, 3: record})) == "malformed"
+    door_record = bytes([4]) + bytes(16) + bytes(4)
+    assert DenylistState().apply(signed({1: 1, 3: door_record}), keyring=KEYRING).version == 1

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from carekey.protocol import vectors
-from carekey.protocol.credential import DoorKind, SubjectType, verify_credential
+from carekey.protocol.bundle import leaf_hash, node_hash, root_from_proof
+from carekey.protocol.credential import (
+    BundleLeaf,
+    DoorKind,
+    Right,
+    SubjectType,
+    bundle_root,
+    decode_credential,
+    verify_credential,
+)
 from carekey.protocol.denylist import DenylistState, EntryKind
 from carekey.protocol.events import ChainAnchor, EventKind, verify_chain
 from carekey.protocol.keys import DoorPublicKey, Ed25519Public, IssuerKeyring
@@ -98,3 +108,61 @@ def test_vectors_verify_from_their_published_public_keys() -> None:
     assert report.ok
     assert [e.kind for e in report.events][1] is EventKind.UNLOCKED
     assert report.anchor == ChainAnchor(4, bytes.fromhex(str(v["event_chain_head"])))
+
+
+def test_bundle_vectors_verify_and_recompute_from_the_leaf_list() -> None:
+    v = load()
+    keyring = IssuerKeyring.of([vectors.issuer_key().public])
+    now = datetime.fromisoformat(str(v["now"]))
+    b = v["bundle"]
+    assert isinstance(b, dict)
+    bits = {DoorKind.HOME: 1, DoorKind.ENTRANCE: 2, DoorKind.GATE: 4}
+    leaves = [
+        BundleLeaf.of(
+            bytes.fromhex(x["door_id"]), [k for k, bit in bits.items() if x["kinds"] & bit]
+        )
+        for x in b["leaves"]
+    ]
+    assert leaves == list(vectors.BUNDLE_LEAVES)
+    hashes = [leaf_hash(bytes.fromhex(x["door_id"]), x["kinds"]) for x in b["leaves"]]
+    assert [h.hex() for h in hashes] == [x["hash"] for x in b["leaves"]]
+    levels = b["levels"]
+    assert levels[0] == [h.hex() for h in hashes]
+    for lower, upper in itertools.pairwise(levels):
+        pairs = [
+            node_hash(bytes.fromhex(lower[i]), bytes.fromhex(lower[i + 1])).hex()
+            for i in range(0, len(lower) - 1, 2)
+        ]
+        assert upper == pairs + (lower[-1:] if len(lower) % 2 else [])
+    assert levels[-1] == [b["root"]]
+    credential = decode_credential(bytes.fromhex(b["credential"]), keyring=keyring)
+    assert credential.bundle is not None
+    assert credential.bundle.root.hex() == b["root"]
+    assert credential.bundle.size == len(leaves)
+    for name, door, kind in (
+        ("presentation_home", vectors.DOOR_ID, DoorKind.HOME),
+        ("presentation_gate", vectors.GATE_ID, DoorKind.GATE),
+    ):
+        presented = verify_credential(
+            bytes.fromhex(b[name]),
+            keyring=keyring,
+            door_id=door,
+            door_kind=kind,
+            now=now,
+            clock_tolerance=timedelta(0),
+        )
+        assert presented.doors == (door,)
+        assert presented.leaf_index is not None
+        assert presented.kinds == {kind}
+    assert bundle_root(leaves).hex() == b["root"]
+    assert root_from_proof(hashes[0], 0, 5, []) is None
+
+    creds = v["credential"]
+    assert isinstance(creds, dict)
+    installer = decode_credential(bytes.fromhex(creds["installer"]), keyring=keyring)
+    assert installer.rights == {Right.INSTALLER}
+    lists = v["denylist"]
+    assert isinstance(lists, dict)
+    state = DenylistState().apply(bytes.fromhex(lists["door_withdrawn_v9"]), keyring=keyring)
+    assert state.blocks_door(vectors.DOOR_ID)
+    assert not state.blocks_door(vectors.ENTRANCE_ID)

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import Engine, text
 
 import carekey
-from carekey.api import auth, keyapp, revocation
+from carekey.api import admin, audit, auth, events, keyapp, revocation
 from carekey.api.errors import install_error_handlers
 from carekey.clock import Clock, SystemClock
 from carekey.config import Settings, get_settings
@@ -46,7 +46,14 @@ def create_app(
     )
 
     install_error_handlers(app)
-    for router in (auth.router, keyapp.router, revocation.router):
+    for router in (
+        auth.router,
+        keyapp.router,
+        events.router,
+        revocation.router,
+        admin.router,
+        audit.router,
+    ):
         app.include_router(router)
 
     @app.get("/healthz", tags=["drift / operations"])

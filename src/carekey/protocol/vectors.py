@@ -14,7 +14,16 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from carekey.protocol.credential import DoorKind, SubjectType, issue_credential
+from carekey.protocol.bundle import tree_levels
+from carekey.protocol.credential import (
+    BundleLeaf,
+    DoorKind,
+    Right,
+    SubjectType,
+    issue_bundle,
+    issue_credential,
+    present_bundle,
+)
 from carekey.protocol.denylist import (
     DenylistEntry,
     issue_denylist_delta,
@@ -32,6 +41,15 @@ ISSUER: Final = "101"
 NOW: Final = datetime(2026, 3, 29, 6, 0, tzinfo=UTC)  # the morning after spring-forward
 DOOR_ID: Final = bytes.fromhex("d00d0000000000000000000000000001")
 ENTRANCE_ID: Final = bytes.fromhex("e0000000000000000000000000000001")
+GATE_ID: Final = bytes.fromhex("9a7e0000000000000000000000000001")
+BUNDLE_LEAVES: Final = (
+    BundleLeaf.of(DOOR_ID, DoorKind.HOME),
+    BundleLeaf.of(ENTRANCE_ID, DoorKind.ENTRANCE),
+    BundleLeaf.of(GATE_ID, DoorKind.GATE),
+    BundleLeaf.of(bytes.fromhex("d00d0000000000000000000000000002"), DoorKind.HOME),
+    BundleLeaf.of(bytes.fromhex("e0000000000000000000000000000002"), DoorKind.ENTRANCE),
+)
+"""Five doors of a shift: two citizens (home, entrance, gate; home, entrance)."""
 CREDENTIAL_ID: Final = bytes.fromhex("c0ffee00000000000000000000000001")
 SUBJECT: Final = "emp-4711"
 NONCE: Final = bytes.fromhex("00112233445566778899aabbccddeeff")
@@ -96,6 +114,33 @@ def generate() -> dict[str, object]:
         doors=[ENTRANCE_ID],
         credential_id=bytes.fromhex("c0ffee00000000000000000000000003"),
     )
+    installer = issue_credential(
+        issuer_key=issuer,
+        subject="installer-7",
+        subject_type=SubjectType.EMPLOYEE,
+        device_key=device.public,
+        kinds=DoorKind.HOME,
+        not_before=NOW,
+        expires=NOW + timedelta(hours=4),
+        serial=1,
+        denylist_version=7,
+        doors=[DOOR_ID],
+        rights=[Right.INSTALLER],
+        credential_id=bytes.fromhex("c0ffee00000000000000000000000004"),
+    )
+    shift = issue_bundle(
+        issuer_key=issuer,
+        subject=SUBJECT,
+        subject_type=SubjectType.EMPLOYEE,
+        device_key=device.public,
+        leaves=BUNDLE_LEAVES,
+        not_before=NOW,
+        expires=NOW + timedelta(hours=9),
+        serial=44,
+        denylist_version=7,
+        credential_id=bytes.fromhex("c0ffee00000000000000000000000005"),
+    )
+    levels = tree_levels([leaf.hash for leaf in BUNDLE_LEAVES])
     entries = [
         DenylistEntry.for_credential(bytes.fromhex("baad" + "00" * 14), NOW + timedelta(hours=3)),
         DenylistEntry.for_device(device.public, NOW + timedelta(hours=9)),
@@ -140,6 +185,18 @@ def generate() -> dict[str, object]:
             "home": credential.hex(),
             "windowed": windowed.hex(),
             "partner": partner.hex(),
+            "installer": installer.hex(),
+        },
+        "bundle": {
+            "leaves": [
+                {"door_id": leaf.door_id.hex(), "kinds": leaf.kind_bits, "hash": leaf.hash.hex()}
+                for leaf in BUNDLE_LEAVES
+            ],
+            "levels": [[node.hex() for node in level] for level in levels],
+            "root": levels[-1][0].hex(),
+            "credential": shift.hex(),
+            "presentation_home": present_bundle(shift, BUNDLE_LEAVES, DOOR_ID).hex(),
+            "presentation_gate": present_bundle(shift, BUNDLE_LEAVES, GATE_ID).hex(),
         },
         "time_token": {
             "any_door": issue_time_token(issuer_key=issuer, now=NOW).hex(),
@@ -158,6 +215,12 @@ def generate() -> dict[str, object]:
                 added=entries[2:],
                 removed=[entries[0].key],
                 now=NOW + timedelta(minutes=5),
+            ).hex(),
+            "door_withdrawn_v9": issue_denylist_snapshot(
+                issuer_key=issuer,
+                version=9,
+                entries=[DenylistEntry.for_door(DOOR_ID, NOW + timedelta(hours=9))],
+                now=NOW + timedelta(minutes=10),
             ).hex(),
         },
         "events": events,

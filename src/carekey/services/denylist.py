@@ -8,7 +8,6 @@ left out of snapshots (the credentials it blocked have died by themselves).
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -20,8 +19,6 @@ from carekey.protocol import denylist as proto
 from carekey.protocol.keys import IssuerKey
 from carekey.store import models as m
 
-# Snapshots are re-signed at most this often per version (they carry their signing time).
-SNAPSHOT_CACHE_SECONDS = 60
 _PROTO_KIND = {
     DenylistEntryKind.CREDENTIAL: proto.EntryKind.CREDENTIAL,
     DenylistEntryKind.DEVICE: proto.EntryKind.DEVICE,
@@ -141,10 +138,6 @@ def live_entries(db: Session, *, municipality_id: int, now: dt.datetime) -> list
     ]
 
 
-_snapshots: dict[tuple[int, int], tuple[dt.datetime, bytes]] = {}
-_snapshot_lock = threading.Lock()
-
-
 def signed_snapshot(
     db: Session, *, municipality_id: int, issuer_key: IssuerKey, now: dt.datetime
 ) -> tuple[int, bytes | None]:
@@ -152,13 +145,6 @@ def signed_snapshot(
     version = current_version(db, municipality_id=municipality_id)
     if version == 0:
         return 0, None
-    cache_key = (municipality_id, version)
-    with _snapshot_lock:
-        cached = _snapshots.get(cache_key)
-    if cached is not None and dt.timedelta(0) <= now - cached[0] < dt.timedelta(
-        seconds=SNAPSHOT_CACHE_SECONDS
-    ):
-        return version, cached[1]
     entries = [
         proto.DenylistEntry(_PROTO_KIND[e.kind], e.key, e.expires_at)
         for e in live_entries(db, municipality_id=municipality_id, now=now)
@@ -166,6 +152,4 @@ def signed_snapshot(
     data = proto.issue_denylist_snapshot(
         issuer_key=issuer_key, version=version, entries=entries, now=now
     )
-    with _snapshot_lock:
-        _snapshots[cache_key] = (now, data)
     return version, data

@@ -36,6 +36,7 @@ CHALLENGE_LIFETIME = dt.timedelta(minutes=2)
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
 LIVE_DOOR_STATUSES = (e.DoorStatus.COMMISSIONED, e.DoorStatus.ACTIVE, e.DoorStatus.FAULTY)
 PROOF_CONTEXT = b"carekey-device-proof-v1\x00"
+MAX_CREDENTIAL_LIFETIME = cred.MAX_VALIDITY
 
 
 def b64(data: bytes) -> str:
@@ -519,8 +520,39 @@ def door_digest(doors: list[BundleDoor]) -> bytes:
     return hashlib.sha256(text.encode()).digest()
 
 
-def _sign(
-    db: Session,
+def _issued_row(
+    *,
+    credential_id: bytes,
+    issuer_key: IssuerKey,
+    employee: m.Employee,
+    phone: m.Phone,
+    doors: list[BundleDoor],
+    serial: int,
+    denylist_version: int,
+    not_before: dt.datetime,
+    expires: dt.datetime,
+    grant_id: int | None,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    return {
+        "credential_id": credential_id,
+        "municipality_id": employee.municipality_id,
+        "issuer_kid": issuer_key.kid,
+        "subject_type": e.SubjectType.EMPLOYEE,
+        "employee_id": employee.id,
+        "phone_id": phone.id,
+        "emergency_grant_id": grant_id,
+        "kind": e.CredentialKind.HOME,
+        "serial": serial,
+        "denylist_version": denylist_version,
+        "door_device_ids": sorted({d.device_id for d in doors}),
+        "not_before": not_before,
+        "expires_at": expires,
+        "issued_at": now,
+    }
+
+
+def _sign_bundle(
     *,
     issuer_key: IssuerKey,
     employee: m.Employee,
@@ -529,64 +561,107 @@ def _sign(
     not_before: dt.datetime,
     expires: dt.datetime,
     denylist_version: int,
-    grant_id: int | None,
     now: dt.datetime,
-) -> list[dict[str, Any]]:
-    """Sign credentials for ``doors`` (one per citizen visit: home, entrance and gates) and
-    record each as issued, so it can be denylisted and shown to administrators."""
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One signature over the whole shift: a Merkle tree with one leaf per door (see
+    docs/protocol.md, "Bundle credentials"). The phone derives each door's proof itself."""
     assert phone.public_key is not None
-    device_key = DevicePublicKey(phone.public_key)
-    serial = int(now.timestamp() * 1000)
-    by_citizen: dict[int, list[BundleDoor]] = {}
+    leaves: dict[bytes, cred.BundleLeaf] = {}
     for door in doors:
-        by_citizen.setdefault(door.citizen_id, []).append(door)
-    out: list[dict[str, Any]] = []
-    rows: list[dict[str, Any]] = []
-    for group in by_citizen.values():
-        targets = group[: cred.MAX_TARGETS]
-        credential_id = secrets.token_bytes(cred.CREDENTIAL_ID_BYTES)
-        data = cred.issue_credential(
-            issuer_key=issuer_key,
-            subject=subject_of(employee.id),
-            subject_type=cred.SubjectType.EMPLOYEE,
-            device_key=device_key,
-            kinds={_PROTO_KIND[d.kind] for d in targets},
-            not_before=not_before,
-            expires=expires,
-            serial=serial,
-            denylist_version=denylist_version,
-            doors=[d.door_id for d in targets],
-            credential_id=credential_id,
-        )
-        out.append(
-            {
-                "credential": b64(data),
-                "doors": [d.door_id.decode() for d in targets],
-                "expires_at": expires.isoformat(),
-                "emergency_grant_id": grant_id,
-            }
-        )
-        rows.append(
-            {
-                "credential_id": credential_id,
-                "municipality_id": employee.municipality_id,
-                "issuer_kid": issuer_key.kid,
-                "subject_type": e.SubjectType.EMPLOYEE,
-                "employee_id": employee.id,
-                "phone_id": phone.id,
-                "emergency_grant_id": grant_id,
-                "kind": e.CredentialKind.HOME,
-                "serial": serial,
-                "denylist_version": denylist_version,
-                "door_device_ids": [d.device_id for d in targets],
-                "not_before": not_before,
-                "expires_at": expires,
-                "issued_at": now,
-            }
-        )
-    if rows:
-        db.execute(insert(m.IssuedCredential), rows)
-    return out
+        leaves.setdefault(door.door_id, cred.BundleLeaf.of(door.door_id, _PROTO_KIND[door.kind]))
+    ordered = list(leaves.values())
+    credential_id = secrets.token_bytes(cred.CREDENTIAL_ID_BYTES)
+    serial = int(now.timestamp() * 1000)
+    data = cred.issue_bundle(
+        issuer_key=issuer_key,
+        subject=subject_of(employee.id),
+        subject_type=cred.SubjectType.EMPLOYEE,
+        device_key=DevicePublicKey(phone.public_key),
+        leaves=ordered,
+        not_before=not_before,
+        expires=expires,
+        serial=serial,
+        denylist_version=denylist_version,
+        credential_id=credential_id,
+    )
+    body = {
+        "type": "bundle",
+        "credential": b64(data),
+        "leaves": [
+            {"door_id": leaf.door_id.decode(), "kinds": sorted(k.value for k in leaf.kinds)}
+            for leaf in ordered
+        ],
+        "expires_at": expires.isoformat(),
+        "emergency_grant_id": None,
+    }
+    row = _issued_row(
+        credential_id=credential_id,
+        issuer_key=issuer_key,
+        employee=employee,
+        phone=phone,
+        doors=doors,
+        serial=serial,
+        denylist_version=denylist_version,
+        not_before=not_before,
+        expires=expires,
+        grant_id=None,
+        now=now,
+    )
+    return body, row
+
+
+def _sign_single(
+    *,
+    issuer_key: IssuerKey,
+    employee: m.Employee,
+    phone: m.Phone,
+    doors: list[BundleDoor],
+    not_before: dt.datetime,
+    expires: dt.datetime,
+    denylist_version: int,
+    grant_id: int,
+    now: dt.datetime,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A plain credential for one citizen's doors (home, entrance, gates): an emergency key,
+    which ends with its grant, sooner than the shift."""
+    assert phone.public_key is not None
+    targets = list({d.door_id: d for d in doors}.values())[: cred.MAX_TARGETS]
+    credential_id = secrets.token_bytes(cred.CREDENTIAL_ID_BYTES)
+    serial = int(now.timestamp() * 1000)
+    data = cred.issue_credential(
+        issuer_key=issuer_key,
+        subject=subject_of(employee.id),
+        subject_type=cred.SubjectType.EMPLOYEE,
+        device_key=DevicePublicKey(phone.public_key),
+        kinds={_PROTO_KIND[d.kind] for d in targets},
+        not_before=not_before,
+        expires=expires,
+        serial=serial,
+        denylist_version=denylist_version,
+        doors=[d.door_id for d in targets],
+        credential_id=credential_id,
+    )
+    body = {
+        "type": "single",
+        "credential": b64(data),
+        "doors": [d.door_id.decode() for d in targets],
+        "expires_at": expires.isoformat(),
+        "emergency_grant_id": grant_id,
+    }
+    row = _issued_row(
+        credential_id=credential_id,
+        issuer_key=issuer_key,
+        employee=employee,
+        phone=phone,
+        doors=targets,
+        serial=serial,
+        denylist_version=denylist_version,
+        not_before=not_before,
+        expires=expires,
+        grant_id=grant_id,
+        now=now,
+    )
+    return body, row
 
 
 def build_bundle(
@@ -611,24 +686,27 @@ def build_bundle(
         db, municipality_id=municipality.id, issuer_key=issuer_key, now=now
     )
     doors = current_doors(db, employee=employee, now=now)
-    not_before = now - dt.timedelta(minutes=5)  # tolerate door clocks a little behind
+    # Tolerate door clocks a little behind, within the 9-hour ceiling of a credential's life.
+    not_before = max(now - dt.timedelta(minutes=5), expires - MAX_CREDENTIAL_LIFETIME)
     regular = [d for d in doors if d.emergency_grant_id is None]
-    credentials = _sign(
-        db,
-        issuer_key=issuer_key,
-        employee=employee,
-        phone=phone,
-        doors=regular,
-        not_before=not_before,
-        expires=expires,
-        denylist_version=version,
-        grant_id=None,
-        now=now,
-    )
+    credentials: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    if regular:
+        body, row = _sign_bundle(
+            issuer_key=issuer_key,
+            employee=employee,
+            phone=phone,
+            doors=regular,
+            not_before=not_before,
+            expires=expires,
+            denylist_version=version,
+            now=now,
+        )
+        credentials.append(body)
+        rows.append(row)
     grants = {g.id: g for g in _active_grants(db, employee.id, now)}
     for grant_id in sorted({d.emergency_grant_id for d in doors if d.emergency_grant_id}):
-        credentials += _sign(
-            db,
+        body, row = _sign_single(
             issuer_key=issuer_key,
             employee=employee,
             phone=phone,
@@ -639,6 +717,10 @@ def build_bundle(
             grant_id=grant_id,
             now=now,
         )
+        credentials.append(body)
+        rows.append(row)
+    if rows:
+        db.execute(insert(m.IssuedCredential), rows)
     digest = door_digest(doors)
     phone.bundle_digest = digest
     phone.bundle_expires_at = expires

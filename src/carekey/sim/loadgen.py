@@ -1,0 +1,445 @@
+"""The client side of ``carekey bench login``: simulated key apps in a separate process.
+
+Runs in its own process (``multiprocessing``, spawn), so the server's CPU time and the load
+generator's are not the same Python interpreter. It uses asyncio and one ``httpx.AsyncClient``
+over loopback, is bounded in count and time, and reports progress lines and the final figures
+through a queue to the parent.
+
+A *key bundle* here is what a logged-in phone does to refresh its keys: ``POST /challenge``,
+sign the challenge with the device key (P-256), ``POST /bundle`` with the session token. Its
+latency is measured from the moment the request was due (open loop: requests are started on a
+fixed schedule whether or not earlier ones have finished, so a slow server cannot hide its
+queueing delay) to the last byte of the bundle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import hashlib
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import httpx
+
+from carekey.protocol.events import EventChain, EventKind
+from carekey.protocol.keys import P256_ORDER, DeviceKey, DoorKey
+from carekey.services.keys import proof_message
+
+APP: Final = "/api/v1/app"
+REQUEST_TIMEOUT_S: Final = 60.0
+
+
+# --- deterministic keys, derived the same way by the setup and by the load generator -----------
+
+
+def device_scalar(seed: bytes, index: int) -> int:
+    """The private scalar of bench phone ``index`` (synthetic phones only, never real keys)."""
+    digest = hashlib.sha256(b"carekey-bench-phone\x00" + seed + index.to_bytes(4, "big")).digest()
+    return int.from_bytes(digest, "big") % (P256_ORDER - 1) + 1
+
+
+def door_key(seed: bytes, serial: str) -> DoorKey:
+    """The signing key of bench door ``serial`` (synthetic doors only)."""
+    return DoorKey.from_seed(
+        hashlib.sha256(b"carekey-bench-door\x00" + seed + serial.encode()).digest()
+    )
+
+
+# --- what the parent hands over ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Worker:
+    """One benchmark employee with their phone."""
+
+    employee_number: str
+    phone_id: int
+    scalar: int
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """Everything the load process needs; plain data, so it pickles across ``spawn``."""
+
+    base_url: str
+    municipality: str
+    password: str
+    workers: list[Worker]
+    seed: bytes
+    ingest_doors: list[str]
+    login_concurrency: int = 8
+    saturation_s: float = 10.0
+    saturation_concurrency: int = 16
+    rate: float = 200.0
+    duration_s: float = 30.0
+    max_in_flight: int = 400
+    healthz_s: float = 3.0
+    healthz_concurrency: int = 16
+    ingest_events: int = 50_000
+    ingest_events_per_upload: int = 5_000
+    ingest_events_per_door: int = 1_000
+    ingest_concurrency: int = 2
+    ingest_timeout_s: float = 120.0
+
+
+@dataclass
+class _Phone:
+    worker: Worker
+    key: DeviceKey
+    token: str = ""
+
+
+@dataclass
+class _Stats:
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
+
+    def fail(self, what: str) -> None:
+        self.errors += 1
+        if len(self.error_samples) < 5:
+            self.error_samples.append(what[:300])
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) by nearest rank; 0.0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+Report = Callable[[str], None]
+
+
+class _Load:
+    def __init__(self, plan: LoadPlan, client: httpx.AsyncClient, report: Report) -> None:
+        self.plan = plan
+        self.client = client
+        self.report = report
+        self.phones = [_Phone(w, DeviceKey.from_scalar(w.scalar)) for w in plan.workers]
+
+    async def _proof(self, phone: _Phone, purpose: str) -> dict[str, str]:
+        response = await self.client.post(
+            f"{APP}/challenge", json={"phone_id": phone.worker.phone_id}
+        )
+        response.raise_for_status()
+        challenge = response.json()["challenge"]
+        signature = phone.key.sign(proof_message(challenge, phone.worker.phone_id, purpose))
+        return {"challenge": challenge, "signature": base64.b64encode(signature).decode()}
+
+    async def login(self, phone: _Phone) -> dict[str, Any]:
+        body = {
+            "municipality": self.plan.municipality,
+            "employee_number": phone.worker.employee_number,
+            "password": self.plan.password,
+            "phone_id": phone.worker.phone_id,
+            **(await self._proof(phone, "login")),
+        }
+        response = await self.client.post(f"{APP}/login", json=body)
+        if response.status_code != 200:
+            raise RuntimeError(f"login {response.status_code}: {response.text}")
+        bundle: dict[str, Any] = response.json()
+        phone.token = bundle["session_token"]
+        return bundle
+
+    async def bundle(self, phone: _Phone) -> int:
+        """One key-bundle refresh; returns the response size in bytes."""
+        proof = await self._proof(phone, "bundle")
+        response = await self.client.post(
+            f"{APP}/bundle", json=proof, headers={"Authorization": f"Bearer {phone.token}"}
+        )
+        if response.status_code != 200:
+            raise RuntimeError(f"bundle {response.status_code}: {response.text}")
+        return len(response.content)
+
+    # --- phases --------------------------------------------------------------------------------
+
+    async def logins(self) -> dict[str, float | int]:
+        """Every employee logs in once, concurrently (bounded): the password-check rate."""
+        gate = asyncio.Semaphore(self.plan.login_concurrency)
+        stats = _Stats()
+        doors: list[int] = []
+        credentials: list[int] = []
+
+        async def one(phone: _Phone) -> None:
+            async with gate:
+                started = time.perf_counter()
+                try:
+                    bundle = await self.login(phone)
+                except (httpx.HTTPError, RuntimeError, KeyError, ValueError) as exc:
+                    stats.fail(repr(exc))
+                    return
+                stats.latencies_ms.append((time.perf_counter() - started) * 1000)
+                doors.append(len(bundle["doors"]))
+                credentials.append(len(bundle["credentials"]))
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(p) for p in self.phones))
+        elapsed = time.perf_counter() - started
+        ok = len(stats.latencies_ms)
+        figures: dict[str, float | int] = {
+            "logins": ok,
+            "login_errors": stats.errors,
+            "password_checks_per_s": round(ok / elapsed, 1),
+            "login_p50_ms": round(percentile(stats.latencies_ms, 50), 1),
+            "login_p99_ms": round(percentile(stats.latencies_ms, 99), 1),
+            "doors_per_login": round(sum(doors) / len(doors)) if doors else 0,
+            "credentials_per_login": round(sum(credentials) / len(credentials))
+            if credentials
+            else 0,
+        }
+        self.report(
+            f"logins: {ok}/{len(self.phones)} in {elapsed:.1f} s = "
+            f"{figures['password_checks_per_s']}/s (p50 {figures['login_p50_ms']} ms), "
+            f"{figures['doors_per_login']} doors, {figures['credentials_per_login']} credentials"
+            + (f"; errors {stats.errors}: {stats.error_samples[:2]}" if stats.errors else "")
+        )
+        return figures
+
+    def _ready(self) -> list[_Phone]:
+        ready = [p for p in self.phones if p.token]
+        if not ready:
+            raise RuntimeError("no employee could log in; nothing to measure")
+        return ready
+
+    async def saturation(self) -> dict[str, float | int]:
+        """Closed loop at fixed concurrency for a fixed time: key bundles per second."""
+        phones = self._ready()
+        stats = _Stats()
+        sizes: list[int] = []
+        deadline = time.perf_counter() + self.plan.saturation_s
+        counter = iter(range(1 << 30))
+
+        async def loop() -> None:
+            while time.perf_counter() < deadline:
+                phone = phones[next(counter) % len(phones)]
+                started = time.perf_counter()
+                try:
+                    sizes.append(await self.bundle(phone))
+                except (httpx.HTTPError, RuntimeError, KeyError, ValueError) as exc:
+                    stats.fail(repr(exc))
+                    continue
+                stats.latencies_ms.append((time.perf_counter() - started) * 1000)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(loop() for _ in range(self.plan.saturation_concurrency)))
+        elapsed = time.perf_counter() - started
+        rate = len(stats.latencies_ms) / elapsed
+        figures: dict[str, float | int] = {
+            "key_bundles_per_s": round(rate, 1),
+            "saturation_concurrency": self.plan.saturation_concurrency,
+            "saturation_p50_ms": round(percentile(stats.latencies_ms, 50), 1),
+            "saturation_errors": stats.errors,
+            "bundle_response_kb": round(sum(sizes) / len(sizes) / 1024, 1) if sizes else 0,
+        }
+        self.report(
+            f"saturation: {len(stats.latencies_ms)} bundles in {elapsed:.1f} s = {rate:.1f}/s "
+            f"at concurrency {self.plan.saturation_concurrency} "
+            f"(p50 {figures['saturation_p50_ms']} ms, {figures['bundle_response_kb']} KiB each)"
+            + (f"; errors {stats.errors}: {stats.error_samples[:2]}" if stats.errors else "")
+        )
+        return figures
+
+    async def offered_load(self) -> dict[str, float | int]:
+        """Open loop: start a bundle every 1/rate s for the duration; latency from due time."""
+        phones = self._ready()
+        stats = _Stats()
+        rate, duration = self.plan.rate, self.plan.duration_s
+        total = max(1, int(rate * duration))
+        in_flight = 0
+        shed = 0
+        tasks: list[asyncio.Task[None]] = []
+
+        async def one(index: int, due: float) -> None:
+            nonlocal in_flight
+            try:
+                await self.bundle(phones[index % len(phones)])
+            except (httpx.HTTPError, RuntimeError, KeyError, ValueError) as exc:
+                stats.fail(repr(exc))
+            else:
+                stats.latencies_ms.append((time.perf_counter() - due) * 1000)
+            finally:
+                in_flight -= 1
+
+        started = time.perf_counter()
+        next_report = started + 5
+        for index in range(total):
+            due = started + index / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if in_flight >= self.plan.max_in_flight:
+                shed += 1  # the server is hopelessly behind; counted as errors, not latency
+                continue
+            in_flight += 1
+            tasks.append(asyncio.create_task(one(index, due)))
+            now = time.perf_counter()
+            if now >= next_report:
+                next_report = now + 5
+                done = len(stats.latencies_ms)
+                self.report(
+                    f"  offered load: {now - started:4.0f} s, {done} done, {in_flight} in flight, "
+                    f"p99 so far {percentile(stats.latencies_ms, 99):.0f} ms"
+                )
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - started
+        lat = stats.latencies_ms
+        figures: dict[str, float | int] = {
+            "offered_rate_per_s": rate,
+            "offered_duration_s": duration,
+            "achieved_bundles_per_s": round(len(lat) / elapsed, 1),
+            "p50_ms_at_rate": round(percentile(lat, 50), 1),
+            "p95_ms_at_rate": round(percentile(lat, 95), 1),
+            "p99_ms_at_rate": round(percentile(lat, 99), 1),
+            "max_ms_at_rate": round(max(lat), 1) if lat else 0.0,
+            "errors_at_rate": stats.errors + shed,
+        }
+        self.report(
+            f"offered {rate:g}/s for {duration:g} s: {len(lat)} ok, {stats.errors + shed} errors; "
+            f"p50 {figures['p50_ms_at_rate']} / p95 {figures['p95_ms_at_rate']} / "
+            f"p99 {figures['p99_ms_at_rate']} ms"
+            + (f"; {stats.error_samples[:2]}" if stats.errors else "")
+        )
+        return figures
+
+    async def healthz(self) -> dict[str, float | int]:
+        """The bare endpoint, closed loop, same server and run."""
+        count = errors = 0
+        deadline = time.perf_counter() + self.plan.healthz_s
+
+        async def loop() -> None:
+            nonlocal count, errors
+            while time.perf_counter() < deadline:
+                try:
+                    response = await self.client.get("/healthz")
+                except httpx.HTTPError:
+                    errors += 1
+                    continue
+                if response.status_code == 200:
+                    count += 1
+                else:
+                    errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(loop() for _ in range(self.plan.healthz_concurrency)))
+        rate = count / (time.perf_counter() - started)
+        self.report(f"healthz: {rate:.0f}/s ({errors} errors)")
+        return {"healthz_per_s": round(rate, 1), "healthz_errors": errors}
+
+    def _uploads(self) -> list[dict[str, Any]]:
+        """Signed, chained door events, grouped into upload bodies (built before timing)."""
+        plan = self.plan
+        per_door = plan.ingest_events_per_door
+        doors_needed = math.ceil(plan.ingest_events / per_door)
+        serials = plan.ingest_doors[:doors_needed]
+        when = dt.datetime.now(dt.UTC)
+        batches: list[dict[str, Any]] = []
+        for serial in serials:
+            key = door_key(plan.seed, serial)
+            chain = EventChain(serial.encode())
+            raws: list[str] = []
+            for i in range(per_door):
+                signed, chain = chain.append(
+                    key,
+                    kind=EventKind.UNLOCKED if i % 2 == 0 else EventKind.LOCKED,
+                    time=when + dt.timedelta(seconds=i),
+                )
+                raws.append(base64.b64encode(signed.raw).decode())
+            batches.append({"door_id": serial, "events": raws})
+        doors_per_upload = max(1, plan.ingest_events_per_upload // per_door)
+        return [
+            {"doors": batches[i : i + doors_per_upload]}
+            for i in range(0, len(batches), doors_per_upload)
+        ]
+
+    async def ingest(self) -> dict[str, float | int]:
+        """Large uploads of signed door events, a few at a time: stored events per second."""
+        phones = self._ready()
+        building = time.perf_counter()
+        uploads = self._uploads()
+        events = sum(len(b["events"]) for u in uploads for b in u["doors"])
+        self.report(
+            f"ingest: {events} signed events in {len(uploads)} uploads built in "
+            f"{time.perf_counter() - building:.1f} s; uploading"
+        )
+        stored = flagged = 0
+        stats = _Stats()
+        queue = list(enumerate(uploads))
+
+        async def loop() -> None:
+            nonlocal stored, flagged
+            while queue:
+                index, body = queue.pop(0)
+                phone = phones[index % len(phones)]
+                started = time.perf_counter()
+                try:
+                    response = await self.client.post(
+                        f"{APP}/events",
+                        json=body,
+                        headers={"Authorization": f"Bearer {phone.token}"},
+                        timeout=self.plan.ingest_timeout_s,
+                    )
+                except httpx.HTTPError as exc:
+                    stats.fail(repr(exc))
+                    continue
+                if response.status_code != 200:
+                    stats.fail(f"events {response.status_code}: {response.text}")
+                    continue
+                result = response.json()
+                stored += int(result.get("stored", 0))
+                flagged += sum(int(v) for v in result.get("flagged", {}).values())
+                stats.latencies_ms.append((time.perf_counter() - started) * 1000)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(loop() for _ in range(self.plan.ingest_concurrency)))
+        elapsed = time.perf_counter() - started
+        rate = stored / elapsed if elapsed > 0 else 0.0
+        self.report(
+            f"ingest: {stored} stored ({flagged} flagged) in {elapsed:.1f} s = "
+            f"{rate:.0f} events/s, "
+            f"upload p50 {percentile(stats.latencies_ms, 50):.0f} ms"
+            + (f"; errors {stats.errors}: {stats.error_samples[:2]}" if stats.errors else "")
+        )
+        return {
+            "ingest_events_per_s": round(rate, 1),
+            "ingest_events_stored": stored,
+            "ingest_events_flagged": flagged,
+            "ingest_upload_p50_ms": round(percentile(stats.latencies_ms, 50), 1),
+            "ingest_errors": stats.errors,
+        }
+
+
+Phase = Callable[[], Awaitable[dict[str, float | int]]]
+
+
+async def drive(plan: LoadPlan, report: Report) -> dict[str, float | int]:
+    """Run every phase against a running server and return the merged figures."""
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    async with httpx.AsyncClient(
+        base_url=plan.base_url, timeout=REQUEST_TIMEOUT_S, limits=limits
+    ) as client:
+        load = _Load(plan, client, report)
+        figures: dict[str, float | int] = {}
+        phases: list[Phase] = [load.logins, load.saturation, load.offered_load, load.healthz]
+        if plan.ingest_events > 0:
+            phases.append(load.ingest)
+        for phase in phases:
+            figures.update(await phase())
+        return figures
+
+
+def process_main(plan: LoadPlan, queue: Any) -> None:
+    """Entry point of the load process: report lines, then ``("result", figures)``."""
+    try:
+        figures = asyncio.run(drive(plan, lambda line: queue.put(("log", line))))
+    except BaseException as exc:
+        queue.put(("error", f"{type(exc).__name__}: {exc}"))
+        raise
+    queue.put(("result", figures))
