@@ -4,6 +4,7 @@ removal reach the doors through other employees' phones; keys die after 9 hours.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -14,6 +15,10 @@ from carekey.protocol.session import Command
 from carekey.store import models as m
 from tests.api.conftest import Tenants
 from tests.api.phone_sim import Phone, Scene, advance
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
 
 
 def _number(engine: Engine, employee_id: int) -> str:
@@ -131,6 +136,32 @@ def test_login_gives_exactly_the_right_doors_and_they_open(
     assert lock.state.value == "locked"
     assert opened.receipt is not None
     assert opened.receipt.subject == f"e{tenants.worker}"
+
+    # Back online, the phone uploads the door's log (read over the same link) and its receipts.
+    upload = {
+        "doors": [{"door_id": lock.door_id.decode(), "events": [b64(e.raw) for e in lock.events]}],
+        "receipts": [{"door_id": lock.door_id.decode(), "event": b64(r)} for r in phone.receipts],
+    }
+    response = scene.client.post("/api/v1/app/events", json=upload, headers=phone.auth)
+    assert response.status_code == 200, response.text
+    assert response.json()["stored"] == len(lock.events)
+    again = scene.client.post("/api/v1/app/events", json=upload, headers=phone.auth)
+    assert again.json()["stored"] == 0  # idempotent
+
+    # The audit log shows who, which door, when: opened and re-locked.
+    audit = scene.client.get(
+        "/api/v1/admin/audit",
+        params={"door_device_id": scene.home_lock_of(citizen)},
+        headers=scene.admin_headers,
+    )
+    assert audit.status_code == 200, audit.text
+    rows = [r for r in audit.json()["items"] if r["action"] in ("unlocked", "locked")]
+    assert [r["action"] for r in reversed(rows)] == ["unlocked", "locked"]
+    for row in rows:
+        assert row["who"]["type"] == "employee"
+        assert row["who"]["id"] == tenants.worker
+        assert row["door"]["serial"] == lock.door_id.decode()
+        assert row["occurred_at"].startswith("2026-11-26T07:10")
 
 
 def test_keys_stop_working_after_nine_hours(scene: Scene, tenants: Tenants, engine: Engine) -> None:

@@ -142,7 +142,11 @@ class AuditAction(StrEnum):
     DENYLIST_UPDATED = "denylist_updated"
     CONFIGURED = "configured"
     LOGIN = "login"
+    LOGOUT = "logout"
     WIPED = "wiped"
+    POWER_RESTORED = "power_restored"
+    LOG_OVERFLOW = "log_overflow"
+    RATE_LIMITED = "rate_limited"
 
 
 class DenylistEntryKind(StrEnum):

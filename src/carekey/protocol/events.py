@@ -71,6 +71,9 @@ class Event:
     subject: str | None = None
     reason: str | None = None
     ref: bytes | None = None
+    # SHA-256 of the payload, when known (set by ``decode_event`` from the verified bytes), so
+    # checking a long chain hashes each event once instead of re-encoding it for every use.
+    known_hash: bytes | None = field(default=None, compare=False, repr=False)
 
     def payload(self) -> bytes:
         """The deterministic CBOR the door signs and the next event's ``prev_hash`` covers."""
@@ -92,6 +95,8 @@ class Event:
     @property
     def hash(self) -> bytes:
         """SHA-256 of ``payload()``; the next event's ``prev_hash``."""
+        if self.known_hash is not None:
+            return self.known_hash
         return hashlib.sha256(self.payload()).digest()
 
 
@@ -185,6 +190,7 @@ def decode_event(data: bytes, *, door_key: DoorPublicKey) -> SignedEvent:
         subject=_opt(subject, str, MAX_TEXT_BYTES, "subject"),  # type: ignore[arg-type]
         reason=_opt(reason, str, MAX_TEXT_BYTES, "reason"),  # type: ignore[arg-type]
         ref=_opt(ref, bytes, 64, "ref"),  # type: ignore[arg-type]
+        known_hash=hashlib.sha256(payload).digest(),
     )
     if event.payload() != payload:
         raise DecodeError("malformed", "event is not in deterministic encoding")

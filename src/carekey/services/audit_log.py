@@ -44,15 +44,11 @@ ACTION_TEXT: Final[dict[e.AuditAction, tuple[str, str]]] = {
     e.AuditAction.CONFIGURED: ("Konfigureret", "Configured"),
     e.AuditAction.LOGIN: ("Logget ind", "Logged in"),
     e.AuditAction.WIPED: ("Nøgler slettet", "Keys wiped"),
+    e.AuditAction.LOGOUT: ("Logget ud", "Logged out"),
+    e.AuditAction.POWER_RESTORED: ("Strøm genoprettet", "Power restored"),
+    e.AuditAction.LOG_OVERFLOW: ("Loggen løb fuld", "Log overflow"),
+    e.AuditAction.RATE_LIMITED: ("For mange forsøg", "Too many attempts"),
 }
-# Reason codes that change what an action means (ingest stores kinds without an action this way).
-_REASON_TEXT: Final[dict[str, tuple[str, str]]] = {
-    "logout": ("Logget ud", "Logged out"),
-    "power_restored": ("Strøm genoprettet", "Power restored"),
-    "log_overflow": ("Loggen løb fuld", "Log overflow"),
-    "rate_limited": ("For mange forsøg", "Too many attempts"),
-}
-
 KIND_TEXT: Final[dict[e.DoorKind, str]] = {
     e.DoorKind.HOME_LOCK: "Hoveddør",
     e.DoorKind.ENTRANCE_CONTROLLER: "Opgangsdør",
@@ -119,15 +115,13 @@ class AuditRow:
 
     @property
     def what(self) -> tuple[str, str]:
-        """The action in Danish and English, refined by the reason where that changes it."""
-        if self.reason_code in _REASON_TEXT:
-            return _REASON_TEXT[self.reason_code]
+        """The action in Danish and English."""
         return ACTION_TEXT.get(self.action, (str(self.action), str(self.action)))
 
     @property
     def reason_text(self) -> tuple[str, str] | None:
         """The refusal reason in plain words, when it is a protocol refusal code."""
-        if self.reason_code is None or self.reason_code in _REASON_TEXT:
+        if self.reason_code is None:
             return None
         return MESSAGES.get(self.reason_code)
 

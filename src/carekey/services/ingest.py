@@ -93,15 +93,13 @@ class AppEventKind(StrEnum):
     WIPED = "wiped"
 
 
-# AuditAction has no "logout" yet: stored as LOGIN with reason "logout" until the enum grows one.
 _APP_ACTION: Final[dict[AppEventKind, tuple[e.AuditAction, str | None]]] = {
     AppEventKind.LOGIN: (e.AuditAction.LOGIN, None),
-    AppEventKind.LOGOUT: (e.AuditAction.LOGIN, "logout"),
+    AppEventKind.LOGOUT: (e.AuditAction.LOGOUT, None),
     AppEventKind.REFUSED: (e.AuditAction.REFUSED, None),
     AppEventKind.WIPED: (e.AuditAction.WIPED, None),
 }
 
-# Door event kinds without an AuditAction of their own keep their name as the reason code.
 _DOOR_ACTION: Final[dict[EventKind, tuple[e.AuditAction, str | None]]] = {
     EventKind.UNLOCKED: (e.AuditAction.UNLOCKED, None),
     EventKind.LOCKED: (e.AuditAction.LOCKED, None),
@@ -113,11 +111,11 @@ _DOOR_ACTION: Final[dict[EventKind, tuple[e.AuditAction, str | None]]] = {
     EventKind.TIME_SET: (e.AuditAction.TIME_SET, None),
     EventKind.DENYLIST_UPDATED: (e.AuditAction.DENYLIST_UPDATED, None),
     EventKind.CONFIG_CHANGED: (e.AuditAction.CONFIGURED, None),
-    EventKind.LOG_OVERFLOW: (e.AuditAction.CONFIGURED, "log_overflow"),
+    EventKind.LOG_OVERFLOW: (e.AuditAction.LOG_OVERFLOW, None),
     EventKind.RELAY_PULSE: (e.AuditAction.RELAY_PULSED, None),
-    EventKind.POWER_RESTORED: (e.AuditAction.POWER_LOSS, "power_restored"),
+    EventKind.POWER_RESTORED: (e.AuditAction.POWER_RESTORED, None),
     EventKind.AUTO_RELOCKED: (e.AuditAction.AUTO_RELOCKED, None),
-    EventKind.RATE_LIMITED: (e.AuditAction.REFUSED, "rate_limited"),
+    EventKind.RATE_LIMITED: (e.AuditAction.RATE_LIMITED, None),
 }
 
 
