@@ -23,10 +23,10 @@ from carekey.devices.phone import DoorEntry, PhoneDriver, VisitResult
 from carekey.devices.transport import BluetoothLink
 from carekey.domain import enums as e
 from carekey.protocol.credential import BundleLeaf, DoorKind, present_bundle
+from carekey.protocol.deviceproof import proof_message
 from carekey.protocol.keys import DeviceKey, DoorKey
 from carekey.protocol.session import Command
 from carekey.services import issuer as issuer_service
-from carekey.services.keys import proof_message
 from carekey.services.seed import DEMO_PASSWORD
 from carekey.store import models as m
 

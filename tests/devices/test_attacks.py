@@ -19,10 +19,16 @@ from carekey.devices.transport import BluetoothLink
 from carekey.protocol.credential import DoorKind, SubjectType
 from carekey.protocol.denylist import DenylistEntry
 from carekey.protocol.errors import ProtocolError
-from carekey.protocol.events import EventKind
+from carekey.protocol.events import EventKind, decode_event
 from carekey.protocol.framing import PROTOCOL_VERSION, MessageType, decode_message, fragment
 from carekey.protocol.keys import DeviceKey, DoorKey, IssuerKey
-from carekey.protocol.session import Command, PhoneSession, SessionError
+from carekey.protocol.session import (
+    Command,
+    PhoneSession,
+    SessionError,
+    decode_alert,
+    is_known_code,
+)
 from carekey.protocol.timetoken import issue_time_token
 
 START = dt.datetime(2026, 3, 2, 7, 10, tzinfo=dt.UTC)
@@ -50,10 +56,15 @@ def refusals(lock: HomeLock) -> list[str | None]:
 
 
 def assert_refused(lock: HomeLock, code: str, *, actuations: int = 0) -> None:
-    """Nothing moved, and the last refusal logged is ``code``."""
+    """Nothing moved, and the last refusal logged is ``code``, signed by the door's own key."""
     assert lock.stats.actuations == actuations
     assert lock.state is DoorState.LOCKED
     assert refusals(lock)[-1] == code
+    last = [e for e in lock.events if e.event.kind is EventKind.REFUSED][-1]
+    logged = decode_event(last.raw, door_key=lock.door_key.public).event
+    assert logged.payload() == last.event.payload()  # the signed bytes say what the log says
+    assert logged.door_id == lock.door_id
+    assert logged.reason == code
 
 
 class RecordingLink(BluetoothLink):
@@ -114,7 +125,9 @@ def test_replayed_session_is_refused(bed: Testbed, lock: HomeLock, mette: Phone)
                 break
     replay.close()
     assert_refused(lock, "bad_record", actuations=2)
-    assert decode_message(replies[-1][1:]).type is MessageType.ALERT
+    alert = decode_message(replies[-1][1:])
+    assert alert.type is MessageType.ALERT
+    assert decode_alert(alert.body).code == "bad_record"
 
 
 def test_reused_record_nonce_in_a_session_is_refused(
@@ -175,6 +188,7 @@ def test_credential_for_another_door(bed: Testbed, lock: HomeLock) -> None:
     phone.credentials[lock.door_id] = bed.credential(phone, neighbour.door_id)
     assert bed.visit(phone, lock, Command.UNLOCK).response.result == "wrong_door"
     assert_refused(lock, "wrong_door")
+    assert neighbour.events == []
 
 
 def test_cloned_credential_counter_not_increasing(
@@ -314,6 +328,7 @@ def test_older_denylist_is_refused(bed: Testbed, lock: HomeLock, mette: Phone) -
     mette.driver.denylist = lambda version: old
     assert bed.visit(mette, lock, Command.UNLOCK).response.result == "stale_denylist"
     assert_refused(lock, "stale_denylist")
+    assert lock.denylist.version == 2
 
 
 # --- the wire ----------------------------------------------------------------------------------
@@ -355,6 +370,9 @@ def test_fake_lock_gets_no_credential(bed: Testbed, lock: HomeLock, mette: Phone
     assert mette.credentials[lock.door_id][:40] not in sent
     types = [decode_message(packets[0][1:]).type for packets in link.recorded]
     assert types == [MessageType.CLIENT_HELLO, MessageType.ALERT]
+    assert fake.stats.actuations == 0
+    assert refusals(fake) == ["door_auth_failed"]  # the phone's ALERT, logged by the fake lock
+    assert lock.events == []  # the real lock was never involved
 
 
 def test_flood_of_bad_attempts_then_the_legitimate_phone_gets_in(
@@ -371,7 +389,8 @@ def test_flood_of_bad_attempts_then_the_legitimate_phone_gets_in(
         bed.clock.advance(dt.timedelta(milliseconds=500))
     assert codes[:5] == ["bad_signature"] * 5
     assert codes.count("rate_limited") >= 30
-    assert lock.stats.actuations == 0
+    assert_refused(lock, "bad_signature")
+    assert refusals(lock).count("bad_signature") == codes.count("bad_signature")
     assert EventKind.RATE_LIMITED in [e.event.kind for e in lock.events]
     assert len(lock.events) < 20  # the flood did not wash real events out of the ring
     assert lock.stats.sessions < 12  # refused before any cryptography
@@ -392,16 +411,18 @@ def test_malformed_and_oversized_input(bed: Testbed, lock: HomeLock) -> None:
     link.send(huge)
     link.close()
     assert refusals(lock)[-2:] == ["bad_fragment", "oversized"]
-    assert lock.stats.actuations == 0
+    assert_refused(lock, "oversized")
 
 
 def test_garbage_credential_inside_a_valid_session(bed: Testbed, lock: HomeLock) -> None:
     phone = bed.phone()
     nested = b"\x81" * 200 + b"\x00"  # 200 levels of nested arrays
     phone.credentials[lock.door_id] = nested
-    assert bed.visit(phone, lock, Command.UNLOCK).response.result in {"malformed", "oversized"}
-    assert lock.stats.actuations == 0
-    assert refusals(lock)[-1] in {"malformed", "oversized"}
+    result = bed.visit(phone, lock, Command.UNLOCK)
+    assert result.response.result in {"malformed", "oversized"}
+    assert_refused(lock, result.response.result)
+    assert result.receipt is not None
+    assert result.receipt.reason == result.response.result
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -418,6 +439,12 @@ def test_fuzzed_packets_never_crash_or_actuate(packets: list[bytes]) -> None:
     link.close()
     assert lock.stats.actuations == 0
     assert lock.state is DoorState.LOCKED
+    for event in lock.events:  # every refusal is logged with a stable code, signed
+        signed = decode_event(event.raw, door_key=lock.door_key.public).event
+        assert signed.payload() == event.event.payload()
+        if event.event.kind is EventKind.REFUSED:
+            assert event.event.reason is not None
+            assert is_known_code(event.event.reason)
 
 
 def test_flipped_byte_in_the_credential(bed: Testbed, lock: HomeLock, mette: Phone) -> None:
@@ -442,6 +469,7 @@ def test_device_key_is_bound_to_the_credential(bed: Testbed, lock: HomeLock) -> 
     bed.credential(phone, lock.door_id)
     phone.driver.device_key = DeviceKey.generate()  # a new phone reusing an old bundle
     assert bed.visit(phone, lock, Command.UNLOCK).response.result == "bad_signature"
+    assert_refused(lock, "bad_signature")
 
 
 def test_denylist_delta_on_the_wrong_base(bed: Testbed, lock: HomeLock, mette: Phone) -> None:

@@ -96,3 +96,23 @@ def bundle(
 def heartbeat(db: SessionDep, token: BearerDep, secret: SecretDep, now: NowDep) -> dict[str, Any]:
     """OK, REFRESH eller WIPE / OK, REFRESH or WIPE."""
     return keys.heartbeat(db, token=token, secret=secret, now=now)
+
+
+class TimeTokenRequest(BaseModel):
+    door_id: str = Field(min_length=1, max_length=32)
+    nonce: Base64Bytes = Field(description="The door's challenge nonce (8-32 bytes), base64")
+
+
+class TimeTokenResponse(BaseModel):
+    time_token: str
+
+
+@router.post("/time-token", response_model=TimeTokenResponse)
+def time_token(
+    body: TimeTokenRequest, db: SessionDep, token: BearerDep, secret: SecretDep, now: NowDep
+) -> TimeTokenResponse:
+    """Tid til en dør, der har mistet tiden / time for a door that lost its time."""
+    data = keys.door_time_token(
+        db, token=token, door_id=body.door_id, nonce=body.nonce, secret=secret, now=now
+    )
+    return TimeTokenResponse(time_token=keys.b64(data))

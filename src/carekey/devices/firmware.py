@@ -66,6 +66,7 @@ from carekey.protocol.session import (
     is_known_code,
 )
 from carekey.protocol.timetoken import accept_time_token, drift_tolerance
+from carekey.protocol.windows import is_within, load_time_zone
 
 TIME_SYNC_WANTED_AFTER: Final = timedelta(hours=24)
 MAX_TRACKED_SUBJECTS: Final = 512
@@ -527,12 +528,7 @@ class DoorFirmware:
             self._apply_denylist(request.denylist_update, now)
         assert request.credential is not None
         assert request.counter is not None
-        since_sync = (
-            now - self.flash.last_token_time
-            if now is not None and self.flash.last_token_time is not None
-            else None
-        )
-        tolerance = drift_tolerance(since_sync)
+        tolerance = self._tolerance(now)
         credential: Credential | None = None
         try:
             self.stats.ed25519_verifications += 1
@@ -639,14 +635,35 @@ class DoorFirmware:
             return self._configure(request.args, credential, ref)
         raise _RefusalError("unknown_command", credential)  # pragma: no cover - enum is closed
 
+    def _tolerance(self, now: datetime | None) -> timedelta:
+        """How far the door's clock may be off now: grows with the time since the last token."""
+        last = self.flash.last_token_time
+        return drift_tolerance(now - last if now is not None and last is not None else None)
+
     def _recheck(self, credential: Credential) -> None:
+        """A later request in the session: the rules that can change while a session is open.
+
+        The phone may have piggybacked a denylist update or a time token on this request, and
+        the session may have stayed connected past the credential's expiry or its window, so
+        the denylist (credential, phone, subject, withdrawn door), expiry and windows are
+        checked again, with the same tolerance as the first request.
+        """
         now = self.clock.now()
         if now is None:
             raise _RefusalError("time_unknown", credential)
-        if self.flash.denylist.blocks(credential):
+        denylist = self.flash.denylist
+        if denylist.blocks(credential):
             raise _RefusalError("denylisted", credential)
-        if now >= credential.expires + drift_tolerance(None):
+        if not credential.rights and denylist.blocks_door(self.door_id):
+            raise _RefusalError("door_withdrawn", credential)
+        tolerance = self._tolerance(now)
+        if now >= credential.expires + tolerance:
             raise _RefusalError("expired", credential)
+        if credential.windows:
+            assert credential.time_zone is not None  # decode_credential guarantees the pair
+            zone = load_time_zone(credential.time_zone)
+            if not is_within(credential.windows, now, zone, tolerance):
+                raise _RefusalError("outside_window", credential)
 
     def _actuation(self, credential: Credential, ref: bytes | None, *, unlock: bool) -> Response:
         if unlock and self.battery is not None and self.battery.in_reserve:

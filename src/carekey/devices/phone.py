@@ -25,7 +25,7 @@ from carekey.devices.transport import Transport, TransportError
 from carekey.protocol.errors import ProtocolError
 from carekey.protocol.events import Event, verify_receipt
 from carekey.protocol.framing import Reassembler, fragment
-from carekey.protocol.keys import DeviceKey, DoorPublicKey
+from carekey.protocol.keys import DeviceSigner, DoorPublicKey
 from carekey.protocol.session import Command, DoorStatus, PhoneSession, Response
 
 TimeTokenSource = Callable[[bytes, bytes | None], bytes | None]
@@ -69,7 +69,7 @@ class PhoneDriver:
     def __init__(
         self,
         *,
-        device_key: DeviceKey,
+        device_key: DeviceSigner,
         counter: int = 0,
         time_tokens: TimeTokenSource | None = None,
         denylist: DenylistSource | None = None,

@@ -20,7 +20,7 @@ from carekey.devices.phone import DoorEntry, PhoneDriver, VisitResult
 from carekey.devices.transport import BluetoothLink
 from carekey.protocol.credential import DoorKind, Right, SubjectType, issue_credential
 from carekey.protocol.denylist import DenylistEntry, issue_denylist_delta, issue_denylist_snapshot
-from carekey.protocol.keys import DeviceKey, DoorKey, IssuerKey, IssuerKeyring
+from carekey.protocol.keys import DeviceKey, DeviceSigner, DoorKey, IssuerKey, IssuerKeyring
 from carekey.protocol.session import Command
 from carekey.protocol.timetoken import issue_time_token
 
@@ -36,7 +36,7 @@ class Phone:
     credentials: dict[bytes, bytes] = field(default_factory=dict)
 
     @property
-    def device_key(self) -> DeviceKey:
+    def device_key(self) -> DeviceSigner:
         """The phone's P-256 device key."""
         return self.driver.device_key
 

@@ -28,7 +28,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Final
+from typing import Final, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -333,6 +333,20 @@ class DevicePublicKey:
             )
         except InvalidSignature:
             raise SignatureError("bad_signature") from None
+
+
+class DeviceSigner(Protocol):
+    """What a phone's device key offers, wherever it lives (secure hardware, a keystore file, or
+    memory in tests): its public half and signatures. The private key is never handed out."""
+
+    @property
+    def public(self) -> DevicePublicKey:
+        """The public half."""
+        ...
+
+    def sign(self, message: bytes) -> bytes:
+        """ECDSA P-256 / SHA-256 over ``message``, raw r‖s (64 bytes)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,7 +60,7 @@ from carekey.protocol.framing import (
     decode_message,
     encode_message,
 )
-from carekey.protocol.keys import DeviceKey, DevicePublicKey, DoorKey, DoorPublicKey
+from carekey.protocol.keys import DevicePublicKey, DeviceSigner, DoorKey, DoorPublicKey
 
 TRANSCRIPT_LABEL: Final = b"CareKey/1 transcript"
 DOOR_AUTH_LABEL: Final = b"CareKey/1 door-auth"
@@ -424,7 +424,7 @@ class PhoneSession:
         *,
         door_id: bytes,
         door_public_key: DoorPublicKey,
-        device_key: DeviceKey,
+        device_key: DeviceSigner,
         credential: bytes,
         counter: int,
         ephemeral: X25519PrivateKey | None = None,

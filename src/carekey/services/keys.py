@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from carekey.domain import enums as e
 from carekey.protocol import credential as cred
+from carekey.protocol.deviceproof import proof_message
 from carekey.protocol.errors import ProtocolError
 from carekey.protocol.keys import DevicePublicKey, IssuerKey
 from carekey.protocol.timetoken import issue_time_token
@@ -35,7 +36,6 @@ ENROLMENT_CODE_LIFETIME = dt.timedelta(hours=24)
 CHALLENGE_LIFETIME = dt.timedelta(minutes=2)
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud over the phone
 LIVE_DOOR_STATUSES = (e.DoorStatus.COMMISSIONED, e.DoorStatus.ACTIVE, e.DoorStatus.FAULTY)
-PROOF_CONTEXT = b"carekey-device-proof-v1\x00"
 MAX_CREDENTIAL_LIFETIME = cred.MAX_VALIDITY
 
 
@@ -164,11 +164,6 @@ def issue_challenge(*, phone_id: int, secret: str, now: dt.datetime) -> tuple[st
         purpose="challenge",
     )
     return token, expires
-
-
-def proof_message(challenge: str, phone_id: int, purpose: str) -> bytes:
-    """What the phone signs: a context label, the purpose, the phone id and the challenge."""
-    return PROOF_CONTEXT + f"{purpose}\x00{phone_id}\x00{challenge}".encode()
 
 
 def _verify_device_proof(
@@ -856,3 +851,28 @@ def heartbeat(db: Session, *, token: str, secret: str, now: dt.datetime) -> dict
         "denylist": {"version": version, "snapshot": b64(snapshot) if snapshot else None},
         "time_token": b64(issue_time_token(issuer_key=issuer_key, now=now)),
     }
+
+
+def door_time_token(
+    db: Session, *, token: str, door_id: str, nonce: bytes, secret: str, now: dt.datetime
+) -> bytes:
+    """A challenge-bound time token for one door of the phone's bundle: the only kind of token a
+    door that lost its time (power loss) accepts. Needs the phone to be online at the door."""
+    session = require_session(db, token=token, secret=secret, now=now)
+    if door_id.encode() not in {
+        d.door_id for d in current_doors(db, employee=session.employee, now=now)
+    }:
+        raise not_found("Døren", "door")
+    issuer_key = issuer_service.active_issuer_key(
+        db, municipality_id=session.employee.municipality_id, secret=secret
+    )
+    try:
+        return issue_time_token(
+            issuer_key=issuer_key, now=now, door_id=door_id.encode(), nonce=nonce
+        )
+    except ProtocolError as exc:
+        raise ConflictError(
+            "time_token.bad_nonce",
+            "Dørens udfordring er ugyldig",
+            "The door's challenge is invalid",
+        ) from exc

@@ -345,6 +345,8 @@ def running_server(
         "--log-level",
         "warning",
         "--no-access-log",
+        "--timeout-keep-alive",
+        "120",
         "--timeout-graceful-shutdown",
         "5",
     ]
@@ -427,6 +429,7 @@ def run(
     healthz_s: float = 3.0,
     ingest_events: int = 50_000,
     workers: int = 2,
+    keepalive: bool = True,
     keep_data: bool = False,
 ) -> dict[str, float | int]:
     """Run the login benchmark against ``database_url`` (a fresh SQLite file when None).
@@ -466,6 +469,7 @@ def run(
                 duration_s=duration,
                 healthz_s=healthz_s,
                 ingest_events=min(ingest_events, len(data.home_lock_serials) * 1000),
+                keepalive=keepalive,
             )
             budget = 600 + duration + saturation_s + healthz_s + employees + ingest_events / 500
             log_path = Path(folder) / "server.log"
@@ -497,6 +501,7 @@ def run(
     result.update({k: v for k, v in figures.items() if k not in result})
     result["employees"] = employees
     result["server_workers"] = workers
+    result["client_keepalive"] = int(keepalive)
     result["cpus"] = os.cpu_count() or 0
     echo(
         f"[bold]key bundles {result['key_bundles_per_s']}/s, p99 "

@@ -3,7 +3,11 @@
 What is measured (in this process, real code paths): the credential's size; the round trips,
 packets and bytes of one unlock between a :class:`PhoneDriver` and a :class:`HomeLock` over the
 in-memory BLE link; the signature checks the lock makes; and the issuer's signing rate next to
-raw Ed25519 signing, both measured in the same run.
+raw Ed25519 signing, both measured in the same run. The unlock is measured twice: with a
+single-door plain credential, and with what phones really present after a login, a shift
+bundle of ``BUNDLE_DOORS`` doors shown to one door as a presentation (the bundle credential,
+the door's leaf and its Merkle inclusion proof), whose proof costs the lock a few SHA-256
+compressions on top of the same signature checks.
 
 What is modelled: the wall time of an unlock on real hardware, from the phone's first write
 after connecting to the phone holding the door's signed receipt. Radio: packets move only at
@@ -29,7 +33,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from carekey.devices.firmware import FirmwareStats
 from carekey.devices.testbed import Testbed
 from carekey.devices.transport import LINK_LAYER_OVERHEAD_BYTES
-from carekey.protocol.credential import DoorKind, SubjectType, issue_credential
+from carekey.protocol.bundle import HASH_BYTES, decode_presentation, encode_leaf
+from carekey.protocol.credential import (
+    BundleLeaf,
+    DoorKind,
+    SubjectType,
+    issue_bundle,
+    issue_credential,
+    present_bundle,
+)
 from carekey.protocol.keys import DeviceKey
 from carekey.protocol.session import Command
 
@@ -50,7 +62,11 @@ LOCK_COST_MS: Final[dict[str, float]] = {
     "ecdsa_p256_verify": 45.0,
     "symmetric_and_cbor": 3.0,  # SHA-256, HKDF, ChaCha20-Poly1305, CBOR parsing, per message
     "flash_write": 4.0,  # event, counters; per event written
+    # One SHA-256 compression (64-byte block) in portable C, ≈ 3,800 cycles: the Merkle proof
+    # of a bundle presentation costs the leaf hash plus one node hash per proof step.
+    "sha256_block": 0.06,
 }
+BUNDLE_DOORS: Final = 200  # a shift: ≈ 67 citizens x (home, entrance, gate)
 # Phone CPU per step (ms): X25519 + Ed25519 verify are fast on a phone CPU; the device key's
 # ECDSA signature in the Secure Enclave / StrongBox is the slow part.
 PHONE_COST_MS: Final[dict[str, float]] = {
@@ -80,7 +96,9 @@ def _air_ms(packets: list[int]) -> float:
     )
 
 
-def _lock_ms(stats: FirmwareStats, events_written: int, messages: int) -> float:
+def _lock_ms(
+    stats: FirmwareStats, events_written: int, messages: int, sha256_blocks: int = 0
+) -> float:
     return (
         stats.x25519 * LOCK_COST_MS["x25519"]
         + stats.ed25519_signs * LOCK_COST_MS["ed25519_sign"]
@@ -88,7 +106,36 @@ def _lock_ms(stats: FirmwareStats, events_written: int, messages: int) -> float:
         + stats.ecdsa_verifications * LOCK_COST_MS["ecdsa_p256_verify"]
         + messages * LOCK_COST_MS["symmetric_and_cbor"]
         + events_written * LOCK_COST_MS["flash_write"]
+        + sha256_blocks * LOCK_COST_MS["sha256_block"]
     )
+
+
+def _sha256_blocks(message_bytes: int) -> int:
+    """64-byte compressions SHA-256 needs for a message (padding: 0x80 and a 64-bit length)."""
+    return (message_bytes + 9 + 63) // 64
+
+
+def merkle_sha256_blocks(presentation: bytes) -> int:
+    """SHA-256 compressions a door spends checking a presentation's inclusion proof: the leaf
+    hash over ``0x00 || [door_id, kinds]`` and one node hash ``0x01 || left || right`` per
+    sibling (``bundle.root_from_proof``)."""
+    shown = decode_presentation(presentation)
+    leaf = len(encode_leaf(shown.door_id, shown.kind_bits))
+    return _sha256_blocks(1 + leaf) + len(shown.proof) * _sha256_blocks(1 + 2 * HASH_BYTES)
+
+
+def shift_leaves(door: bytes, *, doors: int = BUNDLE_DOORS) -> list[BundleLeaf]:
+    """A shift of ``doors`` doors, citizen by citizen (home lock, entrance, gate), with serial-
+    style ids as the server issues them; ``door`` is the first home lock, whose proof is the
+    longest one (⌈log2 doors⌉ siblings)."""
+    prefixes = (("HL", DoorKind.HOME), ("EC", DoorKind.ENTRANCE), ("GC", DoorKind.GATE))
+    leaves = [BundleLeaf.of(door, DoorKind.HOME)]
+    n = 1
+    while len(leaves) < doors:
+        prefix, kind = prefixes[n % 3]
+        leaves.append(BundleLeaf.of(f"{prefix}-{n:06d}".encode(), kind))
+        n += 1
+    return leaves
 
 
 def model_exchange_ms(
@@ -113,11 +160,31 @@ def model_exchange_ms(
     return t
 
 
-def _unlock(mtu: int) -> dict[str, float | int]:
+def _unlock(mtu: int, *, bundle_doors: int | None = None) -> dict[str, float | int]:
+    """One unlock at a home lock; with ``bundle_doors``, by a presentation of a shift bundle
+    of that many doors instead of a single-door credential."""
     bed = Testbed(start=datetime(2026, 3, 2, 7, 10, tzinfo=UTC))
-    lock = bed.home_lock(mtu=mtu)
+    lock = bed.home_lock(b"home-0001" if bundle_doors is None else b"HL-000001", mtu=mtu)
     phone = bed.phone("mette")
-    credential = bed.credential(phone, lock.door_id, kinds=[DoorKind.HOME])
+    if bundle_doors is None:
+        credential = bed.credential(phone, lock.door_id, kinds=[DoorKind.HOME])
+        sha256_blocks = 0
+    else:
+        leaves = shift_leaves(lock.door_id, doors=bundle_doors)
+        bundle = issue_bundle(
+            issuer_key=bed.issuer_key,
+            subject=phone.subject,
+            subject_type=SubjectType.EMPLOYEE,
+            device_key=phone.device_key.public,
+            leaves=leaves,
+            not_before=bed.clock.now() - timedelta(minutes=5),
+            expires=bed.clock.now() + timedelta(hours=8, minutes=55),
+            serial=bed.next_serial(phone.subject),
+            denylist_version=bed.denylist_version,
+        )
+        credential = present_bundle(bundle, leaves, lock.door_id)
+        phone.credentials[lock.door_id] = credential
+        sha256_blocks = merkle_sha256_blocks(credential)
     link = bed.links[lock.door_id]
     link.packets_per_event = PACKETS_PER_EVENT
     signs_before = lock.stats.ed25519_signs
@@ -137,7 +204,7 @@ def _unlock(mtu: int) -> dict[str, float | int]:
     events_written = lock.flash.chain.next_seq - events_before
     (hello, door_hello), (request, response) = stats.exchanges
     hello_ms = _lock_ms(hello_ops, 0, 1)
-    request_ms = _lock_ms(request_ops, events_written, 1)
+    request_ms = _lock_ms(request_ops, events_written, 1, sha256_blocks)
     timeline = [
         (hello, PHONE_COST_MS["hello"]),
         (door_hello, hello_ms),
@@ -154,6 +221,7 @@ def _unlock(mtu: int) -> dict[str, float | int]:
         "lock_signature_verifications_per_unlock": ops.signature_verifications,
         "lock_cpu_ms": round(hello_ms + request_ms, 1),
         "modeled_unlock_ms": round(modeled, 1),
+        "merkle_sha256_blocks": sha256_blocks,
     }
 
 
@@ -162,10 +230,24 @@ def run(*, echo: Callable[[str], None] = print) -> dict[str, float | int]:
     figures: dict[str, float | int] = {}
     main = _unlock(247)
     small = _unlock(23)
+    bundle = _unlock(247, bundle_doors=BUNDLE_DOORS)
     figures.update(main)
+    del figures["merkle_sha256_blocks"]
     figures["unlock_bytes_on_air_mtu23"] = small["unlock_bytes_on_air"]
     figures["modeled_unlock_ms_mtu23"] = small["modeled_unlock_ms"]
     figures["connection_interval_ms"] = CONNECTION_INTERVAL_MS
+    # The path phones really use: a presentation of a shift bundle (see docs/protocol.md).
+    figures["bundle_doors"] = BUNDLE_DOORS
+    figures["bundle_presentation_bytes"] = bundle["credential_bytes"]
+    figures["unlock_round_trips_bundle"] = bundle["unlock_round_trips"]
+    figures["unlock_packets_bundle"] = bundle["unlock_packets"]
+    figures["unlock_bytes_on_air_bundle"] = bundle["unlock_bytes_on_air"]
+    figures["lock_signature_verifications_bundle"] = bundle[
+        "lock_signature_verifications_per_unlock"
+    ]
+    figures["merkle_sha256_blocks_bundle"] = bundle["merkle_sha256_blocks"]
+    figures["lock_cpu_ms_bundle"] = bundle["lock_cpu_ms"]
+    figures["modeled_unlock_ms_bundle"] = bundle["modeled_unlock_ms"]
 
     from carekey.protocol.keys import IssuerKey
 
@@ -212,6 +294,19 @@ def run(*, echo: Callable[[str], None] = print) -> dict[str, float | int]:
         f"  modeled unlock:                {figures['modeled_unlock_ms']} ms at a "
         f"{CONNECTION_INTERVAL_MS:.0f} ms connection interval (MTU 23: "
         f"{figures['modeled_unlock_ms_mtu23']} ms; target <= 1000)"
+    )
+    echo(
+        f"  shift bundle ({BUNDLE_DOORS} doors):      presentation "
+        f"{figures['bundle_presentation_bytes']} bytes, "
+        f"{figures['unlock_round_trips_bundle']} round trips, "
+        f"{figures['unlock_packets_bundle']} packets, "
+        f"{figures['unlock_bytes_on_air_bundle']} bytes on air (MTU 247)"
+    )
+    echo(
+        f"  shift bundle at the lock:      {figures['lock_signature_verifications_bundle']} "
+        f"signature checks + {figures['merkle_sha256_blocks_bundle']} SHA-256 blocks, "
+        f"{figures['lock_cpu_ms_bundle']} ms CPU; modeled unlock "
+        f"{figures['modeled_unlock_ms_bundle']} ms (target <= 1000)"
     )
     echo(
         f"  issuer signing:                {figures['issuer_signs_per_s']}/s credentials, "

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import math
@@ -26,9 +27,9 @@ from typing import Any, Final
 
 import httpx
 
+from carekey.protocol.deviceproof import proof_message
 from carekey.protocol.events import EventChain, EventKind
 from carekey.protocol.keys import P256_ORDER, DeviceKey, DoorKey
-from carekey.services.keys import proof_message
 
 APP: Final = "/api/v1/app"
 REQUEST_TIMEOUT_S: Final = 60.0
@@ -73,6 +74,7 @@ class LoadPlan:
     seed: bytes
     ingest_doors: list[str]
     login_concurrency: int = 8
+    rush_bundle_rate: float = 20.0
     saturation_s: float = 10.0
     saturation_concurrency: int = 16
     rate: float = 200.0
@@ -85,6 +87,7 @@ class LoadPlan:
     ingest_events_per_door: int = 1_000
     ingest_concurrency: int = 2
     ingest_timeout_s: float = 120.0
+    keepalive: bool = True
 
 
 @dataclass
@@ -113,6 +116,13 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(q / 100 * len(ordered)))
     return ordered[min(rank, len(ordered)) - 1]
+
+
+@dataclass
+class _Paced:
+    stats: _Stats
+    shed: int = 0
+    elapsed: float = 0.0
 
 
 Report = Callable[[str], None]
@@ -162,7 +172,11 @@ class _Load:
     # --- phases --------------------------------------------------------------------------------
 
     async def logins(self) -> dict[str, float | int]:
-        """Every employee logs in once, concurrently (bounded): the password-check rate."""
+        """Every employee logs in once, concurrently (bounded): the password-check rate.
+
+        The first quarter logs in alone; while the rest log in, phones already logged in fetch
+        bundles at ``rush_bundle_rate``, to see whether bundles queue behind password hashing.
+        """
         gate = asyncio.Semaphore(self.plan.login_concurrency)
         stats = _Stats()
         doors: list[int] = []
@@ -180,14 +194,27 @@ class _Load:
                 doors.append(len(bundle["doors"]))
                 credentials.append(len(bundle["credentials"]))
 
+        first = max(1, len(self.phones) // 4)
         started = time.perf_counter()
-        await asyncio.gather(*(one(p) for p in self.phones))
+        await asyncio.gather(*(one(p) for p in self.phones[:first]))
+        rush: _Paced | None = None
+        if len(self.phones) > first and self.plan.rush_bundle_rate > 0 and self._ready():
+            stop = asyncio.Event()
+            stream = asyncio.create_task(
+                self._paced(self.plan.rush_bundle_rate, total=None, stop=stop)
+            )
+            await asyncio.gather(*(one(p) for p in self.phones[first:]))
+            stop.set()
+            rush = await stream
+        else:
+            await asyncio.gather(*(one(p) for p in self.phones[first:]))
         elapsed = time.perf_counter() - started
         ok = len(stats.latencies_ms)
         figures: dict[str, float | int] = {
             "logins": ok,
             "login_errors": stats.errors,
             "password_checks_per_s": round(ok / elapsed, 1),
+            "login_concurrency": self.plan.login_concurrency,
             "login_p50_ms": round(percentile(stats.latencies_ms, 50), 1),
             "login_p99_ms": round(percentile(stats.latencies_ms, 99), 1),
             "doors_per_login": round(sum(doors) / len(doors)) if doors else 0,
@@ -201,6 +228,21 @@ class _Load:
             f"{figures['doors_per_login']} doors, {figures['credentials_per_login']} credentials"
             + (f"; errors {stats.errors}: {stats.error_samples[:2]}" if stats.errors else "")
         )
+        if rush is not None:
+            lat = rush.stats.latencies_ms
+            figures.update(
+                {
+                    "bundle_rate_during_logins": self.plan.rush_bundle_rate,
+                    "bundle_p50_ms_during_logins": round(percentile(lat, 50), 1),
+                    "bundle_p99_ms_during_logins": round(percentile(lat, 99), 1),
+                    "bundle_errors_during_logins": rush.stats.errors + rush.shed,
+                }
+            )
+            self.report(
+                f"  bundles at {self.plan.rush_bundle_rate:g}/s during the logins: {len(lat)} ok, "
+                f"p50 {figures['bundle_p50_ms_during_logins']} / "
+                f"p99 {figures['bundle_p99_ms_during_logins']} ms"
+            )
         return figures
 
     def _ready(self) -> list[_Phone]:
@@ -247,14 +289,14 @@ class _Load:
         )
         return figures
 
-    async def offered_load(self) -> dict[str, float | int]:
-        """Open loop: start a bundle every 1/rate s for the duration; latency from due time."""
+    async def _paced(
+        self, rate: float, *, total: int | None, stop: asyncio.Event | None = None
+    ) -> _Paced:
+        """Open loop: start a bundle every 1/rate s (``total`` of them, or until ``stop``);
+        latency counts from when each was due, so queueing in the server is not hidden."""
         phones = self._ready()
-        stats = _Stats()
-        rate, duration = self.plan.rate, self.plan.duration_s
-        total = max(1, int(rate * duration))
+        result = _Paced(_Stats())
         in_flight = 0
-        shed = 0
         tasks: list[asyncio.Task[None]] = []
 
         async def one(index: int, due: float) -> None:
@@ -262,55 +304,87 @@ class _Load:
             try:
                 await self.bundle(phones[index % len(phones)])
             except (httpx.HTTPError, RuntimeError, KeyError, ValueError) as exc:
-                stats.fail(repr(exc))
+                result.stats.fail(repr(exc))
             else:
-                stats.latencies_ms.append((time.perf_counter() - due) * 1000)
+                result.stats.latencies_ms.append((time.perf_counter() - due) * 1000)
             finally:
                 in_flight -= 1
 
         started = time.perf_counter()
         next_report = started + 5
-        for index in range(total):
+        index = 0
+        while (total is None or index < total) and not (stop is not None and stop.is_set()):
             due = started + index / rate
             delay = due - time.perf_counter()
             if delay > 0:
-                await asyncio.sleep(delay)
+                if stop is None:
+                    await asyncio.sleep(delay)
+                else:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), delay)
+                    if stop.is_set():
+                        break
             if in_flight >= self.plan.max_in_flight:
-                shed += 1  # the server is hopelessly behind; counted as errors, not latency
-                continue
-            in_flight += 1
-            tasks.append(asyncio.create_task(one(index, due)))
+                result.shed += 1  # hopelessly behind: counted as an error, not as a latency
+            else:
+                in_flight += 1
+                tasks.append(asyncio.create_task(one(index, due)))
+            index += 1
             now = time.perf_counter()
-            if now >= next_report:
+            if total is not None and now >= next_report:
                 next_report = now + 5
-                done = len(stats.latencies_ms)
                 self.report(
-                    f"  offered load: {now - started:4.0f} s, {done} done, {in_flight} in flight, "
-                    f"p99 so far {percentile(stats.latencies_ms, 99):.0f} ms"
+                    f"  offered load: {now - started:4.0f} s, {len(result.stats.latencies_ms)} "
+                    f"done, {in_flight} in flight, "
+                    f"p99 so far {percentile(result.stats.latencies_ms, 99):.0f} ms"
                 )
         await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - started
-        lat = stats.latencies_ms
+        result.elapsed = time.perf_counter() - started
+        return result
+
+    async def offered_load(self) -> dict[str, float | int]:
+        """Bundles at ``rate``/s for ``duration`` s: p50/p95/p99 from the due time."""
+        rate, duration = self.plan.rate, self.plan.duration_s
+        paced = await self._paced(rate, total=max(1, int(rate * duration)))
+        lat, errors = paced.stats.latencies_ms, paced.stats.errors + paced.shed
         figures: dict[str, float | int] = {
             "offered_rate_per_s": rate,
             "offered_duration_s": duration,
-            "achieved_bundles_per_s": round(len(lat) / elapsed, 1),
+            "achieved_bundles_per_s": round(len(lat) / paced.elapsed, 1),
             "p50_ms_at_rate": round(percentile(lat, 50), 1),
             "p95_ms_at_rate": round(percentile(lat, 95), 1),
             "p99_ms_at_rate": round(percentile(lat, 99), 1),
             "max_ms_at_rate": round(max(lat), 1) if lat else 0.0,
-            "errors_at_rate": stats.errors + shed,
+            "errors_at_rate": errors,
         }
         self.report(
-            f"offered {rate:g}/s for {duration:g} s: {len(lat)} ok, {stats.errors + shed} errors; "
+            f"offered {rate:g}/s for {duration:g} s: {len(lat)} ok, {errors} errors or shed; "
             f"p50 {figures['p50_ms_at_rate']} / p95 {figures['p95_ms_at_rate']} / "
             f"p99 {figures['p99_ms_at_rate']} ms"
-            + (f"; {stats.error_samples[:2]}" if stats.errors else "")
+            + (f"; {paced.stats.error_samples[:2]}" if paced.stats.errors else "")
         )
         return figures
 
+    async def settle(self, limit_s: float = 90.0) -> float:
+        """Wait until the server answers ``/healthz`` quickly again (after an overload it may
+        still be working off requests whose clients gave up); returns the seconds waited."""
+        started = time.perf_counter()
+        while time.perf_counter() - started < limit_s:
+            try:
+                response = await self.client.get("/healthz", timeout=2.0)
+            except httpx.HTTPError:
+                continue
+            if response.status_code == 200:
+                break
+            await asyncio.sleep(0.5)
+        waited = time.perf_counter() - started
+        if waited > 1:
+            self.report(f"  (server busy with abandoned requests; settled after {waited:.0f} s)")
+        return waited
+
     async def healthz(self) -> dict[str, float | int]:
         """The bare endpoint, closed loop, same server and run."""
+        settle_s = await self.settle()
         count = errors = 0
         deadline = time.perf_counter() + self.plan.healthz_s
 
@@ -331,7 +405,11 @@ class _Load:
         await asyncio.gather(*(loop() for _ in range(self.plan.healthz_concurrency)))
         rate = count / (time.perf_counter() - started)
         self.report(f"healthz: {rate:.0f}/s ({errors} errors)")
-        return {"healthz_per_s": round(rate, 1), "healthz_errors": errors}
+        return {
+            "healthz_per_s": round(rate, 1),
+            "healthz_errors": errors,
+            "settle_s_after_rate": round(settle_s, 1),
+        }
 
     def _uploads(self) -> list[dict[str, Any]]:
         """Signed, chained door events, grouped into upload bodies (built before timing)."""
@@ -362,6 +440,7 @@ class _Load:
     async def ingest(self) -> dict[str, float | int]:
         """Large uploads of signed door events, a few at a time: stored events per second."""
         phones = self._ready()
+        await self.settle()
         building = time.perf_counter()
         uploads = self._uploads()
         events = sum(len(b["events"]) for u in uploads for b in u["doors"])
@@ -421,7 +500,11 @@ Phase = Callable[[], Awaitable[dict[str, float | int]]]
 
 async def drive(plan: LoadPlan, report: Report) -> dict[str, float | int]:
     """Run every phase against a running server and return the merged figures."""
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    # Without keep-alive every request is a new connection, as from many separate phones; the
+    # kernel then spreads them over the uvicorn workers instead of pinning a few long-lived ones.
+    limits = httpx.Limits(
+        max_connections=256, max_keepalive_connections=256 if plan.keepalive else 0
+    )
     async with httpx.AsyncClient(
         base_url=plan.base_url, timeout=REQUEST_TIMEOUT_S, limits=limits
     ) as client:

@@ -1,0 +1,153 @@
+"""The key service as the app sees it: a thin HTTP client with clear errors.
+
+Any object with httpx's ``post(url, json=..., headers=...)`` works as the session: an
+``httpx.Client`` against a real server, or FastAPI's ``TestClient`` in tests.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any, Protocol
+
+import httpx
+
+from carekey.app.interfaces import DeviceSigner
+from carekey.protocol.deviceproof import proof_message
+
+
+class HttpResponse(Protocol):
+    status_code: int
+
+    def json(self) -> Any: ...
+
+
+class HttpSession(Protocol):
+    def post(self, url: str, *, json: Any = None, headers: dict[str, str] | None = None) -> Any: ...
+
+
+class AppError(Exception):
+    """Something the employee should be told, in Danish first, with a stable code."""
+
+    def __init__(self, code: str, message_da: str, message_en: str) -> None:
+        super().__init__(f"{message_da} / {message_en}")
+        self.code = code
+        self.message_da = message_da
+        self.message_en = message_en
+
+    def message(self, lang: str = "da") -> str:
+        """The message in ``lang`` (``da`` or ``en``)."""
+        return self.message_en if lang == "en" else self.message_da
+
+
+class OfflineError(AppError):
+    """The server cannot be reached: the app keeps working offline."""
+
+
+class ServerError(AppError):
+    """The server answered with an error."""
+
+    def __init__(self, code: str, message_da: str, message_en: str, status: int) -> None:
+        super().__init__(code, message_da, message_en)
+        self.status = status
+
+
+def _offline(exc: Exception) -> OfflineError:
+    return OfflineError(
+        "app.offline",
+        "Ingen forbindelse til serveren; nøglerne virker stadig offline",
+        "No connection to the server; the keys still work offline",
+    )
+
+
+def b64(data: bytes) -> str:
+    """Standard base64 text."""
+    return base64.b64encode(data).decode()
+
+
+class ServerClient:
+    """Calls of the key service's app API (``/api/v1/app``)."""
+
+    def __init__(self, http: HttpSession) -> None:
+        self.http = http
+
+    @classmethod
+    def for_url(cls, base_url: str, *, timeout: float = 10.0) -> ServerClient:
+        """A client for a server at ``base_url`` (e.g. ``http://127.0.0.1:8000``)."""
+        return cls(httpx.Client(base_url=base_url, timeout=timeout))
+
+    def _post(self, path: str, body: Any = None, token: str | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        try:
+            response = self.http.post(f"/api/v1/app{path}", json=body, headers=headers)
+        except (httpx.TransportError, OSError) as exc:
+            raise _offline(exc) from exc
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise ServerError(
+                "app.bad_response",
+                "Serveren svarede uforståeligt",
+                "The server's answer could not be read",
+                response.status_code,
+            ) from exc
+        if response.status_code >= 400:
+            error = data.get("error", {}) if isinstance(data, dict) else {}
+            raise ServerError(
+                str(error.get("code", "app.server_error")),
+                str(error.get("message", "Serveren afviste forespørgslen")),
+                str(error.get("message_en", "The server refused the request")),
+                response.status_code,
+            )
+        return data
+
+    def enrol(self, *, code: str, public_key: bytes) -> dict[str, Any]:
+        """Register the device key with a one-time code."""
+        result: dict[str, Any] = self._post("/enrol", {"code": code, "public_key": b64(public_key)})
+        return result
+
+    def _proof(self, signer: DeviceSigner, phone_id: int, purpose: str) -> dict[str, str]:
+        challenge = self._post("/challenge", {"phone_id": phone_id})["challenge"]
+        signature = signer.sign(proof_message(challenge, phone_id, purpose))
+        return {"challenge": challenge, "signature": b64(signature)}
+
+    def login(
+        self,
+        *,
+        municipality: str,
+        employee_number: str,
+        password: str,
+        phone_id: int,
+        signer: DeviceSigner,
+    ) -> dict[str, Any]:
+        """Log in: device proof, password, and today's key bundle."""
+        body = {
+            "municipality": municipality,
+            "employee_number": employee_number,
+            "password": password,
+            "phone_id": phone_id,
+            **self._proof(signer, phone_id, "login"),
+        }
+        result: dict[str, Any] = self._post("/login", body)
+        return result
+
+    def bundle(self, *, token: str, phone_id: int, signer: DeviceSigner) -> dict[str, Any]:
+        """A fresh bundle for the current session (after REFRESH)."""
+        result: dict[str, Any] = self._post(
+            "/bundle", self._proof(signer, phone_id, "bundle"), token
+        )
+        return result
+
+    def heartbeat(self, *, token: str) -> dict[str, Any]:
+        """OK, REFRESH or WIPE, with the newest denylist and a time token."""
+        result: dict[str, Any] = self._post("/heartbeat", None, token)
+        return result
+
+    def time_token(self, *, token: str, door_id: str, nonce: bytes) -> bytes:
+        """A challenge-bound time token for a door that lost its time."""
+        data = self._post("/time-token", {"door_id": door_id, "nonce": b64(nonce)}, token)
+        return base64.b64decode(data["time_token"])
+
+    def upload(self, *, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Upload receipts, door logs and app events (idempotent on the server)."""
+        result: dict[str, Any] = self._post("/events", body, token)
+        return result

@@ -1,0 +1,553 @@
+"""The key app's use cases: what an employee does with the phone, start to end of a shift.
+
+State on the phone (``data_dir``):
+
+- ``keystore.bin``: the device key (stands in for the phone's secure hardware);
+- ``wallet.bin``: today's keys, encrypted under the personal code and the device key;
+- ``outbox.sqlite``: receipts and app events waiting for the server;
+- ``app.json``: settings and non-secret state (server, phone id, employee number, the session
+  token used for heartbeats, the door-session use counter).
+
+Keys are usable only after the personal code has been entered in this run of the app; the
+app forgets them when it locks or closes. Keys are deleted when they expire (checked at start
+and on every tick, whether or not the app ran at the moment of expiry), on WIPE, on logout and
+after too many wrong codes.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from carekey.app.client import AppError, OfflineError, ServerClient, ServerError
+from carekey.app.keystore import DeviceKeystore
+from carekey.app.outbox import Outbox
+from carekey.app.wallet import Wallet, WalletError
+from carekey.clock import Clock, local
+from carekey.devices.phone import DoorEntry, PhoneDriver
+from carekey.devices.transport import Transport
+from carekey.protocol.credential import BundleLeaf, DoorKind, present_bundle
+from carekey.protocol.errors import ProtocolError
+from carekey.protocol.keys import DoorPublicKey, Ed25519Public
+from carekey.protocol.session import Command, describe
+
+HEARTBEAT_EVERY = dt.timedelta(seconds=60)
+SYNC_EVERY = dt.timedelta(seconds=30)
+
+# What to do about a refusal, in plain words (Danish, English).
+_ADVICE: dict[str, tuple[str, str]] = {
+    "expired": ("Log ind igen for at få nye nøgler.", "Log in again to get new keys."),
+    "not_yet_valid": ("Vent lidt, eller log ind igen.", "Wait a moment, or log in again."),
+    "wrong_door": (
+        "Døren er ikke i dine nøgler. Ring til kontoret, hvis du skal ind (akutnøgle).",
+        "This door is not in your keys. Call the office if you need to get in (emergency key).",
+    ),
+    "door_withdrawn": (
+        "Borgeren er ikke længere tilknyttet løsningen. Kontakt kontoret.",
+        "The citizen is no longer in the solution. Contact the office.",
+    ),
+    "denylisted": (
+        "Din adgang er spærret. Kontakt din leder.",
+        "Your access is blocked. Contact your manager.",
+    ),
+    "time_unknown": (
+        "Låsen har mistet tiden. Gå et sted med dækning og prøv igen, så appen kan give den tiden.",
+        "The lock has lost its time. Find coverage and try again so the app can give it the time.",
+    ),
+    "challenge_required": (
+        "Låsen har mistet tiden. Gå et sted med dækning og prøv igen.",
+        "The lock has lost its time. Find coverage and try again.",
+    ),
+    "battery_empty": (
+        "Låsens batteri er tomt. Brug den fysiske nøgle og meld det til kontoret.",
+        "The lock's battery is empty. Use the physical key and report it to the office.",
+    ),
+    "jammed": (
+        "Låsen sidder fast. Tjek at døren er lukket, og prøv igen.",
+        "The lock is jammed. Check that the door is closed and try again.",
+    ),
+    "rate_limited": (
+        "For mange forsøg. Vent et øjeblik og prøv igen.",
+        "Too many attempts. Wait a moment and try again.",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class DoorView:
+    """One door as the employee sees it."""
+
+    door_id: str
+    kind: str  # home_lock, entrance_controller, gate_controller
+    label: str
+    citizen_name: str
+    address: str
+    emergency: bool = False
+
+
+@dataclass(frozen=True)
+class VisitOutcome:
+    """The result of tapping open or lock, with a message for people."""
+
+    ok: bool
+    code: str
+    message_da: str
+    message_en: str
+    state: str | None = None
+
+    def message(self, lang: str = "da") -> str:
+        """The message in ``lang``."""
+        return self.message_en if lang == "en" else self.message_da
+
+
+@dataclass(frozen=True)
+class AppStatus:
+    """What the top of the screen shows."""
+
+    enrolled: bool
+    keys_present: bool
+    unlocked: bool
+    keys_valid_until: dt.datetime | None
+    online: bool | None  # None: not tried yet
+    pending_uploads: int
+    employee_number: str | None
+    wrong_codes: int
+
+    def valid_until_local(self) -> str | None:
+        """'HH:MM' in Europe/Copenhagen."""
+        if self.keys_valid_until is None:
+            return None
+        return local(self.keys_valid_until).strftime("%H:%M")
+
+
+@dataclass
+class _State:
+    server_url: str | None = None
+    phone_id: int | None = None
+    municipality: str | None = None
+    employee_number: str | None = None
+    session_token: str | None = None
+    counter: int = 0
+    lang: str = "da"
+    last_heartbeat: str | None = None
+    last_sync: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+TransportFactory = Callable[[str], Transport]
+"""``door_id -> a connected transport to that door`` (Bluetooth, a socket, or in memory)."""
+
+
+class KeyApp:
+    """The key app on one phone."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        server: ServerClient | None,
+        clock: Clock,
+        transports: TransportFactory,
+        wallet_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.server = server
+        self.clock = clock
+        self.transports = transports
+        self._state_path = self.data_dir / "app.json"
+        self.state = self._load_state()
+        keystore_path = self.data_dir / "keystore.bin"
+        self.keystore = (
+            DeviceKeystore.open(keystore_path) if DeviceKeystore.exists(keystore_path) else None
+        )
+        self._wallet_options = wallet_options or {}
+        self.wallet = self._make_wallet()
+        self.outbox = Outbox(self.data_dir / "outbox.sqlite", clock=clock)
+        self.online: bool | None = None
+        self._bundle: dict[str, Any] | None = None
+        self._code: str | None = None
+        self.wallet_expired_on_start = bool(self.wallet and self.wallet.expire_if_due())
+
+    # --- state ---------------------------------------------------------------------------------
+
+    def _load_state(self) -> _State:
+        if not self._state_path.exists():
+            return _State()
+        data = json.loads(self._state_path.read_text(encoding="utf-8"))
+        return _State(**data)
+
+    def _save_state(self) -> None:
+        tmp = self._state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self.state), indent=2), encoding="utf-8")
+        with tmp.open("rb") as handle:
+            os.fsync(handle.fileno())
+        tmp.replace(self._state_path)
+
+    def _make_wallet(self) -> Wallet | None:
+        if self.keystore is None:
+            return None
+        return Wallet(
+            self.data_dir / "wallet.bin",
+            keystore=self.keystore,
+            clock=self.clock,
+            **self._wallet_options,
+        )
+
+    @property
+    def lang(self) -> str:
+        return self.state.lang
+
+    def set_language(self, lang: str) -> None:
+        """Danish (``da``, the default) or English (``en``)."""
+        if lang not in ("da", "en"):
+            raise AppError("app.language", "Sproget skal være da eller en", "Language: da or en")
+        self.state.lang = lang
+        self._save_state()
+
+    def _server(self) -> ServerClient:
+        if self.server is None:
+            raise OfflineError(
+                "app.no_server",
+                "Appen kender ikke serveren; tilmeld telefonen først",
+                "The app does not know the server; enrol the phone first",
+            )
+        return self.server
+
+    def _require_enrolled(self) -> tuple[DeviceKeystore, Wallet, int]:
+        if self.keystore is None or self.wallet is None or self.state.phone_id is None:
+            raise AppError(
+                "app.not_enrolled",
+                "Telefonen er ikke tilmeldt; brug engangskoden fra kontoret",
+                "The phone is not enrolled; use the one-time code from the office",
+            )
+        return self.keystore, self.wallet, self.state.phone_id
+
+    # --- enrolment and login -------------------------------------------------------------------
+
+    def enrol(self, code: str, *, server_url: str | None = None) -> int:
+        """Create the device key on the phone and register its public half with a one-time code."""
+        if server_url is not None:
+            self.state.server_url = server_url
+        keystore_path = self.data_dir / "keystore.bin"
+        if self.keystore is None:
+            self.keystore = DeviceKeystore.create(keystore_path)
+            self.wallet = self._make_wallet()
+        try:
+            result = self._server().enrol(code=code, public_key=self.keystore.public.compressed)
+        except AppError:
+            raise
+        self.state.phone_id = int(result["phone_id"])
+        self.state.municipality = str(result["municipality"])
+        self._save_state()
+        return self.state.phone_id
+
+    def login(self, employee_number: str, password: str, personal_code: str) -> AppStatus:
+        """Log in online; today's keys are stored encrypted under the personal code."""
+        keystore, _, phone_id = self._require_enrolled()
+        assert self.state.municipality is not None
+        bundle = self._server().login(
+            municipality=self.state.municipality,
+            employee_number=employee_number,
+            password=password,
+            phone_id=phone_id,
+            signer=keystore,
+        )
+        self.online = True
+        self.state.employee_number = employee_number
+        self.state.session_token = bundle.pop("session_token")
+        self._save_state()
+        self._store(bundle, personal_code)
+        self.outbox.add_app_event("login")
+        return self.status()
+
+    def _store(self, bundle: dict[str, Any], code: str) -> None:
+        _, wallet, _ = self._require_enrolled()
+        until = dt.datetime.fromisoformat(bundle["keys_valid_until"])
+        try:
+            wallet.store(bundle, code=code, keys_valid_until=until)
+        except WalletError as exc:
+            raise AppError(exc.code, exc.message_da, exc.message_en) from exc
+        self._bundle = bundle
+        self._code = code
+
+    def unlock(self, personal_code: str) -> AppStatus:
+        """Open the wallet with the personal code for this run of the app."""
+        _, wallet, _ = self._require_enrolled()
+        try:
+            self._bundle = wallet.unlock(personal_code)
+        except WalletError as exc:
+            self.lock()
+            raise AppError(exc.code, exc.message_da, exc.message_en) from exc
+        self._code = personal_code
+        return self.status()
+
+    def lock(self) -> None:
+        """Forget the keys in memory; the personal code is needed again."""
+        self._bundle = None
+        self._code = None
+
+    def logout(self) -> None:
+        """End the shift: delete the keys and the session."""
+        if self.wallet is not None:
+            self.wallet.wipe("logout")
+        self.lock()
+        self.state.session_token = None
+        self._save_state()
+        self.outbox.add_app_event("logout")
+
+    def wipe(self, reason: str) -> None:
+        """Delete every key at once (WIPE from the server)."""
+        if self.wallet is not None:
+            self.wallet.wipe(reason)
+        self.lock()
+        self.state.session_token = None
+        self._save_state()
+        self.outbox.add_app_event("wiped", reason=reason)
+
+    # --- what the screen shows -----------------------------------------------------------------
+
+    def status(self) -> AppStatus:
+        """Enrolment, keys, lock state, connectivity and uploads waiting."""
+        wallet_status = self.wallet.status() if self.wallet is not None else None
+        return AppStatus(
+            enrolled=self.state.phone_id is not None,
+            keys_present=bool(wallet_status and wallet_status.present),
+            unlocked=self._bundle is not None,
+            keys_valid_until=wallet_status.keys_valid_until if wallet_status else None,
+            online=self.online,
+            pending_uploads=self.outbox.count(),
+            employee_number=self.state.employee_number,
+            wrong_codes=wallet_status.wrong_codes if wallet_status else 0,
+        )
+
+    def _unlocked_bundle(self) -> dict[str, Any]:
+        if self.wallet is not None and self.wallet.expire_if_due():
+            self.lock()
+        if self._bundle is None:
+            status = self.status()
+            if not status.keys_present:
+                raise AppError(
+                    "app.no_keys",
+                    "Du har ingen nøgler; log ind",
+                    "You have no keys; log in",
+                )
+            raise AppError(
+                "app.locked",
+                "Indtast din personlige kode",
+                "Enter your personal code",
+            )
+        return self._bundle
+
+    def doors(self) -> list[DoorView]:
+        """Today's doors: citizen, address, home / stairwell / gate."""
+        bundle = self._unlocked_bundle()
+        return [
+            DoorView(
+                door_id=d["door_id"],
+                kind=d["kind"],
+                label=d["label"],
+                citizen_name=d["citizen_name"],
+                address=d["address"],
+                emergency=d.get("emergency_grant_id") is not None,
+            )
+            for d in bundle["doors"]
+        ]
+
+    # --- at the door ---------------------------------------------------------------------------
+
+    def _entry(self, bundle: dict[str, Any], door_id: str) -> DoorEntry:
+        door = next((d for d in bundle["doors"] if d["door_id"] == door_id), None)
+        if door is None:
+            raise AppError(
+                "app.unknown_door",
+                "Døren er ikke i dine nøgler i dag",
+                "The door is not in your keys today",
+            )
+        public = DoorPublicKey(Ed25519Public(base64.b64decode(door["door_public_key"])))
+        for credential in bundle["credentials"]:
+            raw = base64.b64decode(credential["credential"])
+            if credential["type"] == "single" and door_id in credential["doors"]:
+                return DoorEntry(door_id.encode(), public, raw)
+            if credential["type"] == "bundle":
+                ids = [leaf["door_id"] for leaf in credential["leaves"]]
+                if door_id in ids:
+                    leaves = [
+                        BundleLeaf.of(
+                            leaf["door_id"].encode(), [DoorKind(k) for k in leaf["kinds"]]
+                        )
+                        for leaf in credential["leaves"]
+                    ]
+                    return DoorEntry(
+                        door_id.encode(), public, present_bundle(raw, leaves, door_id.encode())
+                    )
+        raise AppError(
+            "app.unknown_door",
+            "Døren er ikke i dine nøgler i dag",
+            "The door is not in your keys today",
+        )
+
+    def _driver(self, bundle: dict[str, Any], keystore: DeviceKeystore) -> PhoneDriver:
+        def time_tokens(door_id: bytes, nonce: bytes | None) -> bytes | None:
+            if nonce is None:
+                token = bundle.get("time_token")
+                return base64.b64decode(token) if token else None
+            if self.server is None or self.state.session_token is None:
+                return None
+            try:
+                return self.server.time_token(
+                    token=self.state.session_token, door_id=door_id.decode(), nonce=nonce
+                )
+            except AppError:
+                return None
+
+        def denylist(door_version: int) -> bytes | None:
+            current = bundle.get("denylist") or {}
+            snapshot = current.get("snapshot")
+            if snapshot and int(current.get("version", 0)) > door_version:
+                return base64.b64decode(snapshot)
+            return None
+
+        return PhoneDriver(
+            device_key=keystore,
+            counter=self.state.counter,
+            time_tokens=time_tokens,
+            denylist=denylist,
+        )
+
+    def _visit(self, door_id: str, command: Command) -> VisitOutcome:
+        bundle = self._unlocked_bundle()
+        keystore, _, _ = self._require_enrolled()
+        entry = self._entry(bundle, door_id)
+        driver = self._driver(bundle, keystore)
+        # The use counter must never repeat, even after a crash: persist it before the visit.
+        self.state.counter += 1
+        self._save_state()
+        driver.counter = self.state.counter - 1
+        try:
+            transport = self.transports(door_id)
+        except (OSError, ProtocolError) as exc:
+            self.outbox.add_app_event("refused", door_id=door_id, reason="unreachable")
+            raise AppError(
+                "app.door_unreachable",
+                "Døren svarer ikke. Gå tættere på og prøv igen.",
+                "The door does not answer. Move closer and try again.",
+            ) from exc
+        try:
+            result = driver.run(transport, entry, command)
+        except ProtocolError as exc:
+            self.outbox.add_app_event("refused", door_id=door_id, reason=exc.code)
+            da, en = describe(exc.code)
+            return VisitOutcome(False, exc.code, da, en)
+        finally:
+            transport.close()
+        self.state.counter = max(self.state.counter, driver.counter)
+        self._save_state()
+        if result.response.receipt is not None:
+            # Durable before it is shown as done.
+            self.outbox.add_receipt(door_id, result.response.receipt)
+        code = result.response.result
+        if result.ok:
+            state = str(result.response.data.get("state", "")) or None
+            if command is Command.UNLOCK:
+                return VisitOutcome(True, "ok", "Døren er åben.", "The door is open.", state)
+            return VisitOutcome(True, "ok", "Døren er låst.", "The door is locked.", state)
+        da, en = describe(code)
+        advice = _ADVICE.get(code)
+        if advice:
+            da, en = f"{da} {advice[0]}", f"{en} {advice[1]}"
+        return VisitOutcome(False, code, da, en)
+
+    def open(self, door_id: str) -> VisitOutcome:
+        """Unlock a door (an explicit tap; the app never unlocks by itself)."""
+        return self._visit(door_id, Command.UNLOCK)
+
+    def lock_door(self, door_id: str) -> VisitOutcome:
+        """Re-lock a door when leaving; the app confirms the door says it is locked."""
+        return self._visit(door_id, Command.LOCK)
+
+    # --- online --------------------------------------------------------------------------------
+
+    def heartbeat(self) -> str:
+        """Check in: OK, REFRESH (a new bundle is fetched), WIPE (keys deleted) or OFFLINE."""
+        if self.state.session_token is None:
+            return "NO_SESSION"
+        try:
+            answer = self._server().heartbeat(token=self.state.session_token)
+        except OfflineError:
+            self.online = False
+            return "OFFLINE"
+        except ServerError as exc:
+            self.online = True
+            if exc.status == 401:  # the session ended (9 hours): keys go too
+                self.wipe("session_expired")
+                return "WIPE"
+            raise
+        if self.online is not True:
+            # Back online (or first contact in this run): what waited in backoff goes now.
+            self.outbox.retry_now()
+        self.online = True
+        self.state.last_heartbeat = self.clock.now().isoformat()
+        self._save_state()
+        status = str(answer["status"])
+        if status == "WIPE":
+            self.wipe(str(answer.get("reason") or "blocked"))
+            return "WIPE"
+        if self._bundle is not None and self._code is not None:
+            self._bundle["denylist"] = answer["denylist"]
+            self._bundle["time_token"] = answer["time_token"]
+            if status == "REFRESH":
+                keystore, _, phone_id = self._require_enrolled()
+                fresh = self._server().bundle(
+                    token=self.state.session_token, phone_id=phone_id, signer=keystore
+                )
+                fresh.pop("session_token", None)
+                self._store(fresh, self._code)
+            else:
+                self._store(self._bundle, self._code)
+        return status
+
+    def sync(self) -> int:
+        """Upload what the outbox holds; returns how many items went up."""
+        if self.state.session_token is None:
+            return 0
+        token = self.state.session_token
+
+        def upload(body: dict[str, Any]) -> dict[str, Any]:
+            return self._server().upload(token=token, body=body)
+
+        if self.online is not True and self.heartbeat() in ("OFFLINE", "WIPE", "NO_SESSION"):
+            return 0
+        result = self.outbox.drain(upload)
+        if isinstance(result.exception, OfflineError):
+            self.online = False
+            return result.sent
+        sent = result.sent
+        if sent:
+            self.online = True
+            self.state.last_sync = self.clock.now().isoformat()
+            self._save_state()
+        return sent
+
+    def tick(self) -> None:
+        """Called on a timer: keys expire on time, heartbeats and uploads happen when due."""
+        if self.wallet is not None and self.wallet.expire_if_due():
+            self.lock()
+        now = self.clock.now()
+        last = self.state.last_heartbeat
+        if last is None or now - dt.datetime.fromisoformat(last) >= HEARTBEAT_EVERY:
+            self.heartbeat()
+        last_sync = self.state.last_sync
+        if self.outbox.count() and (
+            last_sync is None or now - dt.datetime.fromisoformat(last_sync) >= SYNC_EVERY
+        ):
+            self.sync()
+
+
+__all__ = ["AppError", "AppStatus", "DoorView", "KeyApp", "VisitOutcome", "WalletError"]
