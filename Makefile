@@ -25,7 +25,7 @@ $(VENV)/.dev-stamp: requirements/dev.txt pyproject.toml | $(BIN)/python
 demo: $(VENV)/.main-stamp
 	$(BIN)/carekey db upgrade
 	$(BIN)/carekey seed --profile copenhagen --if-empty
-	$(BIN)/carekey serve --host $(HOST) --port $(PORT)
+	$(BIN)/carekey serve --host $(HOST) --port $(PORT) --demo data/demo
 
 test: $(VENV)/.dev-stamp lint types pytest
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -177,31 +178,78 @@ def seed_command(
 def serve(
     host: Annotated[str | None, typer.Option(help="Adresse / address.")] = None,
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    demo: Annotated[
+        Path | None,
+        typer.Option(
+            help="Start også simulerede demo-døre fra denne mappe / also serve simulated demo "
+            "doors from this folder (make demo)."
+        ),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Start serveren / start the server (uvicorn)."""
     import uvicorn
 
     from carekey.api.app import create_app
+    from carekey.devices.doorserver import DoorServer
     from carekey.store.migrate import current_revision, head_revision
 
     settings = _settings(database_url)
     engine = _engine(settings)
+    host = host or settings.host
+    port = port or settings.port
+    url = f"http://{host}:{port}"
+    servers: list[DoorServer] = []
     try:
         if current_revision(engine) != head_revision(engine):
             _fail(
                 "Databasen er ikke opdateret; kør `carekey db upgrade` / run `carekey db upgrade`"
             )
+        if demo is not None:
+            from carekey.sim.demo import instructions, prepare_demo, start_demo_doors
+
+            info = prepare_demo(
+                engine, secret=settings.secret_key.get_secret_value(), demo_dir=demo
+            )
+            servers = start_demo_doors(demo)
+            console.print(
+                f"[bold]Demo:[/] {len(servers)} simulerede døre / simulated doors på / on "
+                f"127.0.0.1:{info.doors[0].port}–{info.doors[-1].port}"
+            )
+            for line in instructions(info, server_url=url):
+                console.print(line, soft_wrap=True, highlight=False)
     except OperationalError as exc:
         _unreachable(exc, settings)
+    except OSError as exc:
+        _fail(f"demo-dørene kunne ikke starte / the demo doors could not start: {exc}")
     finally:
         engine.dispose()
-    host = host or settings.host
-    port = port or settings.port
-    url = f"http://{host}:{port}"
     console.print(f"[bold green]CareKey kører på / is running at[/] {url}")
     console.print(f"  sundhed / health: {url}/healthz    API: {url}/docs    stop: Ctrl+C")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
+    try:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
+    finally:
+        for server in servers:
+            server.stop()
+
+
+door_app = typer.Typer(help="Simulerede døre / simulated doors.", no_args_is_help=True)
+app.add_typer(door_app, name="door")
+
+
+@door_app.command("serve")
+def door_serve(
+    state: Annotated[Path, typer.Option(help="Dørens tilstandsfil / the door's state file.")],
+    host: Annotated[str, typer.Option(help="Adresse / address (loopback).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 47001,
+) -> None:
+    """Kør en simuleret dør på en lokal port / serve a simulated door on a local port."""
+    from carekey.devices.doorserver import DoorStateError, serve_cli
+
+    try:
+        serve_cli(state_path=state, host=host, port=port, echo=console.print)
+    except (DoorStateError, OSError, ValueError) as exc:
+        _fail(str(exc))
 
 
 @bench_app.command("protocol")
