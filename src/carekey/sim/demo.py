@@ -136,6 +136,7 @@ def prepare_demo(
     secret: str,
     demo_dir: Path,
     citizens: int = 3,
+    first_port: int = FIRST_PORT,
     clock: Clock | None = None,
     echo: Callable[[str], None] = print,
 ) -> DemoInfo:
@@ -173,7 +174,7 @@ def prepare_demo(
                 update(m.DoorDevice).where(m.DoorDevice.id == device.id).values(public_key=public)
             )
             demo_doors.append(
-                DemoDoor(device.serial, device.kind.value, citizen, address, FIRST_PORT + index)
+                DemoDoor(device.serial, device.kind.value, citizen, address, first_port + index)
             )
         actor = Actor(
             employee_id=admin.id,

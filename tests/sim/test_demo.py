@@ -1,0 +1,92 @@
+"""The live demo: the doors it commissions open for the demo care worker's key app, over real
+local sockets, and the commands it prints are the ones that work."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from carekey.api.app import create_app
+from carekey.app.client import ServerClient
+from carekey.app.service import KeyApp
+from carekey.app.wallet import Argon2Params
+from carekey.clock import SystemClock
+from carekey.config import Settings
+from carekey.devices.socketlink import connect
+from carekey.devices.transport import Transport
+from carekey.services.seed import seed
+from carekey.sim.demo import instructions, prepare_demo, start_demo_doors
+from carekey.store import models as m
+
+SECRET = "demo-test-secret-0123456789-0123456789"
+
+
+def _free_port_block(size: int) -> int:
+    """A start port whose next ``size`` ports are free right now (below the ephemeral range)."""
+    for start in range(20000, 30000, 97):
+        try:
+            for offset in range(size):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", start + offset))
+        except OSError:
+            continue
+        return start
+    raise RuntimeError("no free ports")
+
+
+def test_demo_doors_open_for_the_demo_worker(engine: Engine, tmp_path: Path) -> None:
+    with engine.begin() as connection:
+        seed(connection, profile="small", seed=1, secret=SECRET)
+    demo_dir = tmp_path / "demo"
+    info = prepare_demo(engine, secret=SECRET, demo_dir=demo_dir, first_port=_free_port_block(12))
+    assert info.doors
+    assert {d.kind for d in info.doors} >= {"home_lock", "entrance_controller"}
+    lines = instructions(info, server_url="http://127.0.0.1:8000")
+    assert any(info.enrolment_code in line for line in lines)
+
+    # Preparing again keeps the doors (same keys, same logs) and gives a new code.
+    again = prepare_demo(engine, secret=SECRET, demo_dir=demo_dir, first_port=info.doors[0].port)
+    assert [d.serial for d in again.doors] == [d.serial for d in info.doors]
+    assert again.enrolment_code != info.enrolment_code
+
+    directory = json.loads((demo_dir / "doors.json").read_text())["doors"]
+    servers = start_demo_doors(demo_dir)
+    try:
+        with TestClient(create_app(Settings(secret_key=SECRET), engine=engine)) as http:  # type: ignore[arg-type]
+
+            def transports(door_id: str) -> Transport:
+                where = directory[door_id]
+                return connect(where["host"], int(where["port"]), timeout=5)
+
+            app = KeyApp(
+                tmp_path / "phone",
+                server=ServerClient(http),
+                clock=SystemClock(),
+                transports=transports,
+                wallet_options={"argon2": Argon2Params(time_cost=1, memory_kib=8192)},
+            )
+            app.enrol(again.enrolment_code)
+            app.login(again.worker_number, again.password, "2468")
+            home = next(d for d in again.doors if d.kind == "home_lock")
+            assert home.serial in {d.door_id for d in app.doors()}
+            opened = app.open(home.serial)
+            assert opened.ok, opened.message()
+            assert app.lock_door(home.serial).ok
+            assert app.sync() > 0
+    finally:
+        for server in servers:
+            server.stop()
+    with Session(engine) as session:
+        actions = set(
+            session.execute(
+                select(m.AuditEvent.action)
+                .join(m.DoorDevice, m.DoorDevice.id == m.AuditEvent.door_device_id)
+                .where(m.DoorDevice.serial == home.serial)
+            ).scalars()
+        )
+    assert {"unlocked", "locked"} <= {a.value for a in actions}
