@@ -32,6 +32,7 @@ def create_app(
         app.state.sessions = session_factory(app.state.engine)
         app.state.settings = settings
         app.state.clock = clock or SystemClock()
+        app.state.head_revision = head_revision(app.state.engine)
         try:
             yield
         finally:
@@ -65,7 +66,7 @@ def create_app(
             with eng.connect() as connection:
                 connection.execute(text("SELECT 1"))
             body["database"] = eng.dialect.name
-            schema_ok = current_revision(eng) == head_revision(eng)
+            schema_ok = current_revision(eng) == request.app.state.head_revision
             body["schema"] = "current" if schema_ok else "needs upgrade"
         except Exception as exc:  # health must answer, whatever the database does
             return JSONResponse(

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from pydantic import Base64Bytes, BaseModel, Field
 
 from carekey.api.deps import BearerDep, NowDep, SecretDep, SessionDep
@@ -59,8 +60,8 @@ class LoginRequest(BaseModel):
     signature: Base64Bytes
 
 
-@router.post("/login")
-def login(body: LoginRequest, db: SessionDep, secret: SecretDep, now: NowDep) -> dict[str, Any]:
+@router.post("/login", response_class=JSONResponse)
+def login(body: LoginRequest, db: SessionDep, secret: SecretDep, now: NowDep) -> JSONResponse:
     """Log ind og hent dagens nøgler / log in and fetch today's keys."""
     bundle = keys.login(
         db,
@@ -73,7 +74,8 @@ def login(body: LoginRequest, db: SessionDep, secret: SecretDep, now: NowDep) ->
         secret=secret,
         now=now,
     )
-    return bundle.to_json()
+    # Already JSON-native: skip FastAPI's encoder, which costs milliseconds on a 200-door bundle.
+    return JSONResponse(bundle.to_json())
 
 
 class BundleRequest(BaseModel):
@@ -81,15 +83,15 @@ class BundleRequest(BaseModel):
     signature: Base64Bytes
 
 
-@router.post("/bundle")
+@router.post("/bundle", response_class=JSONResponse)
 def bundle(
     body: BundleRequest, db: SessionDep, token: BearerDep, secret: SecretDep, now: NowDep
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Hent nøglerne igen uden adgangskode / fetch the keys again, without the password."""
     result = keys.refresh_bundle(
         db, token=token, challenge=body.challenge, signature=body.signature, secret=secret, now=now
     )
-    return result.to_json()
+    return JSONResponse(result.to_json())
 
 
 @router.post("/heartbeat")

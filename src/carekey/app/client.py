@@ -105,8 +105,11 @@ class ServerClient:
         result: dict[str, Any] = self._post("/enrol", {"code": code, "public_key": b64(public_key)})
         return result
 
-    def _proof(self, signer: DeviceSigner, phone_id: int, purpose: str) -> dict[str, str]:
-        challenge = self._post("/challenge", {"phone_id": phone_id})["challenge"]
+    def _proof(
+        self, signer: DeviceSigner, phone_id: int, purpose: str, challenge: str | None = None
+    ) -> dict[str, str]:
+        if challenge is None:
+            challenge = self._post("/challenge", {"phone_id": phone_id})["challenge"]
         signature = signer.sign(proof_message(challenge, phone_id, purpose))
         return {"challenge": challenge, "signature": b64(signature)}
 
@@ -130,10 +133,18 @@ class ServerClient:
         result: dict[str, Any] = self._post("/login", body)
         return result
 
-    def bundle(self, *, token: str, phone_id: int, signer: DeviceSigner) -> dict[str, Any]:
-        """A fresh bundle for the current session (after REFRESH)."""
+    def bundle(
+        self,
+        *,
+        token: str,
+        phone_id: int,
+        signer: DeviceSigner,
+        challenge: str | None = None,
+    ) -> dict[str, Any]:
+        """A fresh bundle for the current session (after REFRESH). ``challenge`` is the
+        ``next_challenge`` of an earlier answer, saving a round trip; None fetches one."""
         result: dict[str, Any] = self._post(
-            "/bundle", self._proof(signer, phone_id, "bundle"), token
+            "/bundle", self._proof(signer, phone_id, "bundle", challenge), token
         )
         return result
 

@@ -505,7 +505,10 @@ class KeyApp:
             if status == "REFRESH":
                 keystore, _, phone_id = self._require_enrolled()
                 fresh = self._server().bundle(
-                    token=self.state.session_token, phone_id=phone_id, signer=keystore
+                    token=self.state.session_token,
+                    phone_id=phone_id,
+                    signer=keystore,
+                    challenge=answer.get("next_challenge"),
                 )
                 fresh.pop("session_token", None)
                 self._store(fresh, self._code)

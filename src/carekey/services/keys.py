@@ -296,11 +296,13 @@ class KeyBundle:
     denylist_version: int
     denylist_snapshot: bytes | None
     digest: bytes = field(repr=False, default=b"")
+    next_challenge: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON body the key app receives."""
         return {
             "session_token": self.session_token,
+            "next_challenge": self.next_challenge,
             "keys_valid_until": self.expires_at.isoformat(),
             "employee": {"id": self.employee_id, "name": self.employee_name},
             "time_token": b64(self.time_token),
@@ -731,6 +733,7 @@ def build_bundle(
         denylist_version=version,
         denylist_snapshot=snapshot,
         digest=digest,
+        next_challenge=issue_challenge(phone_id=phone.id, secret=secret, now=now)[0],
     )
 
 
@@ -850,6 +853,8 @@ def heartbeat(db: Session, *, token: str, secret: str, now: dt.datetime) -> dict
         "next_heartbeat_s": municipality.heartbeat_interval_s,
         "denylist": {"version": version, "snapshot": b64(snapshot) if snapshot else None},
         "time_token": b64(issue_time_token(issuer_key=issuer_key, now=now)),
+        # The next bundle request can prove possession without fetching a challenge first.
+        "next_challenge": issue_challenge(phone_id=phone.id, secret=secret, now=now)[0],
     }
 
 

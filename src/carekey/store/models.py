@@ -304,11 +304,13 @@ class Citizen(Base):
             ["district_id", "municipality_id"], ["district.id", "district.municipality_id"]
         ),
         UniqueConstraint("id", "municipality_id"),
+        # Key bundles select the active citizens of a few districts.
+        Index("ix_citizen_district_status", "district_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
-    district_id: Mapped[int] = mapped_column(index=True)
+    district_id: Mapped[int] = mapped_column()
     dwelling_id: Mapped[int | None] = mapped_column(ForeignKey("dwelling.id"), index=True)
     given_name: Mapped[str] = mapped_column(String(100))
     family_name: Mapped[str] = mapped_column(String(100))
@@ -360,7 +362,8 @@ class DoorDevice(Base):
     status: Mapped[e.DoorStatus] = mapped_column(
         str_enum(e.DoorStatus, "status"), default=e.DoorStatus.STOCK
     )
-    dwelling_id: Mapped[int | None] = mapped_column(ForeignKey("dwelling.id"))
+    # A plain index too: the partial unique index cannot serve "live door of this dwelling".
+    dwelling_id: Mapped[int | None] = mapped_column(ForeignKey("dwelling.id"), index=True)
     entrance_id: Mapped[int | None] = mapped_column(ForeignKey("entrance.id"), index=True)
     gate_id: Mapped[int | None] = mapped_column(ForeignKey("gate.id"), index=True)
     battery_pct: Mapped[int | None]

@@ -768,7 +768,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("id", "municipality_id", name=op.f("uq_citizen_id_municipality_id")),
     )
     with op.batch_alter_table("citizen", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_citizen_district_id"), ["district_id"], unique=False)
+        batch_op.create_index("ix_citizen_district_status", ["district_id", "status"], unique=False)
         batch_op.create_index(batch_op.f("ix_citizen_dwelling_id"), ["dwelling_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_citizen_municipality_id"), ["municipality_id"], unique=False
@@ -848,6 +848,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("serial", name=op.f("uq_door_device_serial")),
     )
     with op.batch_alter_table("door_device", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_door_device_dwelling_id"), ["dwelling_id"], unique=False
+        )
         batch_op.create_index(
             batch_op.f("ix_door_device_entrance_id"), ["entrance_id"], unique=False
         )
@@ -1321,12 +1324,13 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_door_device_municipality_id"))
         batch_op.drop_index(batch_op.f("ix_door_device_gate_id"))
         batch_op.drop_index(batch_op.f("ix_door_device_entrance_id"))
+        batch_op.drop_index(batch_op.f("ix_door_device_dwelling_id"))
 
     op.drop_table("door_device")
     with op.batch_alter_table("citizen", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_citizen_municipality_id"))
         batch_op.drop_index(batch_op.f("ix_citizen_dwelling_id"))
-        batch_op.drop_index(batch_op.f("ix_citizen_district_id"))
+        batch_op.drop_index("ix_citizen_district_status")
 
     op.drop_table("citizen")
     with op.batch_alter_table("errand", schema=None) as batch_op:
