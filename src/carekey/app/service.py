@@ -28,7 +28,7 @@ from typing import Any
 from carekey.app.client import AppError, OfflineError, ServerClient, ServerError
 from carekey.app.keystore import DeviceKeystore
 from carekey.app.outbox import Outbox
-from carekey.app.wallet import Wallet, WalletError
+from carekey.app.wallet import Wallet, WalletError, check_code
 from carekey.clock import Clock, local
 from carekey.devices.phone import DoorEntry, PhoneDriver
 from carekey.devices.transport import Transport
@@ -250,6 +250,10 @@ class KeyApp:
 
     def login(self, employee_number: str, password: str, personal_code: str) -> AppStatus:
         """Log in online; today's keys are stored encrypted under the personal code."""
+        try:
+            check_code(personal_code)  # before the server opens a session for nothing
+        except WalletError as exc:
+            raise AppError(exc.code, exc.message_da, exc.message_en) from exc
         keystore, _, phone_id = self._require_enrolled()
         assert self.state.municipality is not None
         bundle = self._server().login(
@@ -294,13 +298,14 @@ class KeyApp:
         self._code = None
 
     def logout(self) -> None:
-        """End the shift: delete the keys and the session."""
+        """End the shift: upload what waits (if online), delete the keys and the session."""
+        self.outbox.add_app_event("logout")
+        self.sync()
         if self.wallet is not None:
             self.wallet.wipe("logout")
         self.lock()
         self.state.session_token = None
         self._save_state()
-        self.outbox.add_app_event("logout")
 
     def wipe(self, reason: str) -> None:
         """Delete every key at once (WIPE from the server)."""
@@ -432,6 +437,9 @@ class KeyApp:
         driver.counter = self.state.counter - 1
         try:
             transport = self.transports(door_id)
+        except AppError:
+            self.outbox.add_app_event("refused", door_id=door_id, reason="unreachable")
+            raise
         except (OSError, ProtocolError) as exc:
             self.outbox.add_app_event("refused", door_id=door_id, reason="unreachable")
             raise AppError(

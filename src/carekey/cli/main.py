@@ -14,6 +14,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
+from carekey.app import cli as keyapp_cli
 from carekey.config import Settings, get_settings
 from carekey.domain.errors import DomainError
 from carekey.store.db import create_db_engine
@@ -27,6 +28,7 @@ db_app = typer.Typer(help="Databasen / the database.", no_args_is_help=True)
 bench_app = typer.Typer(help="Målinger / benchmarks.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(bench_app, name="bench")
+app.add_typer(keyapp_cli.app, name="app")
 
 console = Console()
 err = Console(stderr=True)

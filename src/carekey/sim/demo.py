@@ -231,18 +231,23 @@ def start_demo_doors(demo_dir: Path, *, clock: Clock | None = None) -> list[Door
 def instructions(info: DemoInfo, *, server_url: str) -> list[str]:
     """The commands to try the key app against the demo server and a simulated door."""
     home = next((d for d in info.doors if d.kind == "home_lock"), info.doors[0])
-    app = f".venv/bin/carekey app --server {server_url} --doors {info.directory}"
+    options = ""
+    if server_url != "http://127.0.0.1:8000":
+        options += f" --server {server_url}"
+    if info.directory != "data/demo/doors.json":
+        options += f" --doors {info.directory}"
+    app = f".venv/bin/carekey app{options}"
     return [
-        f"Administration: {server_url}/docs  (kommune / municipality {info.municipality}, "
-        f"administrator {info.admin_number}, adgangskode / password {info.password})",
+        f"Administration (API): {server_url}/docs — kommune / municipality {info.municipality}, "
+        f"administrator {info.admin_number}, adgangskode / password {info.password}",
         f"Medarbejder / care worker: {info.worker_name} ({info.worker_number}), "
         f"adgangskode / password {info.password}",
-        "Prøv nøgle-appen / try the key app (in another terminal):",
+        "Prøv nøgle-appen i en anden terminal / try the key app in another terminal:",
         f"  {app} enrol {info.enrolment_code}",
-        f"  {app} login {info.worker_number} --password {info.password} --code 2468",
-        f"  {app} doors --code 2468",
-        f"  {app} open {home.serial} --code 2468     # {home.citizen}, {home.address}",
-        f"  {app} lock {home.serial} --code 2468",
+        f"  {app} login {info.worker_number}      # adgangskode {info.password}, vælg en kode",
+        f"  {app} doors",
+        f"  {app} open {home.serial}      # {home.citizen}, {home.address}",
+        f"  {app} lock {home.serial}",
         f"  {app} sync",
-        f"  {app} tui                                  # terminal UI",
+        f"  {app} tui      # terminal-UI / terminal UI",
     ]
