@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
 import carekey
@@ -17,6 +17,7 @@ from carekey.clock import Clock, SystemClock
 from carekey.config import Settings, get_settings
 from carekey.store.db import create_db_engine, session_factory
 from carekey.store.migrate import current_revision, head_revision
+from carekey.web.app import mount_web
 
 
 def create_app(
@@ -78,21 +79,5 @@ def create_app(
             return JSONResponse(body, status_code=503)
         return JSONResponse(body)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def index() -> str:
-        return _INDEX
-
+    mount_web(app)
     return app
-
-
-_INDEX = """<!doctype html>
-<html lang="da"><head><meta charset="utf-8"><title>CareKey</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto">
-<h1>CareKey</h1>
-<p>Nøglefri hjemmepleje. Serveren kører.<br><em>Keyless home care. The server is running.</em></p>
-<ul>
-<li><a href="/healthz">/healthz</a> — driftsstatus / health</li>
-<li><a href="/docs">/docs</a> — API-dokumentation / API documentation (OpenAPI)</li>
-</ul>
-</body></html>
-"""

@@ -1,0 +1,385 @@
+"""Mounting the administration UI on the FastAPI application, and signing in and out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+import pyotp
+import segno
+from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import select
+
+from carekey.api.deps import NowDep, SecretDep, SessionDep
+from carekey.domain.errors import DomainError
+from carekey.services.audit import record_admin_action
+from carekey.services.auth import check_employee_password, open_token, sign_token
+from carekey.services.errors import UnauthorizedError
+from carekey.services.keyvault import seal, unseal
+from carekey.store import models as m
+from carekey.web import i18n
+from carekey.web.deps import (
+    CsrfDep,
+    CsrfFailedError,
+    RoleRequiredError,
+    SignInRequiredError,
+    WebUserDep,
+    render,
+)
+from carekey.web.i18n import gettext as _
+from carekey.web.security import (
+    LANGUAGE_COOKIE,
+    OFFICE_ROLES,
+    PRE_SESSION_COOKIE,
+    SignInThrottle,
+    clear_session_cookie,
+    new_session_id,
+    set_session_cookie,
+)
+
+STATIC_DIR = Path(__file__).parent / "static"
+PENDING_COOKIE = "carekey_pending"
+PENDING_LIFETIME = dt.timedelta(minutes=5)
+router = APIRouter(include_in_schema=False)
+
+
+def mount_web(app: FastAPI) -> None:
+    """Serve the administration UI from the same application as the API."""
+    from carekey.web.pages import overview, people
+
+    app.state.sign_in_throttle = SignInThrottle()
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.include_router(router)
+    app.include_router(overview.router)
+    app.include_router(people.router)
+
+    @app.middleware("http")
+    async def language_and_session(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        language = request.cookies.get(LANGUAGE_COOKIE, i18n.DEFAULT_LANGUAGE)
+        token = i18n.use_language(language)
+        try:
+            response = await call_next(request)
+        finally:
+            i18n.reset_language(token)
+        refresh = getattr(request.state, "refresh_session", None)
+        if refresh is not None and "set-cookie" not in response.headers:
+            user, payload = refresh
+            now = request.app.state.clock.now()
+            with request.app.state.sessions() as db:
+                employee = db.get(m.Employee, user.actor.employee_id)
+                if employee is not None:
+                    set_session_cookie(
+                        response,
+                        request,
+                        employee=employee,
+                        session_id=user.session_id,
+                        signed_in_at=dt.datetime.fromtimestamp(payload["iat"], dt.UTC),
+                        now=now,
+                        secret=request.app.state.settings.secret_key.get_secret_value(),
+                    )
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.url.path.startswith("/api/") or request.url.path.startswith("/static/"):
+            return response
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'",
+        )
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.exception_handler(SignInRequiredError)
+    async def sign_in_required(request: Request, _exc: SignInRequiredError) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.headers.get("hx-request"):
+            return Response(
+                status_code=401, headers={"HX-Redirect": f"/login?next={quote(target)}"}
+            )
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(RoleRequiredError)
+    async def role_required(request: Request, _exc: RoleRequiredError) -> Response:
+        return render(
+            request,
+            "error.html",
+            {
+                "title": _("Ingen adgang"),
+                "message": _("Din rolle giver ikke adgang til denne side."),
+            },
+            status_code=403,
+        )
+
+    @app.exception_handler(CsrfFailedError)
+    async def csrf_failed(request: Request, _exc: CsrfFailedError) -> Response:
+        return render(
+            request,
+            "error.html",
+            {
+                "title": _("Forespørgslen blev afvist"),
+                "message": _(
+                    "Siden var for gammel, eller formularen kom fra et andet websted. "
+                    "Genindlæs siden og prøv igen."
+                ),
+            },
+            status_code=403,
+        )
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths: never redirect to another site after sign-in."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+def _login_page(
+    request: Request,
+    *,
+    error: str | None = None,
+    next_url: str = "/",
+    status_code: int = 200,
+    values: dict[str, str] | None = None,
+) -> Response:
+    response = render(
+        request,
+        "auth/login.html",
+        {"error": error, "next": next_url, "values": values or {}},
+        status_code=status_code,
+    )
+    if PRE_SESSION_COOKIE not in request.cookies:
+        # Bind the sign-in form's CSRF token to a random pre-session id.
+        binding = new_session_id()
+        request.cookies[PRE_SESSION_COOKIE] = binding
+        response = render(
+            request,
+            "auth/login.html",
+            {"error": error, "next": next_url, "values": values or {}},
+            status_code=status_code,
+        )
+        response.set_cookie(PRE_SESSION_COOKIE, binding, httponly=True, samesite="lax", path="/")
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str | None = None) -> Response:
+    """Log ind / sign in."""
+    return _login_page(request, next_url=_safe_next(next))
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login_submit(
+    request: Request,
+    db: SessionDep,
+    secret: SecretDep,
+    now: NowDep,
+    _csrf: CsrfDep,
+    municipality: Annotated[str, Form(max_length=8)],
+    employee_number: Annotated[str, Form(max_length=32)],
+    password: Annotated[str, Form(max_length=256)],
+    next: Annotated[str, Form(max_length=512)] = "/",
+) -> Response:
+    """Step 1: municipality, employee number and password."""
+    throttle: SignInThrottle = request.app.state.sign_in_throttle
+    account = f"{municipality.strip()}:{employee_number.strip()}"
+    address = request.client.host if request.client else "unknown"
+    values = {"municipality": municipality, "employee_number": employee_number}
+    wait = throttle.retry_after(account=account, address=address, now=now)
+    if wait is not None:
+        minutes = max(1, int(wait.total_seconds() // 60) + 1)
+        return _login_page(
+            request,
+            error=_("For mange forkerte forsøg. Prøv igen om {minutes} minutter.").format(
+                minutes=minutes
+            ),
+            next_url=_safe_next(next),
+            status_code=429,
+            values=values,
+        )
+    try:
+        employee = check_employee_password(
+            db,
+            municipality_code=municipality.strip(),
+            employee_number=employee_number.strip(),
+            password=password,
+        )
+        roles = {r.role for r in employee.roles}
+        if not roles & OFFICE_ROLES:
+            raise UnauthorizedError("auth.not_office_role", "", "")
+    except DomainError:
+        throttle.failed(account=account, address=address, now=now)
+        return _login_page(
+            request,
+            error=_("Forkert kommune, medarbejdernummer eller adgangskode."),
+            next_url=_safe_next(next),
+            status_code=401,
+            values=values,
+        )
+    pending: dict[str, object] = {
+        "emp": employee.id,
+        "next": _safe_next(next),
+        "exp": int((now + PENDING_LIFETIME).timestamp()),
+    }
+    if employee.totp_secret_sealed is None:
+        # First sign-in: set up the second factor before anything else.
+        secret_b32 = pyotp.random_base32()
+        pending["new"] = seal(secret_b32.encode(), secret=secret, purpose="totp-setup").hex()
+    response = RedirectResponse("/login/totp", status_code=303)
+    response.set_cookie(
+        PENDING_COOKIE,
+        sign_token(pending, secret=secret, purpose="web-pending"),
+        httponly=True,
+        samesite="lax",
+        path="/login",
+        max_age=int(PENDING_LIFETIME.total_seconds()),
+    )
+    return response
+
+
+def _pending(request: Request, secret: str, now: dt.datetime) -> dict[str, object] | None:
+    token = request.cookies.get(PENDING_COOKIE)
+    if not token:
+        return None
+    try:
+        return open_token(token, secret=secret, purpose="web-pending", now=now)
+    except UnauthorizedError:
+        return None
+
+
+def _totp_context(pending: dict[str, object], secret: str, db: SessionDep) -> dict[str, object]:
+    employee = db.get(m.Employee, int(str(pending["emp"])))
+    assert employee is not None
+    municipality = db.get(m.Municipality, employee.municipality_id)
+    context: dict[str, object] = {"name": employee.full_name, "setup": "new" in pending}
+    if "new" in pending:
+        secret_b32 = unseal(
+            bytes.fromhex(str(pending["new"])), secret=secret, purpose="totp-setup"
+        ).decode()
+        uri = pyotp.TOTP(secret_b32).provisioning_uri(
+            name=f"{employee.employee_number}@{municipality.code if municipality else ''}",
+            issuer_name="CareKey",
+        )
+        context["totp_secret"] = secret_b32
+        context["totp_qr"] = segno.make(uri, error="m").svg_data_uri(scale=4)
+    return context
+
+
+@router.get("/login/totp", response_class=HTMLResponse)
+def totp_form(request: Request, db: SessionDep, secret: SecretDep, now: NowDep) -> Response:
+    """Step 2: the code from the authenticator app (set it up on the first sign-in)."""
+    pending = _pending(request, secret, now)
+    if pending is None:
+        return RedirectResponse("/login", status_code=303)
+    return render(request, "auth/totp.html", _totp_context(pending, secret, db))
+
+
+@router.post("/login/totp", response_class=HTMLResponse)
+def totp_submit(
+    request: Request,
+    db: SessionDep,
+    secret: SecretDep,
+    now: NowDep,
+    _csrf: CsrfDep,
+    code: Annotated[str, Form(max_length=12)],
+) -> Response:
+    """Check the code; on success the session starts."""
+    pending = _pending(request, secret, now)
+    if pending is None:
+        return RedirectResponse("/login", status_code=303)
+    employee = db.get(m.Employee, int(str(pending["emp"])))
+    assert employee is not None
+    throttle: SignInThrottle = request.app.state.sign_in_throttle
+    account = f"totp:{employee.id}"
+    address = request.client.host if request.client else "unknown"
+    if throttle.retry_after(account=account, address=address, now=now) is not None:
+        return RedirectResponse("/login", status_code=303)
+    if "new" in pending:
+        secret_b32 = unseal(
+            bytes.fromhex(str(pending["new"])), secret=secret, purpose="totp-setup"
+        ).decode()
+    elif employee.totp_secret_sealed is not None:
+        secret_b32 = unseal(employee.totp_secret_sealed, secret=secret, purpose="totp").decode()
+    else:
+        return RedirectResponse("/login", status_code=303)
+    if not pyotp.TOTP(secret_b32).verify(code.replace(" ", ""), for_time=now, valid_window=1):
+        throttle.failed(account=account, address=address, now=now)
+        context = _totp_context(pending, secret, db)
+        context["error"] = _("Koden er forkert eller udløbet. Prøv den næste kode.")
+        return render(request, "auth/totp.html", context, status_code=401)
+    throttle.succeeded(account=account)
+    if "new" in pending:
+        employee.totp_secret_sealed = seal(secret_b32.encode(), secret=secret, purpose="totp")
+    from carekey.services.auth import Actor
+
+    actor = Actor(
+        employee.id,
+        employee.municipality_id,
+        frozenset(r.role for r in employee.roles),
+        f"{employee.full_name} ({employee.employee_number})",
+    )
+    record_admin_action(
+        db,
+        actor=actor,
+        municipality_id=employee.municipality_id,
+        action="auth.totp_enrolled" if "new" in pending else "auth.signed_in",
+        target_type="employee",
+        target_id=employee.id,
+        now=now,
+    )
+    response = RedirectResponse(str(pending.get("next") or "/"), status_code=303)
+    set_session_cookie(
+        response,
+        request,
+        employee=employee,
+        session_id=new_session_id(),
+        signed_in_at=now,
+        now=now,
+        secret=secret,
+    )
+    response.delete_cookie(PENDING_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, _csrf: CsrfDep) -> Response:
+    """Log ud / sign out."""
+    response = RedirectResponse("/login", status_code=303)
+    clear_session_cookie(response)
+    request.state.refresh_session = None
+    return response
+
+
+@router.get("/lang/{language}")
+def switch_language(language: str, next: str | None = None) -> Response:
+    """Skift sprog / switch language (Danish, English)."""
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    if language in i18n.LANGUAGES:
+        response.set_cookie(
+            LANGUAGE_COOKIE, language, samesite="lax", path="/", max_age=365 * 24 * 3600
+        )
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, user: WebUserDep) -> Response:
+    """The start page: the dashboard for administrators and leads, the audit log for auditors."""
+    from carekey.domain.enums import Role
+
+    if user.has(Role.ADMINISTRATOR, Role.DISTRICT_LEAD):
+        return RedirectResponse("/dashboard", status_code=303)
+    return RedirectResponse("/audit", status_code=303)
+
+
+def municipality_name(db: SessionDep, municipality_id: int) -> str:
+    """For the page header."""
+    return db.execute(
+        select(m.Municipality.name).where(m.Municipality.id == municipality_id)
+    ).scalar_one()
