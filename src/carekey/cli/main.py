@@ -265,6 +265,15 @@ def bench_protocol() -> None:
     print(json.dumps(result, sort_keys=True))  # the machine-readable last line
 
 
+def _register_benchmarks() -> None:
+    from carekey.sim import bench_login
+
+    bench_app.command("login")(bench_login.cli_command)
+
+
+_register_benchmarks()
+
+
 def run() -> None:
     """Entry point of the ``carekey`` script."""
     app()

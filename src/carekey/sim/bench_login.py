@@ -43,7 +43,7 @@ from typing import Annotated, Any, Final
 import httpx
 import typer
 from rich.console import Console
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -412,6 +412,29 @@ def _run_load(plan: LoadPlan, echo: Echo, *, timeout_s: float) -> dict[str, floa
             process.join(timeout=5)
 
 
+BENCH_LOCK_ID: Final = 0x43_4B_42_4C  # "CKBL": PostgreSQL advisory lock of a running benchmark
+
+
+@contextlib.contextmanager
+def _exclusive(engine: Engine) -> Iterator[None]:
+    """One benchmark at a time per PostgreSQL database (they share municipality 9999)."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as connection:
+        got = connection.execute(select(func.pg_try_advisory_lock(BENCH_LOCK_ID))).scalar_one()
+        connection.commit()
+        if not got:
+            raise RuntimeError(
+                "another benchmark is running against this database; wait for it to finish"
+            )
+        try:
+            yield
+        finally:
+            connection.execute(select(func.pg_advisory_unlock(BENCH_LOCK_ID)))
+            connection.commit()
+
+
 def _default_sqlite_url(folder: Path) -> str:
     return f"sqlite:///{folder / 'bench.db'}"
 
@@ -430,6 +453,7 @@ def run(
     ingest_events: int = 50_000,
     workers: int = 2,
     keepalive: bool = True,
+    reuse_challenge: bool = True,
     keep_data: bool = False,
 ) -> dict[str, float | int]:
     """Run the login benchmark against ``database_url`` (a fresh SQLite file when None).
@@ -445,49 +469,51 @@ def run(
         engine = create_db_engine(url)
         backend = engine.dialect.name
         try:
-            started = time.perf_counter()
-            upgrade(engine)
-            now = dt.datetime.now(dt.UTC)
-            data = setup_bench_data(
-                engine, employees=employees, doors=doors, secret=BENCH_SECRET, now=now
-            )
-            echo(
-                f"{backend}: {data.districts} districts, {data.citizens} citizens, "
-                f"{data.door_devices} doors, {employees} employees with enrolled phones "
-                f"(setup {time.perf_counter() - started:.1f} s)"
-            )
-            plan = LoadPlan(
-                base_url="",
-                municipality=BENCH_MUNICIPALITY_CODE,
-                password=BENCH_PASSWORD,
-                workers=data.workers,
-                seed=BENCH_SEED,
-                ingest_doors=data.home_lock_serials,
-                saturation_s=saturation_s,
-                saturation_concurrency=saturation_concurrency,
-                rate=rate,
-                duration_s=duration,
-                healthz_s=healthz_s,
-                ingest_events=min(ingest_events, len(data.home_lock_serials) * 1000),
-                keepalive=keepalive,
-            )
-            budget = 600 + duration + saturation_s + healthz_s + employees + ingest_events / 500
-            log_path = Path(folder) / "server.log"
-            with running_server(
-                engine.url.render_as_string(hide_password=False),
-                workers=workers,
-                secret=BENCH_SECRET,
-                log_path=log_path,
-            ) as base_url:
-                echo(
-                    f"server: uvicorn, {workers} worker(s), {base_url}; "
-                    "load from a separate process"
+            with _exclusive(engine):
+                started = time.perf_counter()
+                upgrade(engine)
+                now = dt.datetime.now(dt.UTC)
+                data = setup_bench_data(
+                    engine, employees=employees, doors=doors, secret=BENCH_SECRET, now=now
                 )
-                plan = dataclasses.replace(plan, base_url=base_url)
-                figures = _run_load(plan, echo, timeout_s=budget)
-            if not keep_data:
-                with engine.begin() as connection:
-                    remove_bench_data(connection)
+                echo(
+                    f"{backend}: {data.districts} districts, {data.citizens} citizens, "
+                    f"{data.door_devices} doors, {employees} employees with enrolled phones "
+                    f"(setup {time.perf_counter() - started:.1f} s)"
+                )
+                plan = LoadPlan(
+                    base_url="",
+                    municipality=BENCH_MUNICIPALITY_CODE,
+                    password=BENCH_PASSWORD,
+                    workers=data.workers,
+                    seed=BENCH_SEED,
+                    ingest_doors=data.home_lock_serials,
+                    saturation_s=saturation_s,
+                    saturation_concurrency=saturation_concurrency,
+                    rate=rate,
+                    duration_s=duration,
+                    healthz_s=healthz_s,
+                    ingest_events=min(ingest_events, len(data.home_lock_serials) * 1000),
+                    keepalive=keepalive,
+                    reuse_challenge=reuse_challenge,
+                )
+                budget = 600 + duration + saturation_s + healthz_s + employees + ingest_events / 500
+                log_path = Path(folder) / "server.log"
+                with running_server(
+                    engine.url.render_as_string(hide_password=False),
+                    workers=workers,
+                    secret=BENCH_SECRET,
+                    log_path=log_path,
+                ) as base_url:
+                    echo(
+                        f"server: uvicorn, {workers} worker(s), {base_url}; "
+                        "load from a separate process"
+                    )
+                    plan = dataclasses.replace(plan, base_url=base_url)
+                    figures = _run_load(plan, echo, timeout_s=budget)
+                if not keep_data:
+                    with engine.begin() as connection:
+                        remove_bench_data(connection)
         finally:
             engine.dispose()
     result: dict[str, float | int] = {
@@ -502,6 +528,7 @@ def run(
     result["employees"] = employees
     result["server_workers"] = workers
     result["client_keepalive"] = int(keepalive)
+    result["client_reuses_challenge"] = int(reuse_challenge)
     result["cpus"] = os.cpu_count() or 0
     echo(
         f"[bold]key bundles {result['key_bundles_per_s']}/s, p99 "
