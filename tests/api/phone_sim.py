@@ -125,11 +125,8 @@ class Phone:
         for c in self.bundle["credentials"]:
             if c["type"] == "single" and door_id.decode() in c["doors"]:
                 return unb64(c["credential"])
-            if c["type"] == "bundle" and door_id.decode() in {x["door_id"] for x in c["leaves"]}:
-                leaves = [
-                    BundleLeaf.of(x["door_id"].encode(), [DoorKind(k) for k in x["kinds"]])
-                    for x in c["leaves"]
-                ]
+            if c["type"] == "bundle" and door_id.decode() in {x[0] for x in c["leaves"]}:
+                leaves = [BundleLeaf.from_bits(x[0].encode(), x[1]) for x in c["leaves"]]
                 return present_bundle(unb64(c["credential"]), leaves, door_id)
         raise KeyError(door_id)
 

@@ -193,3 +193,41 @@ def test_too_many_wrong_codes_empty_the_wallet(
     assert not app.status().keys_present
     with pytest.raises(AppError):
         app.unlock(CODE)
+
+
+def test_a_colleague_carries_the_block_to_the_door_and_the_office_sees_it(
+    scene: Scene, tenants: Tenants, engine: Engine, tmp_path: Path
+) -> None:
+    from tests.api.test_key_service_e2e import _colleague
+
+    victim, victim_app, locks = _enrolled_phone(scene, tenants, tmp_path, 1)
+    serial, device_id = next(iter(locks.items()))
+    colleague_id = _colleague(engine, tenants.worker)
+    colleague = Phone(scene, tmp_path / "colleague")
+    colleague.doors = victim.doors  # the same physical doors
+    code = scene.client.post(
+        f"/api/v1/admin/phones/{colleague_id}/enrolment-code", headers=scene.admin_headers
+    ).json()["code"]
+    app = colleague.start()
+    app.enrol(code)
+    app.login(_employee_number(engine, colleague_id), DEMO_PASSWORD, CODE)
+
+    blocked = scene.client.post(
+        f"/api/v1/admin/phones/{tenants.worker_phone}/block",
+        json={"reason": "Mistet i bussen", "lost": True},
+        headers=scene.admin_headers,
+    ).json()
+    assert device_id in {d["door_device_id"] for d in blocked["exposed_doors"]}
+
+    assert app.heartbeat() in ("OK", "REFRESH")  # the colleague's phone now carries the block
+    assert app.open(serial).ok
+    assert app.lock_door(serial).ok
+    assert app.sync() > 0
+    with Session(engine) as session:
+        door = session.get(m.DoorDevice, device_id)
+        assert door is not None
+        assert door.denylist_version_seen == blocked["denylist_version"]
+    # And the thief's copy of the keys no longer opens that door.
+    refused = victim_app.open(serial)
+    assert not refused.ok
+    assert refused.code == "denylisted"

@@ -15,6 +15,7 @@ from carekey.api import admin, audit, auth, events, keyapp, revocation
 from carekey.api.errors import install_error_handlers
 from carekey.clock import Clock, SystemClock
 from carekey.config import Settings, get_settings
+from carekey.services.cache import CACHE_KEY, TimedCache
 from carekey.store.db import create_db_engine, session_factory
 from carekey.store.migrate import current_revision, head_revision
 from carekey.web.app import mount_web
@@ -30,7 +31,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_engine = engine is None
         app.state.engine = engine or create_db_engine(settings.resolved_database_url)
-        app.state.sessions = session_factory(app.state.engine)
+        app.state.sessions = session_factory(app.state.engine, info={CACHE_KEY: TimedCache()})
         app.state.settings = settings
         app.state.clock = clock or SystemClock()
         app.state.head_revision = head_revision(app.state.engine)

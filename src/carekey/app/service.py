@@ -30,10 +30,11 @@ from carekey.app.keystore import DeviceKeystore
 from carekey.app.outbox import Outbox
 from carekey.app.wallet import Wallet, WalletError, check_code
 from carekey.clock import Clock, local
-from carekey.devices.phone import DoorEntry, PhoneDriver
+from carekey.devices.phone import DoorEntry, PhoneDriver, VisitResult
 from carekey.devices.transport import Transport
-from carekey.protocol.credential import BundleLeaf, DoorKind, present_bundle
+from carekey.protocol.credential import BundleLeaf, present_bundle
 from carekey.protocol.errors import ProtocolError
+from carekey.protocol.events import decode_event
 from carekey.protocol.keys import DoorPublicKey, Ed25519Public
 from carekey.protocol.session import Command, describe
 
@@ -142,6 +143,28 @@ class _State:
 
 TransportFactory = Callable[[str], Transport]
 """``door_id -> a connected transport to that door`` (Bluetooth, a socket, or in memory)."""
+
+
+def _carried_updates(bundle: dict[str, Any]) -> int:
+    """The denylist version the phone carries (0: none)."""
+    denylist = bundle.get("denylist") or {}
+    return int(denylist.get("version") or 0) if denylist.get("snapshot") else 0
+
+
+def _events_since(result: VisitResult, door_key: DoorPublicKey) -> list[bytes]:
+    """The door's signed events from a READ_EVENTS answer in the visit (verified here, so a
+    garbled answer is dropped rather than queued for ever)."""
+    out: list[bytes] = []
+    for extra in result.extra:
+        events = extra.data.get("events", []) if extra.ok else []
+        for raw in events if isinstance(events, list) else []:
+            try:
+                if isinstance(raw, bytes):
+                    decode_event(raw, door_key=door_key)
+                    out.append(raw)
+            except ProtocolError:
+                continue
+    return out
 
 
 class KeyApp:
@@ -353,17 +376,21 @@ class KeyApp:
     def doors(self) -> list[DoorView]:
         """Today's doors: citizen, address, home / stairwell / gate."""
         bundle = self._unlocked_bundle()
-        return [
-            DoorView(
-                door_id=d["door_id"],
-                kind=d["kind"],
-                label=d["label"],
-                citizen_name=d["citizen_name"],
-                address=d["address"],
-                emergency=d.get("emergency_grant_id") is not None,
+        citizens = {c["id"]: c for c in bundle.get("citizens", [])}
+        views = []
+        for d in bundle["doors"]:
+            citizen = citizens.get(d["citizen_id"], {})
+            views.append(
+                DoorView(
+                    door_id=d["door_id"],
+                    kind=d["kind"],
+                    label=d.get("label", ""),
+                    citizen_name=str(citizen.get("name", "")),
+                    address=str(citizen.get("address", "")),
+                    emergency=citizen.get("emergency_grant_id") is not None,
+                )
             )
-            for d in bundle["doors"]
-        ]
+        return views
 
     # --- at the door ---------------------------------------------------------------------------
 
@@ -381,12 +408,10 @@ class KeyApp:
             if credential["type"] == "single" and door_id in credential["doors"]:
                 return DoorEntry(door_id.encode(), public, raw)
             if credential["type"] == "bundle":
-                ids = [leaf["door_id"] for leaf in credential["leaves"]]
+                ids = [leaf[0] for leaf in credential["leaves"]]
                 if door_id in ids:
                     leaves = [
-                        BundleLeaf.of(
-                            leaf["door_id"].encode(), [DoorKind(k) for k in leaf["kinds"]]
-                        )
+                        BundleLeaf.from_bits(str(leaf[0]).encode(), int(leaf[1]))
                         for leaf in credential["leaves"]
                     ]
                     return DoorEntry(
@@ -447,8 +472,20 @@ class KeyApp:
                 "Døren svarer ikke. Gå tættere på og prøv igen.",
                 "The door does not answer. Move closer and try again.",
             ) from exc
+        carried = _carried_updates(bundle)
         try:
-            result = driver.run(transport, entry, command)
+            result = driver.run(
+                transport,
+                entry,
+                command,
+                # When this visit brings the door a newer denylist (or the time), read back the
+                # door's own signed events for it, so the office sees the door has learnt it.
+                then=lambda status: (
+                    ((Command.READ_EVENTS, {"from_seq": status.event_seq + 1, "limit": 8}),)
+                    if carried > status.denylist_version
+                    else ()
+                ),
+            )
         except ProtocolError as exc:
             self.outbox.add_app_event("refused", door_id=door_id, reason=exc.code)
             da, en = describe(exc.code)
@@ -460,6 +497,10 @@ class KeyApp:
         if result.response.receipt is not None:
             # Durable before it is shown as done.
             self.outbox.add_receipt(door_id, result.response.receipt)
+        if carried > result.status.denylist_version:
+            news = _events_since(result, entry.door_public_key)
+            if news:
+                self.outbox.add_door_events(door_id, news)
         code = result.response.result
         if result.ok:
             state = str(result.response.data.get("state", "")) or None

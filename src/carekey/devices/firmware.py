@@ -586,9 +586,11 @@ class DoorFirmware:
             )
         except ProtocolError as error:
             raise _RefusalError(error.code) from None
+        # How far off the door's clock was, for the fleet's health view (``offset_ms=…``).
+        offset = None if now is None else round((now - accepted.time).total_seconds() * 1000)
         self.clock.set(accepted.time)
         self.flash.last_token_time = accepted.time
-        self._log(EventKind.TIME_SET)
+        self._log(EventKind.TIME_SET, reason=None if offset is None else f"offset_ms={offset}")
         return accepted.time
 
     def _apply_denylist(self, update: bytes, now: datetime | None) -> None:
@@ -599,7 +601,8 @@ class DoorFirmware:
             raise _RefusalError(error.code) from None
         if state.version != self.flash.denylist.version:
             self.flash.denylist = state
-            self._log(EventKind.DENYLIST_UPDATED)
+            # The version goes into the signed log, so the server learns which doors have it.
+            self._log(EventKind.DENYLIST_UPDATED, reason=f"v{state.version}")
 
     # --- commands ---
 
@@ -686,7 +689,7 @@ class DoorFirmware:
         self.battery.drain(self.battery.per_actuation)
         if self.battery.low and not self._low_battery_logged:
             self._low_battery_logged = True
-            self._log(EventKind.LOW_BATTERY)
+            self._log(EventKind.LOW_BATTERY, reason=f"battery={int(self.battery.percent)}")
 
     def _status_data(self) -> dict[str, object]:
         return {

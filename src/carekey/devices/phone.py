@@ -35,6 +35,9 @@ Called with the door's nonce when the door has lost its time (the phone must fet
 challenge-bound token from the server, so it needs coverage), and with None for a broadcast
 token the phone already carries."""
 
+FollowUps = tuple[tuple[Command, Mapping[str, object] | None], ...]
+"""Commands to send after the first one, in the same session."""
+
 DenylistSource = Callable[[int], bytes | None]
 """``(door's denylist version) -> signed snapshot or delta, or None if the door is current``."""
 
@@ -86,9 +89,12 @@ class PhoneDriver:
         command: Command,
         args: Mapping[str, object] | None = None,
         *,
-        then: tuple[tuple[Command, Mapping[str, object] | None], ...] = (),
+        then: FollowUps | Callable[[DoorStatus], FollowUps] = (),
     ) -> VisitResult:
-        """Open a session, send ``command`` (and any ``then`` commands in the same session)."""
+        """Open a session, send ``command`` (and any ``then`` commands in the same session).
+
+        ``then`` may be a function of the door's signed status, to decide follow-ups (e.g. read
+        back the events the door is about to log) from what the door said in its hello."""
         self.counter += 1
         session = PhoneSession(
             door_id=door.door_id,
@@ -112,7 +118,8 @@ class PhoneDriver:
         response = session.receive_response(self._exchange(transport, reassembler, request))
         receipt = self._receipt(response, door, session.request_ref)
         extra: list[Response] = []
-        for next_command, next_args in then:
+        follow_ups = then(status) if callable(then) else then
+        for next_command, next_args in follow_ups:
             if not response.ok:
                 break
             if extra and not extra[-1].ok:

@@ -170,6 +170,14 @@ class BundleLeaf:
         """A leaf from a door id and one kind or several."""
         return cls(bytes(door_id), _kinds(kinds))
 
+    @classmethod
+    def from_bits(cls, door_id: bytes, kind_bits: int) -> BundleLeaf:
+        """A leaf from its wire form: door id and kind bit set (1 home, 2 entrance, 4 gate)."""
+        kinds = [kind for kind, bit in _KIND_BITS.items() if kind_bits & bit]
+        if not kinds or kind_bits & ~7:
+            raise ProtocolError("invalid_argument", "kind bits must be a non-empty subset of 1|2|4")
+        return cls.of(door_id, kinds)
+
     @property
     def kind_bits(self) -> int:
         """The kinds as the wire bit set (1 home, 2 entrance, 4 gate)."""

@@ -17,7 +17,10 @@ from sqlalchemy.orm import Session
 from carekey.domain.enums import DenylistEntryKind, DenylistReason
 from carekey.protocol import denylist as proto
 from carekey.protocol.keys import IssuerKey
+from carekey.services.cache import cached
 from carekey.store import models as m
+
+SNAPSHOT_REUSE_S = 60.0
 
 _PROTO_KIND = {
     DenylistEntryKind.CREDENTIAL: proto.EntryKind.CREDENTIAL,
@@ -145,11 +148,32 @@ def signed_snapshot(
     version = current_version(db, municipality_id=municipality_id)
     if version == 0:
         return 0, None
+    # A version's entries never change (every change makes a new version), so its signed snapshot
+    # can be reused for a minute, keyed by the version row itself.
+    row_id = db.execute(
+        select(m.DenylistVersion.id).where(
+            m.DenylistVersion.municipality_id == municipality_id,
+            m.DenylistVersion.version == version,
+        )
+    ).scalar_one()
+    data = cached(
+        db,
+        ("denylist_snapshot", municipality_id, version, row_id),
+        SNAPSHOT_REUSE_S,
+        lambda: _sign_snapshot(
+            db, municipality_id=municipality_id, version=version, issuer_key=issuer_key, now=now
+        ),
+    )
+    return version, data
+
+
+def _sign_snapshot(
+    db: Session, *, municipality_id: int, version: int, issuer_key: IssuerKey, now: dt.datetime
+) -> bytes:
     entries = [
         proto.DenylistEntry(_PROTO_KIND[e.kind], e.key, e.expires_at)
         for e in live_entries(db, municipality_id=municipality_id, now=now)
     ]
-    data = proto.issue_denylist_snapshot(
+    return proto.issue_denylist_snapshot(
         issuer_key=issuer_key, version=version, entries=entries, now=now
     )
-    return version, data

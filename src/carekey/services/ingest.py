@@ -685,8 +685,28 @@ def _ingest_door(
         )
     if versions:
         door.last_seen_at = now
+    _door_health(door, [new[seq] for seq in sorted(inserted) if seq in new])
     report.last_seq = max(highest, top_seq) or None
     return report
+
+
+def _door_health(door: m.DoorDevice, events: list[Event]) -> None:
+    """What the door's own signed log says about its state: the denylist version it holds
+    (``DENYLIST_UPDATED v…``), how far its clock was off (``TIME_SET offset_ms=…``) and a low
+    battery (``LOW_BATTERY battery=…``). The dashboard's "not yet learnt" list shrinks from this."""
+    for event in events:
+        reason = event.reason or ""
+        try:
+            if event.kind is EventKind.DENYLIST_UPDATED and reason.startswith("v"):
+                version = int(reason[1:])
+                if version > (door.denylist_version_seen or 0):
+                    door.denylist_version_seen = version
+            elif event.kind is EventKind.TIME_SET and reason.startswith("offset_ms="):
+                door.clock_offset_ms = int(reason.removeprefix("offset_ms="))
+            elif event.kind is EventKind.LOW_BATTERY and reason.startswith("battery="):
+                door.battery_pct = max(0, min(100, int(reason.removeprefix("battery="))))
+        except ValueError:
+            log.warning("ingest: door %s: unreadable %s reason %r", door.serial, event.kind, reason)
 
 
 def _door_row(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from carekey.domain.enums import IssuerKeyStatus
 from carekey.domain.errors import DomainError
 from carekey.protocol.keys import Ed25519Public, IssuerKey, IssuerKeyring, IssuerPublicKey
+from carekey.services.cache import cached
 from carekey.services.keyvault import seal, unseal
 from carekey.store import models as m
 
@@ -22,8 +23,21 @@ _cache: dict[tuple[int, bytes], IssuerKey] = {}
 _lock = threading.Lock()
 
 
+# A rotation (next → active) reaches the signing path within this many seconds.
+ACTIVE_KEY_CACHE_S = 10.0
+
+
 def active_issuer_key(db: Session, *, municipality_id: int, secret: str) -> IssuerKey:
     """The key that signs this municipality's credentials now (unsealed, cached by key id)."""
+    return cached(
+        db,
+        ("active_issuer_key", municipality_id),
+        ACTIVE_KEY_CACHE_S,
+        lambda: _active_issuer_key(db, municipality_id=municipality_id, secret=secret),
+    )
+
+
+def _active_issuer_key(db: Session, *, municipality_id: int, secret: str) -> IssuerKey:
     row = db.execute(
         select(m.IssuerKey.kid, m.IssuerKey.private_key_sealed, m.Municipality.code)
         .join(m.Municipality, m.Municipality.id == m.IssuerKey.municipality_id)

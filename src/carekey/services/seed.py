@@ -118,6 +118,8 @@ def seed(
     progress("done", len(steps), len(steps))
     if connection.dialect.name == "postgresql":
         _advance_sequences(connection)
+    # Fresh statistics, so the query planner knows the tables are no longer empty.
+    connection.exec_driver_sql("ANALYZE")
     return SeedSummary(profile, seed, counts)
 
 

@@ -43,9 +43,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.close()
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    """The session maker for an engine; objects stay usable after commit."""
-    return sessionmaker(engine, expire_on_commit=False)
+def session_factory(engine: Engine, *, info: dict[str, Any] | None = None) -> sessionmaker[Session]:
+    """The session maker for an engine; objects stay usable after commit. ``info`` is handed to
+    every session (the application puts its cache there)."""
+    return sessionmaker(engine, expire_on_commit=False, info=info or {})
 
 
 @contextmanager

@@ -1,0 +1,346 @@
+"""The overview pages through the browser's eyes: dashboard, doors, audit log with its exports,
+the printable home report, and who may see what."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import secrets
+from dataclasses import dataclass
+
+import openpyxl  # type: ignore[import-untyped]
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from carekey.clock import FrozenClock
+from carekey.domain import enums as e
+from carekey.store import models as m
+from tests.web.conftest import Tenants, web_sign_in
+
+MINUTE = dt.timedelta(minutes=1)
+
+
+@dataclass
+class Home:
+    """A district-1 citizen's home lock and one in another district."""
+
+    citizen: int
+    citizen_name: str
+    lock: int
+    lock_serial: str
+    far_lock: int
+    far_lock_serial: str
+    worker_name: str
+    worker_number: str
+
+
+def _number(engine: Engine, employee_id: int) -> str:
+    with Session(engine) as db:
+        employee = db.get(m.Employee, employee_id)
+        assert employee is not None
+        return employee.employee_number
+
+
+def _home(engine: Engine, tenants: Tenants) -> Home:
+    with Session(engine) as db:
+        citizen, lock = db.execute(
+            select(m.Citizen, m.DoorDevice)
+            .join(m.DoorDevice, m.DoorDevice.dwelling_id == m.Citizen.dwelling_id)
+            .where(m.Citizen.district_id == 1, m.Citizen.municipality_id == 1)
+            .order_by(m.Citizen.id)
+        ).first()  # type: ignore[misc]
+        far = (
+            db.execute(
+                select(m.DoorDevice)
+                .join(m.Citizen, m.DoorDevice.dwelling_id == m.Citizen.dwelling_id)
+                .where(m.Citizen.district_id != 1, m.Citizen.municipality_id == 1)
+                .order_by(m.Citizen.id)
+            )
+            .scalars()
+            .first()
+        )
+        worker = db.get(m.Employee, tenants.worker)
+        assert far is not None
+        assert worker is not None
+        return Home(
+            citizen.id,
+            f"{citizen.given_name} {citizen.family_name}",
+            lock.id,
+            lock.serial,
+            far.id,
+            far.serial,
+            worker.full_name,
+            worker.employee_number,
+        )
+
+
+def _events(
+    engine: Engine,
+    door_id: int,
+    rows: list[tuple[e.AuditAction, dt.datetime, int | None, int | None]],
+) -> None:
+    with Session(engine) as db, db.begin():
+        door = db.get(m.DoorDevice, door_id)
+        assert door is not None
+        for action, at, employee_id, citizen_id in rows:
+            door.last_event_seq += 1
+            db.add(
+                m.AuditEvent(
+                    municipality_id=door.municipality_id,
+                    source=e.AuditSource.DOOR,
+                    action=action,
+                    door_device_id=door.id,
+                    employee_id=employee_id,
+                    citizen_id=citizen_id,
+                    occurred_at=at,
+                    received_at=at,
+                    door_seq=door.last_event_seq,
+                )
+            )
+
+
+def _signed_in(client: TestClient, clock: FrozenClock, engine: Engine, employee: int) -> None:
+    with Session(engine) as db:
+        municipality = db.execute(
+            select(m.Municipality.code)
+            .join(m.Employee, m.Employee.municipality_id == m.Municipality.id)
+            .where(m.Employee.id == employee)
+        ).scalar_one()
+    web_sign_in(client, clock, _number(engine, employee), municipality)
+
+
+def test_dashboard_shows_an_unlocked_door_and_a_blocked_phones_doors_until_they_learn(
+    client: TestClient, clock: FrozenClock, tenants: Tenants, engine: Engine
+) -> None:
+    home = _home(engine, tenants)
+    now = clock.now()
+    _events(
+        engine,
+        home.lock,
+        [(e.AuditAction.UNLOCKED, now - 40 * MINUTE, tenants.worker, home.citizen)],
+    )
+    until = now + dt.timedelta(hours=3)
+    with Session(engine) as db, db.begin():
+        db.add(m.DenylistVersion(municipality_id=1, version=7, created_at=now - MINUTE))
+        db.add(
+            m.IssuedCredential(
+                credential_id=secrets.token_bytes(16),
+                municipality_id=1,
+                issuer_kid=bytes(16),
+                subject_type=e.SubjectType.EMPLOYEE,
+                employee_id=tenants.worker,
+                kind=e.CredentialKind.HOME,
+                serial=1,
+                denylist_version=0,
+                door_device_ids=[home.far_lock],
+                not_before=now - dt.timedelta(hours=5),
+                expires_at=until,
+                revoked_at=now - MINUTE,
+            )
+        )
+    _signed_in(client, clock, engine, tenants.admin)
+
+    page = client.get("/dashboard")
+    assert page.status_code == 200
+    assert "Hoveddøre efterladt ulåst" in page.text
+    assert home.lock_serial in page.text
+    assert home.worker_name in page.text
+    assert "Døre der endnu ikke kender en spærring" in page.text
+    assert home.far_lock_serial in page.text
+    assert "16.11. " not in page.text
+    assert until.astimezone(dt.timezone(dt.timedelta(hours=1))).strftime("%H:%M") in page.text
+    assert 'rel="stylesheet" href="/static/overview.css"' in page.text
+    assert "style=" not in page.text
+    assert "<script>" not in page.text
+
+    with Session(engine) as db, db.begin():
+        door = db.get(m.DoorDevice, home.far_lock)
+        assert door is not None
+        door.denylist_version_seen = 7
+    assert home.far_lock_serial not in client.get("/dashboard").text
+
+    english = client.get("/lang/en?next=/dashboard")
+    assert "Front doors left unlocked" in english.text
+
+
+def test_doors_filters_and_detail(
+    client: TestClient, clock: FrozenClock, tenants: Tenants, engine: Engine
+) -> None:
+    home = _home(engine, tenants)
+    with Session(engine) as db, db.begin():
+        for door in db.execute(select(m.DoorDevice).where(m.DoorDevice.municipality_id == 1)):
+            door[0].battery_pct = 90 if door[0].battery_pct is not None else None
+            door[0].clock_offset_ms = 0
+        lock = db.get(m.DoorDevice, home.lock)
+        far = db.get(m.DoorDevice, home.far_lock)
+        assert lock is not None
+        assert far is not None
+        lock.battery_pct = 7
+        far.clock_offset_ms = -9_000
+    _events(engine, home.lock, [(e.AuditAction.REFUSED, clock.now() - MINUTE, None, None)])
+    _signed_in(client, clock, engine, tenants.admin)
+
+    low = client.get("/doors?low_battery=1")
+    assert low.status_code == 200
+    assert home.lock_serial in low.text
+    assert home.far_lock_serial not in low.text
+    drifting = client.get("/doors?drifting=1")
+    assert home.far_lock_serial in drifting.text
+    assert home.lock_serial not in drifting.text
+    gates = client.get("/doors?kind=gate_controller")
+    assert "GC-" in gates.text
+    assert "HL-" not in gates.text
+    assert client.get("/doors?kind=nonsense&offset=x").status_code == 200
+
+    detail = client.get(f"/doors/{home.lock}")
+    assert detail.status_code == 200
+    assert "7 %" in detail.text
+    assert "Afvist" in detail.text
+    assert client.get("/doors/99999").status_code == 404
+
+
+def test_audit_filters_and_exports(
+    client: TestClient, clock: FrozenClock, tenants: Tenants, engine: Engine
+) -> None:
+    home = _home(engine, tenants)
+    now = clock.now()
+    _events(
+        engine,
+        home.lock,
+        [
+            (e.AuditAction.UNLOCKED, now - 50 * MINUTE, tenants.worker, home.citizen),
+            (e.AuditAction.LOCKED, now - 30 * MINUTE, tenants.worker, home.citizen),
+        ],
+    )
+    _events(engine, home.far_lock, [(e.AuditAction.REFUSED, now - 20 * MINUTE, None, None)])
+    _signed_in(client, clock, engine, tenants.auditor)
+
+    page = client.get("/audit")
+    assert page.status_code == 200
+    assert home.worker_name in page.text
+    assert home.far_lock_serial in page.text
+    by_employee = client.get(f"/audit?employee={home.worker_number}")
+    assert home.far_lock_serial not in by_employee.text
+    assert "Låst op" in by_employee.text
+    assert "Låst" in by_employee.text
+    refused = client.get("/audit?action=refused")
+    assert home.far_lock_serial in refused.text
+    assert home.worker_name not in refused.text
+    by_door = client.get(f"/audit?door={home.lock_serial}")
+    assert home.far_lock_serial not in by_door.text
+    assert home.lock_serial in by_door.text
+    unknown = client.get("/audit?employee=NOBODY")
+    assert "Ingen medarbejder har det medarbejdernummer." in unknown.text
+    day = now.date().isoformat()
+    assert home.worker_name in client.get(f"/audit?from={day}&to={day}").text
+    assert "Ingen hændelser" in client.get("/audit?from=2020-01-01&to=2020-01-02").text
+
+    csv = client.get(f"/audit.csv?employee={home.worker_number}")
+    assert csv.status_code == 200
+    assert csv.content.startswith("\ufeff".encode())
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("Tidspunkt (dansk tid);Tidspunkt (UTC);Handling")
+    assert len(lines) == 3
+    assert ";Låst op;" in lines[2]
+    assert ";Låst;" in lines[1]
+
+    xlsx = client.get(f"/audit.xlsx?employee={home.worker_number}")
+    assert xlsx.status_code == 200
+    assert xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("Tidspunkt (dansk tid)", "Tidspunkt (UTC)", "Handling")
+    assert [r[2] for r in rows[1:]] == ["Låst", "Låst op"]
+    assert rows[1][4] == home.worker_name
+    assert isinstance(rows[1][0], dt.datetime)
+
+    # The auditor reads the log but sees no administration page.
+    assert client.get("/dashboard").status_code == 403
+    assert client.get("/doors").status_code == 403
+    assert client.get(f"/citizens/{home.citizen}/report").status_code == 403
+    assert 'href="/dashboard"' not in page.text
+
+
+def test_excel_export_refuses_more_rows_than_its_limit(
+    client: TestClient,
+    clock: FrozenClock,
+    tenants: Tenants,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from carekey.web.pages import overview
+
+    home = _home(engine, tenants)
+    now = clock.now()
+    _events(
+        engine,
+        home.lock,
+        [(e.AuditAction.UNLOCKED, now - i * MINUTE, None, None) for i in range(1, 4)],
+    )
+    _signed_in(client, clock, engine, tenants.admin)
+    monkeypatch.setattr(overview, "XLSX_MAX_ROWS", 2)
+    refused = client.get("/audit.xlsx")
+    assert refused.status_code == 422
+    assert "Indsnævr filteret" in refused.text
+
+
+def test_citizen_report_shows_visits_in_and_out(
+    client: TestClient, clock: FrozenClock, tenants: Tenants, engine: Engine
+) -> None:
+    home = _home(engine, tenants)
+    visit = dt.datetime(2026, 11, 24, 8, 5, tzinfo=dt.UTC)  # Tuesday 09:05 Danish time
+    _events(
+        engine,
+        home.lock,
+        [
+            (e.AuditAction.UNLOCKED, visit, tenants.worker, home.citizen),
+            (e.AuditAction.LOCKED, visit + 22 * MINUTE, tenants.worker, home.citizen),
+            (e.AuditAction.MANUAL_TURN, visit + 3 * 60 * MINUTE, None, home.citizen),
+        ],
+    )
+    _signed_in(client, clock, engine, tenants.admin)
+    report = client.get(f"/citizens/{home.citizen}/report")
+    assert report.status_code == 200
+    text = report.text
+    assert "Hvem har været i hjemmet" in text
+    assert "Københavns Kommune" in text
+    assert home.citizen_name in text
+    assert "23.11.2026 – 29.11.2026" in text  # this week by default
+    assert "09:05" in text
+    assert "09:27" in text
+    assert home.worker_name in text
+    assert "22 min." in text
+    assert "Borgerens egen nøgle" in text
+    assert "Udskrevet" in text
+    earlier = client.get(f"/citizens/{home.citizen}/report?from=2026-11-01&to=2026-11-07")
+    assert "09:05" not in earlier.text
+    assert client.get("/citizens/999999/report").status_code == 404
+
+
+def test_district_lead_and_other_municipality_see_only_their_own(
+    client: TestClient, clock: FrozenClock, tenants: Tenants, engine: Engine
+) -> None:
+    home = _home(engine, tenants)
+    now = clock.now()
+    _events(engine, home.lock, [(e.AuditAction.UNLOCKED, now - 5 * MINUTE, None, None)])
+    _events(engine, home.far_lock, [(e.AuditAction.UNLOCKED, now - 5 * MINUTE, None, None)])
+    _signed_in(client, clock, engine, tenants.lead)
+    doors = client.get("/doors?kind=home_lock")
+    assert home.lock_serial in doors.text
+    assert home.far_lock_serial not in doors.text
+    assert client.get(f"/doors/{home.far_lock}").status_code == 403
+    audit = client.get("/audit").text
+    assert home.lock_serial in audit
+    assert home.far_lock_serial not in audit
+    assert client.get("/dashboard").status_code == 200
+
+    client.cookies.clear()
+    _signed_in(client, clock, engine, tenants.other_admin)
+    assert client.get(f"/doors/{home.lock}").status_code == 404
+    assert client.get(f"/citizens/{home.citizen}/report").status_code == 404
+    other = client.get("/audit")
+    assert home.lock_serial not in other.text
+    assert "Ingen hændelser" in other.text
+    assert home.lock_serial not in client.get("/doors").text
