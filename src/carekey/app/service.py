@@ -39,6 +39,9 @@ from carekey.protocol.keys import DoorPublicKey, Ed25519Public
 from carekey.protocol.session import Command, describe
 
 HEARTBEAT_EVERY = dt.timedelta(seconds=60)
+# A door accepts a broadcast time token only while it is about as new as the door's own clock
+# (docs/protocol.md, time tokens): an older one would make the door refuse the whole request.
+BROADCAST_TOKEN_MAX_AGE = dt.timedelta(seconds=45)
 SYNC_EVERY = dt.timedelta(seconds=30)
 
 # What to do about a refusal, in plain words (Danish, English).
@@ -194,6 +197,8 @@ class KeyApp:
         self.wallet = self._make_wallet()
         self.outbox = Outbox(self.data_dir / "outbox.sqlite", clock=clock)
         self.online: bool | None = None
+        self._time_token_at: dt.datetime | None = None
+        self._presentations: dict[tuple[str, str], bytes] = {}
         self._bundle: dict[str, Any] | None = None
         self._code: str | None = None
         self.wallet_expired_on_start = bool(self.wallet and self.wallet.expire_if_due())
@@ -290,6 +295,7 @@ class KeyApp:
         self.state.employee_number = employee_number
         self.state.session_token = bundle.pop("session_token")
         self._save_state()
+        self._time_token_at = self.clock.now()
         self._store(bundle, personal_code)
         self.outbox.add_app_event("login")
         return self.status()
@@ -301,6 +307,8 @@ class KeyApp:
             wallet.store(bundle, code=code, keys_valid_until=until)
         except WalletError as exc:
             raise AppError(exc.code, exc.message_da, exc.message_en) from exc
+        if self._bundle is None or self._bundle.get("credentials") != bundle.get("credentials"):
+            self._presentations.clear()
         self._bundle = bundle
         self._code = code
 
@@ -319,6 +327,7 @@ class KeyApp:
         """Forget the keys in memory; the personal code is needed again."""
         self._bundle = None
         self._code = None
+        self._presentations.clear()
 
     def logout(self) -> None:
         """End the shift: upload what waits (if online), delete the keys and the session."""
@@ -410,13 +419,16 @@ class KeyApp:
             if credential["type"] == "bundle":
                 ids = [leaf[0] for leaf in credential["leaves"]]
                 if door_id in ids:
-                    leaves = [
-                        BundleLeaf.from_bits(str(leaf[0]).encode(), int(leaf[1]))
-                        for leaf in credential["leaves"]
-                    ]
-                    return DoorEntry(
-                        door_id.encode(), public, present_bundle(raw, leaves, door_id.encode())
-                    )
+                    key = (credential["credential"], door_id)
+                    presentation = self._presentations.get(key)
+                    if presentation is None:
+                        leaves = [
+                            BundleLeaf.from_bits(str(leaf[0]).encode(), int(leaf[1]))
+                            for leaf in credential["leaves"]
+                        ]
+                        presentation = present_bundle(raw, leaves, door_id.encode())
+                        self._presentations[key] = presentation
+                    return DoorEntry(door_id.encode(), public, presentation)
         raise AppError(
             "app.unknown_door",
             "Døren er ikke i dine nøgler i dag",
@@ -427,7 +439,12 @@ class KeyApp:
         def time_tokens(door_id: bytes, nonce: bytes | None) -> bytes | None:
             if nonce is None:
                 token = bundle.get("time_token")
-                return base64.b64decode(token) if token else None
+                received = self._time_token_at
+                if not token or received is None:
+                    return None
+                if self.clock.now() - received > BROADCAST_TOKEN_MAX_AGE:
+                    return None  # too old for the door: it keeps its own clock this time
+                return base64.b64decode(token)
             if self.server is None or self.state.session_token is None:
                 return None
             try:
@@ -542,6 +559,7 @@ class KeyApp:
             # Back online (or first contact in this run): what waited in backoff goes now.
             self.outbox.retry_now()
         self.online = True
+        self._time_token_at = self.clock.now()
         self.state.last_heartbeat = self.clock.now().isoformat()
         self._save_state()
         status = str(answer["status"])

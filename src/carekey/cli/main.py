@@ -265,6 +265,33 @@ def bench_protocol() -> None:
     print(json.dumps(result, sort_keys=True))  # the machine-readable last line
 
 
+sim_app = typer.Typer(help="Simulering / simulation.", no_args_is_help=True)
+app.add_typer(sim_app, name="sim")
+
+
+@sim_app.command("day")
+def sim_day(
+    profile: Annotated[str, typer.Option(help="small eller copenhagen.")] = "copenhagen",
+    seed: Annotated[int, typer.Option(help="Tilfældighedsfrø / random seed.")] = 1,
+    report: Annotated[
+        Path | None, typer.Option(help="Mappe til HTML-rapporten / folder for the HTML report.")
+    ] = None,
+    employees_fraction: Annotated[
+        float | None,
+        typer.Option(help="Andel af de vagthavende telefoner, der simuleres / share simulated."),
+    ] = None,
+    route_fraction: Annotated[
+        float | None,
+        typer.Option(help="Andel af dem, der går hele ruten / share walking whole routes."),
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """En hel dag i kommunen / a whole simulated day; ends with one JSON line."""
+    from carekey.sim.day import cli_command
+
+    cli_command(profile, seed, database_url, report, employees_fraction, route_fraction)
+
+
 def _register_benchmarks() -> None:
     from carekey.sim import bench_login
 

@@ -280,6 +280,9 @@ class BundleDoor:
     address: str
     label: str
     emergency_grant_id: int | None = None
+    # The highest event sequence the server has from this door: where the phone starts reading
+    # the door's log, so events another phone read but never delivered are fetched again.
+    last_seq: int = 0
 
 
 @dataclass
@@ -333,6 +336,7 @@ class KeyBundle:
                     "door_public_key": b64(d.public_key),
                     "citizen_id": d.citizen_id,
                     "label": d.label,
+                    "last_seq": d.last_seq,
                 }
                 for d in self.doors
             ],
@@ -376,13 +380,16 @@ def _citizen_doors(
             _HOME.c.id.label("home_id"),
             _HOME.c.serial.label("home_serial"),
             _HOME.c.public_key.label("home_key"),
+            _HOME.c.last_event_seq.label("home_seq"),
             _ENTRANCE_DOOR.c.id.label("entrance_door_id"),
             _ENTRANCE_DOOR.c.serial.label("entrance_serial"),
             _ENTRANCE_DOOR.c.public_key.label("entrance_key"),
+            _ENTRANCE_DOOR.c.last_event_seq.label("entrance_seq"),
             gt.c.label.label("gate_label"),
             _GATE_DOOR.c.id.label("gate_door_id"),
             _GATE_DOOR.c.serial.label("gate_serial"),
             _GATE_DOOR.c.public_key.label("gate_key"),
+            _GATE_DOOR.c.last_event_seq.label("gate_seq"),
         )
         .select_from(c)
         .join(dw, dw.c.id == c.c.dwelling_id)
@@ -422,6 +429,7 @@ def _citizen_doors(
                     address,
                     "Hoveddør",
                     grant,
+                    r.home_seq or 0,
                 )
             )
             if r.entrance_door_id is not None:
@@ -436,6 +444,7 @@ def _citizen_doors(
                         address,
                         f"Opgang {r.entrance_label}",
                         grant,
+                        r.entrance_seq or 0,
                     )
                 )
         if r.gate_door_id is not None:
@@ -450,6 +459,7 @@ def _citizen_doors(
                     address,
                     r.gate_label,
                     grant,
+                    r.gate_seq or 0,
                 )
             )
     return doors

@@ -1,0 +1,58 @@
+"""The whole-day simulation on the small profile: the JSON summary, the invariants, the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from carekey.sim.day import DayOptions, cli_command, run
+
+KEYS = {
+    "visits",
+    "door_operations",
+    "events_lost",
+    "openings_after_revocation_reached",
+    "partner_home_openings",
+    "max_revocation_exposure_s",
+    "wall_s",
+    "employees_simulated",
+}
+
+
+def test_a_small_day_keeps_the_invariants_and_writes_the_report(tmp_path: Path) -> None:
+    report = tmp_path / "report"
+    summary = run(DayOptions(profile="small", seed=3, report_dir=report))
+
+    assert summary.keys() >= KEYS
+    assert summary["visits"] > 50
+    assert summary["door_operations"] >= summary["visits"]
+    assert summary["events_lost"] == 0
+    assert summary["openings_after_revocation_reached"] == 0
+    assert summary["partner_home_openings"] == 0
+    assert summary["non_staff_home_openings"] == 0
+    assert summary["partner_home_attempts"] > 0
+    assert summary["revocation_doors"] > 0
+    assert summary["logins"] == summary["employees_simulated"]
+    assert json.loads(json.dumps(summary)) == summary
+
+    page = (report / "index.html").read_text(encoding="utf-8")
+    for chart in ("openings_per_hour", "revocation_reach", "battery", "clock_offsets"):
+        assert (report / f"{chart}.png").stat().st_size > 1000
+        assert f'src="{chart}.png"' in page
+
+
+def test_the_command_prints_one_json_line_last(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli_command(profile="small", seed_value=2, employees_fraction=0.5)
+    lines = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(lines[-1])
+    assert summary.keys() >= KEYS
+    assert summary["events_lost"] == 0
+
+
+def test_an_unknown_profile_is_refused() -> None:
+    with pytest.raises(ValueError, match="profil"):
+        run(DayOptions(profile="atlantis"))
