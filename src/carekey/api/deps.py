@@ -49,7 +49,14 @@ def get_bearer(
     return credentials.credentials
 
 
-SessionDep = Annotated[Session, Depends(get_db)]
+# scope="function": commit before the response is sent, so a client's next request sees the
+# change (with the default, the commit ran after the response: a fresh enrolment code could be
+# refused). max_concurrency: at most this many requests of a process hold a database session;
+# the rest wait without a thread, instead of waiting 30 s for a pooled connection and failing.
+DB_SESSIONS_PER_PROCESS = 12
+SessionDep = Annotated[
+    Session, Depends(get_db, scope="function", max_concurrency=DB_SESSIONS_PER_PROCESS)
+]
 NowDep = Annotated[dt.datetime, Depends(get_now)]
 SecretDep = Annotated[str, Depends(get_secret)]
 BearerDep = Annotated[str, Depends(get_bearer)]

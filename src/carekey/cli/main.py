@@ -293,9 +293,11 @@ def sim_day(
 
 
 def _register_benchmarks() -> None:
-    from carekey.sim import bench_login
+    from carekey.sim import bench_login, bench_web, screenshots
 
     bench_app.command("login")(bench_login.cli_command)
+    bench_app.command("web")(bench_web.cli_command)
+    app.command("screenshots")(screenshots.cli_command)
 
 
 _register_benchmarks()
