@@ -187,6 +187,13 @@ def serve(
             "doors from this folder (make demo)."
         ),
     ] = None,
+    live: Annotated[
+        bool,
+        typer.Option(
+            help="Med --demo: nogle medarbejderes telefoner går ture i baggrunden / with --demo: "
+            "a few care workers' phones walk visits in the background."
+        ),
+    ] = True,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Start serveren / start the server (uvicorn)."""
@@ -194,6 +201,7 @@ def serve(
 
     from carekey.api.app import create_app
     from carekey.devices.doorserver import DoorServer
+    from carekey.sim.live import LiveActivity
     from carekey.store.migrate import current_revision, head_revision
 
     settings = _settings(database_url)
@@ -202,6 +210,7 @@ def serve(
     port = port or settings.port
     url = f"http://{host}:{port}"
     servers: list[DoorServer] = []
+    activity: LiveActivity | None = None
     try:
         if current_revision(engine) != head_revision(engine):
             _fail(
@@ -220,6 +229,14 @@ def serve(
             )
             for line in instructions(info, server_url=url):
                 console.print(line, soft_wrap=True, highlight=False)
+            if live:
+                activity = LiveActivity(
+                    create_db_engine(settings.resolved_database_url),
+                    server_url=url,
+                    secret=settings.secret_key.get_secret_value(),
+                    data_dir=demo / "live",
+                    echo=console.print,
+                ).start()
     except OperationalError as exc:
         _unreachable(exc, settings)
     except OSError as exc:
@@ -231,6 +248,8 @@ def serve(
     try:
         uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
     finally:
+        if activity is not None:
+            activity.stop()
         for server in servers:
             server.stop()
 

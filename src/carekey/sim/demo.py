@@ -238,8 +238,11 @@ def instructions(info: DemoInfo, *, server_url: str) -> list[str]:
         options += f" --doors {info.directory}"
     app = f".venv/bin/carekey app{options}"
     return [
-        f"Administration (API): {server_url}/docs — kommune / municipality {info.municipality}, "
-        f"administrator {info.admin_number}, adgangskode / password {info.password}",
+        f"Administration: {server_url}/ — kommune / municipality {info.municipality}, "
+        f"administrator {info.admin_number}, adgangskode / password {info.password} "
+        "(første gang: opsæt engangskode i en godkender-app / first time: set up the "
+        "authenticator app)",
+        f"API: {server_url}/docs",
         f"Medarbejder / care worker: {info.worker_name} ({info.worker_number}), "
         f"adgangskode / password {info.password}",
         "Prøv nøgle-appen i en anden terminal / try the key app in another terminal:",
