@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: demo test lint types pytest lock serve clean
+.PHONY: demo test bench lint types pytest lock serve clean
 
 # A stamp per lock file: the venv is rebuilt only when a lock file changes.
 $(BIN)/python:
@@ -28,6 +28,11 @@ demo: $(VENV)/.main-stamp
 	$(BIN)/carekey serve --host $(HOST) --port $(PORT) --demo data/demo
 
 test: $(VENV)/.dev-stamp lint types pytest
+
+# Every benchmark (protocol, login, web, a simulated day; SQLite and, when it answers, the local
+# PostgreSQL), then the summary at the top of docs/benchmarks.md is rewritten. Takes ~10 minutes.
+bench: $(VENV)/.dev-stamp
+	$(BIN)/carekey bench all --write docs/benchmarks.md
 
 lint: $(VENV)/.dev-stamp
 	$(BIN)/ruff check .

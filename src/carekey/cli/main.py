@@ -311,6 +311,25 @@ def sim_day(
     cli_command(profile, seed, database_url, report, employees_fraction, route_fraction)
 
 
+@bench_app.command("all")
+def bench_all(
+    write: Annotated[
+        Path, typer.Option(help="Dokumentet der opdateres / the document to update.")
+    ] = Path("docs/benchmarks.md"),
+    postgres: Annotated[
+        str, typer.Option(help="PostgreSQL til målingerne / PostgreSQL for the runs ('' = none).")
+    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
+) -> None:
+    """Alle målinger; opdaterer oversigten i docs/benchmarks.md / every benchmark, then the
+    summary in docs/benchmarks.md is rewritten (make bench)."""
+    from carekey.sim import bench_all as runner
+
+    results = runner.run_all(postgres_url=postgres or None, echo=err.print)
+    runner.write(results, write)
+    console.print(f"Skrev / wrote {write}")
+    print(json.dumps({k: v for k, v in results.items() if k != "machine"}, default=str))
+
+
 def _register_benchmarks() -> None:
     from carekey.sim import bench_login, bench_web, screenshots
 
