@@ -101,6 +101,12 @@ def _events(
             )
 
 
+def _panel(html: str, heading_id: str) -> str:
+    """The dashboard panel whose heading has ``heading_id``."""
+    start = html.index(f'id="{heading_id}"')
+    return html[start : html.index("</section>", start)]
+
+
 def _signed_in(client: TestClient, clock: FrozenClock, engine: Engine, employee: int) -> None:
     with Session(engine) as db:
         municipality = db.execute(
@@ -148,9 +154,11 @@ def test_dashboard_shows_an_unlocked_door_and_a_blocked_phones_doors_until_they_
     assert home.lock_serial in page.text
     assert home.worker_name in page.text
     assert "Døre der endnu ikke kender en spærring" in page.text
-    assert home.far_lock_serial in page.text
+    exposed = _panel(page.text, "exposed-h")
+    assert home.worker_name in exposed  # one line for the revocation, not one per door
     assert "16.11. " not in page.text
-    assert until.astimezone(dt.timezone(dt.timedelta(hours=1))).strftime("%H:%M") in page.text
+    assert until.astimezone(dt.timezone(dt.timedelta(hours=1))).strftime("%H:%M") in exposed
+    assert 'href="/doors?exposed=1"' in exposed
     assert 'rel="stylesheet" href="/static/overview.css"' in page.text
     assert "style=" not in page.text
     assert "<script>" not in page.text
@@ -159,7 +167,9 @@ def test_dashboard_shows_an_unlocked_door_and_a_blocked_phones_doors_until_they_
         door = db.get(m.DoorDevice, home.far_lock)
         assert door is not None
         door.denylist_version_seen = 7
-    assert home.far_lock_serial not in client.get("/dashboard").text
+    learnt = _panel(client.get("/dashboard").text, "exposed-h")
+    assert home.worker_name not in learnt
+    assert "Alle døre kender de spærringer" in learnt
 
     english = client.get("/lang/en?next=/dashboard")
     assert "Front doors left unlocked" in english.text
@@ -196,7 +206,7 @@ def test_doors_filters_and_detail(
 
     detail = client.get(f"/doors/{home.lock}")
     assert detail.status_code == 200
-    assert "7 %" in detail.text
+    assert "7\u00a0%" in detail.text
     assert "Afvist" in detail.text
     assert client.get("/doors/99999").status_code == 404
 
@@ -344,3 +354,130 @@ def test_district_lead_and_other_municipality_see_only_their_own(
     assert home.lock_serial not in other.text
     assert "Ingen hændelser" in other.text
     assert home.lock_serial not in client.get("/doors").text
+
+
+def _revoked(
+    db: Session,
+    employee_id: int,
+    doors: list[int],
+    *,
+    revoked_at: dt.datetime,
+    expires_at: dt.datetime,
+    phone_id: int | None = None,
+) -> None:
+    db.add(
+        m.IssuedCredential(
+            credential_id=secrets.token_bytes(16),
+            municipality_id=1,
+            issuer_kid=bytes(16),
+            subject_type=e.SubjectType.EMPLOYEE,
+            employee_id=employee_id,
+            phone_id=phone_id,
+            kind=e.CredentialKind.HOME,
+            serial=secrets.randbelow(2**31),
+            denylist_version=0,
+            door_device_ids=doors,
+            not_before=expires_at - dt.timedelta(hours=8),
+            expires_at=expires_at,
+            revoked_at=revoked_at,
+        )
+    )
+
+
+def test_dashboard_groups_the_exposed_doors_by_revocation(
+    client: TestClient, clock: FrozenClock, tenants: Tenants, engine: Engine
+) -> None:
+    home = _home(engine, tenants)
+    now = clock.now()
+    lost_at, early, late = (
+        now - 20 * MINUTE,
+        now + dt.timedelta(hours=2),
+        now + dt.timedelta(hours=6),
+    )
+    with Session(engine) as db, db.begin():
+        doors = list(
+            db.execute(
+                select(m.DoorDevice.id)
+                .where(m.DoorDevice.municipality_id == 1)
+                .where(m.DoorDevice.kind == e.DoorKind.HOME_LOCK)
+                .order_by(m.DoorDevice.id)
+                .limit(5)
+            ).scalars()
+        )
+        phone = db.get(m.Phone, tenants.worker_phone)
+        assert phone is not None
+        phone.status = e.PhoneStatus.LOST
+        db.add(m.DenylistVersion(municipality_id=1, version=5, created_at=lost_at))
+        # The lost phone: two bundles revoked in the same click, five doors between them.
+        _revoked(
+            db, tenants.worker, doors[:3], revoked_at=lost_at, expires_at=early, phone_id=phone.id
+        )
+        _revoked(
+            db, tenants.worker, doors[2:5], revoked_at=lost_at, expires_at=late, phone_id=phone.id
+        )
+        # One of the five has already learnt of it.
+        learnt = db.get(m.DoorDevice, doors[0])
+        assert learnt is not None
+        learnt.denylist_version_seen = 5
+        label = phone.label
+    _signed_in(client, clock, engine, tenants.admin)
+
+    exposed = _panel(client.get("/dashboard").text, "exposed-h")
+    assert exposed.count('class="revocation"') == 1  # one line for the one revocation
+    assert home.worker_name in exposed
+    assert "Telefon spærret" in exposed
+    assert label in exposed
+    assert '<a href="/doors?exposed=1">4</a>' in exposed  # doors not yet reached
+    cet = dt.timezone(dt.timedelta(hours=1))
+    assert lost_at.astimezone(cet).strftime("%d.%m. %H:%M") in exposed  # when it was blocked
+    assert late.astimezone(cet).strftime("%d.%m. %H:%M") in exposed  # the latest a key works
+    assert early.astimezone(cet).strftime("%d.%m. %H:%M") not in exposed
+    assert "Se alle døre (4)" in exposed
+    listed = client.get("/doors?exposed=1").text
+    assert "4 af 4" in listed or "1–4 af 4" in listed
+
+
+def test_numbers_follow_the_language(
+    client: TestClient, clock: FrozenClock, tenants: Tenants, engine: Engine
+) -> None:
+    home = _home(engine, tenants)
+    with Session(engine) as db, db.begin():
+        for door in db.execute(select(m.DoorDevice).where(m.DoorDevice.municipality_id == 1)):
+            door[0].clock_offset_ms = 0
+        far = db.get(m.DoorDevice, home.far_lock)
+        assert far is not None
+        far.clock_offset_ms = 3_140
+        far.battery_pct = 6
+    _signed_in(client, clock, engine, tenants.admin)
+
+    danish = client.get("/dashboard").text
+    drift = _panel(danish, "drift-h")
+    assert "mere end 2,0\u00a0s" in drift
+    assert "+3,1\u00a0s" in drift
+    assert "6\u00a0%" in _panel(danish, "battery-h")
+    assert "+3,1\u00a0s" in client.get(f"/doors/{home.far_lock}").text
+
+    english = client.get("/lang/en?next=/dashboard").text
+    drift = _panel(english, "drift-h")
+    assert "more than 2.0\u00a0s" in drift
+    assert "+3.1\u00a0s" in drift
+    assert "2,0" not in drift
+    assert "6%" in _panel(english, "battery-h")
+
+
+def test_number_helpers_format_by_language() -> None:
+    from carekey.web import i18n
+    from carekey.web.pages import overview
+
+    assert overview.number(1234567) == "1.234.567"
+    assert overview.number(2.0, 1) == "2,0"
+    assert overview.seconds(-2460, sign=True) == "-2,5\u00a0s"
+    assert overview.percent(15) == "15\u00a0%"
+    token = i18n.use_language("en")
+    try:
+        assert overview.number(1234567) == "1,234,567"
+        assert overview.number(2.0, 1) == "2.0"
+        assert overview.seconds(2460, sign=True) == "+2.5\u00a0s"
+        assert overview.percent(15) == "15%"
+    finally:
+        i18n.reset_language(token)

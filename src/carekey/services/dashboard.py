@@ -45,7 +45,7 @@ LEFT_UNLOCKED_AFTER: Final = dt.timedelta(minutes=15)
 LEFT_UNLOCKED_LOOKBACK: Final = dt.timedelta(hours=24)
 """How far back to look for a home door that was opened and not locked again."""
 MAX_KEY_LIFETIME: Final = dt.timedelta(hours=9)
-ALERT_LIST: Final = 20
+ALERT_LIST: Final = 6
 """How many doors each alert list shows on the dashboard; the rest are one click away."""
 
 OPENING_ACTIONS: Final = (e.AuditAction.UNLOCKED, e.AuditAction.RELAY_PULSED)
@@ -399,18 +399,64 @@ class Exposure:
     citizen_removed: bool = False
 
 
+@dataclass(frozen=True)
+class RevocationExposure:
+    """One revocation (a blocked phone or employee, a revoked emergency key, a removed citizen)
+    and the doors that have not yet learnt of it: how many, and the latest time one of its keys
+    could still work at one of them."""
+
+    kind: str  # "phone", "employee", "emergency", "citizen" or "other"
+    revoked_at: dt.datetime
+    doors: int
+    until: dt.datetime
+    employee_id: int | None = None
+    name: str | None = None  # the employee, partner staff member or removed citizen
+    employee_number: str | None = None
+    phone_labels: tuple[str, ...] = ()
+    citizen_id: int | None = None
+
+
+# (employee id, partner staff id, citizen id, revoked at): one revocation
+_GroupKey = tuple[int | None, int | None, int | None, dt.datetime]
+# (version needed, until, employee id, citizen removal, revocation)
+_Need = tuple[int | None, dt.datetime, int | None, bool, _GroupKey]
+
+
 def exposed_doors(db: Session, *, scope: Scope, now: dt.datetime) -> list[Exposure]:
     """Doors in scope that have not yet learnt of a revocation whose keys are still unexpired,
     with the latest time such a key could work there; latest first."""
+    return _exposure(db, scope=scope, now=now)[0]
+
+
+def exposure_by_revocation(
+    db: Session, *, scope: Scope, now: dt.datetime
+) -> list[RevocationExposure]:
+    """The same exposure, one line per revocation: who was blocked and when, how many doors in
+    scope have not yet learnt of it, and the latest time one of its keys could still work at
+    one of them; the longest-lasting first."""
+    return _exposure(db, scope=scope, now=now)[1]
+
+
+def _exposure(
+    db: Session, *, scope: Scope, now: dt.datetime
+) -> tuple[list[Exposure], list[RevocationExposure]]:
     ic = m.IssuedCredential
     creds = db.execute(
-        select(ic.door_device_ids, ic.revoked_at, ic.expires_at, ic.employee_id)
+        select(
+            ic.door_device_ids,
+            ic.revoked_at,
+            ic.expires_at,
+            ic.employee_id,
+            ic.partner_staff_id,
+            ic.phone_id,
+            ic.emergency_grant_id,
+        )
         .where(ic.municipality_id == scope.municipality_id)
         .where(ic.revoked_at.is_not(None))
         .where(ic.expires_at > now)
     ).all()
     removed = db.execute(
-        select(DD.id, m.Citizen.removed_at)
+        select(DD.id, m.Citizen.removed_at, m.Citizen.id)
         .join(m.Citizen, m.Citizen.dwelling_id == DD.dwelling_id)
         .where(m.Citizen.municipality_id == scope.municipality_id)
         .where(m.Citizen.status == e.CitizenStatus.REMOVED)
@@ -418,7 +464,7 @@ def exposed_doors(db: Session, *, scope: Scope, now: dt.datetime) -> list[Exposu
         .where(DD.status != e.DoorStatus.DECOMMISSIONED)
     ).all()
     if not creds and not removed:
-        return []
+        return [], []
     earliest = min(
         [c.revoked_at for c in creds if c.revoked_at]
         + [r.removed_at for r in removed if r.removed_at]
@@ -435,12 +481,18 @@ def exposed_doors(db: Session, *, scope: Scope, now: dt.datetime) -> list[Exposu
         i = bisect.bisect_left(times, at)
         return int(versions[i].version) if i < len(versions) else None
 
-    # door -> [(version needed, until, employee id, citizen removal)]
-    needs: dict[int, list[tuple[int | None, dt.datetime, int | None, bool]]] = defaultdict(list)
+    needs: dict[int, list[_Need]] = defaultdict(list)
+    phones: dict[_GroupKey, set[int]] = defaultdict(set)
+    emergency: set[_GroupKey] = set()
     for c in creds:
         version = carrier(c.revoked_at)
+        key: _GroupKey = (c.employee_id, c.partner_staff_id, None, c.revoked_at)
+        if c.phone_id is not None:
+            phones[key].add(int(c.phone_id))
+        if c.emergency_grant_id is not None:
+            emergency.add(key)
         for door_id in c.door_device_ids or ():
-            needs[int(door_id)].append((version, c.expires_at, c.employee_id, False))
+            needs[int(door_id)].append((version, c.expires_at, c.employee_id, False, key))
     if removed:
         # The longest any key issued before the removal can live.
         latest_key = db.execute(
@@ -449,14 +501,15 @@ def exposed_doors(db: Session, *, scope: Scope, now: dt.datetime) -> list[Exposu
             .where(ic.expires_at > now)
             .where(ic.issued_at <= max(r.removed_at for r in removed if r.removed_at))
         ).scalar()
-        for door_id, removed_at in removed:
+        for door_id, removed_at, citizen_id in removed:
             if latest_key is None or removed_at is None:
                 continue
             until = min(removed_at + MAX_KEY_LIFETIME, latest_key)
             if until > now:
-                needs[door_id].append((carrier(removed_at), until, None, True))
+                key = (None, None, int(citizen_id), removed_at)
+                needs[door_id].append((carrier(removed_at), until, None, True, key))
     if not needs:
-        return []
+        return [], []
     rows = db.execute(
         _door_statement()
         .where(DD.id.in_(list(needs)))
@@ -464,7 +517,7 @@ def exposed_doors(db: Session, *, scope: Scope, now: dt.datetime) -> list[Exposu
         .where(DD.status != e.DoorStatus.DECOMMISSIONED)
     ).all()
     doors = {s.id: s for s in _summaries(db, rows, with_counts=False)}
-    found: list[tuple[DoorSummary, list[tuple[int | None, dt.datetime, int | None, bool]]]] = []
+    found: list[tuple[DoorSummary, list[_Need]]] = []
     for door_id, wanted in needs.items():
         door = doors.get(door_id)
         if door is None:
@@ -473,15 +526,26 @@ def exposed_doors(db: Session, *, scope: Scope, now: dt.datetime) -> list[Exposu
         if open_:
             found.append((door, open_))
     employee_ids = {w[2] for _, ws in found for w in ws if w[2] is not None}
-    names: dict[int, str] = {
-        row.id: row.full_name
+    employees: dict[int, tuple[str, str, dt.datetime | None]] = {
+        row.id: (row.full_name, row.employee_number, row.blocked_at)
         for row in db.execute(
-            select(m.Employee.id, m.Employee.full_name).where(m.Employee.id.in_(employee_ids))
+            select(
+                m.Employee.id,
+                m.Employee.full_name,
+                m.Employee.employee_number,
+                m.Employee.blocked_at,
+            ).where(m.Employee.id.in_(employee_ids))
         )
     }
+    names = {k: v[0] for k, v in employees.items()}
     result = []
+    # revocation -> door id -> the latest time one of its keys could work there
+    per_revocation: dict[_GroupKey, dict[int, dt.datetime]] = defaultdict(dict)
     for door, ws in found:
         needed = [w[0] for w in ws]
+        for w in ws:
+            seen = per_revocation[w[4]].get(door.id)
+            per_revocation[w[4]][door.id] = w[1] if seen is None else max(seen, w[1])
         result.append(
             Exposure(
                 door_id=door.id,
@@ -496,7 +560,81 @@ def exposed_doors(db: Session, *, scope: Scope, now: dt.datetime) -> list[Exposu
             )
         )
     result.sort(key=lambda x: (x.until, x.serial), reverse=True)
-    return result
+    return result, _revocations(db, per_revocation, employees, phones, emergency)
+
+
+def _revocations(
+    db: Session,
+    per_revocation: dict[_GroupKey, dict[int, dt.datetime]],
+    employees: dict[int, tuple[str, str, dt.datetime | None]],
+    phones: dict[_GroupKey, set[int]],
+    emergency: set[_GroupKey],
+) -> list[RevocationExposure]:
+    keys = list(per_revocation)
+    phone_ids = {p for k in keys for p in phones.get(k, ())}
+    labels: dict[int, str] = (
+        dict(db.execute(select(m.Phone.id, m.Phone.label).where(m.Phone.id.in_(phone_ids))).all())
+        if phone_ids
+        else {}
+    )
+    partner_ids = {k[1] for k in keys if k[1] is not None}
+    partners: dict[int, str] = (
+        dict(
+            db.execute(
+                select(m.PartnerStaff.id, m.PartnerStaff.full_name).where(
+                    m.PartnerStaff.id.in_(partner_ids)
+                )
+            ).all()
+        )
+        if partner_ids
+        else {}
+    )
+    citizen_ids = {k[2] for k in keys if k[2] is not None}
+    citizens: dict[int, str] = {
+        row.id: f"{row.given_name} {row.family_name}"
+        for row in db.execute(
+            select(m.Citizen.id, m.Citizen.given_name, m.Citizen.family_name).where(
+                m.Citizen.id.in_(citizen_ids)
+            )
+        )
+    }
+    lines = []
+    for key, doors in per_revocation.items():
+        employee_id, partner_id, citizen_id, revoked_at = key
+        employee = employees.get(employee_id) if employee_id is not None else None
+        kind = "other"
+        if citizen_id is not None:
+            kind = "citizen"
+        elif key in emergency:
+            kind = "emergency"
+        elif employee is not None and employee[2] == revoked_at:
+            kind = "employee"
+        elif phones.get(key):
+            kind = "phone"
+        name = (
+            citizens.get(citizen_id)
+            if citizen_id is not None
+            else employee[0]
+            if employee is not None
+            else partners.get(partner_id)
+            if partner_id is not None
+            else None
+        )
+        lines.append(
+            RevocationExposure(
+                kind=kind,
+                revoked_at=revoked_at,
+                doors=len(doors),
+                until=max(doors.values()),
+                employee_id=employee_id,
+                name=name,
+                employee_number=employee[1] if employee is not None else None,
+                phone_labels=tuple(sorted(labels[p] for p in phones.get(key, ()) if p in labels)),
+                citizen_id=citizen_id,
+            )
+        )
+    lines.sort(key=lambda x: (x.until, x.revoked_at, x.doors), reverse=True)
+    return lines
 
 
 # --- the dashboard -----------------------------------------------------------------------------
@@ -533,6 +671,7 @@ class Dashboard:
     left_unlocked_count: int
     left_unlocked: list[UnlockedDoor]
     exposed: list[Exposure] = field(default_factory=list)
+    revocations: list[RevocationExposure] = field(default_factory=list)
 
     @property
     def alert_count(self) -> int:
@@ -660,6 +799,7 @@ def dashboard(db: Session, *, actor: Actor, now: dt.datetime) -> Dashboard:
         .limit(ALERT_LIST)
     ).all()
     left_count, left = _left_unlocked(db, scope, now)
+    exposed, revocations = _exposure(db, scope=scope, now=now)
     return Dashboard(
         day_start=day_start,
         openings_today=openings,
@@ -674,7 +814,8 @@ def dashboard(db: Session, *, actor: Actor, now: dt.datetime) -> Dashboard:
         drifting=_summaries(db, drift, with_counts=False),
         left_unlocked_count=left_count,
         left_unlocked=left,
-        exposed=exposed_doors(db, scope=scope, now=now),
+        exposed=exposed,
+        revocations=revocations,
     )
 
 

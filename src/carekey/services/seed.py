@@ -355,7 +355,10 @@ class _Builder:
                     "dwelling_id": place.get("dwelling"),
                     "entrance_id": place.get("entrance"),
                     "gate_id": place.get("gate"),
-                    "battery_pct": rng.randrange(15, 101) if kind is e.DoorKind.HOME_LOCK else None,
+                    # Most locks 60-100 %, a tail of flat batteries down to a few per cent.
+                    "battery_pct": max(1, round(100 * rng.betavariate(2.0, 0.7)))
+                    if kind is e.DoorKind.HOME_LOCK
+                    else None,
                     "clock_offset_ms": int(rng.gauss(0, 800)),
                     "last_seen_at": self._when(3),
                     "last_event_seq": 0,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+from babel.numbers import format_decimal
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
@@ -89,14 +90,54 @@ def pair_label(pair: tuple[str, str] | None) -> str:
     return pair[1] if i18n.current_language() == "en" else pair[0]
 
 
+def number(value: float | None, decimals: int = 0, *, sign: bool = False) -> str:
+    """A number in the user's language: "1.234,5" in Danish, "1,234.5" in English; with
+    ``sign`` a plus in front of positive numbers ("+2,5")."""
+    if value is None:
+        return ""
+    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    if sign:
+        pattern = f"+{pattern};-{pattern}"
+    return str(format_decimal(value, format=pattern, locale=i18n.current_language()))
+
+
+def percent(value: float | None) -> str:
+    """A percentage the way the language writes it: "15 %" in Danish, "15%" in English."""
+    if value is None:
+        return ""
+    return f"{number(value)}%" if i18n.current_language() == "en" else f"{number(value)}\u00a0%"
+
+
+def seconds(milliseconds: float | None, *, sign: bool = False) -> str:
+    """Milliseconds as seconds with one decimal: "+2,5 s" in Danish, "+2.5 s" in English."""
+    if milliseconds is None:
+        return ""
+    return f"{number(milliseconds / 1000, 1, sign=sign)}\u00a0s"
+
+
+def revocation_label(kind: str) -> str:
+    """What was revoked, in the user's language."""
+    return {
+        "phone": _("Telefon spærret"),
+        "employee": _("Medarbejder spærret"),
+        "emergency": _("Akutnøgle trukket tilbage"),
+        "citizen": _("Borger fjernet"),
+    }.get(kind, _("Nøgler trukket tilbage"))
+
+
 def _helpers() -> dict[str, Any]:
     return {
         "kind_label": kind_label,
         "status_label": status_label,
         "action_label": action_label,
         "pair_label": pair_label,
+        "revocation_label": revocation_label,
+        "number": number,
+        "percent": percent,
+        "seconds": seconds,
         "low_battery_pct": LOW_BATTERY_PCT,
         "drift_ms": dashboard.CLOCK_DRIFT_MS,
+        "left_unlocked_min": int(dashboard.LEFT_UNLOCKED_AFTER.total_seconds() // 60),
     }
 
 
@@ -141,7 +182,7 @@ def dashboard_page(request: Request, user: OfficeUser, db: SessionDep, now: NowD
         {
             "nav": "dashboard",
             "d": figures,
-            "exposed_shown": figures.exposed[: dashboard.ALERT_LIST],
+            "revocations_shown": figures.revocations[: dashboard.ALERT_LIST],
             "municipality": municipality_name(db, user.actor.municipality_id),
             "scoped": user.actor.roles.isdisjoint({e.Role.ADMINISTRATOR}),
             **_helpers(),
@@ -491,7 +532,7 @@ def audit_xlsx_export(request: Request, user: ReaderUser, db: SessionDep, now: N
                 "Udtrækket har mere end {limit} rækker, som er grænsen for Excel-filer. "
                 "Indsnævr filteret (fx tidsrummet), eller hent CSV-filen, som ikke har "
                 "nogen grænse."
-            ).format(limit=f"{XLSX_MAX_ROWS:,}".replace(",", "."))
+            ).format(limit=number(XLSX_MAX_ROWS))
         )
         return render(
             request,
