@@ -21,9 +21,7 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-def web_sign_in(
-    http: TestClient, at: FrozenClock, number: str, municipality: str = "0101"
-) -> str:
+def web_sign_in(http: TestClient, at: FrozenClock, number: str, municipality: str = "0101") -> str:
     """Sign in through the pages, setting up TOTP on first use; returns the TOTP secret."""
     page = http.get("/login")
     response = http.post(

@@ -3,17 +3,40 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import Base64Bytes, BaseModel, Field
 
-from carekey.api.deps import BearerDep, NowDep, SecretDep, SessionDep
+from carekey.api import deps
+from carekey.api.deps import SessionDep
 from carekey.services import keys
 
 router = APIRouter(prefix="/api/v1/app", tags=["nøgle-app / key app"])
+
+
+# The shared dependencies as coroutines: FastAPI runs a plain ``def`` dependency in the thread
+# pool, a hop per dependency per request; these only read the request, so they run in the loop.
+async def _now(request: Request) -> dt.datetime:
+    return deps.get_now(request)
+
+
+async def _secret(request: Request) -> str:
+    return deps.get_secret(request)
+
+
+async def _token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(deps._bearer)],
+) -> str:
+    return deps.get_bearer(credentials)
+
+
+NowDep = Annotated[dt.datetime, Depends(_now)]
+SecretDep = Annotated[str, Depends(_secret)]
+BearerDep = Annotated[str, Depends(_token)]
 
 
 class BundleJSON(JSONResponse):

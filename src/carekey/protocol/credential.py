@@ -257,9 +257,12 @@ class Denylist(Protocol):
         ...
 
 
+_SINGLE_KINDS: Final = {kind: frozenset({kind}) for kind in DoorKind}
+
+
 def _kinds(kinds: DoorKind | Iterable[DoorKind]) -> frozenset[DoorKind]:
     if isinstance(kinds, DoorKind):
-        return frozenset({kinds})
+        return _SINGLE_KINDS[kinds]  # shared (immutable): one per kind, not one per leaf
     return frozenset(DoorKind(k) for k in kinds)
 
 

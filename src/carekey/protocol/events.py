@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum
-from typing import Final
+from typing import Any, Final
 
 from carekey.protocol import cbor
 from carekey.protocol.errors import DecodeError, ProtocolError, SignatureError, ValidityError
@@ -58,6 +58,26 @@ class EventKind(IntEnum):
     RATE_LIMITED = 15
 
 
+_SMALL_HEADS: Final = tuple(
+    tuple(bytes(((major << 5) | value,)) for value in range(24)) for major in range(8)
+)
+
+
+def _head(major: int, value: int) -> bytes:
+    """A CBOR head in its shortest form (same bytes as ``cbor``'s encoder)."""
+    if value < 24:
+        return _SMALL_HEADS[major][value]
+    if value < 0x100:
+        return bytes(((major << 5) | 24, value))
+    if value < 0x10000:
+        return bytes(((major << 5) | 25,)) + value.to_bytes(2, "big")
+    if value < 0x100000000:
+        return bytes(((major << 5) | 26,)) + value.to_bytes(4, "big")
+    if value < 0x10000000000000000:
+        return bytes(((major << 5) | 27,)) + value.to_bytes(8, "big")
+    raise ValueError("integer does not fit in 64 bits")
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """One event of a door's log (unsigned content)."""
@@ -78,19 +98,36 @@ class Event:
     def payload(self) -> bytes:
         """The deterministic CBOR the door signs and the next event's ``prev_hash`` covers."""
         when = None if self.time is None else int(self.time.timestamp())
-        return cbor.dumps(
-            [
-                self.door_id,
-                self.seq,
-                when,
-                int(self.kind),
-                self.prev_hash,
-                self.credential_id,
-                self.subject,
-                self.reason,
-                self.ref,
-            ]
-        )
+        # Byte for byte ``cbor.dumps([...])`` of the nine fields, without the generic encoder's
+        # type dispatch (every uploaded event is re-encoded once to check its encoding).
+        out = bytearray(b"\x89")  # array of 9
+        item: Any
+        for item in (
+            self.door_id,
+            self.seq,
+            when,
+            int(self.kind),
+            self.prev_hash,
+            self.credential_id,
+            self.subject,
+            self.reason,
+            self.ref,
+        ):
+            kind = type(item)
+            if item is None:
+                out.append(0xF6)
+            elif kind is bytes:
+                out += _head(2, len(item))
+                out += item
+            elif kind is int:
+                out += _head(0, item) if item >= 0 else _head(1, -1 - item)
+            elif kind is str:
+                raw = item.encode("utf-8")
+                out += _head(3, len(raw))
+                out += raw
+            else:
+                out += cbor.dumps(item)  # anything else: exactly what the generic encoder writes
+        return bytes(out)
 
     @property
     def hash(self) -> bytes:
@@ -161,6 +198,11 @@ def _opt(value: object, kind: type, limit: int, name: str) -> object:
 
 def decode_event(data: bytes, *, door_key: DoorPublicKey) -> SignedEvent:
     """Verify a signed event with the door's public key and decode it, or raise."""
+    return SignedEvent(_decode_verified(data, door_key)[0], bytes(data))
+
+
+def _decode_verified(data: bytes, door_key: DoorPublicKey) -> tuple[Event, bytes]:
+    """``decode_event``'s work: the verified event and its signature bytes."""
     message = parse_sign1(data, max_bytes=MAX_EVENT_BYTES)
     payload = message.verify_with(door_key.key)
     body = cbor.loads(payload, max_bytes=MAX_EVENT_BYTES, max_depth=1, max_items=16)
@@ -194,7 +236,7 @@ def decode_event(data: bytes, *, door_key: DoorPublicKey) -> SignedEvent:
     )
     if event.payload() != payload:
         raise DecodeError("malformed", "event is not in deterministic encoding")
-    return SignedEvent(event, bytes(data))
+    return event, message.signature
 
 
 def verify_receipt(
@@ -260,6 +302,20 @@ def verify_chain(
     before the anchor with the same hash) are harmless. The returned ``anchor`` is the last
     event of the verified run, to pass to the next call.
     """
+    return verify_chain_decoded(uploads, door_key=door_key, door_id=door_id, anchor=anchor)[0]
+
+
+def verify_chain_decoded(
+    uploads: Sequence[bytes],
+    *,
+    door_key: DoorPublicKey,
+    door_id: bytes,
+    anchor: ChainAnchor | None = None,
+) -> tuple[ChainReport, list[tuple[Event, bytes] | None]]:
+    """``verify_chain``, plus per upload position the verified event and its signature (None
+    where the report lists the position as malformed, badly signed or for another door), so a
+    server storing the events need not parse them a second time."""
+    decoded: list[tuple[Event, bytes] | None] = [None] * len(uploads)
     malformed: list[int] = []
     bad_signatures: list[int] = []
     wrong_door: list[int] = []
@@ -270,7 +326,7 @@ def verify_chain(
     highest = 0
     for index, raw in enumerate(uploads):
         try:
-            event = decode_event(raw, door_key=door_key).event
+            event, signature = _decode_verified(raw, door_key)
         except SignatureError:
             bad_signatures.append(index)
             continue
@@ -280,6 +336,7 @@ def verify_chain(
         if event.door_id != door_id:
             wrong_door.append(index)
             continue
+        decoded[index] = (event, signature)
         known = by_seq.get(event.seq)
         if known is None:
             # A repeated event is a duplicate, not a reordering; only new ones must ascend.
@@ -317,7 +374,7 @@ def verify_chain(
         prev_hash = event.hash
         expected_seq = seq + 1
         last = ChainAnchor(seq, event.hash)
-    return ChainReport(
+    report = ChainReport(
         events=tuple(verified),
         malformed=tuple(malformed),
         bad_signatures=tuple(bad_signatures),
@@ -329,3 +386,4 @@ def verify_chain(
         reordered=reordered,
         anchor=last,
     )
+    return report, decoded

@@ -25,7 +25,6 @@ handful of queries per door whatever the batch size, no ORM object per event.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -38,18 +37,16 @@ from sqlalchemy.orm import Session
 
 from carekey.domain import enums as e
 from carekey.domain.errors import DomainError
-from carekey.protocol import cbor
 from carekey.protocol.errors import ProtocolError
 from carekey.protocol.events import (
     GENESIS_HASH,
-    MAX_EVENT_BYTES,
     ChainAnchor,
     Event,
     EventKind,
     decode_event,
-    verify_chain,
+    verify_chain_decoded,
 )
-from carekey.protocol.keys import DoorPublicKey, Ed25519Public, parse_sign1
+from carekey.protocol.keys import DoorPublicKey, Ed25519Public
 from carekey.services.keys import AppSession
 from carekey.store import models as m
 
@@ -465,13 +462,6 @@ class _Attribution:
         return min(live, key=lambda r: (r[0] or never, r[1]))[1]
 
 
-def _seq_of(payload: bytes) -> int:
-    """The seq of an event payload whose signature was verified already."""
-    body = cbor.loads(payload, max_bytes=MAX_EVENT_BYTES, max_depth=1, max_items=16)
-    assert isinstance(body, list)  # verify_chain decoded it in full before
-    return int(body[1])
-
-
 def _employee_of(subject: str | None) -> int | None:
     if subject and subject.startswith("e") and subject[1:].isdigit() and len(subject) < 20:
         return int(subject[1:])
@@ -536,7 +526,7 @@ def _ingest_door(
         .limit(1)
     ).first()
     anchor = ChainAnchor(top.door_seq, top.event_hash) if top is not None else None
-    chain = verify_chain(raws, door_key=door_key, door_id=door_id, anchor=anchor)
+    chain, decoded = verify_chain_decoded(raws, door_key=door_key, door_id=door_id, anchor=anchor)
     report.bad_signatures = list(chain.bad_signatures)
     report.malformed = list(chain.malformed)
     report.wrong_door = list(chain.wrong_door)
@@ -549,25 +539,21 @@ def _ingest_door(
             len(chain.wrong_door),
         )
 
-    # Every signature was checked by verify_chain; pair its events with their bytes by payload
-    # hash (parsing the envelope is cheap, verifying is not). Events it did not return are at or
-    # below the anchor, or clash within the upload: their seq is read from the (already
-    # verified) payload, and only those that turn out to be new are decoded in full.
-    rejected = {*chain.malformed, *chain.bad_signatures, *chain.wrong_door}
-    # Event.hash re-encodes the payload each time: compute it once per event, carry it along.
+    # Every signature was checked by verify_chain, which hands back each position's verified
+    # event and signature (None for the positions it rejected): nothing is parsed twice. Events
+    # it did not put in the chain are at or below the anchor, or clash within the upload.
     fresh = {ev.hash: ev for ev in chain.events}
     raw_of: dict[bytes, tuple[bytes, bytes]] = {}
     versions: dict[int, dict[bytes, Event | None]] = {ev.seq: {h: ev} for h, ev in fresh.items()}
     uploaded_at: dict[int, int] = {}  # seq -> how many valid uploaded copies
-    for index, raw in enumerate(raws):
-        if index in rejected:
+    for raw, verified in zip(raws, decoded, strict=True):
+        if verified is None:
             continue
-        envelope = parse_sign1(raw, max_bytes=MAX_EVENT_BYTES)
-        digest = hashlib.sha256(envelope.payload).digest()
-        event = fresh.get(digest)
-        seq = event.seq if event is not None else _seq_of(envelope.payload)
+        event, signature = verified
+        digest = event.hash  # SHA-256 of the verified payload (known from decoding)
+        seq = event.seq
         versions.setdefault(seq, {}).setdefault(digest, event)
-        raw_of.setdefault(digest, (raw, envelope.signature))
+        raw_of.setdefault(digest, (raw, signature))
         uploaded_at[seq] = uploaded_at.get(seq, 0) + 1
 
     highest = anchor.seq if anchor else 0

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Final
 from urllib.parse import quote
 
 import pyotp
@@ -14,6 +13,8 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import select
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from carekey.api.deps import NowDep, SecretDep, SessionDep
 from carekey.domain.errors import DomainError
@@ -58,44 +59,7 @@ def mount_web(app: FastAPI) -> None:
     app.include_router(overview.router)
     app.include_router(people.router)
 
-    @app.middleware("http")
-    async def language_and_session(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        language = request.cookies.get(LANGUAGE_COOKIE, i18n.DEFAULT_LANGUAGE)
-        token = i18n.use_language(language)
-        try:
-            response = await call_next(request)
-        finally:
-            i18n.reset_language(token)
-        refresh = getattr(request.state, "refresh_session", None)
-        if refresh is not None and "set-cookie" not in response.headers:
-            user, payload = refresh
-            now = request.app.state.clock.now()
-            with request.app.state.sessions() as db:
-                employee = db.get(m.Employee, user.actor.employee_id)
-                if employee is not None:
-                    set_session_cookie(
-                        response,
-                        request,
-                        employee=employee,
-                        session_id=user.session_id,
-                        signed_in_at=dt.datetime.fromtimestamp(payload["iat"], dt.UTC),
-                        now=now,
-                        secret=request.app.state.settings.secret_key.get_secret_value(),
-                    )
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.url.path.startswith("/api/") or request.url.path.startswith("/static/"):
-            return response
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'; form-action 'self'",
-        )
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    app.add_middleware(LanguageAndSession)
 
     @app.exception_handler(SignInRequiredError)
     async def sign_in_required(request: Request, _exc: SignInRequiredError) -> Response:
@@ -132,6 +96,83 @@ def mount_web(app: FastAPI) -> None:
             },
             status_code=403,
         )
+
+
+_SECURITY_HEADERS: Final = (
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+)
+_PAGE_HEADERS: Final = (
+    (
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'",
+    ),
+    ("Cache-Control", "no-store"),
+)
+
+
+class LanguageAndSession:
+    """Every request: the language cookie, the refresh of a web sign-in session a page asked for
+    (``request.state.refresh_session``), security headers, and on pages the CSP and no-store.
+
+    A pure ASGI middleware rather than ``@app.middleware("http")``: Starlette's
+    ``BaseHTTPMiddleware`` runs the rest of the application in a separate task and streams the
+    response through memory channels, a fixed cost on every API call (key bundles included)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        path = request.url.path
+        page = not path.startswith(("/api/", "/static/"))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                refresh = getattr(request.state, "refresh_session", None)
+                if refresh is not None and "set-cookie" not in headers:
+                    for cookie in _refreshed_session_cookies(request, refresh):
+                        headers.append("set-cookie", cookie)
+                for name, value in _SECURITY_HEADERS:
+                    headers.setdefault(name, value)
+                if page:
+                    for name, value in _PAGE_HEADERS:
+                        headers.setdefault(name, value)
+            await send(message)
+
+        language = request.cookies.get(LANGUAGE_COOKIE, i18n.DEFAULT_LANGUAGE)
+        token = i18n.use_language(language)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            i18n.reset_language(token)
+
+
+def _refreshed_session_cookies(request: Request, refresh: Any) -> list[str]:
+    """The ``set-cookie`` values that renew the signed-in user's web session."""
+    user, payload = refresh
+    now = request.app.state.clock.now()
+    carrier = Response()
+    with request.app.state.sessions() as db:
+        employee = db.get(m.Employee, user.actor.employee_id)
+        if employee is None:
+            return []
+        set_session_cookie(
+            carrier,
+            request,
+            employee=employee,
+            session_id=user.session_id,
+            signed_in_at=dt.datetime.fromtimestamp(payload["iat"], dt.UTC),
+            now=now,
+            secret=request.app.state.settings.secret_key.get_secret_value(),
+        )
+    return [value.decode("latin-1") for name, value in carrier.raw_headers if name == b"set-cookie"]
 
 
 def _safe_next(target: str | None) -> str:
