@@ -30,9 +30,6 @@ import math
 import multiprocessing
 import os
 import queue as queue_module
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -40,7 +37,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Final
 
-import httpx
 import typer
 from rich.console import Console
 from sqlalchemy import Connection, Engine, delete, func, insert, select
@@ -51,6 +47,7 @@ from carekey.domain import enums as e
 from carekey.protocol.keys import DeviceKey
 from carekey.services.auth import hash_password
 from carekey.services.issuer import create_issuer_key
+from carekey.sim import server
 from carekey.sim.loadgen import LoadPlan, Worker, device_scalar, door_key, process_main
 from carekey.store import models as m
 from carekey.store.db import create_db_engine
@@ -310,73 +307,21 @@ def setup_bench_data(
 # --- the server ----------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def running_server(
     database_url: str, *, workers: int, secret: str, log_path: Path, startup_s: float = 60.0
 ) -> Iterator[str]:
-    """uvicorn on loopback as a subprocess; yields its base URL once ``/healthz`` answers."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "CAREKEY_DATABASE_URL": database_url,
-        "CAREKEY_SECRET_KEY": secret,
-        "CAREKEY_ENVIRONMENT": "development",
-        "CAREKEY_LOG_LEVEL": "warning",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "carekey.api.app:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-        "--timeout-keep-alive",
-        "120",
-        "--timeout-graceful-shutdown",
-        "5",
-    ]
-    base_url = f"http://127.0.0.1:{port}"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 - our own interpreter and fixed arguments
-        try:
-            deadline = time.monotonic() + startup_s
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(
-                        f"the server stopped at start (exit {process.returncode}): "
-                        + log_path.read_text(errors="replace")[-2000:]
-                    )
-                try:
-                    if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the server did not answer /healthz in time")
-                time.sleep(0.2)
-            yield base_url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+    """The server for the benchmark: ``sim.server.running_server`` with long keep-alive, so the
+    load generator's connections are reused."""
+    with server.running_server(
+        database_url,
+        secret=secret,
+        log_path=log_path,
+        workers=workers,
+        startup_s=startup_s,
+        keep_alive_s=120,
+    ) as base_url:
+        yield base_url
 
 
 def _run_load(plan: LoadPlan, echo: Echo, *, timeout_s: float) -> dict[str, float | int]:

@@ -29,12 +29,8 @@ import contextlib
 import datetime as dt
 import json
 import math
-import os
 import random
 import re
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -57,6 +53,7 @@ from carekey.config import normalize_database_url
 from carekey.domain import enums as e
 from carekey.protocol.events import GENESIS_HASH, Event, EventKind
 from carekey.services.seed import DEMO_PASSWORD, seed
+from carekey.sim.server import running_server
 from carekey.store import models as m
 from carekey.store.db import create_db_engine
 from carekey.store.migrate import upgrade
@@ -101,13 +98,6 @@ _VISITS_PER_DAY: Final = (1, 1, 2, 2, 2, 3, 3, 4)
 # --- the server ----------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def web_server(
     database_url: str,
@@ -117,60 +107,11 @@ def web_server(
     workers: int = 1,
     startup_s: float = 60.0,
 ) -> Iterator[str]:
-    """The CareKey server (uvicorn) as a subprocess on loopback; yields its base URL once
-    ``/healthz`` answers, and stops it afterwards."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "CAREKEY_DATABASE_URL": database_url,
-        "CAREKEY_SECRET_KEY": secret,
-        "CAREKEY_ENVIRONMENT": "development",
-        "CAREKEY_LOG_LEVEL": "warning",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "carekey.api.app:create_app",
-        "--factory",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-        "--timeout-graceful-shutdown",
-        "5",
-    ]
-    base_url = f"http://127.0.0.1:{port}"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 - our own interpreter and fixed arguments
-        try:
-            deadline = time.monotonic() + startup_s
-            with httpx.Client(timeout=2) as probe:
-                while True:
-                    if process.poll() is not None:
-                        raise RuntimeError(
-                            f"the server stopped at start (exit {process.returncode}): "
-                            + log_path.read_text(errors="replace")[-2000:]
-                        )
-                    with contextlib.suppress(httpx.HTTPError):
-                        if probe.get(f"{base_url}/healthz").status_code == 200:
-                            break
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("the server did not answer /healthz in time")
-                    time.sleep(0.1)
-            yield base_url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+    """The CareKey server as a subprocess on loopback (``sim.server.running_server``)."""
+    with running_server(
+        database_url, secret=secret, log_path=log_path, workers=workers, startup_s=startup_s
+    ) as base_url:
+        yield base_url
 
 
 # --- the database --------------------------------------------------------------------------------

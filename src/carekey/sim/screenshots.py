@@ -49,9 +49,9 @@ from carekey.sim.bench_web import (
     WEB_SECRET,
     DoorChain,
     add_history,
-    free_port,
     seed_database,
 )
+from carekey.sim.server import free_port
 from carekey.store import models as m
 from carekey.store.db import create_db_engine
 

@@ -1,0 +1,90 @@
+"""The CareKey server as a subprocess on loopback, for benchmarks, screenshots and browser
+tests: the same uvicorn command an operator runs, started on a free port and stopped after."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running_server(
+    database_url: str,
+    *,
+    secret: str,
+    log_path: Path,
+    workers: int = 1,
+    startup_s: float = 60.0,
+    keep_alive_s: int | None = None,
+) -> Iterator[str]:
+    """uvicorn on loopback as a subprocess; yields its base URL once ``/healthz`` answers, and
+    stops it afterwards (terminate, then kill if it does not stop)."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "CAREKEY_DATABASE_URL": database_url,
+        "CAREKEY_SECRET_KEY": secret,
+        "CAREKEY_ENVIRONMENT": "development",
+        "CAREKEY_LOG_LEVEL": "warning",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "carekey.api.app:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--timeout-graceful-shutdown",
+        "5",
+    ]
+    if keep_alive_s is not None:
+        command += ["--timeout-keep-alive", str(keep_alive_s)]
+    base_url = f"http://127.0.0.1:{port}"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 - our own interpreter and fixed arguments
+        try:
+            deadline = time.monotonic() + startup_s
+            with httpx.Client(timeout=2) as probe:
+                while True:
+                    if process.poll() is not None:
+                        raise RuntimeError(
+                            f"the server stopped at start (exit {process.returncode}): "
+                            + log_path.read_text(errors="replace")[-2000:]
+                        )
+                    with contextlib.suppress(httpx.HTTPError):
+                        if probe.get(f"{base_url}/healthz").status_code == 200:
+                            break
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("the server did not answer /healthz in time")
+                    time.sleep(0.1)
+            yield base_url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
