@@ -85,6 +85,12 @@ def test_mutated_valid_cbor_is_refused_cleanly_or_decoded(
         (b"\xf9\x3c\x00", "malformed"),  # half float
         (b"\xfb" + bytes(8), "malformed"),  # double
         (b"\xf7", "malformed"),  # undefined
+        # Second encodings of false/true/null: a float or a one-byte simple value whose bits
+        # read 20-22 must not decode as them.
+        (b"\xf9\x00\x14", "malformed"),  # half float, bits 20
+        (b"\xfa\x00\x00\x00\x15", "malformed"),  # single float, bits 21
+        (b"\xfb" + bytes(7) + b"\x16", "malformed"),  # double, bits 22
+        (b"\xf8\x14", "malformed"),  # simple value 20 in the two-byte form
         (b"\xc1\x00", "malformed"),  # tag 1 (epoch time) is not allowed
         (b"\x18\x05", "malformed"),  # non-shortest integer head
         (b"\x00\x00", "malformed"),  # trailing bytes

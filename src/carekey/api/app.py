@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
 import carekey
 from carekey.api import admin, audit, auth, events, keyapp, revocation
+from carekey.api.deps import DB_SESSIONS_PER_PROCESS
 from carekey.api.errors import install_error_handlers
 from carekey.clock import Clock, SystemClock
 from carekey.config import Settings, get_settings
@@ -35,6 +37,8 @@ def create_app(
         app.state.settings = settings
         app.state.clock = clock or SystemClock()
         app.state.head_revision = head_revision(app.state.engine)
+        # The hot key-app endpoints' own bound on concurrent database sessions (see keyapp).
+        app.state.db_limiter = anyio.CapacityLimiter(DB_SESSIONS_PER_PROCESS)
         try:
             yield
         finally:

@@ -195,11 +195,26 @@ def serve(
         ),
     ] = True,
     database_url: DatabaseUrl = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Serverprocesser, hver med sin egen socket (SO_REUSEPORT) / server processes, "
+            "each with its own socket (SO_REUSEPORT).",
+        ),
+    ] = 1,
+    keep_alive: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=3600,
+            help="Sekunder en ledig forbindelse holdes åben / seconds an idle connection is kept.",
+        ),
+    ] = 5,
 ) -> None:
     """Start serveren / start the server (uvicorn)."""
-    import uvicorn
-
-    from carekey.api.app import create_app
+    from carekey.api import serve as serving
     from carekey.devices.doorserver import DoorServer
     from carekey.sim.live import LiveActivity
     from carekey.store.migrate import current_revision, head_revision
@@ -243,15 +258,29 @@ def serve(
         _fail(f"demo-dørene kunne ikke starte / the demo doors could not start: {exc}")
     finally:
         engine.dispose()
-    console.print(f"[bold green]CareKey kører på / is running at[/] {url}")
+    console.print(
+        f"[bold green]CareKey kører på / is running at[/] {url}"
+        + (f" ({workers} processer / workers)" if workers > 1 else "")
+    )
     console.print(f"  sundhed / health: {url}/healthz    API: {url}/docs    stop: Ctrl+C")
     try:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
+        code = serving.run(
+            settings,
+            host=host,
+            port=port,
+            workers=workers,
+            keep_alive_s=keep_alive,
+            echo=console.print,
+        )
+    except serving.ServeError as exc:
+        _fail(str(exc))
     finally:
         if activity is not None:
             activity.stop()
         for server in servers:
             server.stop()
+    if code:
+        raise typer.Exit(code)
 
 
 door_app = typer.Typer(help="Simulerede døre / simulated doors.", no_args_is_help=True)

@@ -75,6 +75,11 @@ class _Decoder:
         major, info = initial >> 5, initial & 0x1F
         if info < 24:
             return major, info
+        if major == 7:
+            # Floats (25-27) and one-byte simple values (24) are never used; without this, a
+            # float whose bits read 20-22 (``f9 00 14``) would decode as false/true/null: a
+            # second encoding of the same value.
+            raise DecodeError("malformed", "unsupported simple value or float")
         if info == 24:
             value = self._take(1)[0]
             minimum = 24
@@ -90,7 +95,7 @@ class _Decoder:
         else:
             # 28-30 are reserved; 31 is indefinite length or "break", which we never accept.
             raise DecodeError("malformed", "indefinite length or reserved head")
-        if major != 7 and value < minimum:
+        if value < minimum:
             raise DecodeError("malformed", "non-shortest head")
         return major, value
 

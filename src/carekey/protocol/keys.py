@@ -478,6 +478,17 @@ def parse_sign1(data: bytes, *, max_bytes: int) -> CoseSign1:
         raise DecodeError("malformed", "protected header and payload must be byte strings")
     if not isinstance(signature, bytes) or unprotected != {}:
         raise DecodeError("malformed", "bad signature field or non-empty unprotected header")
+    kid = _protected_kid(protected)
+    if len(signature) != ED25519_SIGNATURE_BYTES:
+        raise SignatureError("bad_signature", "wrong signature length")
+    return CoseSign1(protected, kid, payload, signature)
+
+
+@functools.lru_cache(maxsize=4096)
+def _protected_kid(protected: bytes) -> bytes:
+    """The kid of a protected header that is exactly ``{alg: EdDSA, kid}``, or raise. Pure, and
+    one signer's header is the same bytes every time (a door's thousands of logged events), so
+    the answer is cached; a refusal raises again on every call."""
     header = cbor.loads(protected, max_bytes=64, max_depth=1, max_items=8)
     if not isinstance(header, dict) or set(header) != {1, 4}:
         raise DecodeError("malformed", "protected header must be exactly {alg, kid}")
@@ -486,9 +497,7 @@ def parse_sign1(data: bytes, *, max_bytes: int) -> CoseSign1:
     kid = header[4]
     if not isinstance(kid, bytes) or len(kid) != KID_BYTES:
         raise DecodeError("malformed", "kid must be 8 bytes")
-    if len(signature) != ED25519_SIGNATURE_BYTES:
-        raise SignatureError("bad_signature", "wrong signature length")
-    return CoseSign1(protected, kid, payload, signature)
+    return kid
 
 
 def open_issuer_signed(data: bytes, *, keyring: IssuerKeyring, max_bytes: int) -> tuple[str, bytes]:

@@ -49,6 +49,7 @@ from carekey.protocol.events import (
 from carekey.protocol.keys import DoorPublicKey, Ed25519Public
 from carekey.services.keys import AppSession
 from carekey.store import models as m
+from carekey.store.bulk import insert_rows
 
 log = logging.getLogger(__name__)
 
@@ -735,13 +736,13 @@ def _door_row(
 
 
 def _insert_door_rows(db: Session, door_id: int, rows: list[dict[str, Any]]) -> set[int]:
-    """Insert in one executemany; if a concurrent upload stored some seqs first, fall back to one
-    savepoint per row. Returns the seqs this call stored."""
+    """Insert in one statement (``COPY`` on PostgreSQL); if a concurrent upload stored some seqs
+    first, fall back to one savepoint per row. Returns the seqs this call stored."""
     if not rows:
         return set()
     try:
         with db.begin_nested():
-            db.execute(insert(_AUDIT), rows)
+            insert_rows(db.connection(), _AUDIT, rows)
         return {int(r["door_seq"]) for r in rows}
     except IntegrityError:
         log.info("ingest: door %s raced with another upload; inserting one by one", door_id)

@@ -10,13 +10,16 @@ Method:
    enrolled: the phones' device public keys are written directly, derived from a seed that the
    load process derives the same way. An earlier run's benchmark municipality is deleted first,
    and this run's afterwards, so reruns against a shared PostgreSQL work.
-2. **Server.** ``python -m uvicorn carekey.api.app:create_app --factory`` as a subprocess on
-   127.0.0.1 and a free port, ``--workers`` processes (default 2), a fixed
-   ``CAREKEY_SECRET_KEY``; the benchmark waits for ``/healthz``.
-3. **Load.** A separate process (:mod:`carekey.sim.loadgen`, asyncio + httpx) runs the phases:
-   all employees log in once (password checks/s), key-bundle refreshes at fixed concurrency
-   (saturation), an open-loop offered load at ``rate`` bundles/s for ``duration`` seconds
-   (p50/p95/p99 from the due time), ``/healthz`` closed loop, and large event uploads (ingest).
+2. **Server.** ``python -m carekey serve --workers N`` (default 2) as a subprocess on
+   127.0.0.1 and a free port: the command an operator runs, each worker with its own listening
+   socket (``SO_REUSEPORT``, see :mod:`carekey.api.serve`), a fixed ``CAREKEY_SECRET_KEY``,
+   keep-alive 120 s; the benchmark waits for ``/healthz``.
+3. **Load.** A separate process (:mod:`carekey.sim.loadgen`: asyncio on uvloop and a lean
+   HTTP/1.1 client of its own, so the load generator takes little CPU from the server it
+   measures) runs the phases: all employees log in once (password checks/s), key-bundle
+   refreshes at fixed concurrency (saturation), an open-loop offered load at ``rate``
+   bundles/s for ``duration`` seconds (p50/p95/p99 from the due time), ``/healthz`` closed
+   loop, and event uploads (ingest: a door's log of 1,000 events per upload, 8 at a time).
 4. The server is stopped and the figures are returned (the CLI prints them as one JSON line).
 """
 
@@ -451,7 +454,7 @@ def run(
                     log_path=log_path,
                 ) as base_url:
                     echo(
-                        f"server: uvicorn, {workers} worker(s), {base_url}; "
+                        f"server: carekey serve, {workers} worker(s), {base_url}; "
                         "load from a separate process"
                     )
                     plan = dataclasses.replace(plan, base_url=base_url)
@@ -506,7 +509,9 @@ def cli_command(
     rate: Annotated[
         float, typer.Option(min=1, help="Nøglebundter pr. sekund / key bundles per second.")
     ] = 200.0,
-    workers: Annotated[int, typer.Option(min=1, help="uvicorn-processer / workers.")] = 2,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Serverprocesser / server worker processes.")
+    ] = 2,
     ingest_events: Annotated[
         int, typer.Option(min=0, help="Hændelser at uploade / events to upload (0: skip).")
     ] = 50_000,

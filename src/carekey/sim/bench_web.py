@@ -10,7 +10,7 @@ Method:
    their district, each an entrance-controller pulse (where the entrance has one), an unlock and
    a lock of the home door, hash-chained per door like a real door log (≈ 12,000 audit events a
    day).
-2. **Server.** ``python -m uvicorn carekey.api.app:create_app --factory`` as a subprocess on
+2. **Server.** ``python -m carekey serve`` as a subprocess on
    127.0.0.1 and a free port, one worker, a fixed ``CAREKEY_SECRET_KEY``; the benchmark waits for
    ``/healthz``.
 3. **Sign-in.** The seeded administrator signs in like a browser would (httpx with cookies):

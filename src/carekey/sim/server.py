@@ -1,5 +1,5 @@
 """The CareKey server as a subprocess on loopback, for benchmarks, screenshots and browser
-tests: the same uvicorn command an operator runs, started on a free port and stopped after."""
+tests: the same ``carekey serve`` an operator runs, started on a free port and stopped after."""
 
 from __future__ import annotations
 
@@ -32,8 +32,9 @@ def running_server(
     startup_s: float = 60.0,
     keep_alive_s: int | None = None,
 ) -> Iterator[str]:
-    """uvicorn on loopback as a subprocess; yields its base URL once ``/healthz`` answers, and
-    stops it afterwards (terminate, then kill if it does not stop)."""
+    """``carekey serve`` on loopback as a subprocess (``workers`` processes, see
+    ``carekey.api.serve``); yields its base URL once ``/healthz`` answers, and stops it
+    afterwards (terminate, then kill if it does not stop)."""
     port = free_port()
     env = {
         **os.environ,
@@ -45,23 +46,17 @@ def running_server(
     command = [
         sys.executable,
         "-m",
-        "uvicorn",
-        "carekey.api.app:create_app",
-        "--factory",
+        "carekey",
+        "serve",
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
         "--workers",
         str(workers),
-        "--log-level",
-        "warning",
-        "--no-access-log",
-        "--timeout-graceful-shutdown",
-        "5",
     ]
     if keep_alive_s is not None:
-        command += ["--timeout-keep-alive", str(keep_alive_s)]
+        command += ["--keep-alive", str(keep_alive_s)]
     base_url = f"http://127.0.0.1:{port}"
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603 - our own interpreter and fixed arguments

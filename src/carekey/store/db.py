@@ -14,6 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from carekey.config import normalize_database_url
 
+POSTGRES_POOL_SIZE = 16
+POSTGRES_POOL_OVERFLOW = 8
+
 
 def create_db_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
     """An engine for a ``postgresql://`` or ``sqlite:///`` URL, set up the way CareKey needs it.
@@ -31,6 +34,12 @@ def create_db_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    # Enough pooled connections for a server process's concurrent requests
+    # (``api.deps.DB_SESSIONS_PER_PROCESS``) and the health and web pages beside them: with the
+    # default 5, every request past the fifth opened and closed a PostgreSQL connection (a
+    # backend fork each) in the morning rush.
+    kwargs.setdefault("pool_size", POSTGRES_POOL_SIZE)
+    kwargs.setdefault("max_overflow", POSTGRES_POOL_OVERFLOW)
     return create_engine(url, echo=echo, **kwargs)
 
 
