@@ -454,6 +454,8 @@ class _Attribution:
                 )
             ]
             self.residents[door.dwelling_id] = residents
+        if len(residents) == 1 and residents[0][1] is None:
+            return residents[0][0]  # the usual case: one citizen, still living there
         # Whoever still lived there then; of several, the one who moved out first (the later
         # one moved in after them).
         live = [(removed, cid) for cid, removed in residents if removed is None or removed > at]

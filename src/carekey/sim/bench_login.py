@@ -398,7 +398,7 @@ def run(
     saturation_s: float = 10.0,
     saturation_concurrency: int = 16,
     healthz_s: float = 3.0,
-    ingest_events: int = 50_000,
+    ingest_events: int = 100_000,
     workers: int = 2,
     keepalive: bool = True,
     reuse_challenge: bool = True,
@@ -514,7 +514,7 @@ def cli_command(
     ] = 2,
     ingest_events: Annotated[
         int, typer.Option(min=0, help="Hændelser at uploade / events to upload (0: skip).")
-    ] = 50_000,
+    ] = 100_000,
 ) -> None:
     """Mål login og nøglebundter / measure logins and key bundles; ends with one JSON line.
 

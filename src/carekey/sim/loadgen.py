@@ -330,7 +330,7 @@ class LoadPlan:
     max_in_flight: int = 400
     healthz_s: float = 3.0
     healthz_concurrency: int = 16
-    ingest_events: int = 50_000
+    ingest_events: int = 100_000
     ingest_events_per_upload: int = 1_000
     ingest_events_per_door: int = 1_000
     ingest_concurrency: int = 8

@@ -21,15 +21,15 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
     """Insert ``rows`` (dicts with the same keys, column names of ``table``) into ``table``."""
     if not rows:
         return
+    columns = list(rows[0])
+    unknown = [name for name in columns if name not in table.c]
+    if unknown:  # an INSERT would drop them silently, COPY would fail: refuse both
+        raise ValueError(f"{table.name} has no columns {unknown}")
     if connection.dialect.name != "postgresql":
         connection.execute(insert(table), list(rows))
         return
     import psycopg
 
-    columns = list(rows[0])
-    unknown = [name for name in columns if name not in table.c]
-    if unknown:
-        raise ValueError(f"{table.name} has no columns {unknown}")
     # Enum members go in as their values (what the ORM's enum columns store), not their names.
     enums = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, Enum)]
     quote = connection.dialect.identifier_preparer.quote
