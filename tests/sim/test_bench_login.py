@@ -13,6 +13,7 @@ import typer
 from typer.testing import CliRunner
 
 from carekey.sim import bench_login
+from carekey.sim.cpumeter import CpuMeter
 
 REQUIRED = (
     "key_bundles_per_s",
@@ -54,6 +55,13 @@ def test_run_reports_every_figure_on_sqlite() -> None:
     assert result["ingest_events_stored"] == 1000
     assert result["ingest_events_per_s"] > 0
     assert any("saturation" in line for line in lines)
+    if CpuMeter.available():  # where the CPU went (Linux): the server did the work
+        assert result["server_cpu_ms_per_bundle"] > 0
+        assert result["loadgen_cpu_ms_per_bundle"] >= 0
+        assert result["busy_cores_saturation"] > 0
+        assert result["server_cpu_us_per_event"] > 0
+        assert "postgres_cpu_ms_per_bundle" not in result  # SQLite: no database process
+        assert any(line.strip().startswith("CPU ms per bundle: server") for line in lines)
     json.dumps(result)  # one JSON line for the CLI
 
 

@@ -133,6 +133,11 @@ def render(results: dict[str, Any]) -> str:
     add(
         "ingest events per second", "ingest_events_per_s", "login", "≥ 10,000 (PG)", (10_000, False)
     )
+    add("CPU ms per bundle: server", "server_cpu_ms_per_bundle", "login", "—", None)
+    add("CPU ms per bundle: PostgreSQL", "postgres_cpu_ms_per_bundle", "login", "—", None)
+    add("CPU ms per bundle: load generator", "loadgen_cpu_ms_per_bundle", "login", "—", None)
+    add("CPU µs per ingested event: server", "server_cpu_us_per_event", "login", "—", None)
+    add("CPU µs per ingested event: PostgreSQL", "postgres_cpu_us_per_event", "login", "—", None)
     for page in (
         "dashboard",
         "employees",

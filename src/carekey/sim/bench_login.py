@@ -313,18 +313,18 @@ def setup_bench_data(
 @contextlib.contextmanager
 def running_server(
     database_url: str, *, workers: int, secret: str, log_path: Path, startup_s: float = 60.0
-) -> Iterator[str]:
-    """The server for the benchmark: ``sim.server.running_server`` with long keep-alive, so the
-    load generator's connections are reused."""
-    with server.running_server(
+) -> Iterator[tuple[str, int]]:
+    """The server for the benchmark: ``sim.server.server_process`` with long keep-alive, so the
+    load generator's connections are reused; yields the base URL and the server's pid."""
+    with server.server_process(
         database_url,
         secret=secret,
         log_path=log_path,
         workers=workers,
         startup_s=startup_s,
         keep_alive_s=120,
-    ) as base_url:
-        yield base_url
+    ) as started:
+        yield started
 
 
 def _run_load(plan: LoadPlan, echo: Echo, *, timeout_s: float) -> dict[str, float | int]:
@@ -383,6 +383,19 @@ def _exclusive(engine: Engine) -> Iterator[None]:
             connection.commit()
 
 
+def vacuum_analyze(engine: Engine) -> None:
+    """PostgreSQL: reclaim the rows an earlier run deleted and refresh the planner's statistics
+    for the rows just written. Autovacuum would do both in production; on a server where it is
+    off (this machine's CI configuration), each run would otherwise leave a million dead audit
+    rows behind and plan its queries on stale statistics."""
+    if engine.dialect.name != "postgresql":
+        return
+    quote = engine.dialect.identifier_preparer.quote
+    tables = ", ".join(quote(table.name) for table in m.Base.metadata.sorted_tables)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql(f"VACUUM (ANALYZE) {tables}")
+
+
 def _default_sqlite_url(folder: Path) -> str:
     return f"sqlite:///{folder / 'bench.db'}"
 
@@ -424,6 +437,7 @@ def run(
                 data = setup_bench_data(
                     engine, employees=employees, doors=doors, secret=BENCH_SECRET, now=now
                 )
+                vacuum_analyze(engine)
                 echo(
                     f"{backend}: {data.districts} districts, {data.citizens} citizens, "
                     f"{data.door_devices} doors, {employees} employees with enrolled phones "
@@ -452,16 +466,19 @@ def run(
                     workers=workers,
                     secret=BENCH_SECRET,
                     log_path=log_path,
-                ) as base_url:
+                ) as (base_url, server_pid):
                     echo(
                         f"server: carekey serve, {workers} worker(s), {base_url}; "
                         "load from a separate process"
                     )
-                    plan = dataclasses.replace(plan, base_url=base_url)
+                    plan = dataclasses.replace(
+                        plan, base_url=base_url, server_pid=server_pid, database=backend
+                    )
                     figures = _run_load(plan, echo, timeout_s=budget)
                 if not keep_data:
                     with engine.begin() as connection:
                         remove_bench_data(connection)
+                    vacuum_analyze(engine)
         finally:
             engine.dispose()
     result: dict[str, float | int] = {

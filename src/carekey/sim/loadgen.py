@@ -25,6 +25,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import math
+import os
 import re
 import time
 import urllib.parse
@@ -38,6 +39,7 @@ import orjson
 from carekey.protocol.deviceproof import proof_message
 from carekey.protocol.events import EventChain, EventKind
 from carekey.protocol.keys import P256_ORDER, DeviceKey, DoorKey
+from carekey.sim.cpumeter import CpuMeter, per_unit
 
 APP: Final = "/api/v1/app"
 REQUEST_TIMEOUT_S: Final = 60.0
@@ -337,6 +339,8 @@ class LoadPlan:
     ingest_timeout_s: float = 120.0
     keepalive: bool = True
     reuse_challenge: bool = True
+    server_pid: int | None = None  # for the CPU accounting (the workers are its children)
+    database: str = "sqlite"  # "postgresql": count the local PostgreSQL processes' CPU too
 
 
 @dataclass
@@ -546,9 +550,12 @@ class _Load:
                     continue
                 stats.latencies_ms.append((time.perf_counter() - started) * 1000)
 
+        meter = self._meter()
+        before = meter.sample()
         started = time.perf_counter()
         await asyncio.gather(*(loop() for _ in range(self.plan.saturation_concurrency)))
         elapsed = time.perf_counter() - started
+        after = meter.sample()
         rate = len(stats.latencies_ms) / elapsed
         figures: dict[str, float | int] = {
             "key_bundles_per_s": round(rate, 1),
@@ -557,13 +564,27 @@ class _Load:
             "saturation_errors": stats.errors,
             "bundle_response_kb": round(sum(sizes) / len(sizes) / 1024, 1) if sizes else 0,
         }
+        cpu = per_unit(
+            before,
+            after,
+            len(stats.latencies_ms),
+            scale=1e3,
+            suffix="ms_per_bundle",
+            phase="saturation",
+        )
+        figures.update(cpu)
         self.report(
             f"saturation: {len(stats.latencies_ms)} bundles in {elapsed:.1f} s = {rate:.1f}/s "
             f"at concurrency {self.plan.saturation_concurrency} "
             f"(p50 {figures['saturation_p50_ms']} ms, {figures['bundle_response_kb']} KiB each)"
             + (f"; errors {stats.errors}: {stats.error_samples[:2]}" if stats.errors else "")
         )
+        if cpu:
+            self.report("  " + _cpu_line(cpu, "ms_per_bundle", "ms per bundle"))
         return figures
+
+    def _meter(self) -> CpuMeter:
+        return CpuMeter(self.plan.server_pid, database=self.plan.database)
 
     async def _paced(
         self, rate: float, *, total: int | None, stop: asyncio.Event | None = None
@@ -753,9 +774,14 @@ class _Load:
                 flagged += sum(int(v) for v in result.get("flagged", {}).values())
                 stats.latencies_ms.append((time.perf_counter() - started) * 1000)
 
+        meter = self._meter()
+        before = meter.sample()
         started = time.perf_counter()
         await asyncio.gather(*(loop() for _ in range(self.plan.ingest_concurrency)))
         elapsed = time.perf_counter() - started
+        cpu = per_unit(
+            before, meter.sample(), stored, scale=1e6, suffix="us_per_event", phase="ingest"
+        )
         rate = stored / elapsed if elapsed > 0 else 0.0
         self.report(
             f"ingest: {stored} stored ({flagged} flagged) in {elapsed:.1f} s = "
@@ -763,13 +789,27 @@ class _Load:
             f"upload p50 {percentile(stats.latencies_ms, 50):.0f} ms"
             + (f"; errors {stats.errors}: {stats.error_samples[:2]}" if stats.errors else "")
         )
+        if cpu:
+            self.report("  " + _cpu_line(cpu, "us_per_event", "µs per event"))
         return {
             "ingest_events_per_s": round(rate, 1),
             "ingest_events_stored": stored,
             "ingest_events_flagged": flagged,
             "ingest_upload_p50_ms": round(percentile(stats.latencies_ms, 50), 1),
             "ingest_errors": stats.errors,
+            **cpu,
         }
+
+
+def _cpu_line(cpu: dict[str, float], suffix: str, unit: str) -> str:
+    """``CPU ms per bundle: server 4.3, PostgreSQL 2.1, load generator 0.3; 1.9 cores busy``."""
+    parts = [f"server {cpu[f'server_cpu_{suffix}']:g}"]
+    if f"postgres_cpu_{suffix}" in cpu:
+        parts.append(f"PostgreSQL {cpu[f'postgres_cpu_{suffix}']:g}")
+    parts.append(f"load generator {cpu[f'loadgen_cpu_{suffix}']:g}")
+    busy = [v for k, v in cpu.items() if k.startswith("busy_cores_")]
+    tail = f"; machine {busy[0]:g} of {os.cpu_count() or 1} cores busy" if busy else ""
+    return f"CPU {unit}: " + ", ".join(parts) + tail
 
 
 Phase = Callable[[], Awaitable[dict[str, float | int]]]

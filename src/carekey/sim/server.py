@@ -35,6 +35,29 @@ def running_server(
     """``carekey serve`` on loopback as a subprocess (``workers`` processes, see
     ``carekey.api.serve``); yields its base URL once ``/healthz`` answers, and stops it
     afterwards (terminate, then kill if it does not stop)."""
+    with server_process(
+        database_url,
+        secret=secret,
+        log_path=log_path,
+        workers=workers,
+        startup_s=startup_s,
+        keep_alive_s=keep_alive_s,
+    ) as (base_url, _pid):
+        yield base_url
+
+
+@contextlib.contextmanager
+def server_process(
+    database_url: str,
+    *,
+    secret: str,
+    log_path: Path,
+    workers: int = 1,
+    startup_s: float = 60.0,
+    keep_alive_s: int | None = None,
+) -> Iterator[tuple[str, int]]:
+    """``running_server``, yielding the base URL and the server's process id (its workers are
+    its children), for benchmarks that account for the server's CPU."""
     port = free_port()
     env = {
         **os.environ,
@@ -75,7 +98,7 @@ def running_server(
                     if time.monotonic() > deadline:
                         raise RuntimeError("the server did not answer /healthz in time")
                     time.sleep(0.1)
-            yield base_url
+            yield base_url, process.pid
         finally:
             process.terminate()
             try:
