@@ -1,10 +1,11 @@
 """The administration UI in a real browser: Debian's Chromium driven by Playwright (sync API)
 against a real CareKey server in a subprocess.
 
-One server per test session (uvicorn on 127.0.0.1 and a free port, a fresh SQLite file seeded
-with the Copenhagen profile, ``CAREKEY_SECRET_KEY`` set), one browser per session, a fresh
-browser context per test. An administrator signs in once through the pages (password and TOTP)
-and each test's context starts from that signed-in state; the sign-in test signs in itself.
+One server per test session (``carekey serve`` on 127.0.0.1 and a free port, a fresh SQLite
+file seeded with the Copenhagen profile, ``CAREKEY_SECRET_KEY`` set), one browser per session,
+a fresh browser context per test. An administrator signs in once through the pages (password
+and TOTP) and each test's context starts from that signed-in state; the sign-in test signs in
+itself.
 
 Without Chromium (``/usr/bin/chromium`` or ``chromium`` on the PATH) or the ``playwright``
 package the tests are skipped with the reason, except under ``CI=true``, where that fails the

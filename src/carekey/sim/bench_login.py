@@ -314,9 +314,9 @@ def setup_bench_data(
 def running_server(
     database_url: str, *, workers: int, secret: str, log_path: Path, startup_s: float = 60.0
 ) -> Iterator[tuple[str, int]]:
-    """The server for the benchmark: ``sim.server.server_process`` with long keep-alive, so the
+    """The server for the benchmark: ``sim.server.running_server`` with long keep-alive, so the
     load generator's connections are reused; yields the base URL and the server's pid."""
-    with server.server_process(
+    with server.running_server(
         database_url,
         secret=secret,
         log_path=log_path,

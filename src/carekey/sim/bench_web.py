@@ -110,7 +110,7 @@ def web_server(
     """The CareKey server as a subprocess on loopback (``sim.server.running_server``)."""
     with running_server(
         database_url, secret=secret, log_path=log_path, workers=workers, startup_s=startup_s
-    ) as base_url:
+    ) as (base_url, _pid):
         yield base_url
 
 

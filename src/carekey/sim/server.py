@@ -31,33 +31,11 @@ def running_server(
     workers: int = 1,
     startup_s: float = 60.0,
     keep_alive_s: int | None = None,
-) -> Iterator[str]:
-    """``carekey serve`` on loopback as a subprocess (``workers`` processes, see
-    ``carekey.api.serve``); yields its base URL once ``/healthz`` answers, and stops it
-    afterwards (terminate, then kill if it does not stop)."""
-    with server_process(
-        database_url,
-        secret=secret,
-        log_path=log_path,
-        workers=workers,
-        startup_s=startup_s,
-        keep_alive_s=keep_alive_s,
-    ) as (base_url, _pid):
-        yield base_url
-
-
-@contextlib.contextmanager
-def server_process(
-    database_url: str,
-    *,
-    secret: str,
-    log_path: Path,
-    workers: int = 1,
-    startup_s: float = 60.0,
-    keep_alive_s: int | None = None,
 ) -> Iterator[tuple[str, int]]:
-    """``running_server``, yielding the base URL and the server's process id (its workers are
-    its children), for benchmarks that account for the server's CPU."""
+    """``carekey serve`` on loopback as a subprocess (``workers`` processes, see
+    ``carekey.api.serve``); once ``/healthz`` answers, yields its base URL and process id (the
+    workers are its children: a benchmark accounts for their CPU), and stops it afterwards
+    (terminate, then kill if it does not stop)."""
     port = free_port()
     env = {
         **os.environ,
