@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 from carekey.domain.errors import DomainError, InvariantError
 from carekey.protocol.errors import ProtocolError
 from carekey.services.errors import ConflictError, ForbiddenError, NotFoundError, UnauthorizedError
+
+log = logging.getLogger(__name__)
 
 _STATUS: list[tuple[type[DomainError], int]] = [
     (NotFoundError, 404),
@@ -61,3 +65,22 @@ def install_error_handlers(app: FastAPI) -> None:
             ),
             status_code=422,
         )
+
+    async def out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        """A value the database cannot hold, such as an id of 2**70 in a path or a body: no such
+        row can exist, and the request is refused before anything is written (the unit of work
+        rolls back). Logged, in case one ever comes from our own code rather than the client."""
+        log.warning("out-of-range value in %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            error_body(
+                "request.out_of_range",
+                "Et tal eller en værdi i forespørgslen er uden for det gyldige område",
+                "A number or value in the request is out of range",
+            ),
+            status_code=422,
+        )
+
+    # SQLite's driver raises a bare OverflowError for an integer beyond 64 bits; PostgreSQL
+    # answers "integer out of range" (DataError) for one beyond the column's 32 bits.
+    app.add_exception_handler(OverflowError, out_of_range)
+    app.add_exception_handler(DataError, out_of_range)
