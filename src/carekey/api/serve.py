@@ -104,7 +104,7 @@ def _check_port_free(host: str, port: int) -> None:
     probe = "127.0.0.1" if host in ("0.0.0.0", "") else "::1" if host == "::" else host  # noqa: S104 - comparing, not binding
     taken: str | None = None
     with contextlib.suppress(OSError), socket.create_connection((probe, port), timeout=0.5):
-        taken = "another server answers there"
+        taken = "en anden server svarer der / another server answers there"
     if taken is None:
         try:
             reuseport_socket(host, port).close()
