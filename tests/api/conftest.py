@@ -8,17 +8,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import pyotp
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from carekey.api.app import create_app
+from carekey.auth.passwords import hash_password
 from carekey.clock import FrozenClock
 from carekey.config import Settings
 from carekey.domain import enums as e
-from carekey.services.auth import hash_password
 from carekey.services.issuer import create_issuer_key
+from carekey.services.keyvault import seal
 from carekey.services.seed import DEMO_PASSWORD, seed
 from carekey.store import models as m
 from tests.store.factories import make_world
@@ -140,8 +142,30 @@ def client(engine: Engine, clock: FrozenClock, tenants: Tenants) -> Iterator[Tes
         yield test_client
 
 
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # the test employees' authenticator secret
+
+
+def totp_code_for(client: TestClient, employee_id: int, engine: Engine) -> str:
+    """A fresh TOTP code for an office employee, setting up their second factor if needed.
+
+    A code works once: if this employee's current step was used already, the app's frozen clock
+    moves on to the next step (30 s), as a person would wait for the next code."""
+    clock = client.app.state.clock  # type: ignore[attr-defined]
+    with Session(engine) as session, session.begin():
+        employee = session.get(m.Employee, employee_id)
+        assert employee is not None
+        if employee.totp_secret_sealed is None:
+            employee.totp_secret_sealed = seal(TOTP_SECRET.encode(), secret=SECRET, purpose="totp")
+        step = int(clock.now().timestamp()) // 30
+        if employee.totp_last_step is not None and employee.totp_last_step >= step:
+            clock.advance(dt.timedelta(seconds=30 * (employee.totp_last_step - step + 1)))
+    return pyotp.TOTP(TOTP_SECRET).at(clock.now())
+
+
 def sign_in(client: TestClient, employee_id: int, engine: Engine) -> dict[str, str]:
-    """Authorization headers for an office employee, signed in through the API."""
+    """Authorization headers for an office employee, signed in through the API (password and
+    TOTP code)."""
+    code = totp_code_for(client, employee_id, engine)
     with Session(engine) as session:
         employee = session.get(m.Employee, employee_id)
         assert employee is not None
@@ -151,6 +175,7 @@ def sign_in(client: TestClient, employee_id: int, engine: Engine) -> dict[str, s
             "municipality": municipality.code,
             "employee_number": employee.employee_number,
             "password": DEMO_PASSWORD,
+            "totp_code": code,
         }
     response = client.post("/api/v1/auth/token", json=body)
     assert response.status_code == 200, response.text

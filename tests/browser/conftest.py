@@ -108,9 +108,10 @@ def api(server: Server) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="session")
-def admin_api(api: httpx.Client) -> dict[str, str]:
-    """Bearer headers of the seeded administrator (E00001) for the admin API."""
-    return admin_headers(api)
+def admin_api(api: httpx.Client, admin_login: AdminLogin) -> dict[str, str]:
+    """Bearer headers of the seeded administrator (E00001) for the admin API (password and the
+    TOTP code of the authenticator set up at the browser sign-in)."""
+    return admin_headers(api, totp_secret=admin_login.totp_secret)
 
 
 @pytest.fixture(scope="session")

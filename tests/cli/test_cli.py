@@ -23,7 +23,7 @@ def test_upgrade_then_seed_then_skip(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "data" / "carekey.db").exists()
-    assert "0001" in result.output
+    assert "0002" in result.output  # the newest migration
     result = runner.invoke(app, ["db", "upgrade"])
     assert "allerede" in result.output
     result = runner.invoke(app, ["seed", "--profile", "small", "--seed", "3"])

@@ -13,10 +13,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from carekey.access import Action, Actor, reach
 from carekey.domain import enums as e
 from carekey.protocol.keys import DevicePublicKey
 from carekey.services import dashboard, revocation
-from carekey.services.auth import Actor
 from carekey.services.errors import ForbiddenError
 from carekey.store import models as m
 from tests.store.factories import World, door, make_world
@@ -98,7 +98,13 @@ def _place(db: Session) -> Place:
         worker,
         other,
         Actor(admin.id, world.municipality.id, frozenset({e.Role.ADMINISTRATOR}), "Anne"),
-        Actor(lead.id, world.municipality.id, frozenset({e.Role.DISTRICT_LEAD}), "Lis"),
+        Actor(
+            lead.id,
+            world.municipality.id,
+            frozenset({e.Role.DISTRICT_LEAD}),
+            "Lis",
+            district_ids=frozenset({district.id}),
+        ),
     )
 
 
@@ -249,13 +255,15 @@ def test_a_blocked_phone_lists_the_doors_that_may_still_accept_its_keys(session:
     )
     # Another employee's key names Poul's door but is not revoked: no exposure there.
     _credential(session, p.other_worker, [p.home_lock], expires_at=NOW + dt.timedelta(hours=5))
-    assert dashboard.exposed_doors(session, scope=dashboard.Scope(1, None), now=NOW) == []
+    assert (
+        dashboard.exposed_doors(session, scope=reach(p.admin, Action.READ_DASHBOARD), now=NOW) == []
+    )
 
     blocked = revocation.block_phone(
         session, actor=p.admin, phone_id=phone.id, reason="tabt i bussen", lost=True, now=NOW
     )
     assert blocked.denylist_version is not None
-    scope = dashboard.scope_of(session, p.admin)
+    scope = reach(p.admin, Action.READ_DASHBOARD)
     exposed = {x.door_id: x for x in dashboard.exposed_doors(session, scope=scope, now=NOW)}
     assert set(exposed) == {world.home_lock.id, world.entrance_controller.id}
     assert exposed[world.home_lock.id].until == early.expires_at
@@ -313,7 +321,7 @@ def test_each_revocation_is_one_line_with_its_own_doors_and_latest_time(
     revocation.block_employee(
         session, actor=p.admin, employee_id=p.other_worker.id, reason="fratrådt", now=later
     )
-    scope = dashboard.scope_of(session, p.admin)
+    scope = reach(p.admin, Action.READ_DASHBOARD)
 
     lines = dashboard.exposure_by_revocation(session, scope=scope, now=later)
 
@@ -326,7 +334,7 @@ def test_each_revocation_is_one_line_with_its_own_doors_and_latest_time(
     # Poul's lead sees only the doors on the way to Poul: the employee's line, and the
     # shared stairwell on the phone's line.
     mine = dashboard.exposure_by_revocation(
-        session, scope=dashboard.scope_of(session, p.lead), now=later
+        session, scope=reach(p.lead, Action.READ_DASHBOARD), now=later
     )
     assert [(x.name, x.doors) for x in mine] == [("Bente Berg", 1), ("Ali Hassan", 1)]
 

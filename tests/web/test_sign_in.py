@@ -51,6 +51,13 @@ def test_sign_in_sets_up_totp_then_requires_it(
     assert "data-secret" not in page.text
     wrong = client.post("/login/totp", data={"code": "000000", "csrf_token": csrf_of(page.text)})
     assert wrong.status_code == 401
+    # The code of the first sign-in is still inside its 30 s step, but a code works once.
+    reused = client.post(
+        "/login/totp",
+        data={"code": pyotp.TOTP(secret).at(clock.now()), "csrf_token": csrf_of(page.text)},
+    )
+    assert reused.status_code == 401
+    clock.advance(dt.timedelta(seconds=30))
     right = client.post(
         "/login/totp",
         data={"code": pyotp.TOTP(secret).at(clock.now()), "csrf_token": csrf_of(page.text)},
@@ -95,17 +102,40 @@ def test_idle_session_ends(
     assert response.headers["location"].startswith("/login")
 
 
-def test_repeated_wrong_passwords_are_throttled(
+def test_repeated_wrong_passwords_back_off_without_locking_the_owner_out(
     client: TestClient, clock: FrozenClock, tenants: Tenants, engine: Engine
 ) -> None:
+    number = _number(engine, tenants.admin)
+    web_sign_in(client, clock, number)  # the owner has signed in from this address before
+    client.cookies.clear()
     page = client.get("/login")
     token = csrf_of(page.text)
-    body = {"municipality": "0101", "employee_number": "E00001", "csrf_token": token}
-    for _ in range(5):
+    body = {"municipality": "0101", "employee_number": number, "csrf_token": token}
+    for _ in range(3):
         assert client.post("/login", data={**body, "password": "forkert"}).status_code == 401
-    locked = client.post("/login", data={**body, "password": "hjemmepleje"})
-    assert locked.status_code == 429
-    assert "For mange" in locked.text
+    slowed = client.post("/login", data={**body, "password": "hjemmepleje"})
+    assert slowed.status_code == 429
+    assert "For mange" in slowed.text
+    # Backoff, not a lock: after the wait, the right password gets through.
+    clock.advance(dt.timedelta(seconds=2))
+    assert client.post("/login", data={**body, "password": "hjemmepleje"}).status_code == 200
+
+
+def test_an_outsider_cannot_lock_an_office_account_out() -> None:
+    from carekey.auth.throttle import SignInThrottle
+
+    throttle = SignInThrottle()
+    now = dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC)
+    throttle.succeeded(account="0101:E00001", address="10.0.0.5", now=now)
+    for i in range(500):  # a guesser with many addresses
+        throttle.failed(account="0101:E00001", address=f"203.0.113.{i % 250}", now=now)
+    # Slowed everywhere else, never at the owner's known address.
+    assert throttle.retry_after(account="0101:E00001", address="198.51.100.7", now=now)
+    assert throttle.retry_after(account="0101:E00001", address="10.0.0.5", now=now) is None
+    # and the waits are bounded: at most 15 minutes
+    wait = throttle.retry_after(account="0101:E00001", address="203.0.113.1", now=now)
+    assert wait is not None
+    assert wait <= dt.timedelta(minutes=15)
 
 
 def test_care_workers_cannot_sign_in(

@@ -15,6 +15,7 @@ import carekey
 from carekey.api import admin, audit, auth, events, keyapp, revocation
 from carekey.api.deps import DB_SESSIONS_PER_PROCESS
 from carekey.api.errors import install_error_handlers
+from carekey.auth.throttle import SignInThrottle
 from carekey.clock import Clock, SystemClock
 from carekey.config import Settings, get_settings
 from carekey.services.cache import CACHE_KEY, TimedCache
@@ -52,6 +53,7 @@ def create_app(
         lifespan=lifespan,
     )
 
+    app.state.sign_in_throttle = SignInThrottle()
     install_error_handlers(app)
     for router in (
         auth.router,

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
+from carekey.access import Actor
 from carekey.api.deps import ActorDep, NowDep, SessionDep
 from carekey.domain import enums as e
 from carekey.services import audit_log
 from carekey.services.audit import record_admin_action
-from carekey.services.auth import Actor
 
 router = APIRouter(prefix="/api/v1/admin", tags=["revision / audit"])
 

@@ -10,7 +10,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from carekey.services.auth import Actor, actor_from_token
+from carekey.access import Actor
+from carekey.auth.service import actor_from_token
 from carekey.services.errors import UnauthorizedError
 
 

@@ -11,9 +11,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 
-from carekey.domain.errors import DomainError, InvariantError
+from carekey.domain.errors import (
+    ConflictError,
+    DomainError,
+    ForbiddenError,
+    InvariantError,
+    NotFoundError,
+    TooManyAttemptsError,
+    UnauthorizedError,
+)
 from carekey.protocol.errors import ProtocolError
-from carekey.services.errors import ConflictError, ForbiddenError, NotFoundError, UnauthorizedError
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +30,22 @@ _STATUS: list[tuple[type[DomainError], int]] = [
     (ForbiddenError, 403),
     (ConflictError, 409),
     (InvariantError, 422),
+    (TooManyAttemptsError, 429),
 ]
+
+
+def status_of(exc: DomainError) -> int:
+    """The one HTTP status of a domain error, for the API and the administration UI alike."""
+    return next((s for t, s in _STATUS if isinstance(exc, t)), 400)
+
+
+def headers_of(exc: DomainError) -> dict[str, str] | None:
+    """Headers that go with the status: how to authenticate, or when to try again."""
+    if isinstance(exc, UnauthorizedError):
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, TooManyAttemptsError):
+        return {"Retry-After": str(exc.retry_after_s)}
+    return None
 
 
 def error_body(code: str, message_da: str, message_en: str, **extra: Any) -> dict[str, Any]:
@@ -36,12 +58,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        status = next((s for t, s in _STATUS if isinstance(exc, t)), 400)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return JSONResponse(
             error_body(exc.code, exc.message_da, exc.message_en),
-            status_code=status,
-            headers=headers,
+            status_code=status_of(exc),
+            headers=headers_of(exc),
         )
 
     @app.exception_handler(ProtocolError)

@@ -120,3 +120,26 @@ def check_validity(not_before: dt.datetime, not_after: dt.datetime | None) -> No
             "Gyldighedsperioden skal slutte efter den begynder",
             "The validity period must end after it begins",
         )
+
+
+MAX_ID = 2**31 - 1  # ids are 32-bit in the schema
+
+
+def ascii_number(text: str | None, *, maximum: int = MAX_ID) -> int | None:
+    """A whole number written in ASCII digits only, from 0 to ``maximum``; else None.
+
+    ``str.isdigit`` is true for "²", "③" and "٣" too, and ``int()`` reads "٣" as 3 (and fails on
+    "²"): user input never reaches ``int()`` without this check."""
+    if text is None:
+        return None
+    value = text.strip()
+    if not value or len(value) > 12 or not (value.isascii() and value.isdigit()):
+        return None
+    number = int(value)
+    return number if number <= maximum else None
+
+
+def ascii_id(text: str | None) -> int | None:
+    """A database id (1 to 2**31 - 1) in ASCII digits, or None."""
+    number = ascii_number(text)
+    return number if number is not None and number >= 1 else None

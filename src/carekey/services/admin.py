@@ -1,13 +1,8 @@
 """Administration use cases: employees, phones, districts, citizens, doors, emergency keys and the
 log of administrative actions.
 
-Who may do what:
-
-- an administrator reads and changes everything of their own municipality;
-- a district lead reads the employees, phones and citizens of their own districts (and the
-  districts and emergency keys that concern them) and changes nothing here; blocking is in
-  ``services.revocation``;
-- everyone else (auditors, care workers, installers) is refused.
+Who may do what is decided in ``carekey.access`` alone (``reach`` and its SQL conditions):
+administrators change, district leads read their own districts, auditors read.
 
 Another municipality's things are reported as "not found", never as "forbidden", so that their
 existence is not revealed; that holds for ids in a request body too. Every create and change
@@ -27,12 +22,14 @@ from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from carekey.access import Action, Actor, Scope, get_in_scope, reach
+from carekey.access import queries as access_sql
+from carekey.auth.passwords import hash_password
 from carekey.domain import enums as e
 from carekey.domain.errors import DomainError
 from carekey.domain.rules import check_same_municipality
 from carekey.services.audit import record_admin_action
-from carekey.services.auth import Actor, hash_password
-from carekey.services.errors import ConflictError, ForbiddenError, not_found
+from carekey.services.errors import ConflictError, not_found
 from carekey.store import models as m
 
 MAX_PAGE_SIZE = 200
@@ -65,44 +62,7 @@ class Page(Generic[T]):
     offset: int
 
 
-# --- access ------------------------------------------------------------------------------------
-
-
-def _forbidden() -> ForbiddenError:
-    return ForbiddenError(
-        "auth.forbidden", "Din rolle giver ikke adgang til dette", "Your role does not allow this"
-    )
-
-
-@dataclass(frozen=True)
-class ReadScope:
-    """What the actor may read: their whole municipality, or only some of its districts."""
-
-    municipality_id: int
-    district_ids: frozenset[int] | None  # None: the whole municipality
-
-
-def _read_scope(db: Session, actor: Actor) -> ReadScope:
-    if e.Role.ADMINISTRATOR in actor.roles:
-        return ReadScope(actor.municipality_id, None)
-    if e.Role.DISTRICT_LEAD in actor.roles:
-        mine = db.execute(
-            select(m.EmployeeDistrict.district_id).where(
-                m.EmployeeDistrict.employee_id == actor.employee_id
-            )
-        ).scalars()
-        return ReadScope(actor.municipality_id, frozenset(mine))
-    raise _forbidden()
-
-
-def _require_admin(actor: Actor) -> None:
-    actor.require(e.Role.ADMINISTRATOR)
-
-
-def _get(db: Session, model: type[T], object_id: int) -> T | None:
-    if not 1 <= object_id <= MAX_ID:
-        return None
-    return db.get(model, object_id)
+# --- access: every rule of who may read or do what is in ``carekey.access`` -------------------
 
 
 def _employee_in_districts(district_ids: Iterable[int]) -> Any:
@@ -209,38 +169,26 @@ def _district_views(db: Session, districts: list[m.District]) -> list[DistrictVi
     return [DistrictView(d, employees.get(d.id, 0), citizens.get(d.id, 0)) for d in districts]
 
 
-def _own_district(db: Session, actor: Actor, district_id: int) -> m.District:
-    district = _get(db, m.District, district_id)
-    if district is None or district.municipality_id != actor.municipality_id:
-        raise not_found("Distriktet", "district")
-    return district
-
-
-def _own_districts(db: Session, actor: Actor, district_ids: Iterable[int]) -> list[m.District]:
+def _own_districts(db: Session, scope: Scope, district_ids: Iterable[int]) -> list[m.District]:
     wanted = sorted(set(district_ids))
-    districts = [_own_district(db, actor, d) for d in wanted]
+    districts = [get_in_scope(db, scope, m.District, d) for d in wanted]
     check_same_municipality(
-        "Medarbejderen", actor.municipality_id, [d.municipality_id for d in districts]
+        "Medarbejderen", scope.municipality_id, [d.municipality_id for d in districts]
     )
     return districts
 
 
 def list_districts(db: Session, *, actor: Actor) -> list[DistrictView]:
     """The districts of the actor's municipality (a district lead sees their own only)."""
-    scope = _read_scope(db, actor)
-    stmt = select(m.District).where(m.District.municipality_id == scope.municipality_id)
-    if scope.district_ids is not None:
-        stmt = stmt.where(m.District.id.in_(scope.district_ids))
+    scope = reach(actor, Action.READ_DISTRICTS)
+    stmt = select(m.District).where(access_sql.districts_in(scope))
     districts = list(db.execute(stmt.order_by(m.District.code, m.District.id)).scalars())
     return _district_views(db, districts)
 
 
 def get_district(db: Session, *, actor: Actor, district_id: int) -> DistrictView:
     """One district of the actor's municipality."""
-    scope = _read_scope(db, actor)
-    district = _own_district(db, actor, district_id)
-    if scope.district_ids is not None and district.id not in scope.district_ids:
-        raise _forbidden()
+    district = get_in_scope(db, reach(actor, Action.READ_DISTRICTS), m.District, district_id)
     return _district_views(db, [district])[0]
 
 
@@ -280,7 +228,7 @@ def create_district(
     db: Session, *, actor: Actor, code: str, name: str, now: dt.datetime, reason: str | None = None
 ) -> DistrictView:
     """Create a district; its code is unique within the municipality."""
-    _require_admin(actor)
+    reach(actor, Action.MANAGE_DISTRICTS)
     district = m.District(
         municipality_id=actor.municipality_id, code=_district_code(code), name=_district_name(name)
     )
@@ -312,8 +260,8 @@ def update_district(
     reason: str | None = None,
 ) -> DistrictView:
     """Rename a district or change its code."""
-    _require_admin(actor)
-    district = _own_district(db, actor, district_id)
+    scope = reach(actor, Action.MANAGE_DISTRICTS)
+    district = get_in_scope(db, scope, m.District, district_id)
     changes: dict[str, Any] = {}
     if not isinstance(code, Unset):
         new_code = _district_code(code)
@@ -380,45 +328,25 @@ def _employee_views(db: Session, employees: list[m.Employee]) -> list[EmployeeVi
     ]
 
 
-def _employee_readable(db: Session, actor: Actor, employee_id: int) -> m.Employee:
-    scope = _read_scope(db, actor)
-    employee = _get(db, m.Employee, employee_id)
-    if employee is None or employee.municipality_id != scope.municipality_id:
-        raise not_found("Medarbejderen", "employee")
-    if scope.district_ids is not None:
-        theirs = db.execute(
-            select(m.EmployeeDistrict.district_id)
-            .where(m.EmployeeDistrict.employee_id == employee.id)
-            .where(m.EmployeeDistrict.district_id.in_(scope.district_ids))
-        ).first()
-        if theirs is None:
-            raise _forbidden()
-    return employee
-
-
-def _own_employee(db: Session, actor: Actor, employee_id: int) -> m.Employee:
-    employee = _get(db, m.Employee, employee_id)
-    if employee is None or employee.municipality_id != actor.municipality_id:
-        raise not_found("Medarbejderen", "employee")
-    return employee
-
-
 def list_employees(
     db: Session,
     *,
     actor: Actor,
     q: str | None = None,
+    role: e.Role | None = None,
     district_id: int | None = None,
     status: e.EmployeeStatus | None = None,
     limit: int = DEFAULT_PAGE_SIZE,
     offset: int = 0,
 ) -> Page[EmployeeView]:
-    """Employees of the actor's municipality, searched by name or number (``q``), by district
-    and by status; a district lead sees those of their own districts only."""
-    scope = _read_scope(db, actor)
-    stmt = select(m.Employee).where(m.Employee.municipality_id == scope.municipality_id)
-    if scope.district_ids is not None:
-        stmt = stmt.where(_employee_in_districts(scope.district_ids))
+    """Employees of the actor's municipality, searched by name or number (``q``), by role, by
+    district and by status; a district lead sees those of their own districts only."""
+    scope = reach(actor, Action.READ_STAFF)
+    stmt = select(m.Employee).where(access_sql.employees_in(scope))
+    if role is not None:
+        stmt = stmt.where(
+            exists().where(m.EmployeeRole.employee_id == m.Employee.id, m.EmployeeRole.role == role)
+        )
     if q and q.strip():
         pattern = _contains(q)
         stmt = stmt.where(
@@ -437,9 +365,20 @@ def list_employees(
     return Page(_employee_views(db, page.items), page.total, page.limit, page.offset)
 
 
+def employee_by_number(db: Session, *, actor: Actor, employee_number: str) -> m.Employee | None:
+    """The employee in the actor's reach with exactly this employee number (any case)."""
+    scope = reach(actor, Action.READ_STAFF)
+    return db.execute(
+        select(m.Employee)
+        .where(access_sql.employees_in(scope))
+        .where(func.lower(m.Employee.employee_number) == employee_number.strip().lower())
+    ).scalar_one_or_none()
+
+
 def get_employee(db: Session, *, actor: Actor, employee_id: int) -> EmployeeView:
     """One employee with roles, districts and phones."""
-    return _employee_views(db, [_employee_readable(db, actor, employee_id)])[0]
+    employee = get_in_scope(db, reach(actor, Action.READ_STAFF), m.Employee, employee_id)
+    return _employee_views(db, [employee])[0]
 
 
 def _employee_number_taken() -> ConflictError:
@@ -503,7 +442,7 @@ def create_employee(
 ) -> EmployeeView:
     """Create an employee with roles and districts; the employee number is unique within the
     municipality. Without a password the employee cannot sign in until one is set."""
-    _require_admin(actor)
+    scope = reach(actor, Action.MANAGE_STAFF)
     number = _text(
         employee_number,
         max_length=32,
@@ -512,7 +451,7 @@ def create_employee(
         what_en="The employee number",
     )
     chosen_roles = _roles(roles)
-    districts = _own_districts(db, actor, district_ids)
+    districts = _own_districts(db, scope, district_ids)
     if db.execute(
         select(m.Employee.id)
         .where(m.Employee.municipality_id == actor.municipality_id)
@@ -572,8 +511,8 @@ def update_employee(
     """Change an employee's name, e-mail, roles or districts. New districts change the key set:
     the employee's phone hears REFRESH at its next heartbeat. An administrator cannot take away
     their own administrator role (someone else must)."""
-    _require_admin(actor)
-    employee = _own_employee(db, actor, employee_id)
+    scope = reach(actor, Action.MANAGE_STAFF)
+    employee = get_in_scope(db, scope, m.Employee, employee_id)
     changes: dict[str, Any] = {}
     if not isinstance(full_name, Unset):
         new_name = _full_name(full_name)
@@ -600,7 +539,7 @@ def update_employee(
             employee.roles[:] = [r for r in employee.roles if r.role in new_roles]
             employee.roles.extend(m.EmployeeRole(role=r) for r in sorted(new_roles - old_roles))
     if not isinstance(district_ids, Unset):
-        new_ids = {d.id for d in _own_districts(db, actor, district_ids)}
+        new_ids = {d.id for d in _own_districts(db, scope, district_ids)}
         memberships = list(
             db.execute(
                 select(m.EmployeeDistrict).where(m.EmployeeDistrict.employee_id == employee.id)
@@ -655,23 +594,6 @@ def _phone_views(db: Session, phones: list[m.Phone]) -> list[PhoneView]:
     return [PhoneView(p, owners.get(p.employee_id or 0)) for p in phones]
 
 
-def _own_phone(db: Session, actor: Actor, phone_id: int) -> m.Phone:
-    phone = _get(db, m.Phone, phone_id)
-    if phone is None or phone.municipality_id != actor.municipality_id:
-        raise not_found("Telefonen", "phone")
-    return phone
-
-
-def _phone_readable(db: Session, actor: Actor, phone_id: int) -> m.Phone:
-    scope = _read_scope(db, actor)
-    phone = _own_phone(db, actor, phone_id)
-    if scope.district_ids is not None:
-        if phone.employee_id is None:
-            raise _forbidden()
-        _employee_readable(db, actor, phone.employee_id)
-    return phone
-
-
 def list_phones(
     db: Session,
     *,
@@ -684,15 +606,8 @@ def list_phones(
 ) -> Page[PhoneView]:
     """Phones of the actor's municipality, searched by label (``q``), by employee and status;
     a district lead sees the phones of their districts' employees only."""
-    scope = _read_scope(db, actor)
-    stmt = select(m.Phone).where(m.Phone.municipality_id == scope.municipality_id)
-    if scope.district_ids is not None:
-        stmt = stmt.where(
-            exists().where(
-                m.EmployeeDistrict.employee_id == m.Phone.employee_id,
-                m.EmployeeDistrict.district_id.in_(scope.district_ids),
-            )
-        )
+    scope = reach(actor, Action.READ_STAFF)
+    stmt = select(m.Phone).where(access_sql.phones_in(scope))
     if q and q.strip():
         stmt = stmt.where(m.Phone.label.ilike(_contains(q), escape="\\"))
     if employee_id is not None:
@@ -705,7 +620,8 @@ def list_phones(
 
 def get_phone(db: Session, *, actor: Actor, phone_id: int) -> PhoneView:
     """One phone with the employee it is registered to."""
-    return _phone_views(db, [_phone_readable(db, actor, phone_id)])[0]
+    phone = get_in_scope(db, reach(actor, Action.READ_STAFF), m.Phone, phone_id)
+    return _phone_views(db, [phone])[0]
 
 
 def _phone_label_taken() -> ConflictError:
@@ -742,11 +658,11 @@ def _phone_model(model: str | None) -> str | None:
     )
 
 
-def _phone_owner(db: Session, actor: Actor, employee_id: int | None) -> int | None:
+def _phone_owner(db: Session, scope: Scope, employee_id: int | None) -> int | None:
     if employee_id is None:
         return None
-    owner = _own_employee(db, actor, employee_id)
-    check_same_municipality("Telefonen", actor.municipality_id, [owner.municipality_id])
+    owner = get_in_scope(db, scope, m.Employee, employee_id)
+    check_same_municipality("Telefonen", scope.municipality_id, [owner.municipality_id])
     return owner.id
 
 
@@ -762,12 +678,12 @@ def create_phone(
 ) -> PhoneView:
     """Register a work phone (its asset label is unique within the municipality). It can log in
     once it has been enrolled with a one-time code."""
-    _require_admin(actor)
+    scope = reach(actor, Action.MANAGE_STAFF)
     phone = m.Phone(
         municipality_id=actor.municipality_id,
         label=_phone_label(label),
         model=_phone_model(model),
-        employee_id=_phone_owner(db, actor, employee_id),
+        employee_id=_phone_owner(db, scope, employee_id),
         status=e.PhoneStatus.ACTIVE,
         created_at=now,
     )
@@ -801,8 +717,8 @@ def update_phone(
 ) -> PhoneView:
     """Change a phone's label, model or employee. Handing the phone to someone else ends the
     app session on it: at its next heartbeat the phone wipes the previous holder's keys."""
-    _require_admin(actor)
-    phone = _own_phone(db, actor, phone_id)
+    scope = reach(actor, Action.MANAGE_STAFF)
+    phone = get_in_scope(db, scope, m.Phone, phone_id)
     changes: dict[str, Any] = {}
     if not isinstance(label, Unset):
         new_label = _phone_label(label)
@@ -814,7 +730,7 @@ def update_phone(
         if _changed(changes, "model", phone.model, new_model):
             phone.model = new_model
     if not isinstance(employee_id, Unset):
-        new_owner = _phone_owner(db, actor, employee_id)
+        new_owner = _phone_owner(db, scope, employee_id)
         if _changed(changes, "employee_id", phone.employee_id, new_owner):
             phone.employee_id = new_owner
             phone.session_epoch += 1
@@ -948,13 +864,6 @@ def _doors_of(db: Session, address: Address) -> list[m.DoorDevice]:
     )
 
 
-def _own_citizen(db: Session, actor: Actor, citizen_id: int) -> m.Citizen:
-    citizen = _get(db, m.Citizen, citizen_id)
-    if citizen is None or citizen.municipality_id != actor.municipality_id:
-        raise not_found("Borgeren", "citizen")
-    return citizen
-
-
 def list_citizens(
     db: Session,
     *,
@@ -967,10 +876,8 @@ def list_citizens(
 ) -> Page[CitizenView]:
     """Citizens of the actor's municipality, searched by name (``q``), by district and status;
     a district lead sees those of their own districts only."""
-    scope = _read_scope(db, actor)
-    stmt = select(m.Citizen).where(m.Citizen.municipality_id == scope.municipality_id)
-    if scope.district_ids is not None:
-        stmt = stmt.where(m.Citizen.district_id.in_(scope.district_ids))
+    scope = reach(actor, Action.READ_CITIZENS)
+    stmt = select(m.Citizen).where(access_sql.citizens_in(scope))
     if q and q.strip():
         pattern = _contains(q)
         full_name = m.Citizen.given_name + " " + m.Citizen.family_name
@@ -991,10 +898,7 @@ def list_citizens(
 
 def get_citizen(db: Session, *, actor: Actor, citizen_id: int) -> CitizenView:
     """One citizen with district, address and the doors to their home."""
-    scope = _read_scope(db, actor)
-    citizen = _own_citizen(db, actor, citizen_id)
-    if scope.district_ids is not None and citizen.district_id not in scope.district_ids:
-        raise _forbidden()
+    citizen = get_in_scope(db, reach(actor, Action.READ_CITIZENS), m.Citizen, citizen_id)
     return _citizen_views(db, [citizen], with_doors=True)[0]
 
 
@@ -1033,8 +937,8 @@ def create_citizen(
 ) -> CitizenView:
     """Register a citizen in a district, optionally at a dwelling. An active citizen's doors are
     in the key bundles of the district's employees from their next heartbeat."""
-    _require_admin(actor)
-    district = _own_district(db, actor, district_id)
+    scope = reach(actor, Action.MANAGE_CITIZENS)
+    district = get_in_scope(db, scope, m.District, district_id)
     if dwelling_id is not None:
         dwelling_municipality = _dwelling_municipality(db, dwelling_id)
         if dwelling_municipality != actor.municipality_id:
@@ -1086,8 +990,8 @@ def update_citizen(
     """Change a citizen's name, district or status (pending, active, paused). Moving a citizen to
     another district moves their doors to that district's employees at the next heartbeat.
     Removal and its undo go through ``services.revocation``, which also withdraws the door."""
-    _require_admin(actor)
-    citizen = _own_citizen(db, actor, citizen_id)
+    scope = reach(actor, Action.MANAGE_CITIZENS)
+    citizen = get_in_scope(db, scope, m.Citizen, citizen_id)
     changes: dict[str, Any] = {}
     if not isinstance(given_name, Unset):
         new_given = _citizen_name(given_name, "Fornavnet", "The given name")
@@ -1098,7 +1002,7 @@ def update_citizen(
         if _changed(changes, "family_name", citizen.family_name, new_family):
             citizen.family_name = new_family
     if not isinstance(district_id, Unset):
-        district = _own_district(db, actor, district_id)
+        district = get_in_scope(db, scope, m.District, district_id)
         check_same_municipality("Borgeren", citizen.municipality_id, [district.municipality_id])
         if _changed(changes, "district_id", citizen.district_id, district.id):
             citizen.district_id = district.id
@@ -1196,8 +1100,8 @@ def list_doors(
 ) -> Page[DoorView]:
     """Door devices of the actor's municipality by kind and status; ``low_battery`` keeps those
     below ``LOW_BATTERY_PCT`` per cent, weakest first."""
-    _require_admin(actor)
-    stmt = select(m.DoorDevice).where(m.DoorDevice.municipality_id == actor.municipality_id)
+    scope = reach(actor, Action.READ_DOORS)
+    stmt = select(m.DoorDevice).where(access_sql.doors_in(scope))
     if kind is not None:
         stmt = stmt.where(m.DoorDevice.kind == kind)
     if status is not None:
@@ -1213,10 +1117,7 @@ def list_doors(
 def get_door(db: Session, *, actor: Actor, door_id: int) -> DoorView:
     """One door device: battery, firmware, last contact, clock offset, which denylist version it
     has seen against the current one, its last event, and where it sits."""
-    _require_admin(actor)
-    door = _get(db, m.DoorDevice, door_id)
-    if door is None or door.municipality_id != actor.municipality_id:
-        raise not_found("Døren", "door")
+    door = get_in_scope(db, reach(actor, Action.READ_DOORS), m.DoorDevice, door_id)
     view = _door_views(db, [door])[0]
     current = db.execute(
         select(func.max(m.DenylistVersion.version)).where(
@@ -1265,19 +1166,6 @@ def _grant_views(
     ]
 
 
-def _grant_in_districts(district_ids: frozenset[int]) -> Any:
-    return or_(
-        exists().where(
-            m.Citizen.id == m.EmergencyKeyGrant.citizen_id,
-            m.Citizen.district_id.in_(district_ids),
-        ),
-        exists().where(
-            m.EmployeeDistrict.employee_id == m.EmergencyKeyGrant.employee_id,
-            m.EmployeeDistrict.district_id.in_(district_ids),
-        ),
-    )
-
-
 def list_emergency_keys(
     db: Session,
     *,
@@ -1290,13 +1178,11 @@ def list_emergency_keys(
     offset: int = 0,
 ) -> Page[EmergencyKeyView]:
     """Emergency keys of the actor's municipality, newest first: those not revoked and not yet
-    ended (``active_only``), or all. A district lead sees those whose employee or citizen is in
-    one of their districts."""
-    scope = _read_scope(db, actor)
+    ended (``active_only``), or all. A district lead sees those whose employee and citizen are
+    both in their districts (the grants they could have made)."""
+    scope = reach(actor, Action.READ_EMERGENCY_KEYS)
     grant = m.EmergencyKeyGrant
-    stmt = select(grant).where(grant.municipality_id == scope.municipality_id)
-    if scope.district_ids is not None:
-        stmt = stmt.where(_grant_in_districts(scope.district_ids))
+    stmt = select(grant).where(access_sql.grants_in(scope))
     if active_only:
         stmt = stmt.where(grant.revoked_at.is_(None)).where(grant.ends_at > now)
     if employee_id is not None:
@@ -1313,18 +1199,8 @@ def get_emergency_key(
     db: Session, *, actor: Actor, grant_id: int, now: dt.datetime
 ) -> EmergencyKeyView:
     """One emergency key with who has it, to whom, who gave it, why and until when."""
-    scope = _read_scope(db, actor)
-    grant = _get(db, m.EmergencyKeyGrant, grant_id)
-    if grant is None or grant.municipality_id != actor.municipality_id:
-        raise not_found("Akutnøglen", "emergency key")
-    if scope.district_ids is not None:
-        visible = db.execute(
-            select(m.EmergencyKeyGrant.id)
-            .where(m.EmergencyKeyGrant.id == grant.id)
-            .where(_grant_in_districts(scope.district_ids))
-        ).first()
-        if visible is None:
-            raise _forbidden()
+    scope = reach(actor, Action.READ_EMERGENCY_KEYS)
+    grant = get_in_scope(db, scope, m.EmergencyKeyGrant, grant_id)
     return _grant_views(db, [grant], now)[0]
 
 
@@ -1345,7 +1221,7 @@ def list_admin_actions(
 ) -> Page[m.AdminAction]:
     """The administrative actions of the actor's municipality, newest first, by action, target
     and time range (``since`` inclusive, ``until`` exclusive)."""
-    _require_admin(actor)
+    reach(actor, Action.READ_ADMIN_ACTIONS)
     row = m.AdminAction
     stmt = select(row).where(row.municipality_id == actor.municipality_id)
     if action:

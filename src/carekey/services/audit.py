@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from carekey.services.auth import Actor
+from carekey.access import Actor
 from carekey.store import models as m
 
 

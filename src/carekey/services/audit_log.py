@@ -15,19 +15,19 @@ from dataclasses import dataclass
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, aliased
 
+from carekey.access import Action, Actor, reach, require
+from carekey.access import queries as access_sql
 from carekey.domain import enums as e
 from carekey.protocol.errors import MESSAGES
-from carekey.services.auth import Actor
 from carekey.store import models as m
 
 LOCAL_ZONE: Final = ZoneInfo("Europe/Copenhagen")
 MAX_PAGE: Final = 1_000
 CSV_CHUNK: Final = 1_000
 
-READ_ROLES: Final = (e.Role.ADMINISTRATOR, e.Role.AUDITOR, e.Role.DISTRICT_LEAD)
 
 ACTION_TEXT: Final[dict[e.AuditAction, tuple[str, str]]] = {
     e.AuditAction.UNLOCKED: ("Låst op", "Opened"),
@@ -227,40 +227,13 @@ AE = m.AuditEvent
 
 
 def require_reader(actor: Actor) -> None:
-    """Refuse (``ForbiddenError``) anyone but administrators, auditors and district leads."""
-    actor.require(*READ_ROLES)
+    """Refuse (``ForbiddenError``) anyone whose role may not read the audit log."""
+    require(actor, Action.READ_AUDIT)
 
 
 def _visible_to(actor: Actor) -> ColumnElement[bool]:
-    """Which rows ``actor`` may read; raises ``ForbiddenError`` for other roles."""
-    require_reader(actor)
-    own = AE.municipality_id == actor.municipality_id
-    if actor.roles & {e.Role.ADMINISTRATOR, e.Role.AUDITOR}:
-        return own
-    districts = select(m.EmployeeDistrict.district_id).where(
-        m.EmployeeDistrict.employee_id == actor.employee_id
-    )
-    citizens = (
-        select(m.Citizen.id)
-        .where(m.Citizen.municipality_id == actor.municipality_id)
-        .where(m.Citizen.district_id.in_(districts))
-    )
-    dwellings = select(m.Citizen.dwelling_id).where(m.Citizen.id.in_(citizens))
-    entrances = select(m.Dwelling.entrance_id).where(m.Dwelling.id.in_(dwellings))
-    properties = select(m.Entrance.property_id).where(m.Entrance.id.in_(entrances))
-    gates = select(m.Gate.id).where(m.Gate.property_id.in_(properties))
-    doors = (
-        select(m.DoorDevice.id)
-        .where(m.DoorDevice.municipality_id == actor.municipality_id)
-        .where(
-            or_(
-                m.DoorDevice.dwelling_id.in_(dwellings),
-                m.DoorDevice.entrance_id.in_(entrances),
-                m.DoorDevice.gate_id.in_(gates),
-            )
-        )
-    )
-    return and_(own, or_(AE.door_device_id.in_(doors), AE.citizen_id.in_(citizens)))
+    """Which rows ``actor`` may read (``carekey.access``); 403 for roles that may read none."""
+    return access_sql.audit_events_in(reach(actor, Action.READ_AUDIT))
 
 
 def _statement(

@@ -27,15 +27,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from carekey.access import Action, Actor, Scope, get_in_scope, reach
+from carekey.access import queries as access_sql
 from carekey.clock import COPENHAGEN
 from carekey.domain import enums as e
 from carekey.services.admin import LOW_BATTERY_PCT, MAX_PAGE_SIZE, Address, Page
 from carekey.services.audit_log import AuditRow, iter_audit
-from carekey.services.auth import Actor
-from carekey.services.errors import ForbiddenError, not_found
 from carekey.store import models as m
 
 CLOCK_DRIFT_MS: Final = 2_000
@@ -65,77 +65,6 @@ LIVE_DOOR: Final = (
 
 AE = m.AuditEvent
 DD = m.DoorDevice
-
-
-def _forbidden() -> ForbiddenError:
-    return ForbiddenError(
-        "auth.forbidden", "Din rolle giver ikke adgang til dette", "Your role does not allow this"
-    )
-
-
-# --- scope -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What the actor may see: the whole municipality, or only some of its districts."""
-
-    municipality_id: int
-    district_ids: frozenset[int] | None  # None: the whole municipality
-
-    def doors(self) -> ColumnElement[bool]:
-        """A condition on ``DoorDevice`` keeping the doors in scope."""
-        own = DD.municipality_id == self.municipality_id
-        if self.district_ids is None:
-            return own
-        return and_(own, DD.id.in_(self.door_ids()))
-
-    def door_ids(self) -> Select[Any]:
-        """The ids of the doors on the way to the homes of the districts' citizens."""
-        ids = list(self.district_ids or ())
-        dwellings = (
-            select(m.Citizen.dwelling_id)
-            .where(m.Citizen.municipality_id == self.municipality_id)
-            .where(m.Citizen.district_id.in_(ids))
-            .where(m.Citizen.dwelling_id.is_not(None))
-        )
-        entrances = select(m.Dwelling.entrance_id).where(m.Dwelling.id.in_(dwellings))
-        properties = select(m.Entrance.property_id).where(m.Entrance.id.in_(entrances))
-        gates = select(m.Gate.id).where(m.Gate.property_id.in_(properties))
-        return (
-            select(DD.id)
-            .where(DD.municipality_id == self.municipality_id)
-            .where(
-                or_(
-                    DD.dwelling_id.in_(dwellings),
-                    DD.entrance_id.in_(entrances),
-                    DD.gate_id.in_(gates),
-                )
-            )
-        )
-
-    def employees(self, column: Any) -> ColumnElement[bool]:
-        """A condition keeping rows whose ``column`` is an employee in scope."""
-        if self.district_ids is None:
-            return true()
-        mine = select(m.EmployeeDistrict.employee_id).where(
-            m.EmployeeDistrict.district_id.in_(list(self.district_ids))
-        )
-        return column.in_(mine)  # type: ignore[no-any-return]
-
-
-def scope_of(db: Session, actor: Actor) -> Scope:
-    """The actor's scope; ``ForbiddenError`` for anyone but administrators and district leads."""
-    if e.Role.ADMINISTRATOR in actor.roles:
-        return Scope(actor.municipality_id, None)
-    if e.Role.DISTRICT_LEAD in actor.roles:
-        mine = db.execute(
-            select(m.EmployeeDistrict.district_id).where(
-                m.EmployeeDistrict.employee_id == actor.employee_id
-            )
-        ).scalars()
-        return Scope(actor.municipality_id, frozenset(mine))
-    raise _forbidden()
 
 
 def local_day(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -327,10 +256,10 @@ def list_doors(
     - ``exposed``: may still accept a revoked key (see the module's docstring);
     - ``serial``: serial number contains this text.
     """
-    scope = scope_of(db, actor)
+    scope = reach(actor, Action.READ_DOORS)
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     offset = max(0, offset)
-    where: list[ColumnElement[bool]] = [scope.doors()]
+    where: list[ColumnElement[bool]] = [access_sql.doors_in(scope)]
     order: list[Any] = [DD.serial, DD.id]
     if kind is not None:
         where.append(DD.kind == kind)
@@ -367,13 +296,9 @@ class DoorDetail:
 def get_door(db: Session, *, actor: Actor, door_id: int, now: dt.datetime) -> DoorDetail:
     """One door in the actor's scope; another municipality's door is "not found", a door outside
     a district lead's districts is forbidden."""
-    scope = scope_of(db, actor)
-    door = db.get(DD, door_id) if 1 <= door_id <= 2**31 - 1 else None
-    if door is None or door.municipality_id != actor.municipality_id:
-        raise not_found("Døren", "door")
-    rows = list(db.execute(_door_statement().where(DD.id == door_id).where(scope.doors())))
-    if not rows:
-        raise _forbidden()
+    scope = reach(actor, Action.READ_DOORS)
+    door = get_in_scope(db, scope, DD, door_id)
+    rows = list(db.execute(_door_statement().where(DD.id == door.id)))
     summary = _summaries(db, rows, with_counts=True)[0]
     exposure = next(
         (x for x in exposed_doors(db, scope=scope, now=now) if x.door_id == door_id), None
@@ -513,7 +438,7 @@ def _exposure(
     rows = db.execute(
         _door_statement()
         .where(DD.id.in_(list(needs)))
-        .where(scope.doors())
+        .where(access_sql.doors_in(scope))
         .where(DD.status != e.DoorStatus.DECOMMISSIONED)
     ).all()
     doors = {s.id: s for s in _summaries(db, rows, with_counts=False)}
@@ -696,7 +621,7 @@ def _today_counts(db: Session, scope: Scope, now: dt.datetime) -> tuple[int, int
         .where(AE.action.in_((*OPENING_ACTIONS, e.AuditAction.REFUSED)))
     )
     if scope.district_ids is not None:
-        stmt = stmt.where(AE.door_device_id.in_(scope.door_ids()))
+        stmt = stmt.where(AE.door_device_id.in_(select(DD.id).where(access_sql.doors_in(scope))))
     row = db.execute(stmt).one()
     return int(row[0] or 0), int(row[1] or 0), start
 
@@ -718,7 +643,7 @@ def _left_unlocked(db: Session, scope: Scope, now: dt.datetime) -> tuple[int, li
         .where(AE.occurred_at <= now)
         .where(AE.action.in_(LOCK_STATE_ACTIONS))
         .where(DD.kind == e.DoorKind.HOME_LOCK)
-        .where(scope.doors())
+        .where(access_sql.doors_in(scope))
         .subquery()
     )
     latest = db.execute(
@@ -751,7 +676,7 @@ def _left_unlocked(db: Session, scope: Scope, now: dt.datetime) -> tuple[int, li
 def dashboard(db: Session, *, actor: Actor, now: dt.datetime) -> Dashboard:
     """Today's openings and refusals, employees with live keys, blocked phones and employees,
     and the doors that need attention, for the actor's municipality or districts."""
-    scope = scope_of(db, actor)
+    scope = reach(actor, Action.READ_DASHBOARD)
     openings, refusals, day_start = _today_counts(db, scope, now)
     ic = m.IssuedCredential
     live_keys = db.execute(
@@ -761,23 +686,23 @@ def dashboard(db: Session, *, actor: Actor, now: dt.datetime) -> Dashboard:
         .where(ic.revoked_at.is_(None))
         .where(ic.expires_at > now)
         .where(ic.not_before <= now)
-        .where(scope.employees(ic.employee_id))
+        .where(access_sql.employee_ids_in(scope, ic.employee_id))
     ).scalar_one()
     blocked_phones = db.execute(
         select(func.count())
         .select_from(m.Phone)
         .where(m.Phone.municipality_id == scope.municipality_id)
         .where(m.Phone.status.in_((e.PhoneStatus.BLOCKED, e.PhoneStatus.LOST)))
-        .where(scope.employees(m.Phone.employee_id))
+        .where(access_sql.employee_ids_in(scope, m.Phone.employee_id))
     ).scalar_one()
     blocked_employees = db.execute(
         select(func.count())
         .select_from(m.Employee)
         .where(m.Employee.municipality_id == scope.municipality_id)
         .where(m.Employee.status == e.EmployeeStatus.BLOCKED)
-        .where(scope.employees(m.Employee.id))
+        .where(access_sql.employee_ids_in(scope, m.Employee.id))
     ).scalar_one()
-    live = [scope.doors(), DD.status.in_(LIVE_DOOR)]
+    live = [access_sql.doors_in(scope), DD.status.in_(LIVE_DOOR)]
     low_count, drift_count = db.execute(
         select(
             func.sum(case((DD.battery_pct < LOW_BATTERY_PCT, 1), else_=0)),

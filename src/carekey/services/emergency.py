@@ -8,12 +8,11 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from carekey.access import Action, Actor, get_in_scope, reach
 from carekey.domain import enums as e
-from carekey.domain.errors import DomainError
+from carekey.domain.errors import ConflictError, DomainError, ForbiddenError
 from carekey.services import denylist as dl
 from carekey.services.audit import record_admin_action
-from carekey.services.auth import Actor
-from carekey.services.errors import ConflictError, not_found
 from carekey.store import models as m
 
 
@@ -30,16 +29,20 @@ def grant_emergency_key(
 ) -> m.EmergencyKeyGrant:
     """Give ``employee_id`` time-limited access to ``citizen_id``'s doors; the employee's next
     heartbeat says REFRESH and the next bundle carries the key."""
-    actor.require(e.Role.ADMINISTRATOR, e.Role.DISTRICT_LEAD)
+    scope = reach(actor, Action.GRANT_EMERGENCY_KEY)
+    # Both ends must be in the actor's reach: a district lead grants only when the citizen and
+    # the employee are in the lead's own districts.
+    employee = get_in_scope(db, scope, m.Employee, employee_id)
+    citizen = get_in_scope(db, scope, m.Citizen, citizen_id)
     why = reason.strip()
     if not why:
         raise DomainError("emergency.reason_required", "Angiv en begrundelse", "Give a reason")
-    employee = db.get(m.Employee, employee_id)
-    if employee is None or employee.municipality_id != actor.municipality_id:
-        raise not_found("Medarbejderen", "employee")
-    citizen = db.get(m.Citizen, citizen_id)
-    if citizen is None or citizen.municipality_id != actor.municipality_id:
-        raise not_found("Borgeren", "citizen")
+    if employee.id == actor.employee_id:
+        raise ForbiddenError(
+            "emergency.self_grant",
+            "Du kan ikke give dig selv en akutnøgle; en anden skal give den",
+            "You cannot grant yourself an emergency key; someone else must grant it",
+        )
     municipality = db.get(m.Municipality, actor.municipality_id)
     assert municipality is not None
     limit = dt.timedelta(minutes=municipality.emergency_key_max_minutes)
@@ -108,10 +111,8 @@ def revoke_emergency_key(
     db: Session, *, actor: Actor, grant_id: int, reason: str, now: dt.datetime
 ) -> m.EmergencyKeyGrant:
     """End an emergency key early; credentials already issued for it are denylisted."""
-    actor.require(e.Role.ADMINISTRATOR, e.Role.DISTRICT_LEAD)
-    grant = db.get(m.EmergencyKeyGrant, grant_id)
-    if grant is None or grant.municipality_id != actor.municipality_id:
-        raise not_found("Akutnøglen", "emergency key")
+    scope = reach(actor, Action.GRANT_EMERGENCY_KEY)
+    grant = get_in_scope(db, scope, m.EmergencyKeyGrant, grant_id)
     if grant.revoked_at is not None:
         return grant
     grant.revoked_at = now

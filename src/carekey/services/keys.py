@@ -21,6 +21,9 @@ import orjson
 from sqlalchemy import Table, and_, bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session, lazyload
 
+from carekey.access import Action, Actor, get_in_scope, reach
+from carekey.auth.service import check_employee_password
+from carekey.auth.tokens import open_token, sign_token
 from carekey.domain import enums as e
 from carekey.protocol import credential as cred
 from carekey.protocol.deviceproof import proof_message
@@ -30,7 +33,6 @@ from carekey.protocol.timetoken import issue_time_token
 from carekey.services import denylist as denylist_service
 from carekey.services import issuer as issuer_service
 from carekey.services.audit import record_admin_action
-from carekey.services.auth import Actor, check_employee_password, open_token, sign_token
 from carekey.services.cache import cached
 from carekey.services.errors import ConflictError, ForbiddenError, UnauthorizedError, not_found
 from carekey.store import models as m
@@ -64,10 +66,7 @@ def create_enrolment_code(
     lifetime: dt.timedelta = ENROLMENT_CODE_LIFETIME,
 ) -> tuple[str, dt.datetime]:
     """A one-time code to enrol ``phone_id``; shown once, stored only as a hash."""
-    actor.require(e.Role.ADMINISTRATOR)
-    phone = db.get(m.Phone, phone_id)
-    if phone is None or phone.municipality_id != actor.municipality_id:
-        raise not_found("Telefonen", "phone")
+    phone = get_in_scope(db, reach(actor, Action.MANAGE_STAFF), m.Phone, phone_id)
     if phone.status not in (e.PhoneStatus.ACTIVE, e.PhoneStatus.WIPED):
         raise ConflictError(
             "enrolment.phone_blocked",

@@ -10,14 +10,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from carekey.access import Action, Actor, get_in_scope, reach
 from carekey.domain import enums as e
 from carekey.domain.errors import DomainError
 from carekey.protocol import denylist as proto
 from carekey.protocol.keys import DevicePublicKey
 from carekey.services import denylist as dl
 from carekey.services.audit import record_admin_action
-from carekey.services.auth import Actor
-from carekey.services.errors import ForbiddenError, not_found
 from carekey.services.keys import subject_of
 from carekey.store import models as m
 
@@ -62,43 +61,6 @@ def _exposure(creds: list[m.IssuedCredential]) -> dict[int, dt.datetime]:
     return exposed
 
 
-def _employee_in_scope(db: Session, actor: Actor, employee: m.Employee | None) -> m.Employee:
-    if employee is None or employee.municipality_id != actor.municipality_id:
-        raise not_found("Medarbejderen", "employee")
-    if e.Role.ADMINISTRATOR in actor.roles:
-        return employee
-    if e.Role.DISTRICT_LEAD in actor.roles:
-        mine = set(
-            db.execute(
-                select(m.EmployeeDistrict.district_id).where(
-                    m.EmployeeDistrict.employee_id == actor.employee_id
-                )
-            ).scalars()
-        )
-        theirs = set(
-            db.execute(
-                select(m.EmployeeDistrict.district_id).where(
-                    m.EmployeeDistrict.employee_id == employee.id
-                )
-            ).scalars()
-        )
-        if mine & theirs:
-            return employee
-    raise ForbiddenError(
-        "auth.forbidden", "Din rolle giver ikke adgang til dette", "Your role does not allow this"
-    )
-
-
-def _phone_in_scope(db: Session, actor: Actor, phone_id: int) -> m.Phone:
-    phone = db.get(m.Phone, phone_id)
-    if phone is None or phone.municipality_id != actor.municipality_id:
-        raise not_found("Telefonen", "phone")
-    if e.Role.ADMINISTRATOR not in actor.roles:
-        owner = db.get(m.Employee, phone.employee_id) if phone.employee_id else None
-        _employee_in_scope(db, actor, owner)
-    return phone
-
-
 # --- phones ------------------------------------------------------------------------------------
 
 
@@ -106,9 +68,8 @@ def block_phone(
     db: Session, *, actor: Actor, phone_id: int, reason: str, lost: bool, now: dt.datetime
 ) -> Revocation:
     """Block a phone (``lost`` marks it lost or stolen). Its keys are denylisted by device key."""
-    actor.require(e.Role.ADMINISTRATOR, e.Role.DISTRICT_LEAD)
+    phone = get_in_scope(db, reach(actor, Action.BLOCK_STAFF), m.Phone, phone_id)
     why = _reason(reason)
-    phone = _phone_in_scope(db, actor, phone_id)
     creds = _live_credentials(db, now, m.IssuedCredential.phone_id == phone.id)
     if phone.status in (e.PhoneStatus.BLOCKED, e.PhoneStatus.LOST):
         return Revocation(False, None, _exposure(creds))
@@ -146,9 +107,8 @@ def unblock_phone(
 ) -> Revocation:
     """Let a found phone log in again. Its old keys stay dead: the device entry is replaced by
     entries for each credential it held, so only a new login gives it keys."""
-    actor.require(e.Role.ADMINISTRATOR)
+    phone = get_in_scope(db, reach(actor, Action.BLOCK_STAFF), m.Phone, phone_id)
     why = _reason(reason)
-    phone = _phone_in_scope(db, actor, phone_id)
     if phone.status not in (e.PhoneStatus.BLOCKED, e.PhoneStatus.LOST):
         return Revocation(False, None)
     phone.status = e.PhoneStatus.ACTIVE
@@ -189,9 +149,8 @@ def block_employee(
     db: Session, *, actor: Actor, employee_id: int, reason: str, now: dt.datetime
 ) -> Revocation:
     """Block an employee on every phone: their keys are denylisted by subject."""
-    actor.require(e.Role.ADMINISTRATOR, e.Role.DISTRICT_LEAD)
+    employee = get_in_scope(db, reach(actor, Action.BLOCK_STAFF), m.Employee, employee_id)
     why = _reason(reason)
-    employee = _employee_in_scope(db, actor, db.get(m.Employee, employee_id))
     creds = _live_credentials(db, now, m.IssuedCredential.employee_id == employee.id)
     if employee.status is e.EmployeeStatus.BLOCKED:
         return Revocation(False, None, _exposure(creds))
@@ -234,9 +193,8 @@ def unblock_employee(
     db: Session, *, actor: Actor, employee_id: int, reason: str, now: dt.datetime
 ) -> Revocation:
     """Let an employee log in again; keys issued before the block stay dead."""
-    actor.require(e.Role.ADMINISTRATOR)
+    employee = get_in_scope(db, reach(actor, Action.BLOCK_STAFF), m.Employee, employee_id)
     why = _reason(reason)
-    employee = _employee_in_scope(db, actor, db.get(m.Employee, employee_id))
     if employee.status is not e.EmployeeStatus.BLOCKED:
         return Revocation(False, None)
     employee.status = e.EmployeeStatus.ACTIVE
@@ -291,11 +249,8 @@ def remove_citizen(
     """Remove a citizen's address from the solution: the home door leaves every later bundle,
     the door itself is withdrawn on the denylist (it refuses keys already issued), emergency
     keys to it end, and a work order to restore the original lock is created."""
-    actor.require(e.Role.ADMINISTRATOR)
+    citizen = get_in_scope(db, reach(actor, Action.REMOVE_CITIZEN), m.Citizen, citizen_id)
     why = _reason(reason)
-    citizen = db.get(m.Citizen, citizen_id)
-    if citizen is None or citizen.municipality_id != actor.municipality_id:
-        raise not_found("Borgeren", "citizen")
     if citizen.status is e.CitizenStatus.REMOVED:
         return Revocation(False, None)
     citizen.status = e.CitizenStatus.REMOVED
@@ -359,11 +314,8 @@ def restore_citizen(
 ) -> Revocation:
     """Undo a removal: the citizen's doors return to bundles and the door is no longer withdrawn;
     an open restore work order is cancelled."""
-    actor.require(e.Role.ADMINISTRATOR)
+    citizen = get_in_scope(db, reach(actor, Action.REMOVE_CITIZEN), m.Citizen, citizen_id)
     why = _reason(reason)
-    citizen = db.get(m.Citizen, citizen_id)
-    if citizen is None or citizen.municipality_id != actor.municipality_id:
-        raise not_found("Borgeren", "citizen")
     if citizen.status is not e.CitizenStatus.REMOVED:
         return Revocation(False, None)
     citizen.status = e.CitizenStatus.ACTIVE

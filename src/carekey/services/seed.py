@@ -131,7 +131,13 @@ def _chunks(rows: Sequence[dict[str, Any]], size: int) -> Iterator[Sequence[dict
 def _advance_sequences(connection: Connection) -> None:
     """Seeding writes explicit ids; move PostgreSQL's sequences past them."""
     for table in m.Base.metadata.sorted_tables:
-        if "id" in table.c and table.c.id.primary_key and table.c.id.autoincrement:
+        column = table.c.get("id")
+        if (
+            column is not None
+            and column.primary_key
+            and column.autoincrement
+            and column.type.python_type is int
+        ):
             connection.execute(
                 text(
                     f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "  # noqa: S608 - table names come from our own metadata

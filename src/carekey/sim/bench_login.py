@@ -46,9 +46,9 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from carekey.auth.passwords import hash_password
 from carekey.domain import enums as e
 from carekey.protocol.keys import DeviceKey
-from carekey.services.auth import hash_password
 from carekey.services.issuer import create_issuer_key
 from carekey.sim import server
 from carekey.sim.loadgen import LoadPlan, Worker, device_scalar, door_key, process_main

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pyotp
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, bindparam, func, select, text, update
 from sqlalchemy.engine import make_url
@@ -48,6 +49,7 @@ from carekey.api.app import create_app
 from carekey.app.client import AppError, ServerClient
 from carekey.app.service import KeyApp
 from carekey.app.wallet import Argon2Params
+from carekey.auth.service import enrol_totp, next_totp_code
 from carekey.clock import COPENHAGEN, UTC, FrozenClock
 from carekey.config import Settings
 from carekey.devices.doorserver import build_demo_door
@@ -414,6 +416,14 @@ class DaySimulation:
                 .scalars()
                 .first()
             )
+            # The office administrator's authenticator app: the API asks for a TOTP code.
+            self.admin_totp = pyotp.random_base32()
+            self._totp_step: int | None = None
+            administrator = s.execute(
+                select(m.Employee).where(m.Employee.employee_number == self.admin_number)
+            ).scalar_one()
+            enrol_totp(s, employee=administrator, secret_b32=self.admin_totp, secret=SECRET)
+            s.commit()
             self.keyring = issuer_service.keyring(s, municipality_id=1)
             self.issuer_key = issuer_service.active_issuer_key(s, municipality_id=1, secret=SECRET)
             self.partner_rows = s.execute(
@@ -597,6 +607,11 @@ class DaySimulation:
 
     # --- server actions ---
 
+    def _totp_code(self) -> str:
+        """The simulated administrator's authenticator app (set up in ``_enrol_admin_totp``)."""
+        code, self._totp_step = next_totp_code(self.admin_totp, self.clock.now(), self._totp_step)
+        return code
+
     def _admin_headers(self) -> dict[str, str]:
         response = self.client.post(
             "/api/v1/auth/token",
@@ -604,6 +619,7 @@ class DaySimulation:
                 "municipality": "0101",
                 "employee_number": self.admin_number,
                 "password": DEMO_PASSWORD,
+                "totp_code": self._totp_code(),
             },
         )
         response.raise_for_status()

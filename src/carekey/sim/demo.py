@@ -19,11 +19,11 @@ from pathlib import Path
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from carekey.access import Actor
 from carekey.clock import Clock, SystemClock
 from carekey.devices.doorserver import DoorServer, commission_from_row, load_door, save_door
 from carekey.domain import enums as e
 from carekey.services import issuer as issuer_service
-from carekey.services.auth import Actor
 from carekey.services.keys import LIVE_DOOR_STATUSES, create_enrolment_code
 from carekey.services.seed import DEMO_PASSWORD
 from carekey.store import models as m

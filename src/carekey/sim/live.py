@@ -20,6 +20,7 @@ import httpx
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from carekey.access import Actor
 from carekey.app.client import AppError, ServerClient
 from carekey.app.service import KeyApp
 from carekey.app.wallet import Argon2Params
@@ -29,7 +30,6 @@ from carekey.devices.firmware import DoorFirmware
 from carekey.devices.transport import BluetoothLink, Transport
 from carekey.domain import enums as e
 from carekey.services import issuer as issuer_service
-from carekey.services.auth import Actor
 from carekey.services.keys import LIVE_DOOR_STATUSES, create_enrolment_code
 from carekey.services.seed import DEMO_PASSWORD
 from carekey.store import models as m

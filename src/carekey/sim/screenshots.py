@@ -35,7 +35,9 @@ import typer
 from pydantic import SecretStr
 from rich.console import Console
 from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session
 
+from carekey.auth.service import enrol_totp, next_totp_code
 from carekey.clock import COPENHAGEN
 from carekey.config import Settings
 from carekey.domain import enums as e
@@ -81,20 +83,45 @@ LOST_REASON: Final = "Telefonen er tabt på ruten (meldt af medarbejderen)"
 # --- the key app over HTTP --------------------------------------------------------------------
 
 
+_totp_steps: dict[str, int] = {}  # the last TOTP step each secret was used at, per process
+
+
+def totp_code(secret_b32: str, now: dt.datetime) -> str:
+    """A code that has not been used by this process yet (a code works once)."""
+    code, step = next_totp_code(secret_b32, now, _totp_steps.get(secret_b32))
+    _totp_steps[secret_b32] = step
+    return code
+
+
+def enrol_office_totp(engine: Engine, employee_number: str, *, secret: str) -> str:
+    """Give a seeded office employee an authenticator app; returns its base32 secret."""
+    secret_b32 = pyotp.random_base32()
+    with Session(engine) as db, db.begin():
+        employee = db.execute(
+            select(m.Employee).where(m.Employee.employee_number == employee_number)
+        ).scalar_one()
+        enrol_totp(db, employee=employee, secret_b32=secret_b32, secret=secret)
+    return secret_b32
+
+
 def admin_headers(
     http: httpx.Client,
     *,
+    totp_secret: str,
     employee_number: str = ADMIN_NUMBER,
     password: str = DEMO_PASSWORD,
     municipality: str = MUNICIPALITY,
+    at: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
 ) -> dict[str, str]:
-    """Bearer headers for an office employee, from ``POST /api/v1/auth/token``."""
+    """Bearer headers for an office employee, from ``POST /api/v1/auth/token`` (password and
+    TOTP code)."""
     response = http.post(
         "/api/v1/auth/token",
         json={
             "municipality": municipality,
             "employee_number": employee_number,
             "password": password,
+            "totp_code": totp_code(totp_secret, at()),
         },
     )
     response.raise_for_status()
@@ -234,7 +261,7 @@ def sign_in_browser(
         totp_secret = shown.get_attribute("data-secret")
     if not totp_secret:
         raise RuntimeError("no TOTP secret for this employee")
-    page.get_by_label("Sekscifret kode").fill(pyotp.TOTP(totp_secret).at(at()))
+    page.get_by_label("Sekscifret kode").fill(totp_code(totp_secret, at()))
     page.get_by_role("button", name="Log ind", exact=True).click()
     page.wait_for_url(lambda url: "/login" not in url)
     return totp_secret
@@ -437,6 +464,7 @@ def run_morning(
     morning: Morning,
     chains: dict[int, DoorChain],
     echo: Echo,
+    totp: str,
 ) -> None:
     """Log the workers' phones in at the start of the shift and upload each visit's door
     events right after it, with the server's clock following along; block the lost phone."""
@@ -458,7 +486,7 @@ def run_morning(
     day = morning.visits[0].at.astimezone(COPENHAGEN).date()
     with httpx.Client(base_url=base_url, timeout=60) as http:
         clock.set(_local(day, dt.time(6, 40)))
-        admin = admin_headers(http)
+        admin = admin_headers(http, totp_secret=totp, at=clock.now)
         for employee_id, number in morning.workers:
             phone = ApiPhone.enrol(http, admin, employee_id)  # the seed gives employee n phone n
             phone.login(number).raise_for_status()
@@ -506,6 +534,7 @@ def take(*, out_dir: Path, echo: Echo) -> list[Path]:
         engine = create_db_engine(url)
         try:
             seed_database(engine, secret=WEB_SECRET)
+            totp = enrol_office_totp(engine, ADMIN_NUMBER, secret=WEB_SECRET)
             start_of_day = _local(today, dt.time(0, 0))
             history = add_history(
                 engine, start=start_of_day - dt.timedelta(days=14), end=start_of_day
@@ -515,14 +544,14 @@ def take(*, out_dir: Path, echo: Echo) -> list[Path]:
             clock = ShiftedClock(_local(today, dt.time(6, 40)))
             settings = Settings(database_url=url, secret_key=SecretStr(WEB_SECRET))
             with local_server(settings, clock) as base_url:
-                run_morning(engine, base_url, clock, morning, history.chains, echo)
-                return _photograph(base_url, clock, morning, out_dir, echo)
+                run_morning(engine, base_url, clock, morning, history.chains, echo, totp)
+                return _photograph(base_url, clock, morning, out_dir, echo, totp)
         finally:
             engine.dispose()
 
 
 def _photograph(
-    base_url: str, clock: ShiftedClock, morning: Morning, out_dir: Path, echo: Echo
+    base_url: str, clock: ShiftedClock, morning: Morning, out_dir: Path, echo: Echo, totp: str
 ) -> list[Path]:
     shots = (
         ("dashboard.png", "/dashboard"),
@@ -534,7 +563,7 @@ def _photograph(
         context = browser.new_context(viewport=VIEWPORT, locale="da-DK")
         try:
             page = context.new_page()
-            sign_in_browser(page, base_url, at=clock.now)
+            sign_in_browser(page, base_url, totp_secret=totp, at=clock.now)
             for name, path in shots:
                 page.goto(f"{base_url}{path}")
                 page.wait_for_load_state("networkidle")

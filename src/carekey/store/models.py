@@ -140,6 +140,8 @@ class Employee(Base):
     email: Mapped[str | None] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(200))
     totp_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary(128))
+    # The last TOTP time step accepted (unix time // 30): a code works once.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[e.EmployeeStatus] = mapped_column(
         str_enum(e.EmployeeStatus, "status"), default=e.EmployeeStatus.ACTIVE
     )
@@ -150,6 +152,20 @@ class Employee(Base):
     created_at: Mapped[dt.datetime] = _created()
 
     roles: Mapped[list[EmployeeRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+
+
+class OfficeSession(Base):
+    """A signed-in office session (administration UI or API token). Signing out ends it here,
+    so a copied cookie or token stops working at once."""
+
+    __tablename__ = "office_session"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employee.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "web" or "api"
+    created_at: Mapped[dt.datetime] = _created()
+    expires_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
 
 
 class EmployeeRole(Base):

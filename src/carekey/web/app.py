@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any, Final
 from urllib.parse import quote
 
-import pyotp
 import segno
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -16,12 +15,11 @@ from sqlalchemy import select
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from carekey.api.auth import client_address
 from carekey.api.deps import NowDep, SecretDep, SessionDep
-from carekey.domain.errors import DomainError
-from carekey.services.audit import record_admin_action
-from carekey.services.auth import check_employee_password, open_token, sign_token
-from carekey.services.errors import UnauthorizedError
-from carekey.services.keyvault import seal, unseal
+from carekey.auth import service as signin
+from carekey.auth.tokens import open_token, sign_token
+from carekey.domain.errors import TooManyAttemptsError, UnauthorizedError
 from carekey.store import models as m
 from carekey.web import i18n
 from carekey.web.deps import (
@@ -34,12 +32,13 @@ from carekey.web.deps import (
 )
 from carekey.web.i18n import gettext as _
 from carekey.web.security import (
+    ABSOLUTE_LIFETIME,
     LANGUAGE_COOKIE,
-    OFFICE_ROLES,
     PRE_SESSION_COOKIE,
-    SignInThrottle,
     clear_session_cookie,
-    new_session_id,
+    cookie_secure,
+    new_binding,
+    read_session,
     set_session_cookie,
 )
 
@@ -53,7 +52,6 @@ def mount_web(app: FastAPI) -> None:
     """Serve the administration UI from the same application as the API."""
     from carekey.web.pages import overview, people
 
-    app.state.sign_in_throttle = SignInThrottle()
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(router)
     app.include_router(overview.router)
@@ -103,6 +101,7 @@ _SECURITY_HEADERS: Final = (
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "same-origin"),
 )
+_HSTS: Final = "max-age=31536000; includeSubDomains"
 _PAGE_HEADERS: Final = (
     (
         "Content-Security-Policy",
@@ -131,6 +130,8 @@ class LanguageAndSession:
         request = Request(scope)
         path = request.url.path
         page = not path.startswith(("/api/", "/static/"))
+        api = path.startswith("/api/")
+        https = scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -144,6 +145,11 @@ class LanguageAndSession:
                 if page:
                     for name, value in _PAGE_HEADERS:
                         headers.setdefault(name, value)
+                elif api:
+                    # API answers carry names, addresses and keys: no cache may keep them.
+                    headers.setdefault("Cache-Control", "no-store")
+                if https:
+                    headers.setdefault("Strict-Transport-Security", _HSTS)
             await send(message)
 
         language = request.cookies.get(LANGUAGE_COOKIE, i18n.DEFAULT_LANGUAGE)
@@ -198,7 +204,7 @@ def _login_page(
     )
     if PRE_SESSION_COOKIE not in request.cookies:
         # Bind the sign-in form's CSRF token to a random pre-session id.
-        binding = new_session_id()
+        binding = new_binding()
         request.cookies[PRE_SESSION_COOKIE] = binding
         response = render(
             request,
@@ -206,7 +212,14 @@ def _login_page(
             {"error": error, "next": next_url, "values": values or {}},
             status_code=status_code,
         )
-        response.set_cookie(PRE_SESSION_COOKIE, binding, httponly=True, samesite="lax", path="/")
+        response.set_cookie(
+            PRE_SESSION_COOKIE,
+            binding,
+            httponly=True,
+            samesite="lax",
+            secure=cookie_secure(request),
+            path="/",
+        )
     return response
 
 
@@ -229,34 +242,28 @@ def login_submit(
     next: Annotated[str, Form(max_length=512)] = "/",
 ) -> Response:
     """Step 1: municipality, employee number and password."""
-    throttle: SignInThrottle = request.app.state.sign_in_throttle
-    account = f"{municipality.strip()}:{employee_number.strip()}"
-    address = request.client.host if request.client else "unknown"
     values = {"municipality": municipality, "employee_number": employee_number}
-    wait = throttle.retry_after(account=account, address=address, now=now)
-    if wait is not None:
-        minutes = max(1, int(wait.total_seconds() // 60) + 1)
+    try:
+        employee = signin.check_office_password(
+            db,
+            request.app.state.sign_in_throttle,
+            municipality_code=municipality,
+            employee_number=employee_number,
+            password=password,
+            address=client_address(request),
+            now=now,
+        )
+    except TooManyAttemptsError as exc:
         return _login_page(
             request,
-            error=_("For mange forkerte forsøg. Prøv igen om {minutes} minutter.").format(
-                minutes=minutes
+            error=_("For mange forkerte forsøg. Prøv igen om {seconds} sekunder.").format(
+                seconds=exc.retry_after_s
             ),
             next_url=_safe_next(next),
             status_code=429,
             values=values,
         )
-    try:
-        employee = check_employee_password(
-            db,
-            municipality_code=municipality.strip(),
-            employee_number=employee_number.strip(),
-            password=password,
-        )
-        roles = {r.role for r in employee.roles}
-        if not roles & OFFICE_ROLES:
-            raise UnauthorizedError("auth.not_office_role", "", "")
-    except DomainError:
-        throttle.failed(account=account, address=address, now=now)
+    except UnauthorizedError:
         return _login_page(
             request,
             error=_("Forkert kommune, medarbejdernummer eller adgangskode."),
@@ -271,14 +278,14 @@ def login_submit(
     }
     if employee.totp_secret_sealed is None:
         # First sign-in: set up the second factor before anything else.
-        secret_b32 = pyotp.random_base32()
-        pending["new"] = seal(secret_b32.encode(), secret=secret, purpose="totp-setup").hex()
+        pending["new"] = signin.new_totp_setup(secret=secret).hex()
     response = RedirectResponse("/login/totp", status_code=303)
     response.set_cookie(
         PENDING_COOKIE,
         sign_token(pending, secret=secret, purpose="web-pending"),
         httponly=True,
         samesite="lax",
+        secure=cookie_secure(request),
         path="/login",
         max_age=int(PENDING_LIFETIME.total_seconds()),
     )
@@ -301,12 +308,11 @@ def _totp_context(pending: dict[str, object], secret: str, db: SessionDep) -> di
     municipality = db.get(m.Municipality, employee.municipality_id)
     context: dict[str, object] = {"name": employee.full_name, "setup": "new" in pending}
     if "new" in pending:
-        secret_b32 = unseal(
-            bytes.fromhex(str(pending["new"])), secret=secret, purpose="totp-setup"
-        ).decode()
-        uri = pyotp.TOTP(secret_b32).provisioning_uri(
-            name=f"{employee.employee_number}@{municipality.code if municipality else ''}",
-            issuer_name="CareKey",
+        secret_b32 = signin.open_totp_setup(bytes.fromhex(str(pending["new"])), secret=secret)
+        uri = signin.totp_provisioning_uri(
+            secret_b32,
+            employee=employee,
+            municipality_code=municipality.code if municipality else "",
         )
         context["totp_secret"] = secret_b32
         context["totp_qr"] = segno.make(uri, error="m").svg_data_uri(scale=4)
@@ -337,50 +343,31 @@ def totp_submit(
         return RedirectResponse("/login", status_code=303)
     employee = db.get(m.Employee, int(str(pending["emp"])))
     assert employee is not None
-    throttle: SignInThrottle = request.app.state.sign_in_throttle
-    account = f"totp:{employee.id}"
-    address = request.client.host if request.client else "unknown"
-    if throttle.retry_after(account=account, address=address, now=now) is not None:
+    setup = bytes.fromhex(str(pending["new"])) if "new" in pending else None
+    try:
+        session_id = signin.finish_web_sign_in(
+            db,
+            request.app.state.sign_in_throttle,
+            employee=employee,
+            code=code,
+            setup=setup,
+            address=client_address(request),
+            secret=secret,
+            now=now,
+            lifetime=ABSOLUTE_LIFETIME,
+        )
+    except TooManyAttemptsError:
         return RedirectResponse("/login", status_code=303)
-    if "new" in pending:
-        secret_b32 = unseal(
-            bytes.fromhex(str(pending["new"])), secret=secret, purpose="totp-setup"
-        ).decode()
-    elif employee.totp_secret_sealed is not None:
-        secret_b32 = unseal(employee.totp_secret_sealed, secret=secret, purpose="totp").decode()
-    else:
-        return RedirectResponse("/login", status_code=303)
-    if not pyotp.TOTP(secret_b32).verify(code.replace(" ", ""), for_time=now, valid_window=1):
-        throttle.failed(account=account, address=address, now=now)
+    except UnauthorizedError:
         context = _totp_context(pending, secret, db)
-        context["error"] = _("Koden er forkert eller udløbet. Prøv den næste kode.")
+        context["error"] = _("Koden er forkert, udløbet eller allerede brugt. Prøv den næste kode.")
         return render(request, "auth/totp.html", context, status_code=401)
-    throttle.succeeded(account=account)
-    if "new" in pending:
-        employee.totp_secret_sealed = seal(secret_b32.encode(), secret=secret, purpose="totp")
-    from carekey.services.auth import Actor
-
-    actor = Actor(
-        employee.id,
-        employee.municipality_id,
-        frozenset(r.role for r in employee.roles),
-        f"{employee.full_name} ({employee.employee_number})",
-    )
-    record_admin_action(
-        db,
-        actor=actor,
-        municipality_id=employee.municipality_id,
-        action="auth.totp_enrolled" if "new" in pending else "auth.signed_in",
-        target_type="employee",
-        target_id=employee.id,
-        now=now,
-    )
     response = RedirectResponse(str(pending.get("next") or "/"), status_code=303)
     set_session_cookie(
         response,
         request,
         employee=employee,
-        session_id=new_session_id(),
+        session_id=session_id,
         signed_in_at=now,
         now=now,
         secret=secret,
@@ -390,8 +377,13 @@ def totp_submit(
 
 
 @router.post("/logout")
-def logout(request: Request, _csrf: CsrfDep) -> Response:
-    """Log ud / sign out."""
+def logout(
+    request: Request, db: SessionDep, secret: SecretDep, now: NowDep, _csrf: CsrfDep
+) -> Response:
+    """Log ud / sign out: the session ends on the server too, so a copied cookie stops working."""
+    found = read_session(request, db, secret=secret, now=now)
+    if found is not None:
+        signin.end_session(db, session_id=found[0].session_id, now=now)
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(response)
     request.state.refresh_session = None
@@ -399,12 +391,17 @@ def logout(request: Request, _csrf: CsrfDep) -> Response:
 
 
 @router.get("/lang/{language}")
-def switch_language(language: str, next: str | None = None) -> Response:
+def switch_language(request: Request, language: str, next: str | None = None) -> Response:
     """Skift sprog / switch language (Danish, English)."""
     response = RedirectResponse(_safe_next(next), status_code=303)
     if language in i18n.LANGUAGES:
         response.set_cookie(
-            LANGUAGE_COOKIE, language, samesite="lax", path="/", max_age=365 * 24 * 3600
+            LANGUAGE_COOKIE,
+            language,
+            samesite="lax",
+            secure=cookie_secure(request),
+            path="/",
+            max_age=365 * 24 * 3600,
         )
     return response
 

@@ -87,7 +87,7 @@ class CsrfFailedError(Exception):
 
 
 def _csrf_binding(request: Request, secret: str) -> str | None:
-    from carekey.services.auth import open_token
+    from carekey.auth.tokens import open_token
     from carekey.services.errors import UnauthorizedError
     from carekey.web.security import PRE_SESSION_COOKIE, SESSION_COOKIE
 

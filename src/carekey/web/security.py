@@ -1,15 +1,18 @@
-"""Sessions, CSRF and sign-in throttling for the administration UI.
+"""Sessions and CSRF for the administration UI.
 
-- **Session**: a signed, HttpOnly, SameSite=Lax cookie (``services.auth.sign_token``, purpose
-  ``web``) carrying the employee, a random session id, the employee's session epoch and the time
-  of the last request. Every request re-reads the employee from the database (a block, a role
-  change or an unblock ends the session at once) and refreshes the cookie. 20 minutes without a
-  request ends it (idle timeout); 10 hours after sign-in it ends regardless.
+- **Session**: a signed, HttpOnly, SameSite=Lax cookie (``carekey.auth.tokens.sign_token``,
+  purpose ``web``) carrying the employee, the id of a server-side session
+  (``OfficeSession``), the employee's session epoch and the time of the last request. Every
+  request re-reads the employee and the session row (a block, a role change or a sign-out ends
+  the session at once, and a copied cookie stops working) and refreshes the cookie. 20 minutes
+  without a request ends it (idle timeout); 10 hours after sign-in it ends regardless.
 - **CSRF**: every state-changing request must carry ``csrf_token`` (form field) or
   ``X-CSRF-Token`` (htmx header) equal to HMAC(session id); before sign-in the token is bound to
   a random pre-session cookie instead. A cross-site ``Origin`` is refused as well.
-- **Throttling**: at most 5 failed sign-ins per account and 30 per client address in 15 minutes
-  (in memory, per process; behind several instances, put it in front, e.g. at the proxy).
+- **Throttling**: ``carekey.auth.throttle`` (backoff per account and address), shared with the
+  API's sign-in.
+- Every cookie is ``Secure`` when the request came over HTTPS (directly or, with
+  ``--proxy-headers``, through a proxy) and always in production.
 """
 
 from __future__ import annotations
@@ -18,17 +21,16 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-import threading
-from collections import defaultdict, deque
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from carekey.domain.enums import EmployeeStatus, Role
-from carekey.services.auth import Actor, open_token, sign_token
+from carekey.access import Actor
+from carekey.auth.service import actor_of, live_office_employee
+from carekey.auth.tokens import open_token, sign_token
+from carekey.domain.enums import Role
 from carekey.services.errors import UnauthorizedError
 from carekey.store import models as m
 
@@ -37,7 +39,6 @@ PRE_SESSION_COOKIE = "carekey_presession"
 LANGUAGE_COOKIE = "carekey_lang"
 IDLE_TIMEOUT = dt.timedelta(minutes=20)
 ABSOLUTE_LIFETIME = dt.timedelta(hours=10)
-OFFICE_ROLES = frozenset({Role.ADMINISTRATOR, Role.DISTRICT_LEAD, Role.AUDITOR})
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ class WebUser:
         return bool(self.actor.roles.intersection(roles))
 
 
-def _secure(request: Request) -> bool:
+def cookie_secure(request: Request) -> bool:
+    """Whether cookies must be ``Secure``: over HTTPS, and always in production."""
     settings = request.app.state.settings
     return request.url.scheme == "https" or settings.environment.value == "production"
 
@@ -93,7 +95,7 @@ def set_session_cookie(
         token,
         httponly=True,
         samesite="lax",
-        secure=_secure(request),
+        secure=cookie_secure(request),
         path="/",
     )
 
@@ -106,7 +108,7 @@ def clear_session_cookie(response: Response) -> None:
 def read_session(
     request: Request, db: Session, *, secret: str, now: dt.datetime
 ) -> tuple[WebUser, dict[str, Any]] | None:
-    """The signed-in user, re-checked against the database, or None."""
+    """The signed-in user, re-checked against the database (employee and session row), or None."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
@@ -114,41 +116,22 @@ def read_session(
         payload = open_token(token, secret=secret, purpose="web", now=now)
     except UnauthorizedError:
         return None
-    employee = db.get(m.Employee, int(payload["emp"]))
-    if (
-        employee is None
-        or employee.municipality_id != payload["mun"]
-        or employee.session_epoch != payload["ep"]
-        or employee.status is not EmployeeStatus.ACTIVE
-    ):
+    employee = live_office_employee(db, payload, now=now)
+    if employee is None:
         return None
-    roles = frozenset(r.role for r in employee.roles)
-    if not roles & OFFICE_ROLES:
-        return None
-    districts = frozenset(
-        db.execute(
-            select(m.EmployeeDistrict.district_id).where(
-                m.EmployeeDistrict.employee_id == employee.id
-            )
-        ).scalars()
-    )
+    actor = actor_of(db, employee)
     user = WebUser(
-        actor=Actor(
-            employee_id=employee.id,
-            municipality_id=employee.municipality_id,
-            roles=roles,
-            label=f"{employee.full_name} ({employee.employee_number})",
-        ),
+        actor=actor,
         session_id=str(payload["sid"]),
         name=employee.full_name,
         employee_number=employee.employee_number,
-        district_ids=districts,
+        district_ids=actor.district_ids,
     )
     return user, payload
 
 
-def new_session_id() -> str:
-    """A fresh random session id."""
+def new_binding() -> str:
+    """A fresh random pre-session id (binds the sign-in form's CSRF token)."""
     return secrets.token_hex(16)
 
 
@@ -173,50 +156,3 @@ def same_origin(request: Request) -> bool:
         return origin is None
     host = request.headers.get("host", "")
     return origin.split("://", 1)[-1] == host
-
-
-class SignInThrottle:
-    """Failed sign-ins per account and per client address, in a sliding window."""
-
-    def __init__(
-        self,
-        *,
-        per_account: int = 5,
-        per_address: int = 30,
-        window: dt.timedelta = dt.timedelta(minutes=15),
-    ) -> None:
-        self.per_account = per_account
-        self.per_address = per_address
-        self.window = window
-        self._failures: dict[str, deque[dt.datetime]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: dt.datetime) -> deque[dt.datetime]:
-        failures = self._failures[key]
-        while failures and now - failures[0] > self.window:
-            failures.popleft()
-        return failures
-
-    def retry_after(self, *, account: str, address: str, now: dt.datetime) -> dt.timedelta | None:
-        """How long until another attempt is allowed, or None if it is allowed now."""
-        with self._lock:
-            waits = []
-            for key, limit in (
-                (f"a:{account}", self.per_account),
-                (f"i:{address}", self.per_address),
-            ):
-                failures = self._recent(key, now)
-                if len(failures) >= limit:
-                    waits.append(failures[0] + self.window - now)
-            return max(waits) if waits else None
-
-    def failed(self, *, account: str, address: str, now: dt.datetime) -> None:
-        """Count a failed attempt."""
-        with self._lock:
-            self._recent(f"a:{account}", now).append(now)
-            self._recent(f"i:{address}", now).append(now)
-
-    def succeeded(self, *, account: str) -> None:
-        """A right password and code clear the account's failures."""
-        with self._lock:
-            self._failures.pop(f"a:{account}", None)

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from carekey.api.deps import NowDep, SessionDep
 from carekey.clock import COPENHAGEN
 from carekey.domain import enums as e
+from carekey.domain.values import ascii_number
 from carekey.services import audit_log, dashboard
 from carekey.services.admin import LOW_BATTERY_PCT, get_citizen
 from carekey.services.audit import record_admin_action
@@ -152,10 +153,7 @@ def _not_found(request: Request, user: WebUser, message: str) -> Response:
 
 
 def _int(value: str | None) -> int | None:
-    if value is None or not value.strip().isdigit():
-        return None
-    number = int(value.strip())
-    return number if number <= 2**31 - 1 else None
+    return ascii_number(value)
 
 
 def _date(value: str | None) -> dt.date | None:

@@ -30,13 +30,14 @@ from urllib.parse import urlencode
 import segno
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from carekey.api.deps import NowDep, SessionDep
 from carekey.domain import enums as e
 from carekey.domain.enums import Role
 from carekey.domain.errors import DomainError
+from carekey.domain.values import ascii_id, ascii_number
 from carekey.services import admin, emergency, revocation
 from carekey.services.errors import ConflictError, ForbiddenError, NotFoundError, not_found
 from carekey.services.keys import create_enrolment_code
@@ -127,10 +128,7 @@ def _savepoint(db: Session) -> Iterator[None]:
 
 
 def _parse_id(value: str | None) -> int | None:
-    if value is None or not value.strip().isdigit():
-        return None
-    number = int(value.strip())
-    return number if 1 <= number <= admin.MAX_ID else None
+    return ascii_id(value)
 
 
 def _path_id(value: str, what_da: str, what_en: str) -> int:
@@ -181,8 +179,9 @@ class Pager:
 
 def _paging(page: str | None, size: str | None) -> tuple[int, int, int]:
     """(limit, offset, page number) from the query string; nonsense falls back to page 1."""
-    limit = int(size) if size and size.isdigit() and int(size) in PAGE_SIZES else DEFAULT_PAGE_SIZE
-    number = int(page) if page and page.isdigit() else 1
+    wanted = ascii_number(size)
+    limit = wanted if wanted in PAGE_SIZES else DEFAULT_PAGE_SIZE
+    number = ascii_number(page) or 1
     number = min(max(number, 1), MAX_PAGE)
     return limit, (number - 1) * limit, number
 
@@ -368,19 +367,14 @@ class Pick:
 
 
 def _pick_employee(db: Session, user: WebUser, text: str, chosen: str | None) -> Pick:
-    """An employee by exact employee number (anyone in the municipality: an emergency key is
-    for someone outside the district) or by name (among those the user may see)."""
+    """An employee by exact employee number or by name, among those the user may see."""
     chosen_id = _parse_id(chosen)
     if chosen_id is not None:
         return Pick(chosen=chosen_id)
     query = text.strip()[:MAX_SEARCH]
     if not query:
         return Pick(problem=_("Vælg en medarbejder."))
-    exact = db.execute(
-        select(m.Employee)
-        .where(m.Employee.municipality_id == user.actor.municipality_id)
-        .where(func.lower(m.Employee.employee_number) == query.lower())
-    ).scalar_one_or_none()
+    exact = admin.employee_by_number(db, actor=user.actor, employee_number=query)
     if exact is not None:
         return Pick(chosen=exact.id, label=f"{exact.full_name} ({exact.employee_number})")
     found = admin.list_employees(db, actor=user.actor, q=query, limit=20)
@@ -486,57 +480,6 @@ def suggest_citizens(
 # --- employees ---------------------------------------------------------------------------------
 
 
-def _employees_with_role(
-    db: Session,
-    user: WebUser,
-    *,
-    role: e.Role,
-    q: str | None,
-    district_id: int | None,
-    status: e.EmployeeStatus | None,
-    limit: int,
-    offset: int,
-) -> admin.Page[admin.EmployeeView]:
-    """The role filter, which ``services.admin.list_employees`` does not offer (yet): the same
-    scope (municipality; a lead's own districts), then each row read through the use case."""
-    employee = m.Employee
-    stmt = (
-        select(employee.id)
-        .where(employee.municipality_id == user.actor.municipality_id)
-        .where(
-            exists().where(m.EmployeeRole.employee_id == employee.id, m.EmployeeRole.role == role)
-        )
-    )
-    districts: list[frozenset[int]] = []
-    if not user.has(Role.ADMINISTRATOR):
-        districts.append(user.district_ids)
-    if district_id is not None:
-        districts.append(frozenset({district_id}))
-    for allowed in districts:
-        stmt = stmt.where(
-            exists().where(
-                m.EmployeeDistrict.employee_id == employee.id,
-                m.EmployeeDistrict.district_id.in_(list(allowed)),
-            )
-        )
-    if q:
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(
-            or_(
-                employee.full_name.ilike(pattern, escape="\\"),
-                employee.employee_number.ilike(pattern, escape="\\"),
-            )
-        )
-    if status is not None:
-        stmt = stmt.where(employee.status == status)
-    total = db.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    ids = db.execute(
-        stmt.order_by(employee.full_name, employee.id).limit(limit).offset(offset)
-    ).scalars()
-    items = [admin.get_employee(db, actor=user.actor, employee_id=i) for i in ids]
-    return admin.Page(items, int(total), limit, offset)
-
-
 @router.get("/employees", response_class=HTMLResponse)
 def employees(
     request: Request,
@@ -557,27 +500,16 @@ def employees(
     status_value = _enum(e.EmployeeStatus, status)
     role_value = _enum(e.Role, role)
     try:
-        if role_value is None:
-            found = admin.list_employees(
-                db,
-                actor=user.actor,
-                q=query,
-                district_id=district_id,
-                status=status_value,
-                limit=limit,
-                offset=offset,
-            )
-        else:
-            found = _employees_with_role(
-                db,
-                user,
-                role=role_value,
-                q=query,
-                district_id=district_id,
-                status=status_value,
-                limit=limit,
-                offset=offset,
-            )
+        found = admin.list_employees(
+            db,
+            actor=user.actor,
+            q=query,
+            role=role_value,
+            district_id=district_id,
+            status=status_value,
+            limit=limit,
+            offset=offset,
+        )
     except DomainError as exc:
         return _error_page(request, user, exc)
     return _page(
@@ -2265,7 +2197,7 @@ def grant_emergency_key(
     employee_pick = _pick_employee(db, user, employee, employee_id)
     citizen_pick = _pick_citizen(db, user, citizen, citizen_id)
     problem = employee_pick.problem or citizen_pick.problem
-    duration = int(minutes) if minutes.strip().isdigit() else None
+    duration = ascii_number(minutes)
     if problem is None and duration is None:
         problem = _("Angiv varigheden i minutter.")
     if problem is not None or duration is None:
