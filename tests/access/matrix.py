@@ -138,7 +138,9 @@ POST   /api/v1/admin/emergency-keys/{grant_id}/revoke allow allow deny deny    r
 # Silent in ROLES.md: the log of administrative actions (who changed what). It spans every
 # district and is the auditors' material: administrators and auditors, not leads.
 GET    /api/v1/admin/actions                   allow   deny    deny    allow   refused refused hidden  unauth
-# The audit log and its export: a lead sees their own districts' doors.
+# The audit log and its export: a lead sees their own districts' doors. (ROLES.md gives care
+# workers and installers their own actions and orders; not through the office routes, which
+# they cannot use at all.)
 GET    /api/v1/admin/audit                     allow   allow   hidden  allow   refused refused hidden  unauth
 GET    /api/v1/admin/audit.csv                 allow   allow   hidden  allow   refused refused hidden  unauth
 #
@@ -182,6 +184,7 @@ POST   /employees/{employee_id}/unblock        allow   allow   deny    deny    r
 #
 # --- web UI: phones (registering, changing and enrolling: administrators, as in the API) --------
 GET    /phones                                 allow   allow   hidden  allow   refused refused hidden  unauth
+# The form for a new phone (no object): Frederiksberg's administrator registers their own.
 GET    /phones/new                             allow   deny    deny    deny    refused refused allow   unauth
 POST   /phones/new                             allow   deny    deny    deny    refused refused deny    unauth
 GET    /phones/{phone_id}                      allow   allow   deny    allow   refused refused deny    unauth

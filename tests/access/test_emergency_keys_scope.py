@@ -144,6 +144,16 @@ def test_an_administrator_can_grant_a_key_anywhere(fresh: Server, channel: Chann
     assert grants_between(fresh, employee, citizen) == 2  # the world's key, and this one
 
 
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_no_one_gives_an_auditor_a_key_to_a_front_door(fresh: Server, channel: Channel) -> None:
+    # ROLES.md, "Keys": an auditor never holds a key to any front door, whoever grants it.
+    w = fresh.template.world
+    auditor, citizen = w.people["auditor"].employee_id, w.sides["in"].citizen
+    response = grant(fresh, "admin", channel, auditor, citizen)
+    assert 400 <= response.status_code < 500, answer(response)
+    assert grants_between(fresh, auditor, citizen) == 0
+
+
 # --- revoking ----------------------------------------------------------------------------------
 
 
