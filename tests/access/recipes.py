@@ -41,6 +41,7 @@ from tests.access.world import (
     api_sign_in,
     b64,
     csrf_of,
+    web_client,
     web_password_step,
     web_totp_step,
 )
@@ -87,10 +88,7 @@ class Ctx:
 
     def use_web(self, creds: Credentials | None) -> None:
         """Put ``creds``' session cookie (or none) into the client's cookie jar."""
-        self.client.cookies.clear()
-        if creds is not None and creds.web is not None:
-            for name, value in creds.web.cookies.items():
-                self.client.cookies.set(name, value)
+        web_client(self.client, creds.web if creds is not None else None)
 
 
 @dataclass

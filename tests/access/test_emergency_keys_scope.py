@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from carekey.store import models as m
 from tests.access.conftest import Server
-from tests.access.world import Credentials
+from tests.access.world import Credentials, web_client
 
 Channel = Literal["api", "web"]
 CHANNELS: tuple[Channel, ...] = ("api", "web")
@@ -28,11 +28,9 @@ REFUSED = (403, 404)
 
 
 def _as(server: Server, who: str) -> Credentials:
+    """``who``'s credentials; their session cookie goes into the client's jar."""
     creds = server.template.credentials[who]
-    server.client.cookies.clear()
-    if creds.web is not None:
-        for name, value in creds.web.cookies.items():
-            server.client.cookies.set(name, value)
+    web_client(server.client, creds.web)
     return creds
 
 

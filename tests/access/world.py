@@ -254,6 +254,15 @@ def web_sign_in(client: TestClient, clock: FrozenClock, person: Person) -> WebCr
     return WebCredentials({SESSION_COOKIE: session}, token)
 
 
+def web_client(client: TestClient, credentials: WebCredentials | None) -> TestClient:
+    """``client`` with ``credentials``' session cookie as its only cookie (none: signed out)."""
+    client.cookies.clear()
+    if credentials is not None:
+        for name, value in credentials.cookies.items():
+            client.cookies.set(name, value)
+    return client
+
+
 def minted_api_headers(person: Person, epoch: int, now: dt.datetime) -> dict[str, str]:
     """An administration token as the server would have issued it, for someone who may not get
     one (an office user whose role was changed to care worker after signing in)."""
