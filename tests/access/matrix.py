@@ -1,0 +1,245 @@
+# ruff: noqa: E501 - the table reads best with one row per route, each row a line
+"""Who may do what, route by route: the policy of /work/shared/ROLES.md as one table.
+
+Every route of the application has exactly one row: its method and path template, then the
+expected outcome for each actor, in the column order of ``ACTORS``:
+
+    admin     the municipal administrator (Copenhagen)
+    lead_in   the district lead of D01 and D03, acting on an object in D01 (their own)
+    lead_out  the same district lead, acting on an object in D02 (not theirs); for an emergency
+              key: the citizen or the employee is in D02 (each is tried)
+    auditor   Copenhagen's auditor
+    care      a care worker            (cannot obtain office credentials at all)
+    inst      an installer             (same)
+    other     Frederiksberg's administrator, acting on Copenhagen's object
+    anon      no credentials
+
+The outcomes:
+
+    allow    authorised: 2xx, or a redirect that is not to /login; a change with a valid body
+             succeeds and is seen in the database; a list or page shows the probe object
+    hidden   authorised to ask (2xx), but the probe object must not be in the answer
+    deny     403 or 404 (404 where existence itself must not leak); a change leaves the
+             database as it was; the page does not show the object
+    unauth   401 from the API; from the web, 401 or a redirect to /login; nothing changes
+    refused  deny or unauth, either is right: for those who cannot be office users at all
+    device   a key-app route: office tokens and cookies confer nothing; 4xx, nothing changes
+    public   for everyone: 2xx or 3xx
+    nowrite  may answer (never 5xx), but nothing is written: a form that refuses row by row
+
+Where ROLES.md is silent, the choice and its reason is in a comment above the row. "(no object)"
+means the request names nothing of a district, so lead_out makes the same request as lead_in.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tests.access.world import ACTORS, ActorName
+
+
+class Outcome(StrEnum):
+    """What a request must come to; see the module's docstring."""
+
+    ALLOW = "allow"
+    HIDDEN = "hidden"
+    DENY = "deny"
+    UNAUTH = "unauth"
+    REFUSED = "refused"
+    DEVICE = "device"
+    PUBLIC = "public"
+    NOWRITE = "nowrite"
+
+
+_TABLE = """
+#                                              admin   lead_in lead_out auditor care  inst    other   anon
+# --- public: documentation, health, language, signing in and out --------------------------------
+GET    /openapi.json                           public  public  public  public  public  public  public  public
+GET    /docs                                   public  public  public  public  public  public  public  public
+GET    /docs/oauth2-redirect                   public  public  public  public  public  public  public  public
+GET    /redoc                                  public  public  public  public  public  public  public  public
+GET    /healthz                                public  public  public  public  public  public  public  public
+GET    /lang/{language}                        public  public  public  public  public  public  public  public
+GET    /login                                  public  public  public  public  public  public  public  public
+GET    /login/totp                             public  public  public  public  public  public  public  public
+POST   /logout                                 public  public  public  public  public  public  public  public
+# Signing in: office people get in (other: into their own municipality); care workers and
+# installers never get office credentials; a wrong password is 401.
+POST   /api/v1/auth/token                      allow   allow   allow   allow   refused refused allow   unauth
+POST   /login                                  allow   allow   allow   allow   refused refused allow   unauth
+POST   /login/totp                             allow   allow   allow   allow   refused refused allow   unauth
+#
+# --- the key app: authenticated by the phone's device key, never by an office role -------------
+POST   /api/v1/app/enrol                       device  device  device  device  device  device  device  device
+# A challenge is a server-signed nonce for the phone to sign; it names no data (the same answer
+# for a phone that does not exist), so anyone may ask for one.
+POST   /api/v1/app/challenge                   public  public  public  public  public  public  public  public
+POST   /api/v1/app/login                       device  device  device  device  device  device  device  device
+POST   /api/v1/app/bundle                      device  device  device  device  device  device  device  device
+POST   /api/v1/app/heartbeat                   device  device  device  device  device  device  device  device
+POST   /api/v1/app/time-token                  device  device  device  device  device  device  device  device
+POST   /api/v1/app/events                      device  device  device  device  device  device  device  device
+#
+# --- administration API: employees ---------------------------------------------------------------
+# ROLES.md: auditors see employees and phones (all own, read); leads create and edit employees of
+# their own districts (not administrators); leads block and unblock in their own districts.
+GET    /api/v1/admin/employees                 allow   allow   hidden  allow   refused refused hidden  unauth
+POST   /api/v1/admin/employees                 allow   allow   deny    deny    refused refused deny    unauth
+GET    /api/v1/admin/employees/{employee_id}   allow   allow   deny    allow   refused refused deny    unauth
+PATCH  /api/v1/admin/employees/{employee_id}   allow   allow   deny    deny    refused refused deny    unauth
+POST   /api/v1/admin/employees/{employee_id}/block    allow allow deny deny    refused refused deny    unauth
+POST   /api/v1/admin/employees/{employee_id}/unblock  allow allow deny deny    refused refused deny    unauth
+#
+# --- phones ------------------------------------------------------------------------------------
+GET    /api/v1/admin/phones                    allow   allow   hidden  allow   refused refused hidden  unauth
+# Silent in ROLES.md: registering, re-assigning and enrolling phones. A phone carries keys and
+# belongs to the municipality's device register, so administrators only.
+POST   /api/v1/admin/phones                    allow   deny    deny    deny    refused refused deny    unauth
+GET    /api/v1/admin/phones/{phone_id}         allow   allow   deny    allow   refused refused deny    unauth
+PATCH  /api/v1/admin/phones/{phone_id}         allow   deny    deny    deny    refused refused deny    unauth
+POST   /api/v1/admin/phones/{phone_id}/block   allow   allow   deny    deny    refused refused deny    unauth
+POST   /api/v1/admin/phones/{phone_id}/unblock allow   allow   deny    deny    refused refused deny    unauth
+POST   /api/v1/admin/phones/{phone_id}/enrolment-code allow deny deny  deny    refused refused deny    unauth
+#
+# --- districts: only administrators create or change them (the municipality's organisation) ----
+# Silent in ROLES.md: seeing districts. A lead sees their own; an auditor reads everything.
+GET    /api/v1/admin/districts                 allow   allow   hidden  allow   refused refused hidden  unauth
+# Frederiksberg's administrator creates a district in Frederiksberg (checked: nothing of
+# Copenhagen's); the request names nothing of Copenhagen's.
+POST   /api/v1/admin/districts                 allow   deny    deny    deny    refused refused allow   unauth
+GET    /api/v1/admin/districts/{district_id}   allow   allow   deny    allow   refused refused deny    unauth
+PATCH  /api/v1/admin/districts/{district_id}   allow   deny    deny    deny    refused refused deny    unauth
+#
+# --- citizens ----------------------------------------------------------------------------------
+# ROLES.md: auditors see citizens and addresses (read); leads add citizens and remove addresses
+# in their own districts. Silent: editing a citizen and undoing a removal; a lead "runs their
+# districts' citizens", so the same as adding and removing: own districts.
+GET    /api/v1/admin/citizens                  allow   allow   hidden  allow   refused refused hidden  unauth
+POST   /api/v1/admin/citizens                  allow   allow   deny    deny    refused refused deny    unauth
+GET    /api/v1/admin/citizens/{citizen_id}     allow   allow   deny    allow   refused refused deny    unauth
+PATCH  /api/v1/admin/citizens/{citizen_id}     allow   allow   deny    deny    refused refused deny    unauth
+POST   /api/v1/admin/citizens/{citizen_id}/remove  allow allow deny    deny    refused refused deny    unauth
+POST   /api/v1/admin/citizens/{citizen_id}/restore allow allow deny    deny    refused refused deny    unauth
+#
+# --- doors -------------------------------------------------------------------------------------
+# Silent in ROLES.md: the door devices. They are the doors of the citizens' homes, so they follow
+# the citizens: a lead sees those of their own districts' citizens, an auditor reads them all.
+GET    /api/v1/admin/doors                     allow   allow   hidden  allow   refused refused hidden  unauth
+GET    /api/v1/admin/doors/{door_id}           allow   allow   deny    allow   refused refused deny    unauth
+#
+# --- emergency keys: a lead only when the citizen AND the employee are in their own districts ---
+# (and sees or revokes only such keys); auditors read them all and change nothing.
+GET    /api/v1/admin/emergency-keys            allow   allow   hidden  allow   refused refused hidden  unauth
+POST   /api/v1/admin/emergency-keys            allow   allow   deny    deny    refused refused deny    unauth
+GET    /api/v1/admin/emergency-keys/{grant_id} allow   allow   deny    allow   refused refused deny    unauth
+POST   /api/v1/admin/emergency-keys/{grant_id}/revoke allow allow deny deny    refused refused deny    unauth
+#
+# --- logs --------------------------------------------------------------------------------------
+# Silent in ROLES.md: the log of administrative actions (who changed what). It spans every
+# district and is the auditors' material: administrators and auditors, not leads.
+GET    /api/v1/admin/actions                   allow   deny    deny    allow   refused refused hidden  unauth
+# The audit log and its export: a lead sees their own districts' doors. (ROLES.md gives care
+# workers and installers their own actions and orders; not through the office routes, which
+# they cannot use at all.)
+GET    /api/v1/admin/audit                     allow   allow   hidden  allow   refused refused hidden  unauth
+GET    /api/v1/admin/audit.csv                 allow   allow   hidden  allow   refused refused hidden  unauth
+#
+# --- web UI: overview --------------------------------------------------------------------------
+GET    /                                       allow   allow   allow   allow   refused refused allow   unauth
+# Silent in ROLES.md: the dashboard (today's figures, doors that need attention). It is read
+# only; auditors read everything of their municipality (no object).
+GET    /dashboard                              allow   allow   allow   allow   refused refused allow   unauth
+GET    /doors                                  allow   allow   hidden  allow   refused refused hidden  unauth
+GET    /doors/{door_id}                        allow   allow   deny    allow   refused refused deny    unauth
+GET    /audit                                  allow   allow   hidden  allow   refused refused hidden  unauth
+GET    /audit.csv                              allow   allow   hidden  allow   refused refused hidden  unauth
+GET    /audit.xlsx                             allow   allow   hidden  allow   refused refused hidden  unauth
+# ROLES.md: the "who was in this home" report: all own for administrators and auditors, own
+# districts' doors for leads.
+GET    /citizens/{citizen_id}/report           allow   allow   deny    allow   refused refused deny    unauth
+#
+# --- web UI: pickers (suggestions while filling in the emergency-key form) ----------------------
+# Silent in ROLES.md: they serve the forms that change things; auditors change nothing and read
+# through the lists, so they get no pickers.
+GET    /pickers/employees                      allow   allow   hidden  deny    refused refused hidden  unauth
+GET    /pickers/citizens                       allow   allow   hidden  deny    refused refused hidden  unauth
+#
+# --- web UI: employees (the same policy as the API; forms that change are not for auditors) ----
+GET    /employees                              allow   allow   hidden  allow   refused refused hidden  unauth
+# The form for a new employee (no object).
+GET    /employees/new                          allow   allow   allow   deny    refused refused allow   unauth
+POST   /employees/new                          allow   allow   deny    deny    refused refused deny    unauth
+# ROLES.md: leads import staff of their own districts. The import form names nothing (no
+# object). The file is judged row by row: a row of another district (or, for Frederiksberg, a
+# district code Frederiksberg does not have) must be rejected and nothing written.
+GET    /employees/import                       allow   allow   allow   deny    refused refused allow   unauth
+POST   /employees/import                       allow   allow   nowrite deny    refused refused nowrite unauth
+POST   /employees/import/confirm               allow   allow   nowrite deny    refused refused nowrite unauth
+GET    /employees/{employee_id}                allow   allow   deny    allow   refused refused deny    unauth
+GET    /employees/{employee_id}/edit           allow   allow   deny    deny    refused refused deny    unauth
+POST   /employees/{employee_id}/edit           allow   allow   deny    deny    refused refused deny    unauth
+GET    /employees/{employee_id}/block          allow   allow   deny    deny    refused refused deny    unauth
+POST   /employees/{employee_id}/block          allow   allow   deny    deny    refused refused deny    unauth
+POST   /employees/{employee_id}/unblock        allow   allow   deny    deny    refused refused deny    unauth
+#
+# --- web UI: phones (registering, changing and enrolling: administrators, as in the API) --------
+GET    /phones                                 allow   allow   hidden  allow   refused refused hidden  unauth
+# The form for a new phone (no object): Frederiksberg's administrator registers their own.
+GET    /phones/new                             allow   deny    deny    deny    refused refused allow   unauth
+POST   /phones/new                             allow   deny    deny    deny    refused refused deny    unauth
+GET    /phones/{phone_id}                      allow   allow   deny    allow   refused refused deny    unauth
+GET    /phones/{phone_id}/edit                 allow   deny    deny    deny    refused refused deny    unauth
+POST   /phones/{phone_id}/edit                 allow   deny    deny    deny    refused refused deny    unauth
+# ROLES.md also lets a care worker report their own phone lost; they do that through the key
+# app or by calling the office, never through the office UI, which they cannot sign in to.
+POST   /phones/{phone_id}/lost                 allow   allow   deny    deny    refused refused deny    unauth
+GET    /phones/{phone_id}/block                allow   allow   deny    deny    refused refused deny    unauth
+POST   /phones/{phone_id}/block                allow   allow   deny    deny    refused refused deny    unauth
+POST   /phones/{phone_id}/unblock              allow   allow   deny    deny    refused refused deny    unauth
+POST   /phones/{phone_id}/enrol                allow   deny    deny    deny    refused refused deny    unauth
+#
+# --- web UI: districts ---------------------------------------------------------------------------
+GET    /districts                              allow   allow   hidden  allow   refused refused hidden  unauth
+POST   /districts                              allow   deny    deny    deny    refused refused allow   unauth
+GET    /districts/{district_id}                allow   allow   deny    allow   refused refused deny    unauth
+POST   /districts/{district_id}                allow   deny    deny    deny    refused refused deny    unauth
+#
+# --- web UI: citizens ----------------------------------------------------------------------------
+GET    /citizens                               allow   allow   hidden  allow   refused refused hidden  unauth
+# The form for a new citizen (no object).
+GET    /citizens/new                           allow   allow   allow   deny    refused refused allow   unauth
+POST   /citizens/new                           allow   allow   deny    deny    refused refused deny    unauth
+GET    /citizens/{citizen_id}                  allow   allow   deny    allow   refused refused deny    unauth
+POST   /citizens/{citizen_id}                  allow   allow   deny    deny    refused refused deny    unauth
+GET    /citizens/{citizen_id}/remove           allow   allow   deny    deny    refused refused deny    unauth
+POST   /citizens/{citizen_id}/remove           allow   allow   deny    deny    refused refused deny    unauth
+POST   /citizens/{citizen_id}/restore          allow   allow   deny    deny    refused refused deny    unauth
+#
+# --- web UI: emergency keys ----------------------------------------------------------------------
+GET    /emergency-keys                         allow   allow   hidden  allow   refused refused hidden  unauth
+POST   /emergency-keys                         allow   allow   deny    deny    refused refused deny    unauth
+POST   /emergency-keys/{grant_id}/revoke       allow   allow   deny    deny    refused refused deny    unauth
+"""
+
+Route = tuple[str, str]
+Line = dict[ActorName, Outcome]
+
+
+def _parse(table: str) -> dict[Route, Line]:
+    lines: dict[Route, Line] = {}
+    for number, raw in enumerate(table.splitlines(), start=1):
+        text = raw.split("#", 1)[0].strip()
+        if not text:
+            continue
+        method, path, *cells = text.split()
+        if len(cells) != len(ACTORS):
+            raise ValueError(f"matrix line {number}: {len(cells)} outcomes, not {len(ACTORS)}")
+        if (method, path) in lines:
+            raise ValueError(f"matrix line {number}: {method} {path} appears twice")
+        lines[(method, path)] = {
+            actor: Outcome(cell) for actor, cell in zip(ACTORS, cells, strict=True)
+        }
+    return lines
+
+
+MATRIX: dict[Route, Line] = _parse(_TABLE)
