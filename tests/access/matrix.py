@@ -68,6 +68,8 @@ POST   /logout                                 public  public  public  public  p
 POST   /api/v1/auth/token                      allow   allow   allow   allow   refused refused allow   unauth
 POST   /login                                  allow   allow   allow   allow   refused refused allow   unauth
 POST   /login/totp                             allow   allow   allow   allow   refused refused allow   unauth
+# Signing an API token out: needs a live token (care workers' forged ones name no session).
+POST   /api/v1/auth/logout                     allow   allow   allow   allow   refused refused allow   unauth
 #
 # --- the key app: authenticated by the phone's device key, never by an office role -------------
 POST   /api/v1/app/enrol                       device  device  device  device  device  device  device  device

@@ -189,6 +189,9 @@ def _logout(ctx: Ctx) -> list[Req]:
     return [Req("POST", "/logout", data={"csrf_token": token}, credentials=False)]
 
 
+simple("POST", "/api/v1/auth/logout")
+
+
 def _wrong_person() -> Person:
     return Person("nobody", 0, 1, "0101", "E00001", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
 

@@ -32,12 +32,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from carekey.access import Actor
 from carekey.api.app import create_app
+from carekey.auth.passwords import hash_password
+from carekey.auth.tokens import sign_token
 from carekey.clock import FrozenClock
 from carekey.config import Settings
 from carekey.domain import enums as e
 from carekey.services import emergency, revocation
-from carekey.services.auth import Actor, hash_password, sign_token
 from carekey.services.issuer import create_issuer_key
 from carekey.services.keyvault import seal
 from carekey.services.seed import DEMO_PASSWORD, seed

@@ -299,7 +299,7 @@ def test_district_leads_read_their_own_districts_only_and_auditors_read_only(
     refused = [
         client.post(f"{API}/districts", headers=lead, json={"code": "X", "name": "X"}),
         client.patch(f"{API}/citizens/{other}", headers=lead, json={"given_name": "X"}),
-        client.patch(f"{API}/employees/{tenants.worker}", headers=lead, json={"full_name": "X"}),
+        client.patch(f"{API}/employees/{tenants.admin}", headers=lead, json={"full_name": "X"}),
         client.get(f"{API}/actions", headers=lead),
     ]
     assert [r.status_code for r in refused] == [403] * len(refused)

@@ -368,9 +368,12 @@ def test_doors_list_filters_and_scope(session: Session) -> None:
     assert {d.id for d in mine.items} == {p.home_lock.id, world.entrance_controller.id}
     with pytest.raises(ForbiddenError):
         dashboard.get_door(session, actor=p.lead, door_id=world.home_lock.id, now=NOW)
+    # An auditor reads the overview of the whole municipality; a care worker reads nothing.
     auditor = Actor(p.admin.employee_id, 1, frozenset({e.Role.AUDITOR}), "Revisor")
+    assert dashboard.dashboard(session, actor=auditor, now=NOW).low_battery_count >= 0
+    worker = Actor(p.worker.id, 1, frozenset({e.Role.CARE_WORKER}), "Ali")
     with pytest.raises(ForbiddenError):
-        dashboard.dashboard(session, actor=auditor, now=NOW)
+        dashboard.dashboard(session, actor=worker, now=NOW)
 
 
 def test_home_visits_pair_each_unlock_with_the_next_lock(session: Session) -> None:

@@ -13,7 +13,15 @@ Use it as ``scope = reach(actor, Action.BLOCK_STAFF)`` and then
 """
 
 from carekey.access.actor import Actor
-from carekey.access.policy import Action, Reach, allowed, reach, require
+from carekey.access.policy import (
+    KEY_HOLDING_ROLES,
+    Action,
+    Reach,
+    allowed,
+    assignable_roles,
+    reach,
+    require,
+)
 from carekey.access.queries import (
     citizens_in,
     district_ids_of,
@@ -29,11 +37,13 @@ from carekey.access.queries import (
 from carekey.access.scope import Scope
 
 __all__ = [
+    "KEY_HOLDING_ROLES",
     "Action",
     "Actor",
     "Reach",
     "Scope",
     "allowed",
+    "assignable_roles",
     "citizens_in",
     "district_ids_of",
     "districts_in",

@@ -19,7 +19,8 @@ class Action(StrEnum):
     """Everything an office actor can ask for."""
 
     READ_STAFF = "staff.read"  # employees and phones
-    MANAGE_STAFF = "staff.manage"  # create and edit employees and phones, enrolment codes
+    MANAGE_STAFF = "staff.manage"  # create and edit employees, import staff
+    MANAGE_PHONES = "phones.manage"  # register and edit phones, enrolment codes
     BLOCK_STAFF = "staff.block"  # block or unblock an employee or a phone
     READ_DISTRICTS = "districts.read"
     MANAGE_DISTRICTS = "districts.manage"
@@ -53,9 +54,13 @@ ROLE_TABLE: Final[dict[Role, dict[Action, Reach]]] = {
     Role.ADMINISTRATOR: dict.fromkeys(Action, _M),
     Role.DISTRICT_LEAD: {
         Action.READ_STAFF: _D,
+        # Employees of their own districts, never an administrator, and only the care-worker
+        # role to give (``assignable_roles``).
+        Action.MANAGE_STAFF: _DX,
         Action.BLOCK_STAFF: _DX,
         Action.READ_DISTRICTS: _D,
         Action.READ_CITIZENS: _D,
+        Action.MANAGE_CITIZENS: _D,
         Action.REMOVE_CITIZEN: _D,
         Action.READ_DOORS: _D,
         Action.READ_DASHBOARD: _D,
@@ -71,6 +76,7 @@ ROLE_TABLE: Final[dict[Role, dict[Action, Reach]]] = {
         Action.READ_DISTRICTS: _M,
         Action.READ_CITIZENS: _M,
         Action.READ_DOORS: _M,
+        Action.READ_DASHBOARD: _M,
         Action.READ_EMERGENCY_KEYS: _M,
         Action.READ_AUDIT: _M,
         Action.EXPORT_AUDIT: _M,
@@ -111,3 +117,20 @@ def reach(actor: Actor, action: Action) -> Scope:
         actor_employee_id=actor.employee_id,
         exclude_administrators=found is _DX,
     )
+
+
+# The roles an actor may give or take away when creating or editing an employee.
+_ASSIGNABLE: Final[dict[Reach, frozenset[Role]]] = {
+    _M: frozenset(Role),
+    _D: frozenset({Role.CARE_WORKER}),
+    _DX: frozenset({Role.CARE_WORKER}),
+}
+
+# Who may hold a key to a citizen's home through an emergency grant (ROLES.md, "Keys").
+KEY_HOLDING_ROLES: Final = frozenset({Role.CARE_WORKER})
+
+
+def assignable_roles(actor: Actor) -> frozenset[Role]:
+    """The roles ``actor`` may give or take away (a district lead: care worker only)."""
+    found = _reach_of(actor, Action.MANAGE_STAFF)
+    return _ASSIGNABLE[found] if found is not None else frozenset()

@@ -272,9 +272,10 @@ def actor_from_token(db: Session, token: str, *, secret: str, now: dt.datetime) 
 
 
 def sign_out_token(db: Session, token: str, *, secret: str, now: dt.datetime) -> None:
-    """End the session behind an API token."""
+    """End the session behind an API token (401 unless the token is live)."""
+    actor_from_token(db, token, secret=secret, now=now)
     payload = open_admin_token(token, secret=secret, now=now)
-    end_session(db, session_id=str(payload.get("sid", "")), now=now)
+    end_session(db, session_id=str(payload["sid"]), now=now)
 
 
 # --- the administration UI's second step -------------------------------------------------------

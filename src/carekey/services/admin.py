@@ -22,14 +22,14 @@ from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from carekey.access import Action, Actor, Scope, get_in_scope, reach
+from carekey.access import Action, Actor, Scope, assignable_roles, get_in_scope, reach
 from carekey.access import queries as access_sql
 from carekey.auth.passwords import hash_password
 from carekey.domain import enums as e
 from carekey.domain.errors import DomainError
 from carekey.domain.rules import check_same_municipality
 from carekey.services.audit import record_admin_action
-from carekey.services.errors import ConflictError, not_found
+from carekey.services.errors import ConflictError, ForbiddenError, not_found
 from carekey.store import models as m
 
 MAX_PAGE_SIZE = 200
@@ -381,6 +381,23 @@ def get_employee(db: Session, *, actor: Actor, employee_id: int) -> EmployeeView
     return _employee_views(db, [employee])[0]
 
 
+def _check_assignable(actor: Actor, roles: set[e.Role]) -> None:
+    if not roles <= assignable_roles(actor):
+        raise ForbiddenError(
+            "employee.role_not_assignable",
+            "Du kan kun give rollen hjemmeplejer; bed en administrator om andre roller",
+            "You can only give the care-worker role; ask an administrator for other roles",
+        )
+
+
+def _district_required() -> DomainError:
+    return DomainError(
+        "employee.district_required",
+        "Vælg mindst ét af dine distrikter",
+        "Choose at least one of your districts",
+    )
+
+
 def _employee_number_taken() -> ConflictError:
     return ConflictError(
         "employee.number_taken",
@@ -451,7 +468,10 @@ def create_employee(
         what_en="The employee number",
     )
     chosen_roles = _roles(roles)
+    _check_assignable(actor, chosen_roles)
     districts = _own_districts(db, scope, district_ids)
+    if scope.district_ids is not None and not districts:
+        raise _district_required()
     if db.execute(
         select(m.Employee.id)
         .where(m.Employee.municipality_id == actor.municipality_id)
@@ -523,8 +543,12 @@ def update_employee(
         if _changed(changes, "email", employee.email, new_email):
             employee.email = new_email
     if not isinstance(roles, Unset):
-        new_roles = _roles(roles)
         old_roles = {r.role for r in employee.roles}
+        # Roles the actor may not give or take stay as they are (a lead edits care workers).
+        given = assignable_roles(actor)
+        requested = _roles(roles)
+        _check_assignable(actor, requested)
+        new_roles = requested | (old_roles - given)
         if (
             employee.id == actor.employee_id
             and e.Role.ADMINISTRATOR in old_roles
@@ -539,13 +563,19 @@ def update_employee(
             employee.roles[:] = [r for r in employee.roles if r.role in new_roles]
             employee.roles.extend(m.EmployeeRole(role=r) for r in sorted(new_roles - old_roles))
     if not isinstance(district_ids, Unset):
-        new_ids = {d.id for d in _own_districts(db, scope, district_ids)}
+        requested_ids = {d.id for d in _own_districts(db, scope, district_ids)}
         memberships = list(
             db.execute(
                 select(m.EmployeeDistrict).where(m.EmployeeDistrict.employee_id == employee.id)
             ).scalars()
         )
         old_ids = {x.district_id for x in memberships}
+        # Districts outside the actor's reach stay as they are; a lead keeps the employee in
+        # at least one of their own districts (or the employee would leave their reach).
+        outside = set() if scope.district_ids is None else old_ids - scope.district_ids
+        if scope.district_ids is not None and not requested_ids:
+            raise _district_required()
+        new_ids = requested_ids | outside
         if _changed(changes, "district_ids", sorted(old_ids), sorted(new_ids)):
             for membership in memberships:
                 if membership.district_id not in new_ids:
@@ -678,7 +708,7 @@ def create_phone(
 ) -> PhoneView:
     """Register a work phone (its asset label is unique within the municipality). It can log in
     once it has been enrolled with a one-time code."""
-    scope = reach(actor, Action.MANAGE_STAFF)
+    scope = reach(actor, Action.MANAGE_PHONES)
     phone = m.Phone(
         municipality_id=actor.municipality_id,
         label=_phone_label(label),
@@ -717,7 +747,7 @@ def update_phone(
 ) -> PhoneView:
     """Change a phone's label, model or employee. Handing the phone to someone else ends the
     app session on it: at its next heartbeat the phone wipes the previous holder's keys."""
-    scope = reach(actor, Action.MANAGE_STAFF)
+    scope = reach(actor, Action.MANAGE_PHONES)
     phone = get_in_scope(db, scope, m.Phone, phone_id)
     changes: dict[str, Any] = {}
     if not isinstance(label, Unset):

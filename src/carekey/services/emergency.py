@@ -8,7 +8,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from carekey.access import Action, Actor, get_in_scope, reach
+from carekey.access import KEY_HOLDING_ROLES, Action, Actor, get_in_scope, reach
 from carekey.domain import enums as e
 from carekey.domain.errors import ConflictError, DomainError, ForbiddenError
 from carekey.services import denylist as dl
@@ -37,6 +37,12 @@ def grant_emergency_key(
     why = reason.strip()
     if not why:
         raise DomainError("emergency.reason_required", "Angiv en begrundelse", "Give a reason")
+    if not {r.role for r in employee.roles} & KEY_HOLDING_ROLES:
+        raise ForbiddenError(
+            "emergency.not_care_worker",
+            "Kun hjemmeplejere kan få en akutnøgle",
+            "Only care workers can be given an emergency key",
+        )
     if employee.id == actor.employee_id:
         raise ForbiddenError(
             "emergency.self_grant",

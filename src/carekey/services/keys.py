@@ -66,7 +66,7 @@ def create_enrolment_code(
     lifetime: dt.timedelta = ENROLMENT_CODE_LIFETIME,
 ) -> tuple[str, dt.datetime]:
     """A one-time code to enrol ``phone_id``; shown once, stored only as a hash."""
-    phone = get_in_scope(db, reach(actor, Action.MANAGE_STAFF), m.Phone, phone_id)
+    phone = get_in_scope(db, reach(actor, Action.MANAGE_PHONES), m.Phone, phone_id)
     if phone.status not in (e.PhoneStatus.ACTIVE, e.PhoneStatus.WIPED):
         raise ConflictError(
             "enrolment.phone_blocked",

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from carekey.access import Action, allowed
 from carekey.api.auth import client_address
 from carekey.api.deps import NowDep, SecretDep, SessionDep
 from carekey.auth import service as signin
@@ -408,10 +409,8 @@ def switch_language(request: Request, language: str, next: str | None = None) ->
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, user: WebUserDep) -> Response:
-    """The start page: the dashboard for administrators and leads, the audit log for auditors."""
-    from carekey.domain.enums import Role
-
-    if user.has(Role.ADMINISTRATOR, Role.DISTRICT_LEAD):
+    """The start page: the dashboard for those who may read it, else the audit log."""
+    if allowed(user.actor, Action.READ_DASHBOARD):
         return RedirectResponse("/dashboard", status_code=303)
     return RedirectResponse("/audit", status_code=303)
 

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from carekey.access import Action, allowed
 from carekey.api.deps import NowDep, SecretDep, SessionDep
 from carekey.clock import local
 from carekey.domain.enums import Role
@@ -57,11 +58,12 @@ def get_web_user(request: Request, db: SessionDep, secret: SecretDep, now: NowDe
 WebUserDep = Annotated[WebUser, Depends(get_web_user)]
 
 
-def require(*roles: Role) -> Callable[[WebUser], WebUser]:
-    """A dependency that lets only ``roles`` through (403 page otherwise)."""
+def permits(action: Action) -> Callable[[WebUser], WebUser]:
+    """A dependency that lets through only users whose role allows ``action`` at all
+    (``carekey.access``; 403 page otherwise). How far it reaches, the use case decides."""
 
     def check(user: WebUserDep) -> WebUser:
-        if not user.has(*roles):
+        if not allowed(user.actor, action):
             raise RoleRequiredError
         return user
 
@@ -123,6 +125,7 @@ def render(
         "lang": i18n.current_language(),
         "csrf_token": csrf_token(secret, binding) if binding else "",
         "Role": Role,
+        "can": (lambda action: allowed(user.actor, Action(action))) if user else (lambda _: False),
         "now": request.app.state.clock.now(),
     }
     values.update(context or {})

@@ -25,6 +25,7 @@ from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
 from openpyxl.styles import Font  # type: ignore[import-untyped]
 from sqlalchemy import select
 
+from carekey.access import Action
 from carekey.api.deps import NowDep, SessionDep
 from carekey.clock import COPENHAGEN
 from carekey.domain import enums as e
@@ -36,7 +37,7 @@ from carekey.services.errors import ForbiddenError, NotFoundError
 from carekey.store import models as m
 from carekey.web import i18n
 from carekey.web.app import municipality_name
-from carekey.web.deps import RoleRequiredError, render, require
+from carekey.web.deps import RoleRequiredError, permits, render
 from carekey.web.i18n import gettext as _
 from carekey.web.security import WebUser
 
@@ -47,10 +48,11 @@ XLSX_MAX_ROWS = 50_000
 """An Excel export holds at most this many rows; beyond it the office narrows the filter or
 takes the CSV, which streams without limit."""
 
-OfficeUser = Annotated[WebUser, Depends(require(e.Role.ADMINISTRATOR, e.Role.DISTRICT_LEAD))]
-ReaderUser = Annotated[
-    WebUser, Depends(require(e.Role.ADMINISTRATOR, e.Role.DISTRICT_LEAD, e.Role.AUDITOR))
-]
+# Who may open which page is the access model's answer (``carekey.access``), never a role here.
+DashboardReader = Annotated[WebUser, Depends(permits(Action.READ_DASHBOARD))]
+DoorReader = Annotated[WebUser, Depends(permits(Action.READ_DOORS))]
+AuditReader = Annotated[WebUser, Depends(permits(Action.READ_AUDIT))]
+AuditExporter = Annotated[WebUser, Depends(permits(Action.EXPORT_AUDIT))]
 
 
 def kind_label(kind: e.DoorKind | None) -> str:
@@ -171,7 +173,9 @@ def _flag(value: str | None) -> bool:
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
-def dashboard_page(request: Request, user: OfficeUser, db: SessionDep, now: NowDep) -> Response:
+def dashboard_page(
+    request: Request, user: DashboardReader, db: SessionDep, now: NowDep
+) -> Response:
     """Overblik / dashboard: today's figures and the doors that need attention."""
     figures = dashboard.dashboard(db, actor=user.actor, now=now)
     return render(
@@ -195,7 +199,7 @@ def dashboard_page(request: Request, user: OfficeUser, db: SessionDep, now: NowD
 @router.get("/doors", response_class=HTMLResponse)
 def doors_page(
     request: Request,
-    user: OfficeUser,
+    user: DoorReader,
     db: SessionDep,
     now: NowDep,
     kind: str | None = None,
@@ -253,7 +257,7 @@ def doors_page(
 
 @router.get("/doors/{door_id}", response_class=HTMLResponse)
 def door_page(
-    request: Request, door_id: str, user: OfficeUser, db: SessionDep, now: NowDep
+    request: Request, door_id: str, user: DoorReader, db: SessionDep, now: NowDep
 ) -> Response:
     """Én dør / one door: details, exposure after a revocation, and its latest events."""
     number = _int(door_id)
@@ -386,7 +390,7 @@ def _filter_of(request: Request, db: SessionDep, user: WebUser) -> AuditFilter:
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(
-    request: Request, user: ReaderUser, db: SessionDep, offset: str | None = None
+    request: Request, user: AuditReader, db: SessionDep, offset: str | None = None
 ) -> Response:
     """Log / the audit log: filter by employee, citizen, door, time and action; export."""
     found = _filter_of(request, db, user)
@@ -435,7 +439,9 @@ def _stamp(now: dt.datetime) -> str:
 
 
 @router.get("/audit.csv")
-def audit_csv_export(request: Request, user: ReaderUser, db: SessionDep, now: NowDep) -> Response:
+def audit_csv_export(
+    request: Request, user: AuditExporter, db: SessionDep, now: NowDep
+) -> Response:
     """The filtered audit log as CSV for Danish Excel (BOM, semicolons, Danish header)."""
     found = _filter_of(request, db, user)
     _record_export(db, user, now, found)
@@ -508,7 +514,9 @@ def _column(number: int) -> str:
 
 
 @router.get("/audit.xlsx")
-def audit_xlsx_export(request: Request, user: ReaderUser, db: SessionDep, now: NowDep) -> Response:
+def audit_xlsx_export(
+    request: Request, user: AuditExporter, db: SessionDep, now: NowDep
+) -> Response:
     """The filtered audit log as an Excel workbook (at most ``XLSX_MAX_ROWS`` rows)."""
     found = _filter_of(request, db, user)
     content: bytes | None = b""
@@ -565,7 +573,7 @@ def audit_xlsx_export(request: Request, user: ReaderUser, db: SessionDep, now: N
 def citizen_report(
     request: Request,
     citizen_id: str,
-    user: OfficeUser,
+    user: AuditReader,
     db: SessionDep,
     now: NowDep,
 ) -> Response:

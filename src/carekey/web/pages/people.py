@@ -33,9 +33,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from carekey.access import Action
 from carekey.api.deps import NowDep, SessionDep
 from carekey.domain import enums as e
-from carekey.domain.enums import Role
 from carekey.domain.errors import DomainError
 from carekey.domain.values import ascii_id, ascii_number
 from carekey.services import admin, emergency, revocation
@@ -43,14 +43,24 @@ from carekey.services.errors import ConflictError, ForbiddenError, NotFoundError
 from carekey.services.keys import create_enrolment_code
 from carekey.store import models as m
 from carekey.web import i18n
-from carekey.web.deps import CsrfDep, render, require
+from carekey.web.deps import CsrfDep, permits, render
 from carekey.web.i18n import gettext as _
 from carekey.web.security import WebUser
 
 router = APIRouter(include_in_schema=False)
 
-OfficeUser = Annotated[WebUser, Depends(require(Role.ADMINISTRATOR, Role.DISTRICT_LEAD))]
-AdminUser = Annotated[WebUser, Depends(require(Role.ADMINISTRATOR))]
+# Who may open which page is the access model's answer (``carekey.access``), never a role here.
+StaffReader = Annotated[WebUser, Depends(permits(Action.READ_STAFF))]
+StaffManager = Annotated[WebUser, Depends(permits(Action.MANAGE_STAFF))]
+StaffBlocker = Annotated[WebUser, Depends(permits(Action.BLOCK_STAFF))]
+PhoneManager = Annotated[WebUser, Depends(permits(Action.MANAGE_PHONES))]
+DistrictReader = Annotated[WebUser, Depends(permits(Action.READ_DISTRICTS))]
+DistrictManager = Annotated[WebUser, Depends(permits(Action.MANAGE_DISTRICTS))]
+CitizenReader = Annotated[WebUser, Depends(permits(Action.READ_CITIZENS))]
+CitizenManager = Annotated[WebUser, Depends(permits(Action.MANAGE_CITIZENS))]
+CitizenRemover = Annotated[WebUser, Depends(permits(Action.REMOVE_CITIZEN))]
+KeyReader = Annotated[WebUser, Depends(permits(Action.READ_EMERGENCY_KEYS))]
+KeyGranter = Annotated[WebUser, Depends(permits(Action.GRANT_EMERGENCY_KEY))]
 
 PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_PAGE_SIZE = 50
@@ -113,8 +123,6 @@ def _page(
     """Render one of this area's pages with the labels and the user's powers."""
     values: dict[str, Any] = {
         "labels": _labels(),
-        "is_admin": user.has(Role.ADMINISTRATOR),
-        "is_office": user.has(Role.ADMINISTRATOR, Role.DISTRICT_LEAD),
     }
     values.update(context)
     return render(request, template, values, user=user, status_code=status_code)
@@ -454,7 +462,7 @@ def _pick_dwelling(db: Session, user: WebUser, text: str, chosen: str | None) ->
 
 @router.get("/pickers/employees", response_class=HTMLResponse)
 def suggest_employees(
-    request: Request, user: OfficeUser, db: SessionDep, employee: str = ""
+    request: Request, user: KeyGranter, db: SessionDep, employee: str = ""
 ) -> Response:
     """Forslag til medarbejdervælgeren (htmx) / suggestions for the employee picker."""
     query = _search(employee)
@@ -465,7 +473,7 @@ def suggest_employees(
 
 @router.get("/pickers/citizens", response_class=HTMLResponse)
 def suggest_citizens(
-    request: Request, user: OfficeUser, db: SessionDep, citizen: str = ""
+    request: Request, user: KeyGranter, db: SessionDep, citizen: str = ""
 ) -> Response:
     """Forslag til borgervælgeren (htmx) / suggestions for the citizen picker."""
     query = _search(citizen)
@@ -483,7 +491,7 @@ def suggest_citizens(
 @router.get("/employees", response_class=HTMLResponse)
 def employees(
     request: Request,
-    user: OfficeUser,
+    user: StaffReader,
     db: SessionDep,
     q: str | None = None,
     district: str | None = None,
@@ -571,7 +579,7 @@ def _ids_of(values: Sequence[str]) -> list[int]:
 
 
 @router.get("/employees/new", response_class=HTMLResponse)
-def new_employee(request: Request, user: AdminUser, db: SessionDep) -> Response:
+def new_employee(request: Request, user: StaffManager, db: SessionDep) -> Response:
     """Formularen til en ny medarbejder / the form for a new employee."""
     values = {"roles": ["care_worker"], "district_ids": []}
     return _employee_form(request, db, user, values=values)
@@ -580,7 +588,7 @@ def new_employee(request: Request, user: AdminUser, db: SessionDep) -> Response:
 @router.post("/employees/new", response_class=HTMLResponse)
 def create_employee(
     request: Request,
-    user: AdminUser,
+    user: StaffManager,
     _csrf: CsrfDep,
     db: SessionDep,
     now: NowDep,
@@ -908,7 +916,7 @@ def _import_page(
 
 
 @router.get("/employees/import", response_class=HTMLResponse)
-def import_form(request: Request, user: AdminUser) -> Response:
+def import_form(request: Request, user: StaffManager) -> Response:
     """Import af medarbejdere fra CSV / import employees from CSV."""
     return _import_page(request, user)
 
@@ -916,7 +924,7 @@ def import_form(request: Request, user: AdminUser) -> Response:
 @router.post("/employees/import", response_class=HTMLResponse)
 async def import_preview(
     request: Request,
-    user: AdminUser,
+    user: StaffManager,
     _csrf: CsrfDep,
     db: SessionDep,
     now: NowDep,
@@ -946,7 +954,7 @@ async def import_preview(
 @router.post("/employees/import/confirm", response_class=HTMLResponse)
 def import_confirm(
     request: Request,
-    user: AdminUser,
+    user: StaffManager,
     _csrf: CsrfDep,
     db: SessionDep,
     now: NowDep,
@@ -997,7 +1005,7 @@ def import_confirm(
 
 @router.get("/employees/{employee_id}", response_class=HTMLResponse)
 def employee_detail(
-    request: Request, employee_id: str, user: OfficeUser, db: SessionDep, done: str | None = None
+    request: Request, employee_id: str, user: StaffReader, db: SessionDep, done: str | None = None
 ) -> Response:
     """En medarbejder: roller, distrikter, telefoner, seneste handlinger / one employee."""
     try:
@@ -1021,7 +1029,9 @@ def employee_detail(
 
 
 @router.get("/employees/{employee_id}/edit", response_class=HTMLResponse)
-def edit_employee(request: Request, employee_id: str, user: AdminUser, db: SessionDep) -> Response:
+def edit_employee(
+    request: Request, employee_id: str, user: StaffManager, db: SessionDep
+) -> Response:
     """Ret en medarbejder / change an employee."""
     try:
         number = _path_id(employee_id, "Medarbejderen", "employee")
@@ -1042,7 +1052,7 @@ def edit_employee(request: Request, employee_id: str, user: AdminUser, db: Sessi
 def save_employee(
     request: Request,
     employee_id: str,
-    user: AdminUser,
+    user: StaffManager,
     _csrf: CsrfDep,
     db: SessionDep,
     now: NowDep,
@@ -1094,7 +1104,7 @@ def save_employee(
 
 @router.get("/employees/{employee_id}/block", response_class=HTMLResponse)
 def confirm_block_employee(
-    request: Request, employee_id: str, user: OfficeUser, db: SessionDep
+    request: Request, employee_id: str, user: StaffBlocker, db: SessionDep
 ) -> Response:
     """Bekræft spærring af en medarbejder / confirm blocking an employee."""
     try:
@@ -1160,7 +1170,7 @@ def _confirm_again(
 def block_employee(
     request: Request,
     employee_id: str,
-    user: OfficeUser,
+    user: StaffBlocker,
     _csrf: CsrfDep,
     db: SessionDep,
     now: NowDep,
@@ -1204,7 +1214,7 @@ def block_employee(
 def unblock_employee(
     request: Request,
     employee_id: str,
-    user: AdminUser,
+    user: StaffBlocker,
     _csrf: CsrfDep,
     db: SessionDep,
     now: NowDep,
@@ -1228,7 +1238,7 @@ def unblock_employee(
 @router.get("/phones", response_class=HTMLResponse)
 def phones(
     request: Request,
-    user: OfficeUser,
+    user: StaffReader,
     db: SessionDep,
     q: str | None = None,
     status: str | None = None,
@@ -1290,7 +1300,7 @@ def _phone_form(
 
 
 @router.get("/phones/new", response_class=HTMLResponse)
-def new_phone(request: Request, user: AdminUser) -> Response:
+def new_phone(request: Request, user: PhoneManager) -> Response:
     """Formularen til en ny telefon / the form for a new phone."""
     return _phone_form(request, user, values={})
 
@@ -1304,7 +1314,7 @@ def _owner(db: Session, user: WebUser, employee: str, employee_id: str | None) -
 @router.post("/phones/new", response_class=HTMLResponse)
 def create_phone(
     request: Request,
-    user: AdminUser,
+    user: PhoneManager,
     _csrf: CsrfDep,
     db: SessionDep,
     now: NowDep,
@@ -1339,7 +1349,7 @@ def create_phone(
 
 @router.get("/phones/{phone_id}", response_class=HTMLResponse)
 def phone_detail(
-    request: Request, phone_id: str, user: OfficeUser, db: SessionDep, done: str | None = None
+    request: Request, phone_id: str, user: StaffReader, db: SessionDep, done: str | None = None
 ) -> Response:
     """En telefon / one phone."""
     try:
@@ -1363,7 +1373,7 @@ def phone_detail(
 
 
 @router.get("/phones/{phone_id}/edit", response_class=HTMLResponse)
-def edit_phone(request: Request, phone_id: str, user: AdminUser, db: SessionDep) -> Response:
+def edit_phone(request: Request, phone_id: str, user: PhoneManager, db: SessionDep) -> Response:
     """Ret en telefon / change a phone."""
     try:
         number = _path_id(phone_id, "Telefonen", "phone")
@@ -1382,7 +1392,7 @@ def edit_phone(request: Request, phone_id: str, user: AdminUser, db: SessionDep)
 def save_phone(
     request: Request,
     phone_id: str,
-    user: AdminUser,
+    user: PhoneManager,
     _csrf: CsrfDep,
     db: SessionDep,
     now: NowDep,
@@ -1438,7 +1448,7 @@ def save_phone(
 def block_lost_phone(
     request: Request,
     phone_id: str,
-    user: OfficeUser,
+    user: StaffBlocker,
     _csrf: CsrfDep,
     db: SessionDep,
     now: NowDep,
@@ -1450,7 +1460,7 @@ def block_lost_phone(
 
 @router.get("/phones/{phone_id}/block", response_class=HTMLResponse)
 def confirm_block_phone(
-    request: Request, phone_id: str, user: OfficeUser, db: SessionDep
+    request: Request, phone_id: str, user: StaffBlocker, db: SessionDep
 ) -> Response:
     """Spær med en anden begrundelse / block with another reason."""
     try:
@@ -1484,7 +1494,7 @@ def confirm_block_phone(
 def block_phone(
     request: Request,
     phone_id: str,
-    user: OfficeUser,
+    user: StaffBlocker,
     _csrf: CsrfDep,
     db: SessionDep,
     now: NowDep,
@@ -1571,7 +1581,7 @@ def _block_phone(
 def unblock_phone(
     request: Request,
     phone_id: str,
-    user: AdminUser,
+    user: StaffBlocker,
     _csrf: CsrfDep,
     db: SessionDep,
     now: NowDep,
@@ -1598,7 +1608,7 @@ def enrolment_payload(server_url: str, code: str) -> str:
 def enrol_phone(
     request: Request,
     phone_id: str,
-    user: AdminUser,
+    user: PhoneManager,
     _csrf: CsrfDep,
     db: SessionDep,
     now: NowDep,
@@ -1658,7 +1668,7 @@ def _districts_page(
 
 @router.get("/districts", response_class=HTMLResponse)
 def districts(
-    request: Request, user: OfficeUser, db: SessionDep, done: str | None = None
+    request: Request, user: DistrictReader, db: SessionDep, done: str | None = None
 ) -> Response:
     """Distrikter med antal medarbejdere og borgere / districts with counts."""
     return _districts_page(request, db, user, done=done)
@@ -1667,7 +1677,7 @@ def districts(
 @router.post("/districts", response_class=HTMLResponse)
 def create_district(
     request: Request,
-    user: AdminUser,
+    user: DistrictManager,
     _csrf: CsrfDep,
     db: SessionDep,
     now: NowDep,
@@ -1692,7 +1702,11 @@ def create_district(
 
 @router.get("/districts/{district_id}", response_class=HTMLResponse)
 def district_detail(
-    request: Request, district_id: str, user: OfficeUser, db: SessionDep, done: str | None = None
+    request: Request,
+    district_id: str,
+    user: DistrictReader,
+    db: SessionDep,
+    done: str | None = None,
 ) -> Response:
     """Et distrikt / one district."""
     try:
@@ -1735,7 +1749,7 @@ def _district_detail(
 def save_district(
     request: Request,
     district_id: str,
-    user: AdminUser,
+    user: DistrictManager,
     _csrf: CsrfDep,
     db: SessionDep,
     now: NowDep,
@@ -1779,7 +1793,7 @@ def save_district(
 @router.get("/citizens", response_class=HTMLResponse)
 def citizens(
     request: Request,
-    user: OfficeUser,
+    user: CitizenReader,
     db: SessionDep,
     q: str | None = None,
     district: str | None = None,
@@ -1850,7 +1864,7 @@ def _citizen_form(
 
 
 @router.get("/citizens/new", response_class=HTMLResponse)
-def new_citizen(request: Request, user: AdminUser, db: SessionDep) -> Response:
+def new_citizen(request: Request, user: CitizenManager, db: SessionDep) -> Response:
     """Formularen til en ny borger / the form for a new citizen."""
     return _citizen_form(request, db, user, values={"status": "pending"})
 
@@ -1858,7 +1872,7 @@ def new_citizen(request: Request, user: AdminUser, db: SessionDep) -> Response:
 @router.post("/citizens/new", response_class=HTMLResponse)
 def create_citizen(
     request: Request,
-    user: AdminUser,
+    user: CitizenManager,
     _csrf: CsrfDep,
     db: SessionDep,
     now: NowDep,
@@ -1954,7 +1968,7 @@ def _citizen_detail(
 
 @router.get("/citizens/{citizen_id}", response_class=HTMLResponse)
 def citizen_detail(
-    request: Request, citizen_id: str, user: OfficeUser, db: SessionDep, done: str | None = None
+    request: Request, citizen_id: str, user: CitizenReader, db: SessionDep, done: str | None = None
 ) -> Response:
     """En borger: adresse, døre, distrikt / one citizen."""
     try:
@@ -1969,7 +1983,7 @@ def citizen_detail(
 def save_citizen(
     request: Request,
     citizen_id: str,
-    user: AdminUser,
+    user: CitizenManager,
     _csrf: CsrfDep,
     db: SessionDep,
     now: NowDep,
@@ -2021,7 +2035,7 @@ def save_citizen(
 
 @router.get("/citizens/{citizen_id}/remove", response_class=HTMLResponse)
 def confirm_remove_citizen(
-    request: Request, citizen_id: str, user: AdminUser, db: SessionDep
+    request: Request, citizen_id: str, user: CitizenRemover, db: SessionDep
 ) -> Response:
     """Bekræft fjernelse af adressen / confirm removing the address."""
     try:
@@ -2056,7 +2070,7 @@ def confirm_remove_citizen(
 def remove_citizen(
     request: Request,
     citizen_id: str,
-    user: AdminUser,
+    user: CitizenRemover,
     _csrf: CsrfDep,
     db: SessionDep,
     now: NowDep,
@@ -2101,7 +2115,7 @@ def remove_citizen(
 def restore_citizen(
     request: Request,
     citizen_id: str,
-    user: AdminUser,
+    user: CitizenRemover,
     _csrf: CsrfDep,
     db: SessionDep,
     now: NowDep,
@@ -2166,7 +2180,7 @@ def _emergency_page(
 @router.get("/emergency-keys", response_class=HTMLResponse)
 def emergency_keys(
     request: Request,
-    user: OfficeUser,
+    user: KeyReader,
     db: SessionDep,
     now: NowDep,
     state: str = "active",
@@ -2181,7 +2195,7 @@ def emergency_keys(
 @router.post("/emergency-keys", response_class=HTMLResponse)
 def grant_emergency_key(
     request: Request,
-    user: OfficeUser,
+    user: KeyGranter,
     _csrf: CsrfDep,
     db: SessionDep,
     now: NowDep,
@@ -2244,7 +2258,7 @@ def grant_emergency_key(
 def revoke_emergency_key(
     request: Request,
     grant_id: str,
-    user: OfficeUser,
+    user: KeyGranter,
     _csrf: CsrfDep,
     db: SessionDep,
     now: NowDep,
