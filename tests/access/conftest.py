@@ -21,8 +21,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from carekey.api.app import create_app
 from carekey.clock import FrozenClock
+from carekey.server.app import create_app
 from carekey.store.db import create_db_engine
 from tests.access.world import Template, make_template, restore, settings
 

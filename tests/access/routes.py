@@ -16,8 +16,8 @@ from fastapi import FastAPI
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from carekey.api.app import create_app
 from carekey.config import Settings
+from carekey.server.app import create_app
 
 IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
 Route = tuple[str, str]  # (method, path template), e.g. ("GET", "/api/v1/admin/employees")

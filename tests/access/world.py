@@ -33,19 +33,20 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from carekey.access import Actor
-from carekey.api.app import create_app
+from carekey.adminui.security import SESSION_COOKIE, csrf_token
 from carekey.auth.passwords import hash_password
 from carekey.auth.tokens import sign_token
 from carekey.clock import FrozenClock
 from carekey.config import Settings
 from carekey.domain import enums as e
-from carekey.services import emergency, revocation
-from carekey.services.issuer import create_issuer_key
-from carekey.services.keyvault import seal
-from carekey.services.seed import DEMO_PASSWORD, seed
+from carekey.emergency_keys import service as emergency
+from carekey.keyservice.issuer import create_issuer_key
+from carekey.revocation import service as revocation
+from carekey.seed.service import DEMO_PASSWORD, seed
+from carekey.server.app import create_app
 from carekey.store import models as m
 from carekey.store.db import create_db_engine
-from carekey.web.security import SESSION_COOKIE, csrf_token
+from carekey.store.sealed import seal
 
 SECRET = "test-secret-for-the-access-matrix-0123456789"
 START = dt.datetime(2026, 11, 26, 6, 45, tzinfo=dt.UTC)

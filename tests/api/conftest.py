@@ -14,15 +14,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from carekey.api.app import create_app
 from carekey.auth.passwords import hash_password
 from carekey.clock import FrozenClock
 from carekey.config import Settings
 from carekey.domain import enums as e
-from carekey.services.issuer import create_issuer_key
-from carekey.services.keyvault import seal
-from carekey.services.seed import DEMO_PASSWORD, seed
+from carekey.keyservice.issuer import create_issuer_key
+from carekey.seed.service import DEMO_PASSWORD, seed
+from carekey.server.app import create_app
 from carekey.store import models as m
+from carekey.store.sealed import seal
 from tests.store.factories import make_world
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """Helpers for end-to-end tests: the real HTTP API, the real door protocol and simulated doors.
 
 ``Phone`` is a minimal key app: it enrols, logs in, keeps the bundle, and opens doors with the
-real :class:`~carekey.devices.phone.PhoneDriver` over an in-memory Bluetooth link.
+real :class:`~carekey.link.driver.PhoneDriver` over an in-memory Bluetooth link.
 """
 
 from __future__ import annotations
@@ -19,15 +19,15 @@ from carekey.clock import FrozenClock
 from carekey.devices.controller import EntranceController
 from carekey.devices.firmware import DoorFirmware
 from carekey.devices.homelock import HomeLock
-from carekey.devices.phone import DoorEntry, PhoneDriver, VisitResult
-from carekey.devices.transport import BluetoothLink
 from carekey.domain import enums as e
+from carekey.keyservice import issuer as issuer_service
+from carekey.link.driver import DoorEntry, PhoneDriver, VisitResult
+from carekey.link.transport import BluetoothLink
 from carekey.protocol.credential import BundleLeaf, DoorKind, present_bundle
 from carekey.protocol.deviceproof import proof_message
 from carekey.protocol.keys import DeviceKey, DoorKey
 from carekey.protocol.session import Command
-from carekey.services import issuer as issuer_service
-from carekey.services.seed import DEMO_PASSWORD
+from carekey.seed.service import DEMO_PASSWORD
 from carekey.store import models as m
 
 PROTO_KIND = {

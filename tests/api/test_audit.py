@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from carekey.ingest import service as ingest
+from carekey.keyservice.service import AppSession
 from carekey.protocol.events import EventChain, EventKind
 from carekey.protocol.keys import DoorKey
-from carekey.services import ingest
-from carekey.services.keys import AppSession
 from carekey.store import models as m
 from tests.api.conftest import Tenants, sign_in
 from tests.api.phone_sim import Scene

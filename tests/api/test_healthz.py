@@ -7,8 +7,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from carekey.api.app import create_app
 from carekey.config import Settings
+from carekey.server.app import create_app
 from carekey.store.db import create_db_engine
 
 

@@ -23,7 +23,7 @@ from carekey.app.transports import (
 )
 from carekey.app.wallet import Argon2Params
 from carekey.devices.doorserver import DoorServer
-from carekey.services.seed import DEMO_PASSWORD
+from carekey.seed.service import DEMO_PASSWORD
 from tests.api.conftest import Tenants
 from tests.api.phone_sim import Scene
 from tests.api.test_keyapp_scenario import _employee_number, _home_locks_of

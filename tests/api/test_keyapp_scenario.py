@@ -16,9 +16,9 @@ from carekey.app.client import AppError, ServerClient
 from carekey.app.service import KeyApp
 from carekey.app.wallet import Argon2Params
 from carekey.devices.firmware import DoorFirmware
-from carekey.devices.transport import BluetoothLink, Transport
 from carekey.domain import enums as e
-from carekey.services.seed import DEMO_PASSWORD
+from carekey.link.transport import BluetoothLink, Transport
+from carekey.seed.service import DEMO_PASSWORD
 from carekey.store import models as m
 from tests.api.conftest import Tenants
 from tests.api.phone_sim import Scene, advance

@@ -16,8 +16,8 @@ from carekey.app.service import KeyApp
 from carekey.app.tui import DoorTable, KeyAppTUI
 from carekey.app.wallet import Argon2Params
 from carekey.devices.firmware import DoorFirmware
-from carekey.devices.transport import BluetoothLink, Transport
-from carekey.services.seed import DEMO_PASSWORD
+from carekey.link.transport import BluetoothLink, Transport
+from carekey.seed.service import DEMO_PASSWORD
 from tests.api.conftest import Tenants
 from tests.api.phone_sim import Scene, advance
 from tests.api.test_keyapp_scenario import _employee_number, _home_locks_of

@@ -24,10 +24,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from carekey.access import Actor
-from carekey.api.app import create_app
 from carekey.config import Settings
 from carekey.domain import enums as e
-from carekey.services import emergency, revocation
+from carekey.emergency_keys import service as emergency
+from carekey.revocation import service as revocation
+from carekey.server.app import create_app
 from carekey.store import models as m
 from carekey.store.models import Base
 from tests.api.conftest import SECRET, START, Tenants, sign_in

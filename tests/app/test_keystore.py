@@ -18,10 +18,10 @@ from carekey.app.keystore import (
     KeystoreError,
     write_file_atomically,
 )
-from carekey.devices.phone import PhoneDriver
-from carekey.devices.testbed import Phone, Testbed
+from carekey.link.driver import PhoneDriver
 from carekey.protocol.errors import SignatureError
 from carekey.protocol.session import Command
+from carekey.sim.testbed import Phone, Testbed
 
 
 @pytest.fixture(autouse=True)

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from carekey.api.events import UploadIn
 from carekey.app import outbox as ob
 from carekey.app.outbox import Outbox, backoff_delay
 from carekey.clock import FrozenClock
-from carekey.services import ingest
+from carekey.ingest import service as ingest
+from carekey.ingest.api import UploadIn
 
 START = dt.datetime(2026, 3, 2, 7, 0, tzinfo=dt.UTC)
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from carekey.api import serve
 from carekey.config import Settings
+from carekey.server import serve
 from carekey.sim.server import free_port
 from carekey.store.db import create_db_engine
 from carekey.store.migrate import upgrade

@@ -13,9 +13,8 @@ from hypothesis import strategies as st
 
 from carekey.devices.firmware import DoorState
 from carekey.devices.homelock import HomeLock
-from carekey.devices.phone import DoorEntry, PhoneDriver
-from carekey.devices.testbed import Phone, Testbed
-from carekey.devices.transport import BluetoothLink
+from carekey.link.driver import DoorEntry, PhoneDriver
+from carekey.link.transport import BluetoothLink
 from carekey.protocol.credential import DoorKind, SubjectType
 from carekey.protocol.denylist import DenylistEntry
 from carekey.protocol.errors import ProtocolError
@@ -30,6 +29,7 @@ from carekey.protocol.session import (
     is_known_code,
 )
 from carekey.protocol.timetoken import issue_time_token
+from carekey.sim.testbed import Phone, Testbed
 
 START = dt.datetime(2026, 3, 2, 7, 10, tzinfo=dt.UTC)
 

@@ -18,7 +18,6 @@ import pytest
 
 from carekey.devices.controller import EntranceController
 from carekey.devices.firmware import DoorFirmware, DoorState, FailureLimiter
-from carekey.devices.testbed import Phone, Testbed
 from carekey.protocol import cbor
 from carekey.protocol.bundle import HASH_BYTES, Presentation, decode_presentation
 from carekey.protocol.credential import (
@@ -38,6 +37,7 @@ from carekey.protocol.keys import IssuerKey, parse_sign1, sig_structure
 from carekey.protocol.session import Command, PhoneSession, Response
 from carekey.protocol.timetoken import drift_tolerance, issue_time_token
 from carekey.protocol.windows import TimeWindow
+from carekey.sim.testbed import Phone, Testbed
 
 START = dt.datetime(2026, 3, 2, 7, 10, tzinfo=dt.UTC)  # Monday, 08:10 in Copenhagen
 ZONE = "Europe/Copenhagen"

@@ -8,11 +8,11 @@ import pytest
 
 from carekey.devices.controller import EntranceController
 from carekey.devices.firmware import DoorState
-from carekey.devices.testbed import Testbed
 from carekey.protocol.credential import DoorKind, SubjectType
 from carekey.protocol.events import EventKind
 from carekey.protocol.keys import DoorKey
 from carekey.protocol.session import Command
+from carekey.sim.testbed import Testbed
 
 START = dt.datetime(2026, 3, 3, 3, 30, tzinfo=dt.UTC)  # 04:30 in Copenhagen
 STAIRWELLS = b"group:vesterbro-12"

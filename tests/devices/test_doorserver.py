@@ -29,8 +29,8 @@ from carekey.devices.doorserver import (
 )
 from carekey.devices.firmware import DoorFirmware, DoorState
 from carekey.devices.homelock import HomeLock
-from carekey.devices.phone import DoorEntry, VisitResult
-from carekey.devices.socketlink import (
+from carekey.link.driver import DoorEntry, VisitResult
+from carekey.link.socket import (
     CLIENT_HELLO,
     FRAME_HEADER,
     LINK_MAGIC,
@@ -38,13 +38,13 @@ from carekey.devices.socketlink import (
     SocketLinkError,
     connect,
 )
-from carekey.devices.testbed import Phone, Testbed
 from carekey.protocol.credential import DoorKind
 from carekey.protocol.denylist import DenylistEntry
 from carekey.protocol.events import EventKind, verify_chain
 from carekey.protocol.framing import MessageType, Reassembler, decode_message
 from carekey.protocol.keys import DoorKey
 from carekey.protocol.session import Command
+from carekey.sim.testbed import Phone, Testbed
 
 START = dt.datetime(2026, 3, 2, 7, 10, tzinfo=dt.UTC)
 TIMEOUT = 2.0

@@ -8,9 +8,9 @@ import pytest
 
 from carekey.devices.firmware import Battery, DoorConfig, DoorState, FailureLimiter
 from carekey.devices.homelock import HomeLock
-from carekey.devices.testbed import Phone, Testbed
 from carekey.protocol.events import EventKind, verify_chain
 from carekey.protocol.session import Command
+from carekey.sim.testbed import Phone, Testbed
 
 START = dt.datetime(2026, 3, 2, 7, 10, tzinfo=dt.UTC)
 
@@ -319,7 +319,7 @@ def test_failure_limiter_backs_off_exponentially_and_forgives() -> None:
 
 
 def test_the_simulator_implements_the_device_interfaces(bed: Testbed, lock: HomeLock) -> None:
-    from carekey.devices.transport import DoorPeripheral, Transport
+    from carekey.link.transport import DoorPeripheral, Transport
 
     assert isinstance(lock, DoorPeripheral)
     assert isinstance(bed.links[lock.door_id], Transport)

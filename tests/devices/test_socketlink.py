@@ -17,8 +17,8 @@ import pytest
 
 from carekey.devices.doorserver import DoorServer
 from carekey.devices.homelock import HomeLock
-from carekey.devices.phone import DoorEntry
-from carekey.devices.socketlink import (
+from carekey.link.driver import DoorEntry
+from carekey.link.socket import (
     CLIENT_HELLO,
     FRAME_HEADER,
     LINK_MAGIC,
@@ -29,10 +29,10 @@ from carekey.devices.socketlink import (
     encode_frames,
     is_loopback,
 )
-from carekey.devices.testbed import Phone, Testbed
-from carekey.devices.transport import Transport, TransportError
+from carekey.link.transport import Transport, TransportError
 from carekey.protocol.events import EventKind
 from carekey.protocol.session import Command
+from carekey.sim.testbed import Phone, Testbed
 
 START = dt.datetime(2026, 3, 2, 7, 10, tzinfo=dt.UTC)
 TIMEOUT = 2.0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from carekey.devices.testbed import Phone, Testbed
 from carekey.protocol.credential import (
     BundleLeaf,
     DoorKind,
@@ -14,6 +13,7 @@ from carekey.protocol.credential import (
 )
 from carekey.protocol.denylist import DenylistEntry
 from carekey.protocol.session import Command
+from carekey.sim.testbed import Phone, Testbed
 
 START = dt.datetime(2026, 3, 2, 7, 10, tzinfo=dt.UTC)
 

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from carekey.access import Actor
 from carekey.domain import enums as e
-from carekey.domain.errors import DomainError
-from carekey.services import admin, keys
-from carekey.services.errors import ConflictError, ForbiddenError, NotFoundError
+from carekey.domain.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
+from carekey.keyservice import service as keys
+from carekey.services import admin
 from carekey.store import models as m
 from tests.store.factories import World, make_world
 

@@ -14,10 +14,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from carekey.access import Action, Actor, reach
+from carekey.dashboard import service as dashboard
 from carekey.domain import enums as e
+from carekey.domain.errors import ForbiddenError
 from carekey.protocol.keys import DevicePublicKey
-from carekey.services import dashboard, revocation
-from carekey.services.errors import ForbiddenError
+from carekey.revocation import service as revocation
 from carekey.store import models as m
 from tests.store.factories import World, door, make_world
 

@@ -11,10 +11,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from carekey.domain import enums as e
+from carekey.ingest import service as ingest
+from carekey.keyservice.service import AppSession
 from carekey.protocol.events import EventChain, EventKind, SignedEvent
 from carekey.protocol.keys import DoorKey
-from carekey.services import ingest
-from carekey.services.keys import AppSession
 from carekey.store import models as m
 from tests.store.factories import make_world
 

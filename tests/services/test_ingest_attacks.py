@@ -18,14 +18,14 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from carekey.devices.homelock import HomeLock
-from carekey.devices.testbed import Phone, Testbed
 from carekey.domain import enums as e
+from carekey.ingest import service as ingest
+from carekey.keyservice.service import AppSession
 from carekey.protocol import cbor
 from carekey.protocol.events import EventKind, decode_event
 from carekey.protocol.keys import DoorKey, parse_sign1, sign1
 from carekey.protocol.session import Command
-from carekey.services import ingest
-from carekey.services.keys import AppSession
+from carekey.sim.testbed import Phone, Testbed
 from carekey.store import models as m
 from tests.store.factories import make_world
 

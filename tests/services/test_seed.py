@@ -9,11 +9,11 @@ from sqlalchemy import Engine, func, select
 
 from carekey.domain import enums as e
 from carekey.domain.errors import DomainError
-from carekey.services.keyvault import unseal
-from carekey.services.seed import PROFILES, seed
+from carekey.seed.service import PROFILES, seed
 from carekey.store import models as m
 from carekey.store.db import create_db_engine
 from carekey.store.migrate import upgrade
+from carekey.store.sealed import unseal
 
 SECRET = "test-secret"
 

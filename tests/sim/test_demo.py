@@ -11,15 +11,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from carekey.api.app import create_app
 from carekey.app.client import ServerClient
 from carekey.app.service import KeyApp
 from carekey.app.wallet import Argon2Params
 from carekey.clock import SystemClock
 from carekey.config import Settings
-from carekey.devices.socketlink import connect
-from carekey.devices.transport import Transport
-from carekey.services.seed import seed
+from carekey.link.socket import connect
+from carekey.link.transport import Transport
+from carekey.seed.service import seed
+from carekey.server.app import create_app
 from carekey.sim.demo import instructions, prepare_demo, start_demo_doors
 from carekey.store import models as m
 

@@ -6,10 +6,11 @@ from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
 
-import carekey.web
-from carekey.web import i18n
+import carekey
+from carekey.adminui import i18n
 
-WEB_DIR = Path(carekey.web.__file__).parent
+# The whole package: pages live with their part of the domain, templates in adminui.
+WEB_DIR = Path(carekey.__file__).parent
 
 
 def _message_ids() -> set[str]:

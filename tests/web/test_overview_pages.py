@@ -466,7 +466,7 @@ def test_numbers_follow_the_language(
 
 
 def test_number_helpers_format_by_language() -> None:
-    from carekey.web import i18n
+    from carekey.adminui import i18n
     from carekey.web.pages import overview
 
     assert overview.number(1234567) == "1.234.567"

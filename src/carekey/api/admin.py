@@ -12,8 +12,8 @@ from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 from fastapi import APIRouter, Path, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from carekey.api.deps import ActorDep, NowDep, SessionDep
 from carekey.domain import enums as e
+from carekey.http.deps import ActorDep, NowDep, SessionDep
 from carekey.services import admin
 from carekey.store import models as m
 

@@ -11,7 +11,7 @@ from carekey.protocol.keys import DevicePublicKey
 
 class DeviceSigner(Protocol):
     """The phone's device key as secure hardware exposes it: it signs and agrees keys, but the
-    private key itself never leaves. ``carekey.devices.phone.PhoneDriver`` uses ``sign`` and
+    private key itself never leaves. ``carekey.link.driver.PhoneDriver`` uses ``sign`` and
     ``public``."""
 
     @property

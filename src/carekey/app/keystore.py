@@ -66,7 +66,7 @@ class DeviceKeystore:
     """The device key behind the :class:`~carekey.app.interfaces.DeviceSigner` contract.
 
     Build it with :meth:`create` (enrolment) or :meth:`open` (every later start). It can also be
-    passed wherever ``carekey.devices.phone.PhoneDriver`` takes a device key: it offers the same
+    passed wherever ``carekey.link.driver.PhoneDriver`` takes a device key: it offers the same
     ``public`` and ``sign``.
     """
 

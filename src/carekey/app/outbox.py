@@ -32,7 +32,7 @@ from typing import Any, Final
 from carekey.app.interfaces import OutboxItem
 from carekey.clock import UTC, Clock
 
-# The server's limits (carekey.services.ingest); tests check they still agree.
+# The server's limits (carekey.ingest.service); tests check they still agree.
 APP_EVENT_KINDS: Final = frozenset({"login", "logout", "refused", "wiped"})
 MAX_DOOR_ID: Final = 32
 MAX_REASON: Final = 64

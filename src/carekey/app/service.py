@@ -30,8 +30,8 @@ from carekey.app.keystore import DeviceKeystore
 from carekey.app.outbox import Outbox
 from carekey.app.wallet import Wallet, WalletError, check_code
 from carekey.clock import Clock, local
-from carekey.devices.phone import DoorEntry, PhoneDriver, VisitResult
-from carekey.devices.transport import Transport
+from carekey.link.driver import DoorEntry, PhoneDriver, VisitResult
+from carekey.link.transport import Transport
 from carekey.protocol.credential import BundleLeaf, present_bundle
 from carekey.protocol.errors import ProtocolError
 from carekey.protocol.events import decode_event

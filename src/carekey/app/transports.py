@@ -6,7 +6,7 @@ and writes where to find them to a JSON file, the *door directory*::
     {"doors": {"KBH-HL-000001": {"host": "127.0.0.1", "port": 47001}}}
 
 :func:`directory_transports` turns that file into the app's transport factory
-(``door_id -> Transport``), connecting with :func:`carekey.devices.socketlink.connect` exactly as
+(``door_id -> Transport``), connecting with :func:`carekey.link.socket.connect` exactly as
 a phone would connect over Bluetooth. The file is read again for each visit, so doors the demo
 starts later are found without restarting the app.
 
@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from carekey.app.client import AppError
-from carekey.devices import socketlink
-from carekey.devices.socketlink import SocketLinkError
-from carekey.devices.transport import Transport
+from carekey.link import socket as socketlink
+from carekey.link.socket import SocketLinkError
+from carekey.link.transport import Transport
 
 DEFAULT_DOOR_TIMEOUT = 3.0
 """Seconds to wait for a door to take the connection (a BLE connect takes about as long)."""

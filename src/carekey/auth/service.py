@@ -18,15 +18,15 @@ from sqlalchemy.orm import Session
 
 from carekey.access import Actor, district_ids_of
 from carekey.access.policy import OFFICE_ROLES
+from carekey.audit.actions import record_admin_action
 from carekey.auth import queries
 from carekey.auth.passwords import verify_password
 from carekey.auth.throttle import SignInThrottle
 from carekey.auth.tokens import invalid_token, open_token, sign_token
 from carekey.domain.enums import EmployeeStatus
 from carekey.domain.errors import ForbiddenError, TooManyAttemptsError, UnauthorizedError
-from carekey.services.audit import record_admin_action
-from carekey.services.keyvault import seal, unseal
 from carekey.store import models as m
+from carekey.store.sealed import seal, unseal
 
 ADMIN_TOKEN_LIFETIME: Final = dt.timedelta(hours=8)
 TOTP_STEP_S: Final = 30

@@ -124,8 +124,8 @@ def seed_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Opret en syntetisk kommune / build a synthetic municipality (deterministic per seed)."""
-    from carekey.services.seed import PROFILES, is_empty
-    from carekey.services.seed import seed as run_seed
+    from carekey.seed.service import PROFILES, is_empty
+    from carekey.seed.service import seed as run_seed
     from carekey.store.migrate import current_revision, head_revision
 
     if profile not in PROFILES:
@@ -214,8 +214,8 @@ def serve(
     ] = 5,
 ) -> None:
     """Start serveren / start the server (uvicorn)."""
-    from carekey.api import serve as serving
     from carekey.devices.doorserver import DoorServer
+    from carekey.server import serve as serving
     from carekey.sim.live import LiveActivity
     from carekey.store.migrate import current_revision, head_revision
 

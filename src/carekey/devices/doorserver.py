@@ -2,8 +2,8 @@
 
 For the demo a door runs as its own process (``carekey door serve``): a
 :class:`~carekey.devices.firmware.DoorFirmware` behind a :class:`DoorServer`, which speaks the
-socket link of :mod:`carekey.devices.socketlink`. The key app reaches it with
-:class:`~carekey.devices.socketlink.SocketTransport` exactly as it reaches a real lock over BLE.
+socket link of :mod:`carekey.link.socket`. The key app reaches it with
+:class:`~carekey.link.socket.SocketTransport` exactly as it reaches a real lock over BLE.
 
 **One phone at a time, others queued.** Like a BLE peripheral, which stops advertising while a
 central is connected, the server serves one connection at a time. It stops accepting while a
@@ -58,7 +58,7 @@ from carekey.devices.firmware import (
     SubjectCounters,
 )
 from carekey.devices.homelock import HomeLock
-from carekey.devices.socketlink import (
+from carekey.link.socket import (
     CLIENT_HELLO,
     FRAME_HEADER,
     LINK_MAGIC,
@@ -967,10 +967,7 @@ def serve_cli(
         echo(f"Simuleret dør / simulated door: {serial} ({door.kind.value})")
         echo(f"Adresse / address: {host}  port: {server.port}")
         echo(f"Tilstand / state: {state_path}")
-        echo(
-            "Forbind med / connect with: "
-            f"carekey.devices.socketlink.connect({host!r}, {server.port})"
-        )
+        echo(f"Forbind med / connect with: carekey.link.socket.connect({host!r}, {server.port})")
         echo("Stop med Ctrl+C / stop with Ctrl+C")
         while not stopped.wait(0.5):  # wakes at once on ``stop``; Ctrl+C interrupts the wait
             pass

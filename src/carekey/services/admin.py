@@ -24,12 +24,11 @@ from sqlalchemy.orm import Session
 
 from carekey.access import Action, Actor, Scope, assignable_roles, get_in_scope, reach
 from carekey.access import queries as access_sql
+from carekey.audit.actions import record_admin_action
 from carekey.auth.passwords import hash_password
 from carekey.domain import enums as e
-from carekey.domain.errors import DomainError
+from carekey.domain.errors import ConflictError, DomainError, ForbiddenError, not_found
 from carekey.domain.rules import check_same_municipality
-from carekey.services.audit import record_admin_action
-from carekey.services.errors import ConflictError, ForbiddenError, not_found
 from carekey.store import models as m
 
 MAX_PAGE_SIZE = 200

@@ -12,7 +12,7 @@ Method:
    and this run's afterwards, so reruns against a shared PostgreSQL work.
 2. **Server.** ``python -m carekey serve --workers N`` (default 2) as a subprocess on
    127.0.0.1 and a free port: the command an operator runs, each worker with its own listening
-   socket (``SO_REUSEPORT``, see :mod:`carekey.api.serve`), a fixed ``CAREKEY_SECRET_KEY``,
+   socket (``SO_REUSEPORT``, see :mod:`carekey.server.serve`), a fixed ``CAREKEY_SECRET_KEY``,
    keep-alive 120 s; the benchmark waits for ``/healthz``.
 3. **Load.** A separate process (:mod:`carekey.sim.loadgen`: asyncio on uvloop and a lean
    HTTP/1.1 client of its own, so the load generator takes little CPU from the server it
@@ -48,8 +48,8 @@ from sqlalchemy.orm import Session
 
 from carekey.auth.passwords import hash_password
 from carekey.domain import enums as e
+from carekey.keyservice.issuer import create_issuer_key
 from carekey.protocol.keys import DeviceKey
-from carekey.services.issuer import create_issuer_key
 from carekey.sim import server
 from carekey.sim.loadgen import LoadPlan, Worker, device_scalar, door_key, process_main
 from carekey.store import models as m

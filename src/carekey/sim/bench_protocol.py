@@ -31,8 +31,7 @@ from typing import Final
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from carekey.devices.firmware import FirmwareStats
-from carekey.devices.testbed import Testbed
-from carekey.devices.transport import LINK_LAYER_OVERHEAD_BYTES
+from carekey.link.transport import LINK_LAYER_OVERHEAD_BYTES
 from carekey.protocol.bundle import HASH_BYTES, decode_presentation, encode_leaf
 from carekey.protocol.credential import (
     BundleLeaf,
@@ -44,6 +43,7 @@ from carekey.protocol.credential import (
 )
 from carekey.protocol.keys import DeviceKey
 from carekey.protocol.session import Command
+from carekey.sim.testbed import Testbed
 
 CONNECTION_INTERVAL_MS: Final = 30.0
 PACKETS_PER_EVENT: Final = 4

@@ -52,7 +52,7 @@ from carekey.clock import COPENHAGEN
 from carekey.config import normalize_database_url
 from carekey.domain import enums as e
 from carekey.protocol.events import GENESIS_HASH, Event, EventKind
-from carekey.services.seed import DEMO_PASSWORD, seed
+from carekey.seed.service import DEMO_PASSWORD, seed
 from carekey.sim.server import running_server
 from carekey.store import models as m
 from carekey.store.db import create_db_engine

@@ -9,7 +9,7 @@ the simulation moves from 06:00 through the evening and the night until 07:00 th
 Phones are real :class:`~carekey.app.service.KeyApp` instances (enrolled with one-time codes from
 the admin API, logged in with password and device proof, wallets, outboxes, heartbeats, uploads);
 doors are the real firmware (:mod:`carekey.devices.homelock`, :mod:`carekey.devices.controller`)
-reached over the in-memory :class:`~carekey.devices.transport.BluetoothLink`. See
+reached over the in-memory :class:`~carekey.link.transport.BluetoothLink`. See
 ``docs/simulation.md`` for the scenario, what is sampled and how each invariant is computed.
 
 The invariants are computed from independent evidence: the doors' own signed event logs and
@@ -45,7 +45,6 @@ from sqlalchemy import Engine, bindparam, func, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from carekey.api.app import create_app
 from carekey.app.client import AppError, ServerClient
 from carekey.app.service import KeyApp
 from carekey.app.wallet import Argon2Params
@@ -54,17 +53,18 @@ from carekey.clock import COPENHAGEN, UTC, FrozenClock
 from carekey.config import Settings
 from carekey.devices.doorserver import build_demo_door
 from carekey.devices.firmware import DoorFirmware
-from carekey.devices.phone import DoorEntry, PhoneDriver
-from carekey.devices.transport import BluetoothLink, Transport
 from carekey.domain import enums as e
+from carekey.keyservice import issuer as issuer_service
+from carekey.link.driver import DoorEntry, PhoneDriver
+from carekey.link.transport import BluetoothLink, Transport
 from carekey.protocol.credential import DoorKind, SubjectType, issue_credential
 from carekey.protocol.errors import ProtocolError
 from carekey.protocol.events import EventKind, decode_event
 from carekey.protocol.keys import DeviceKey, DoorKey
 from carekey.protocol.session import Command
 from carekey.protocol.windows import TimeWindow
-from carekey.services import issuer as issuer_service
-from carekey.services.seed import DEMO_PASSWORD, PROFILES, seed
+from carekey.seed.service import DEMO_PASSWORD, PROFILES, seed
+from carekey.server.app import create_app
 from carekey.store import models as m
 from carekey.store.db import create_db_engine
 from carekey.store.migrate import upgrade

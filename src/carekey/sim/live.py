@@ -27,11 +27,11 @@ from carekey.app.wallet import Argon2Params
 from carekey.clock import SystemClock
 from carekey.devices.doorserver import commission_from_row
 from carekey.devices.firmware import DoorFirmware
-from carekey.devices.transport import BluetoothLink, Transport
 from carekey.domain import enums as e
-from carekey.services import issuer as issuer_service
-from carekey.services.keys import LIVE_DOOR_STATUSES, create_enrolment_code
-from carekey.services.seed import DEMO_PASSWORD
+from carekey.keyservice import issuer as issuer_service
+from carekey.keyservice.service import LIVE_DOOR_STATUSES, create_enrolment_code
+from carekey.link.transport import BluetoothLink, Transport
+from carekey.seed.service import DEMO_PASSWORD
 from carekey.store import models as m
 
 PERSONAL_CODE = "1357"

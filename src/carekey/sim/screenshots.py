@@ -44,7 +44,7 @@ from carekey.domain import enums as e
 from carekey.protocol.deviceproof import proof_message
 from carekey.protocol.events import EventChain, EventKind
 from carekey.protocol.keys import DeviceKey, DoorKey
-from carekey.services.seed import DEMO_PASSWORD
+from carekey.seed.service import DEMO_PASSWORD
 from carekey.sim.bench_web import (
     ADMIN_NUMBER,
     MUNICIPALITY,
@@ -306,7 +306,7 @@ def local_server(settings: Settings, clock: ShiftedClock) -> Iterator[str]:
     """uvicorn in a thread on 127.0.0.1 and a free port, serving the app with ``clock``."""
     import uvicorn
 
-    from carekey.api.app import create_app
+    from carekey.server.app import create_app
 
     port = free_port()
     config = uvicorn.Config(

@@ -33,7 +33,7 @@ def running_server(
     keep_alive_s: int | None = None,
 ) -> Iterator[tuple[str, int]]:
     """``carekey serve`` on loopback as a subprocess (``workers`` processes, see
-    ``carekey.api.serve``); once ``/healthz`` answers, yields its base URL and process id (the
+    ``carekey.server.serve``); once ``/healthz`` answers, yields its base URL and process id (the
     workers are its children: a benchmark accounts for their CPU), and stops it afterwards
     (terminate, then kill if it does not stop)."""
     port = free_port()

@@ -26,20 +26,21 @@ from openpyxl.styles import Font  # type: ignore[import-untyped]
 from sqlalchemy import select
 
 from carekey.access import Action
-from carekey.api.deps import NowDep, SessionDep
+from carekey.adminui import i18n
+from carekey.adminui.deps import RoleRequiredError, permits, render
+from carekey.adminui.i18n import gettext as _
+from carekey.adminui.security import WebUser
+from carekey.audit import service as audit_log
+from carekey.audit.actions import record_admin_action
 from carekey.clock import COPENHAGEN
+from carekey.dashboard import service as dashboard
 from carekey.domain import enums as e
+from carekey.domain.errors import ForbiddenError, NotFoundError
 from carekey.domain.values import ascii_number
-from carekey.services import audit_log, dashboard
+from carekey.http.deps import NowDep, SessionDep
+from carekey.server.admin_app import municipality_name
 from carekey.services.admin import LOW_BATTERY_PCT, get_citizen
-from carekey.services.audit import record_admin_action
-from carekey.services.errors import ForbiddenError, NotFoundError
 from carekey.store import models as m
-from carekey.web import i18n
-from carekey.web.app import municipality_name
-from carekey.web.deps import RoleRequiredError, permits, render
-from carekey.web.i18n import gettext as _
-from carekey.web.security import WebUser
 
 router = APIRouter(include_in_schema=False)
 

@@ -34,18 +34,25 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from carekey.access import Action
-from carekey.api.deps import NowDep, SessionDep
+from carekey.adminui import i18n
+from carekey.adminui.deps import CsrfDep, permits, render
+from carekey.adminui.i18n import gettext as _
+from carekey.adminui.security import WebUser
 from carekey.domain import enums as e
-from carekey.domain.errors import DomainError
+from carekey.domain.errors import (
+    ConflictError,
+    DomainError,
+    ForbiddenError,
+    NotFoundError,
+    not_found,
+)
 from carekey.domain.values import ascii_id, ascii_number
-from carekey.services import admin, emergency, revocation
-from carekey.services.errors import ConflictError, ForbiddenError, NotFoundError, not_found
-from carekey.services.keys import create_enrolment_code
+from carekey.emergency_keys import service as emergency
+from carekey.http.deps import NowDep, SessionDep
+from carekey.keyservice.service import create_enrolment_code
+from carekey.revocation import service as revocation
+from carekey.services import admin
 from carekey.store import models as m
-from carekey.web import i18n
-from carekey.web.deps import CsrfDep, permits, render
-from carekey.web.i18n import gettext as _
-from carekey.web.security import WebUser
 
 router = APIRouter(include_in_schema=False)
 

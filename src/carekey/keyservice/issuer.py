@@ -1,0 +1,109 @@
+"""The municipality's issuer key: loaded from the database, unsealed, and cached per process.
+
+Rotation: a key is created as ``next`` (doors learn it), becomes ``active`` (signs), and is
+finally ``retired`` (doors refuse it). At most one key per municipality is active.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from carekey.domain.enums import IssuerKeyStatus
+from carekey.domain.errors import DomainError
+from carekey.protocol.keys import Ed25519Public, IssuerKey, IssuerKeyring, IssuerPublicKey
+from carekey.store import models as m
+from carekey.store.cache import cached
+from carekey.store.sealed import seal, unseal
+
+_cache: dict[tuple[int, bytes], IssuerKey] = {}
+_lock = threading.Lock()
+
+
+# A rotation (next → active) reaches the signing path within this many seconds.
+ACTIVE_KEY_CACHE_S = 10.0
+
+
+def active_issuer_key(db: Session, *, municipality_id: int, secret: str) -> IssuerKey:
+    """The key that signs this municipality's credentials now (unsealed, cached by key id)."""
+    return cached(
+        db,
+        ("active_issuer_key", municipality_id),
+        ACTIVE_KEY_CACHE_S,
+        lambda: _active_issuer_key(db, municipality_id=municipality_id, secret=secret),
+    )
+
+
+def _active_issuer_key(db: Session, *, municipality_id: int, secret: str) -> IssuerKey:
+    row = db.execute(
+        select(m.IssuerKey.kid, m.IssuerKey.private_key_sealed, m.Municipality.code)
+        .join(m.Municipality, m.Municipality.id == m.IssuerKey.municipality_id)
+        .where(m.IssuerKey.municipality_id == municipality_id)
+        .where(m.IssuerKey.status == IssuerKeyStatus.ACTIVE)
+    ).one_or_none()
+    if row is None or row.private_key_sealed is None:
+        raise DomainError(
+            "issuer.no_active_key",
+            "Kommunen har ingen aktiv udstedernøgle",
+            "The municipality has no active issuer key",
+        )
+    cache_key = (municipality_id, row.kid)
+    with _lock:
+        key = _cache.get(cache_key)
+    if key is None:
+        seed = unseal(row.private_key_sealed, secret=secret, purpose="issuer_key")
+        key = IssuerKey.from_seed(row.code, seed)
+        with _lock:
+            _cache[cache_key] = key
+    return key
+
+
+def keyring(db: Session, *, municipality_id: int) -> IssuerKeyring:
+    """The issuer keys a door of this municipality should trust (next and active) or refuse."""
+    rows = db.execute(
+        select(m.IssuerKey.public_key, m.IssuerKey.status, m.Municipality.code)
+        .join(m.Municipality, m.Municipality.id == m.IssuerKey.municipality_id)
+        .where(m.IssuerKey.municipality_id == municipality_id)
+    ).all()
+    trusted = [
+        IssuerPublicKey(r.code, Ed25519Public(r.public_key))
+        for r in rows
+        if r.status is not IssuerKeyStatus.RETIRED
+    ]
+    retired = [
+        IssuerPublicKey(r.code, Ed25519Public(r.public_key))
+        for r in rows
+        if r.status is IssuerKeyStatus.RETIRED
+    ]
+    return IssuerKeyring.of(trusted, retired)
+
+
+def create_issuer_key(
+    db: Session,
+    *,
+    municipality_id: int,
+    secret: str,
+    now: dt.datetime,
+    status: IssuerKeyStatus = IssuerKeyStatus.NEXT,
+) -> m.IssuerKey:
+    """Generate a new issuer key, sealed at rest; ``next`` until it is activated."""
+    municipality = db.get(m.Municipality, municipality_id)
+    if municipality is None:
+        raise DomainError("municipality.not_found", "Kommunen findes ikke", "No such municipality")
+    key = IssuerKey.generate(municipality.code)
+    row = m.IssuerKey(
+        municipality_id=municipality_id,
+        kid=key.kid,
+        algorithm="Ed25519",
+        public_key=key.signer.public.raw,
+        private_key_sealed=seal(key.signer.seed(), secret=secret, purpose="issuer_key"),
+        status=status,
+        created_at=now,
+        activated_at=now if status is IssuerKeyStatus.ACTIVE else None,
+    )
+    db.add(row)
+    db.flush()
+    return row

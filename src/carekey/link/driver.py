@@ -1,0 +1,161 @@
+"""The phone side of a door visit: runs a :class:`PhoneSession` over a :class:`Transport`.
+
+The key app calls :meth:`PhoneDriver.run` with the door entry from its key bundle (door id,
+door public key, credential) and a command. The driver:
+
+1. connects, sends CLIENT_HELLO and checks the door's signed DOOR_HELLO; a door that cannot
+   prove its identity gets an ALERT and never sees the credential (``door_auth_failed``);
+2. reads the door's signed status and piggybacks what the door needs on the first request: a
+   time token when the door's time is unknown or old (asking ``time_tokens`` with the door's
+   nonce when the door lost its time, since only a challenge-bound token can restore it), and a
+   denylist update when the door's version is older than the phone's;
+3. sends the request with the next value of its monotonic use counter, and checks the receipt
+   (an event signed by the door key, bound to this request).
+
+Refusals come back as :class:`~carekey.protocol.session.Response` with a stable ``result`` code;
+link and handshake failures raise :class:`~carekey.protocol.errors.ProtocolError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from carekey.link.transport import Transport, TransportError
+from carekey.protocol.errors import ProtocolError
+from carekey.protocol.events import Event, verify_receipt
+from carekey.protocol.framing import Reassembler, fragment
+from carekey.protocol.keys import DeviceSigner, DoorPublicKey
+from carekey.protocol.session import Command, DoorStatus, PhoneSession, Response
+
+TimeTokenSource = Callable[[bytes, bytes | None], bytes | None]
+"""``(door_id, door_nonce or None) -> signed time token or None``.
+
+Called with the door's nonce when the door has lost its time (the phone must fetch a
+challenge-bound token from the server, so it needs coverage), and with None for a broadcast
+token the phone already carries."""
+
+FollowUps = tuple[tuple[Command, Mapping[str, object] | None], ...]
+"""Commands to send after the first one, in the same session."""
+
+DenylistSource = Callable[[int], bytes | None]
+"""``(door's denylist version) -> signed snapshot or delta, or None if the door is current``."""
+
+
+@dataclass(frozen=True, slots=True)
+class DoorEntry:
+    """One door in the phone's key bundle."""
+
+    door_id: bytes
+    door_public_key: DoorPublicKey
+    credential: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class VisitResult:
+    """What happened at the door."""
+
+    response: Response
+    status: DoorStatus
+    receipt: Event | None = None
+    extra: tuple[Response, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        """The door did what was asked."""
+        return self.response.ok
+
+
+class PhoneDriver:
+    """Runs door sessions for one phone (one device key, one monotonic use counter)."""
+
+    def __init__(
+        self,
+        *,
+        device_key: DeviceSigner,
+        counter: int = 0,
+        time_tokens: TimeTokenSource | None = None,
+        denylist: DenylistSource | None = None,
+    ) -> None:
+        self.device_key = device_key
+        self.counter = counter
+        self.time_tokens = time_tokens
+        self.denylist = denylist
+
+    def run(
+        self,
+        transport: Transport,
+        door: DoorEntry,
+        command: Command,
+        args: Mapping[str, object] | None = None,
+        *,
+        then: FollowUps | Callable[[DoorStatus], FollowUps] = (),
+    ) -> VisitResult:
+        """Open a session, send ``command`` (and any ``then`` commands in the same session).
+
+        ``then`` may be a function of the door's signed status, to decide follow-ups (e.g. read
+        back the events the door is about to log) from what the door said in its hello."""
+        self.counter += 1
+        session = PhoneSession(
+            door_id=door.door_id,
+            door_public_key=door.door_public_key,
+            device_key=self.device_key,
+            credential=door.credential,
+            counter=self.counter,
+        )
+        reassembler = Reassembler(mtu=transport.mtu)
+        try:
+            status = session.receive_door_hello(
+                self._exchange(transport, reassembler, session.hello())
+            )
+        except ProtocolError as error:
+            if error.code == "door_auth_failed":
+                transport.send(fragment(session.abort(error.code), mtu=transport.mtu))
+            raise
+        time_token = self._time_token(door.door_id, status, session.door_nonce)
+        update = self.denylist(status.denylist_version) if self.denylist else None
+        request = session.request(command, args, time_token=time_token, denylist_update=update)
+        response = session.receive_response(self._exchange(transport, reassembler, request))
+        receipt = self._receipt(response, door, session.request_ref)
+        extra: list[Response] = []
+        follow_ups = then(status) if callable(then) else then
+        for next_command, next_args in follow_ups:
+            if not response.ok:
+                break
+            if extra and not extra[-1].ok:
+                break
+            record = session.request(next_command, next_args)
+            extra.append(session.receive_response(self._exchange(transport, reassembler, record)))
+        return VisitResult(response=response, status=status, receipt=receipt, extra=tuple(extra))
+
+    def _time_token(self, door_id: bytes, status: DoorStatus, nonce: bytes | None) -> bytes | None:
+        if self.time_tokens is None or not status.wants_time:
+            return None
+        return self.time_tokens(door_id, None if status.time_known else nonce)
+
+    @staticmethod
+    def _receipt(response: Response, door: DoorEntry, ref: bytes | None) -> Event | None:
+        if response.receipt is None:
+            return None
+        return verify_receipt(
+            response.receipt, door_key=door.door_public_key, door_id=door.door_id, ref=ref
+        )
+
+    @staticmethod
+    def _exchange(transport: Transport, reassembler: Reassembler, message: bytes) -> bytes:
+        transport.send(fragment(message, mtu=transport.mtu))
+        while True:
+            packet = transport.receive()
+            whole = reassembler.feed(packet)
+            if whole is not None:
+                return whole
+
+
+__all__ = [
+    "DenylistSource",
+    "DoorEntry",
+    "PhoneDriver",
+    "TimeTokenSource",
+    "TransportError",
+    "VisitResult",
+]

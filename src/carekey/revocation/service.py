@@ -1,0 +1,350 @@
+"""Blocking and removal, and their undo. Each takes effect at once on the server: nothing more
+is issued, live credentials go on the denylist (which phones carry to the doors), and the next
+heartbeat of an affected phone says WIPE or REFRESH."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from carekey.access import Action, Actor, get_in_scope, reach
+from carekey.audit.actions import record_admin_action
+from carekey.domain import enums as e
+from carekey.domain.errors import DomainError
+from carekey.keyservice.service import subject_of
+from carekey.protocol import denylist as proto
+from carekey.protocol.keys import DevicePublicKey
+from carekey.revocation import denylist as dl
+from carekey.store import models as m
+
+# A withdrawn door stays on the denylist until every key that could name it has expired.
+MAX_KEY_LIFETIME = dt.timedelta(hours=9)
+
+
+@dataclass
+class Revocation:
+    """What a revocation did: the denylist version that carries it, and the doors that may still
+    accept a revoked key until they learn that version (door id → latest expiry)."""
+
+    changed: bool
+    denylist_version: int | None
+    exposed_doors: dict[int, dt.datetime] = field(default_factory=dict)
+
+
+def _reason(reason: str) -> str:
+    text = reason.strip()
+    if not text:
+        raise DomainError(
+            "revocation.reason_required",
+            "Angiv en begrundelse",
+            "Give a reason",
+        )
+    return text
+
+
+def _live_credentials(db: Session, now: dt.datetime, *where: object) -> list[m.IssuedCredential]:
+    return list(
+        db.execute(
+            select(m.IssuedCredential).where(m.IssuedCredential.expires_at > now).where(*where)  # type: ignore[arg-type]
+        ).scalars()
+    )
+
+
+def _exposure(creds: list[m.IssuedCredential]) -> dict[int, dt.datetime]:
+    exposed: dict[int, dt.datetime] = {}
+    for c in creds:
+        for door in c.door_device_ids:
+            exposed[door] = max(exposed.get(door, c.expires_at), c.expires_at)
+    return exposed
+
+
+# --- phones ------------------------------------------------------------------------------------
+
+
+def block_phone(
+    db: Session, *, actor: Actor, phone_id: int, reason: str, lost: bool, now: dt.datetime
+) -> Revocation:
+    """Block a phone (``lost`` marks it lost or stolen). Its keys are denylisted by device key."""
+    phone = get_in_scope(db, reach(actor, Action.BLOCK_STAFF), m.Phone, phone_id)
+    why = _reason(reason)
+    creds = _live_credentials(db, now, m.IssuedCredential.phone_id == phone.id)
+    if phone.status in (e.PhoneStatus.BLOCKED, e.PhoneStatus.LOST):
+        return Revocation(False, None, _exposure(creds))
+    phone.status = e.PhoneStatus.LOST if lost else e.PhoneStatus.BLOCKED
+    phone.blocked_reason = why
+    phone.session_epoch += 1
+    for c in creds:
+        c.revoked_at = c.revoked_at or now
+    version = None
+    if creds and phone.public_key is not None:
+        key_id = DevicePublicKey(phone.public_key).key_id
+        version = dl.apply_changes(
+            db,
+            municipality_id=phone.municipality_id,
+            reason=e.DenylistReason.PHONE_LOST if lost else e.DenylistReason.PHONE_BLOCKED,
+            now=now,
+            add=[dl.Entry(e.DenylistEntryKind.DEVICE, key_id, max(c.expires_at for c in creds))],
+        )
+    record_admin_action(
+        db,
+        actor=actor,
+        municipality_id=phone.municipality_id,
+        action="phone.lost" if lost else "phone.blocked",
+        target_type="phone",
+        target_id=phone.id,
+        reason=why,
+        now=now,
+        details={"denylist_version": version, "live_credentials": len(creds)},
+    )
+    return Revocation(True, version, _exposure(creds))
+
+
+def unblock_phone(
+    db: Session, *, actor: Actor, phone_id: int, reason: str, now: dt.datetime
+) -> Revocation:
+    """Let a found phone log in again. Its old keys stay dead: the device entry is replaced by
+    entries for each credential it held, so only a new login gives it keys."""
+    phone = get_in_scope(db, reach(actor, Action.BLOCK_STAFF), m.Phone, phone_id)
+    why = _reason(reason)
+    if phone.status not in (e.PhoneStatus.BLOCKED, e.PhoneStatus.LOST):
+        return Revocation(False, None)
+    phone.status = e.PhoneStatus.ACTIVE
+    phone.blocked_reason = None
+    phone.session_epoch += 1
+    phone.bundle_digest = None
+    creds = _live_credentials(db, now, m.IssuedCredential.phone_id == phone.id)
+    version = None
+    if phone.public_key is not None:
+        version = dl.apply_changes(
+            db,
+            municipality_id=phone.municipality_id,
+            reason=e.DenylistReason.PHONE_BLOCKED,
+            now=now,
+            add=[
+                dl.Entry(e.DenylistEntryKind.CREDENTIAL, c.credential_id, c.expires_at)
+                for c in creds
+            ],
+            remove=[(e.DenylistEntryKind.DEVICE, DevicePublicKey(phone.public_key).key_id)],
+        )
+    record_admin_action(
+        db,
+        actor=actor,
+        municipality_id=phone.municipality_id,
+        action="phone.unblocked",
+        target_type="phone",
+        target_id=phone.id,
+        reason=why,
+        now=now,
+    )
+    return Revocation(True, version)
+
+
+# --- employees ---------------------------------------------------------------------------------
+
+
+def block_employee(
+    db: Session, *, actor: Actor, employee_id: int, reason: str, now: dt.datetime
+) -> Revocation:
+    """Block an employee on every phone: their keys are denylisted by subject."""
+    employee = get_in_scope(db, reach(actor, Action.BLOCK_STAFF), m.Employee, employee_id)
+    why = _reason(reason)
+    creds = _live_credentials(db, now, m.IssuedCredential.employee_id == employee.id)
+    if employee.status is e.EmployeeStatus.BLOCKED:
+        return Revocation(False, None, _exposure(creds))
+    employee.status = e.EmployeeStatus.BLOCKED
+    employee.blocked_reason = why
+    employee.blocked_at = now
+    employee.session_epoch += 1
+    for c in creds:
+        c.revoked_at = c.revoked_at or now
+    version = None
+    if creds:
+        version = dl.apply_changes(
+            db,
+            municipality_id=employee.municipality_id,
+            reason=e.DenylistReason.EMPLOYEE_BLOCKED,
+            now=now,
+            add=[
+                dl.Entry(
+                    e.DenylistEntryKind.SUBJECT,
+                    proto.subject_id(subject_of(employee.id)),
+                    max(c.expires_at for c in creds),
+                )
+            ],
+        )
+    record_admin_action(
+        db,
+        actor=actor,
+        municipality_id=employee.municipality_id,
+        action="employee.blocked",
+        target_type="employee",
+        target_id=employee.id,
+        reason=why,
+        now=now,
+        details={"denylist_version": version, "live_credentials": len(creds)},
+    )
+    return Revocation(True, version, _exposure(creds))
+
+
+def unblock_employee(
+    db: Session, *, actor: Actor, employee_id: int, reason: str, now: dt.datetime
+) -> Revocation:
+    """Let an employee log in again; keys issued before the block stay dead."""
+    employee = get_in_scope(db, reach(actor, Action.BLOCK_STAFF), m.Employee, employee_id)
+    why = _reason(reason)
+    if employee.status is not e.EmployeeStatus.BLOCKED:
+        return Revocation(False, None)
+    employee.status = e.EmployeeStatus.ACTIVE
+    employee.blocked_reason = None
+    employee.blocked_at = None
+    employee.session_epoch += 1
+    creds = _live_credentials(db, now, m.IssuedCredential.employee_id == employee.id)
+    version = dl.apply_changes(
+        db,
+        municipality_id=employee.municipality_id,
+        reason=e.DenylistReason.EMPLOYEE_BLOCKED,
+        now=now,
+        add=[
+            dl.Entry(e.DenylistEntryKind.CREDENTIAL, c.credential_id, c.expires_at) for c in creds
+        ],
+        remove=[(e.DenylistEntryKind.SUBJECT, proto.subject_id(subject_of(employee.id)))],
+    )
+    record_admin_action(
+        db,
+        actor=actor,
+        municipality_id=employee.municipality_id,
+        action="employee.unblocked",
+        target_type="employee",
+        target_id=employee.id,
+        reason=why,
+        now=now,
+    )
+    return Revocation(True, version)
+
+
+# --- citizens ----------------------------------------------------------------------------------
+
+
+def _home_lock(db: Session, citizen: m.Citizen) -> m.DoorDevice | None:
+    if citizen.dwelling_id is None:
+        return None
+    return db.execute(
+        select(m.DoorDevice)
+        .where(m.DoorDevice.dwelling_id == citizen.dwelling_id)
+        .where(m.DoorDevice.status != e.DoorStatus.DECOMMISSIONED)
+    ).scalar_one_or_none()
+
+
+def door_entry_key(door_id: bytes) -> bytes:
+    """The denylist id of a withdrawn door."""
+    return proto.DenylistEntry.for_door(door_id, dt.datetime.now(dt.UTC)).id
+
+
+def remove_citizen(
+    db: Session, *, actor: Actor, citizen_id: int, reason: str, now: dt.datetime
+) -> Revocation:
+    """Remove a citizen's address from the solution: the home door leaves every later bundle,
+    the door itself is withdrawn on the denylist (it refuses keys already issued), emergency
+    keys to it end, and a work order to restore the original lock is created."""
+    citizen = get_in_scope(db, reach(actor, Action.REMOVE_CITIZEN), m.Citizen, citizen_id)
+    why = _reason(reason)
+    if citizen.status is e.CitizenStatus.REMOVED:
+        return Revocation(False, None)
+    citizen.status = e.CitizenStatus.REMOVED
+    citizen.removed_at = now
+    for grant in db.execute(
+        select(m.EmergencyKeyGrant)
+        .where(m.EmergencyKeyGrant.citizen_id == citizen.id)
+        .where(m.EmergencyKeyGrant.revoked_at.is_(None))
+    ).scalars():
+        grant.revoked_at = now
+        grant.revoked_by_employee_id = actor.employee_id
+    lock = _home_lock(db, citizen)
+    version = None
+    exposed: dict[int, dt.datetime] = {}
+    if lock is not None:
+        creds = _live_credentials(
+            db, now, m.IssuedCredential.municipality_id == citizen.municipality_id
+        )
+        exposed = {door: until for door, until in _exposure(creds).items() if door == lock.id}
+        version = dl.apply_changes(
+            db,
+            municipality_id=citizen.municipality_id,
+            reason=e.DenylistReason.CITIZEN_REMOVED,
+            now=now,
+            add=[
+                dl.Entry(
+                    e.DenylistEntryKind.DOOR,
+                    door_entry_key(lock.serial.encode()),
+                    now + MAX_KEY_LIFETIME,
+                )
+            ],
+        )
+        db.add(
+            m.WorkOrder(
+                municipality_id=citizen.municipality_id,
+                kind=e.WorkOrderKind.RESTORE,
+                status=e.WorkOrderStatus.ORDERED,
+                citizen_id=citizen.id,
+                dwelling_id=citizen.dwelling_id,
+                door_device_id=lock.id,
+                ordered_at=now,
+                notes="Genetabler den oprindelige lås uden spor / restore the original lock",
+            )
+        )
+    record_admin_action(
+        db,
+        actor=actor,
+        municipality_id=citizen.municipality_id,
+        action="citizen.removed",
+        target_type="citizen",
+        target_id=citizen.id,
+        reason=why,
+        now=now,
+        details={"denylist_version": version, "home_lock": lock.id if lock else None},
+    )
+    return Revocation(True, version, exposed)
+
+
+def restore_citizen(
+    db: Session, *, actor: Actor, citizen_id: int, reason: str, now: dt.datetime
+) -> Revocation:
+    """Undo a removal: the citizen's doors return to bundles and the door is no longer withdrawn;
+    an open restore work order is cancelled."""
+    citizen = get_in_scope(db, reach(actor, Action.REMOVE_CITIZEN), m.Citizen, citizen_id)
+    why = _reason(reason)
+    if citizen.status is not e.CitizenStatus.REMOVED:
+        return Revocation(False, None)
+    citizen.status = e.CitizenStatus.ACTIVE
+    citizen.removed_at = None
+    lock = _home_lock(db, citizen)
+    version = None
+    if lock is not None:
+        version = dl.apply_changes(
+            db,
+            municipality_id=citizen.municipality_id,
+            reason=e.DenylistReason.CITIZEN_REMOVED,
+            now=now,
+            remove=[(e.DenylistEntryKind.DOOR, door_entry_key(lock.serial.encode()))],
+        )
+        for order in db.execute(
+            select(m.WorkOrder)
+            .where(m.WorkOrder.door_device_id == lock.id)
+            .where(m.WorkOrder.kind == e.WorkOrderKind.RESTORE)
+            .where(m.WorkOrder.status == e.WorkOrderStatus.ORDERED)
+        ).scalars():
+            order.status = e.WorkOrderStatus.CANCELLED
+    record_admin_action(
+        db,
+        actor=actor,
+        municipality_id=citizen.municipality_id,
+        action="citizen.restored",
+        target_type="citizen",
+        target_id=citizen.id,
+        reason=why,
+        now=now,
+    )
+    return Revocation(True, version)

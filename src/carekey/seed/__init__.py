@@ -1,0 +1,1 @@
+"""carekey.seed."""
