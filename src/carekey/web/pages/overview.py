@@ -30,6 +30,7 @@ from carekey.adminui import i18n
 from carekey.adminui.deps import RoleRequiredError, permits, render
 from carekey.adminui.i18n import gettext as _
 from carekey.adminui.security import WebUser
+from carekey.audit import export
 from carekey.audit import service as audit_log
 from carekey.audit.actions import record_admin_action
 from carekey.clock import COPENHAGEN
@@ -453,7 +454,7 @@ def audit_csv_export(
         # export reads through a session of its own, in one read-only transaction.
         with request.app.state.sessions() as own, own.begin():
             rows = iter(()) if nothing else audit_log.iter_audit(own, actor=actor, **query)
-            yield from audit_log.audit_csv(rows)
+            yield from export.audit_csv(rows)
 
     return StreamingResponse(
         stream(),
@@ -486,7 +487,7 @@ def audit_xlsx(
         sheet.column_dimensions[_column(number)].width = width
     bold = Font(bold=True)
     header = []
-    for title in audit_log.CSV_HEADER:
+    for title in export.CSV_HEADER:
         cell = WriteOnlyCell(sheet, value=title)
         cell.font = bold
         header.append(cell)
