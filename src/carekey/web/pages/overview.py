@@ -34,6 +34,7 @@ from carekey.audit import export
 from carekey.audit import service as audit_log
 from carekey.audit.actions import record_admin_action
 from carekey.clock import COPENHAGEN
+from carekey.dashboard import doors
 from carekey.dashboard import service as dashboard
 from carekey.domain import enums as e
 from carekey.domain.errors import ForbiddenError, NotFoundError
@@ -141,7 +142,7 @@ def _helpers() -> dict[str, Any]:
         "percent": percent,
         "seconds": seconds,
         "low_battery_pct": LOW_BATTERY_PCT,
-        "drift_ms": dashboard.CLOCK_DRIFT_MS,
+        "drift_ms": doors.CLOCK_DRIFT_MS,
         "left_unlocked_min": int(dashboard.LEFT_UNLOCKED_AFTER.total_seconds() // 60),
     }
 
@@ -225,7 +226,7 @@ def doors_page(
         "stale": "1" if _flag(stale) else "",
         "exposed": "1" if _flag(exposed) else "",
     }
-    page = dashboard.list_doors(
+    page = doors.list_doors(
         db,
         actor=user.actor,
         now=now,
@@ -250,7 +251,7 @@ def doors_page(
             "query": query,
             "kinds": list(e.DoorKind),
             "statuses": list(e.DoorStatus),
-            "denylist_version": dashboard.current_denylist_version(db, user.actor.municipality_id),
+            "denylist_version": doors.current_denylist_version(db, user.actor.municipality_id),
             **_helpers(),
         },
         user=user,
@@ -266,7 +267,7 @@ def door_page(
     try:
         if number is None:
             raise NotFoundError("door.not_found", "", "")
-        detail = dashboard.get_door(db, actor=user.actor, door_id=number, now=now)
+        detail = doors.get_door(db, actor=user.actor, door_id=number, now=now)
     except NotFoundError:
         return _not_found(request, user, _("Døren findes ikke."))
     except ForbiddenError as exc:
