@@ -44,6 +44,7 @@ def test_todays_figures_and_alerts(session: Session) -> None:
 
     d = dashboard.dashboard(session, actor=p.admin, now=NOW)
 
+    assert d.whole_municipality
     assert d.openings_today == 3  # relay + unlock at Else's, unlock at Poul's
     assert d.refusals_today == 1
     assert d.employees_with_live_keys == 1  # Bente's key has expired
@@ -61,6 +62,7 @@ def test_todays_figures_and_alerts(session: Session) -> None:
 
     # Poul's lead sees her district only: his door and the shared stairwell, not Else's door.
     mine = dashboard.dashboard(session, actor=p.lead, now=NOW)
+    assert not mine.whole_municipality
     assert mine.openings_today == 2
     assert mine.low_battery_count == 0
     assert mine.drifting_count == 1  # the stairwell door on the way to Poul's flat is shared
