@@ -10,8 +10,8 @@ from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
 from carekey.access import Actor
+from carekey.audit import export
 from carekey.audit import service as audit_log
-from carekey.audit.actions import record_admin_action
 from carekey.domain import enums as e
 from carekey.http.deps import ActorDep, NowDep, SessionDep
 
@@ -77,17 +77,7 @@ def audit_csv(
         "until": until,
         "action": action,
     }
-    # Exporting personal data is itself an action worth a line in the log.
-    record_admin_action(
-        db,
-        actor=actor,
-        municipality_id=actor.municipality_id,
-        action="audit.exported",
-        target_type="audit_log",
-        target_id=actor.municipality_id,
-        now=now,
-        details={k: (str(v) if v is not None else None) for k, v in filters.items()},
-    )
+    export.record_export(db, actor=actor, now=now, filters=filters)
     stamp = now.astimezone(audit_log.LOCAL_ZONE).strftime("%Y%m%d-%H%M")
     return StreamingResponse(
         _stream(request, actor, filters),
@@ -100,4 +90,4 @@ def _stream(request: Request, actor: Actor, filters: dict[str, Any]) -> Iterator
     # The response is sent after the request's own session has committed and closed, so the
     # export reads through a session of its own, in one read-only transaction.
     with request.app.state.sessions() as db, db.begin():
-        yield from audit_log.audit_csv(audit_log.iter_audit(db, actor=actor, **filters))
+        yield from export.audit_csv(audit_log.iter_audit(db, actor=actor, **filters))

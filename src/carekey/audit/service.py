@@ -7,22 +7,19 @@ about those citizens. Nobody ever sees another municipality's rows.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from carekey.access import Action, Actor, reach, require
-from carekey.access import queries as access_sql
+from carekey.audit import queries
+from carekey.audit.queries import LogFilter
 from carekey.domain import enums as e
 from carekey.protocol.errors import MESSAGES
-from carekey.store import models as m
 
 LOCAL_ZONE: Final = ZoneInfo("Europe/Copenhagen")
 MAX_PAGE: Final = 1_000
@@ -55,22 +52,6 @@ KIND_TEXT: Final[dict[e.DoorKind, str]] = {
     e.DoorKind.GATE_CONTROLLER: "Port",
 }
 
-CSV_HEADER: Final = (
-    "Tidspunkt (dansk tid)",
-    "Tidspunkt (UTC)",
-    "Handling",
-    "Årsag",
-    "Medarbejder",
-    "Medarbejdernummer",
-    "Partner",
-    "Borger",
-    "Dør (serienummer)",
-    "Dørtype",
-    "Adresse",
-    "Kilde",
-    "Hændelsesnummer",
-    "Markeringer",
-)
 _FLAG_TEXT: Final = {"chain_gap": "mangler hændelser før", "chain_broken": "kæde brudt"}
 
 
@@ -116,7 +97,7 @@ class AuditRow:
     @property
     def what(self) -> tuple[str, str]:
         """The action in Danish and English."""
-        return ACTION_TEXT.get(self.action, (str(self.action), str(self.action)))
+        return action_text(self.action)
 
     @property
     def reason_text(self) -> tuple[str, str] | None:
@@ -176,7 +157,7 @@ class AuditRow:
         }
 
     def to_csv(self) -> list[str]:
-        """The cells of this row under ``CSV_HEADER``."""
+        """The cells of this row under ``audit.export.CSV_HEADER``."""
         reason = self.reason_text
         who = self.employee_name or ""
         partner = f"{self.partner_name} ({self.partner_company})" if self.partner_staff_id else ""
@@ -217,95 +198,21 @@ class AuditPage:
         }
 
 
+def action_text(action: e.AuditAction) -> tuple[str, str]:
+    """What happened, in Danish and English."""
+    return ACTION_TEXT.get(action, (str(action), str(action)))
+
+
 def _utc_text(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-# --- the query ---------------------------------------------------------------------------------
-
-AE = m.AuditEvent
+# --- reading -----------------------------------------------------------------------------------
 
 
 def require_reader(actor: Actor) -> None:
     """Refuse (``ForbiddenError``) anyone whose role may not read the audit log."""
     require(actor, Action.READ_AUDIT)
-
-
-def _visible_to(actor: Actor) -> ColumnElement[bool]:
-    """Which rows ``actor`` may read (``carekey.access``); 403 for roles that may read none."""
-    return access_sql.audit_events_in(reach(actor, Action.READ_AUDIT))
-
-
-def _statement(
-    actor: Actor,
-    *,
-    employee_id: int | None,
-    citizen_id: int | None,
-    door_device_id: int | None,
-    since: dt.datetime | None,
-    until: dt.datetime | None,
-    action: e.AuditAction | None,
-) -> Select[*tuple[Any, ...]]:
-    door = aliased(m.DoorDevice)
-    dwelling = aliased(m.Dwelling)
-    entrance = aliased(m.Entrance)
-    gate = aliased(m.Gate)
-    prop = aliased(m.Property)
-    stmt = (
-        select(
-            AE.id,
-            AE.occurred_at,
-            AE.source,
-            AE.action,
-            AE.reason_code,
-            AE.employee_id,
-            m.Employee.full_name.label("employee_name"),
-            m.Employee.employee_number,
-            AE.partner_staff_id,
-            m.PartnerStaff.full_name.label("partner_name"),
-            m.PartnerCompany.name.label("partner_company"),
-            AE.citizen_id,
-            m.Citizen.given_name,
-            m.Citizen.family_name,
-            AE.door_device_id,
-            door.serial.label("door_serial"),
-            door.kind.label("door_kind"),
-            dwelling.floor,
-            dwelling.side,
-            entrance.label.label("entrance_label"),
-            gate.label.label("gate_label"),
-            prop.street,
-            prop.house_number,
-            prop.postal_code,
-            prop.city,
-            AE.door_seq,
-            AE.chain_gap,
-            AE.chain_broken,
-        )
-        .outerjoin(m.Employee, m.Employee.id == AE.employee_id)
-        .outerjoin(m.PartnerStaff, m.PartnerStaff.id == AE.partner_staff_id)
-        .outerjoin(m.PartnerCompany, m.PartnerCompany.id == m.PartnerStaff.company_id)
-        .outerjoin(m.Citizen, m.Citizen.id == AE.citizen_id)
-        .outerjoin(door, door.id == AE.door_device_id)
-        .outerjoin(dwelling, dwelling.id == door.dwelling_id)
-        .outerjoin(entrance, entrance.id == func.coalesce(door.entrance_id, dwelling.entrance_id))
-        .outerjoin(gate, gate.id == door.gate_id)
-        .outerjoin(prop, prop.id == func.coalesce(entrance.property_id, gate.property_id))
-        .where(_visible_to(actor))
-    )
-    if employee_id is not None:
-        stmt = stmt.where(AE.employee_id == employee_id)
-    if citizen_id is not None:
-        stmt = stmt.where(AE.citizen_id == citizen_id)
-    if door_device_id is not None:
-        stmt = stmt.where(AE.door_device_id == door_device_id)
-    if since is not None:
-        stmt = stmt.where(AE.occurred_at >= since)
-    if until is not None:
-        stmt = stmt.where(AE.occurred_at < until)
-    if action is not None:
-        stmt = stmt.where(AE.action == action)
-    return stmt.order_by(AE.occurred_at.desc(), AE.id.desc())
 
 
 def _row(r: Any) -> AuditRow:
@@ -361,18 +268,11 @@ def query_audit(
     ``since`` is inclusive, ``until`` exclusive. Filters naming another municipality's employee,
     citizen or door simply match nothing.
     """
+    scope = reach(actor, Action.READ_AUDIT)
     limit = max(1, min(limit, MAX_PAGE))
     offset = max(0, offset)
-    stmt = _statement(
-        actor,
-        employee_id=employee_id,
-        citizen_id=citizen_id,
-        door_device_id=door_device_id,
-        since=since,
-        until=until,
-        action=action,
-    )
-    rows = [_row(r) for r in db.execute(stmt.limit(limit + 1).offset(offset))]
+    where = LogFilter(employee_id, citizen_id, door_device_id, since, until, action)
+    rows = [_row(r) for r in queries.log_rows(db, scope, where, limit=limit + 1, offset=offset)]
     return AuditPage(rows[:limit], limit, offset, has_more=len(rows) > limit)
 
 
@@ -387,38 +287,26 @@ def iter_audit(
     until: dt.datetime | None = None,
     action: e.AuditAction | None = None,
 ) -> Iterator[AuditRow]:
-    """Every row ``query_audit`` would page through, fetched from the database in chunks."""
-    stmt = _statement(
-        actor,
-        employee_id=employee_id,
-        citizen_id=citizen_id,
-        door_device_id=door_device_id,
-        since=since,
-        until=until,
-        action=action,
-    )
-    for r in db.execute(stmt.execution_options(yield_per=CSV_CHUNK)):
+    """Every row ``query_audit`` would page through, fetched from the database in chunks.
+
+    A generator: the actor's reach is checked when the first row is asked for."""
+    scope = reach(actor, Action.READ_AUDIT)
+    where = LogFilter(employee_id, citizen_id, door_device_id, since, until, action)
+    for r in queries.stream_log_rows(db, scope, where, chunk=CSV_CHUNK):
         yield _row(r)
 
 
-def _cell(value: str) -> str:
-    # A cell starting with = + - @ is a formula to Excel; names typed by people must stay text.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+# --- what a filter typed by hand names ---------------------------------------------------------
 
 
-def audit_csv(rows: Iterable[AuditRow]) -> Iterator[str]:
-    """The audit log as CSV for Danish Excel: UTF-8 BOM, semicolons, a Danish header row.
+def employee_by_number(db: Session, *, actor: Actor, employee_number: str) -> int | None:
+    """The id of the actor's municipality's employee with this number, for a log filter typed
+    by hand; None when there is none. Which of that employee's rows the actor then sees is the
+    log's own reach."""
+    return queries.employee_id_by_number(db, actor.municipality_id, employee_number)
 
-    Yields text in chunks of rows, so a large export streams instead of sitting in memory.
-    """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    buffer.write("\ufeff")
-    writer.writerow(CSV_HEADER)
-    for count, row in enumerate(rows, start=1):
-        writer.writerow([_cell(c) for c in row.to_csv()])
-        if count % 500 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+
+def door_by_serial(db: Session, *, actor: Actor, serial: str) -> int | None:
+    """The id of the actor's municipality's door with this serial number (any case), for a log
+    filter typed by hand; None when there is none."""
+    return queries.door_id_by_serial(db, actor.municipality_id, serial.upper())

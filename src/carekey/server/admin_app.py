@@ -51,11 +51,16 @@ router = APIRouter(include_in_schema=False)
 
 def mount_web(app: FastAPI) -> None:
     """Serve the administration UI from the same application as the API."""
-    from carekey.web.pages import overview, people
+    from carekey.audit import pages as audit_pages
+    from carekey.dashboard import pages as dashboard_pages
+    from carekey.doors import pages as door_pages
+    from carekey.web.pages import people
 
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(router)
-    app.include_router(overview.router)
+    app.include_router(dashboard_pages.router)
+    app.include_router(door_pages.router)
+    app.include_router(audit_pages.router)
     app.include_router(people.router)
 
     app.add_middleware(LanguageAndSession)

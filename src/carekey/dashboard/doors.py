@@ -1,0 +1,161 @@
+"""The doors as the office sees them: battery, firmware, last contact, clock, denylist version
+seen, stored events, whose home it is and where it sits.
+
+An administrator or auditor sees the whole municipality's doors; a district lead the doors on
+the way to the homes of their districts' citizens (home lock, stairwell, gate).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final
+
+from sqlalchemy.orm import Session
+
+from carekey.access import Action, Actor, get_in_scope, reach
+from carekey.dashboard import queries
+from carekey.dashboard.exposure import Exposure, exposed_doors
+from carekey.dashboard.queries import DoorFilter, DoorRow
+from carekey.domain import enums as e
+from carekey.services.admin import LOW_BATTERY_PCT, MAX_PAGE_SIZE, Address, Page
+from carekey.store import models as m
+
+CLOCK_DRIFT_MS: Final = 2_000
+"""A door clock further off than this (either way) is shown as drifting (2 s: about a year of a
+±20 ppm crystal without a phone setting the time would be 10 minutes)."""
+
+
+@dataclass(frozen=True)
+class DoorSummary:
+    """A door device with where it sits, whose home it is, and how many events it has stored."""
+
+    id: int
+    serial: str
+    kind: e.DoorKind
+    status: e.DoorStatus
+    firmware_version: str
+    battery_pct: int | None
+    clock_offset_ms: int | None
+    last_seen_at: dt.datetime | None
+    denylist_version_seen: int
+    last_event_seq: int
+    installed_at: dt.datetime | None
+    address: Address | None
+    citizen_id: int | None = None
+    citizen_name: str | None = None
+    events_stored: int = 0
+    refusals: int = 0
+
+    @property
+    def low_battery(self) -> bool:
+        """Below the low-battery threshold."""
+        return self.battery_pct is not None and self.battery_pct < LOW_BATTERY_PCT
+
+    @property
+    def drifting(self) -> bool:
+        """The door's clock is further off than ``CLOCK_DRIFT_MS``."""
+        return self.clock_offset_ms is not None and abs(self.clock_offset_ms) > CLOCK_DRIFT_MS
+
+
+@dataclass(frozen=True)
+class DoorDetail:
+    """One door, the municipality's newest denylist version, and the door's exposure if any."""
+
+    door: DoorSummary
+    denylist_version_current: int
+    exposure: Exposure | None
+
+
+def summaries(db: Session, rows: Iterable[DoorRow], *, with_counts: bool) -> list[DoorSummary]:
+    """The doors of ``rows`` with the citizen living behind each home lock and, when asked,
+    how many events each has stored and how many of them were refusals."""
+    rows = list(rows)
+    residents = queries.residents(db, [r.door.dwelling_id for r in rows if r.door.dwelling_id])
+    counts = queries.event_counts(db, [r.door.id for r in rows]) if with_counts else {}
+    result = []
+    for r in rows:
+        d = r.door
+        resident = residents.get(d.dwelling_id) if d.dwelling_id else None
+        total, refusals = counts.get(d.id, (0, 0))
+        result.append(
+            DoorSummary(
+                id=d.id,
+                serial=d.serial,
+                kind=e.DoorKind(d.kind),
+                status=e.DoorStatus(d.status),
+                firmware_version=d.firmware_version,
+                battery_pct=d.battery_pct,
+                clock_offset_ms=d.clock_offset_ms,
+                last_seen_at=d.last_seen_at,
+                denylist_version_seen=d.denylist_version_seen,
+                last_event_seq=d.last_event_seq,
+                installed_at=d.installed_at,
+                address=r.address,
+                citizen_id=resident[0] if resident else None,
+                citizen_name=resident[1] if resident else None,
+                events_stored=total,
+                refusals=refusals,
+            )
+        )
+    return result
+
+
+def current_denylist_version(db: Session, municipality_id: int) -> int:
+    """The municipality's newest denylist version (0 before the first)."""
+    return queries.newest_denylist_version(db, municipality_id)
+
+
+def list_doors(
+    db: Session,
+    *,
+    actor: Actor,
+    now: dt.datetime,
+    kind: e.DoorKind | None = None,
+    status: e.DoorStatus | None = None,
+    low_battery: bool = False,
+    drifting: bool = False,
+    stale_denylist: bool = False,
+    exposed: bool = False,
+    serial: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page[DoorSummary]:
+    """Doors in the actor's scope with battery, firmware, last contact, clock offset, denylist
+    version seen and stored event counts, filtered as asked:
+
+    - ``low_battery``: below ``LOW_BATTERY_PCT`` per cent, weakest first;
+    - ``drifting``: clock off by more than ``CLOCK_DRIFT_MS``, worst first;
+    - ``stale_denylist``: has not seen the municipality's newest denylist version;
+    - ``exposed``: may still accept a revoked key (``dashboard.exposure``);
+    - ``serial``: serial number contains this text.
+    """
+    scope = reach(actor, Action.READ_DOORS)
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    offset = max(0, offset)
+    where = DoorFilter(
+        kind=kind,
+        status=status,
+        serial_contains=serial.strip() if serial and serial.strip() else None,
+        battery_below=LOW_BATTERY_PCT if low_battery else None,
+        clock_off_by_more_than=CLOCK_DRIFT_MS if drifting else None,
+        stale_denylist=stale_denylist,
+        door_ids=(
+            [x.door_id for x in exposed_doors(db, scope=scope, now=now)] if exposed else None
+        ),
+    )
+    total, rows = queries.find_doors(db, scope, where, limit=limit, offset=offset)
+    return Page(summaries(db, rows, with_counts=True), total, limit, offset)
+
+
+def get_door(db: Session, *, actor: Actor, door_id: int, now: dt.datetime) -> DoorDetail:
+    """One door in the actor's scope; another municipality's door is "not found", a door outside
+    a district lead's districts is forbidden."""
+    scope = reach(actor, Action.READ_DOORS)
+    door = get_in_scope(db, scope, m.DoorDevice, door_id)
+    summary = summaries(db, queries.door_rows(db, [door.id]), with_counts=True)[0]
+    exposure = next(
+        (x for x in exposed_doors(db, scope=scope, now=now) if x.door_id == door_id), None
+    )
+    return DoorDetail(summary, current_denylist_version(db, scope.municipality_id), exposure)
