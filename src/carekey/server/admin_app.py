@@ -51,12 +51,21 @@ router = APIRouter(include_in_schema=False)
 
 def mount_web(app: FastAPI) -> None:
     """Serve the administration UI from the same application as the API."""
-    from carekey.web.pages import overview, people
+    from carekey.citizens import pages as citizens
+    from carekey.districts import pages as districts
+    from carekey.emergency_keys import pages as emergency_keys
+    from carekey.phones import pages as phones
+    from carekey.staff import pages as staff
+    from carekey.web.pages import overview
 
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(router)
     app.include_router(overview.router)
-    app.include_router(people.router)
+    app.include_router(staff.router)
+    app.include_router(phones.router)
+    app.include_router(districts.router)
+    app.include_router(citizens.router)
+    app.include_router(emergency_keys.router)
 
     app.add_middleware(LanguageAndSession)
 

@@ -32,14 +32,15 @@ from carekey.adminui.i18n import gettext as _
 from carekey.adminui.security import WebUser
 from carekey.audit import service as audit_log
 from carekey.audit.actions import record_admin_action
+from carekey.citizens.service import get_citizen
 from carekey.clock import COPENHAGEN
 from carekey.dashboard import service as dashboard
 from carekey.domain import enums as e
 from carekey.domain.errors import ForbiddenError, NotFoundError
 from carekey.domain.values import ascii_number
+from carekey.doors.service import LOW_BATTERY_PCT
 from carekey.http.deps import NowDep, SessionDep
 from carekey.server.admin_app import municipality_name
-from carekey.services.admin import LOW_BATTERY_PCT, get_citizen
 from carekey.store import models as m
 
 router = APIRouter(include_in_schema=False)
