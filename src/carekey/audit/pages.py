@@ -25,12 +25,12 @@ from carekey.adminui.i18n import gettext as _
 from carekey.adminui.security import WebUser
 from carekey.audit import export
 from carekey.audit import service as audit_log
+from carekey.citizens.service import get_citizen
 from carekey.clock import COPENHAGEN
 from carekey.dashboard import service as dashboard
 from carekey.domain import enums as e
 from carekey.domain.errors import ForbiddenError, NotFoundError
 from carekey.http.deps import NowDep, SessionDep
-from carekey.services.admin import get_citizen
 
 router = APIRouter(include_in_schema=False)
 

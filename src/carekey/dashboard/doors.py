@@ -19,7 +19,9 @@ from carekey.dashboard import queries
 from carekey.dashboard.exposure import Exposure, exposed_doors
 from carekey.dashboard.queries import DoorFilter, DoorRow
 from carekey.domain import enums as e
-from carekey.services.admin import LOW_BATTERY_PCT, MAX_PAGE_SIZE, Address, Page
+from carekey.domain.paging import MAX_PAGE_SIZE, Page
+from carekey.domain.places import Address
+from carekey.doors.service import LOW_BATTERY_PCT
 from carekey.store import models as m
 
 CLOCK_DRIFT_MS: Final = 2_000

@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from carekey.access import Scope
 from carekey.dashboard import queries
 from carekey.domain import enums as e
+from carekey.domain.places import Address
 from carekey.protocol.credential import MAX_VALIDITY
-from carekey.services.admin import Address
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from carekey.adminui.i18n import gettext as _
 from carekey.adminui.security import WebUser
 from carekey.dashboard import service as dashboard
 from carekey.dashboard.doors import CLOCK_DRIFT_MS
+from carekey.doors.service import LOW_BATTERY_PCT
 from carekey.http.deps import NowDep, SessionDep
-from carekey.services.admin import LOW_BATTERY_PCT
 
 router = APIRouter(include_in_schema=False)
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, aliased
 from carekey.access import Scope
 from carekey.access import queries as access_sql
 from carekey.domain import enums as e
-from carekey.services.admin import Address
+from carekey.domain.places import Address
 from carekey.store import models as m
 
 AE = m.AuditEvent

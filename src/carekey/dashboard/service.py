@@ -27,7 +27,8 @@ from carekey.dashboard import queries
 from carekey.dashboard.doors import CLOCK_DRIFT_MS, DoorSummary, summaries
 from carekey.dashboard.exposure import Exposure, RevocationExposure, exposure
 from carekey.domain import enums as e
-from carekey.services.admin import LOW_BATTERY_PCT, Address
+from carekey.domain.places import Address
+from carekey.doors.service import LOW_BATTERY_PCT
 
 LEFT_UNLOCKED_AFTER: Final = dt.timedelta(minutes=15)
 LEFT_UNLOCKED_LOOKBACK: Final = dt.timedelta(hours=24)

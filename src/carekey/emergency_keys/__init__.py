@@ -1,1 +1,1 @@
-"""carekey.emergency_keys."""
+"""Emergency keys (akutnøgler): granting, revoking and listing them, over the API and in pages."""

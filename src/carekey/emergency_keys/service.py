@@ -1,19 +1,28 @@
 """Emergency keys (akutnøgler): a named employee, one citizen outside their districts, for a
-limited time, with a reason. Logged, visible, and revocable."""
+limited time, with a reason. Logged, visible, and revocable.
+
+Who may grant, revoke and see which keys is decided in ``carekey.access``; nothing here commits.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carekey.access import KEY_HOLDING_ROLES, Action, Actor, get_in_scope, reach
 from carekey.audit.actions import record_admin_action
 from carekey.domain import enums as e
 from carekey.domain.errors import ConflictError, DomainError, ForbiddenError
+from carekey.domain.paging import DEFAULT_PAGE_SIZE, Page
+from carekey.emergency_keys import queries as sql
 from carekey.revocation import denylist as dl
 from carekey.store import models as m
+from carekey.store.paging import page_of
+
+DEFAULT_MAX_MINUTES = 480
+"""The longest an emergency key may last where a municipality has not said otherwise."""
 
 
 def grant_emergency_key(
@@ -49,7 +58,7 @@ def grant_emergency_key(
             "Du kan ikke give dig selv en akutnøgle; en anden skal give den",
             "You cannot grant yourself an emergency key; someone else must grant it",
         )
-    municipality = db.get(m.Municipality, actor.municipality_id)
+    municipality = sql.municipality(db, actor.municipality_id)
     assert municipality is not None
     limit = dt.timedelta(minutes=municipality.emergency_key_max_minutes)
     if not dt.timedelta(minutes=1) <= duration <= limit:
@@ -70,12 +79,7 @@ def grant_emergency_key(
             "Borgeren er ikke aktiv i løsningen",
             "The citizen is not active in the solution",
         )
-    in_district = db.execute(
-        select(m.EmployeeDistrict.district_id)
-        .where(m.EmployeeDistrict.employee_id == employee.id)
-        .where(m.EmployeeDistrict.district_id == citizen.district_id)
-    ).first()
-    if in_district is not None:
+    if sql.in_district(db, employee.id, citizen.district_id):
         raise ConflictError(
             "emergency.already_in_district",
             "Medarbejderen har allerede adgang: borgeren bor i medarbejderens distrikt",
@@ -123,13 +127,7 @@ def revoke_emergency_key(
         return grant
     grant.revoked_at = now
     grant.revoked_by_employee_id = actor.employee_id
-    creds = list(
-        db.execute(
-            select(m.IssuedCredential)
-            .where(m.IssuedCredential.emergency_grant_id == grant.id)
-            .where(m.IssuedCredential.expires_at > now)
-        ).scalars()
-    )
+    creds = sql.live_credentials_of(db, grant.id, now)
     for c in creds:
         c.revoked_at = now
     if creds:
@@ -154,3 +152,75 @@ def revoke_emergency_key(
         now=now,
     )
     return grant
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EmergencyKeyView:
+    """An emergency key with the names of the people involved."""
+
+    grant: m.EmergencyKeyGrant
+    employee: m.Employee
+    citizen: m.Citizen
+    granted_by: m.Employee
+    active: bool
+
+
+def _views(
+    db: Session, grants: list[m.EmergencyKeyGrant], now: dt.datetime
+) -> list[EmergencyKeyView]:
+    people = {g.employee_id for g in grants} | {g.granted_by_employee_id for g in grants}
+    employees = sql.employees_by_id(db, people)
+    citizens = sql.citizens_by_id(db, {g.citizen_id for g in grants})
+    return [
+        EmergencyKeyView(
+            g,
+            employees[g.employee_id],
+            citizens[g.citizen_id],
+            employees[g.granted_by_employee_id],
+            g.revoked_at is None and g.ends_at > now,
+        )
+        for g in grants
+    ]
+
+
+def list_emergency_keys(
+    db: Session,
+    *,
+    actor: Actor,
+    now: dt.datetime,
+    active_only: bool = True,
+    employee_id: int | None = None,
+    citizen_id: int | None = None,
+    limit: int = DEFAULT_PAGE_SIZE,
+    offset: int = 0,
+) -> Page[EmergencyKeyView]:
+    """Emergency keys of the actor's municipality, newest first: those not revoked and not yet
+    ended (``active_only``), or all. A district lead sees those whose employee and citizen are
+    both in their districts (the grants they could have made)."""
+    scope = reach(actor, Action.READ_EMERGENCY_KEYS)
+    stmt = sql.grants(
+        scope,
+        live_at=now if active_only else None,
+        employee_id=employee_id,
+        citizen_id=citizen_id,
+    )
+    page = page_of(db, stmt, order_by=sql.NEWEST_FIRST, limit=limit, offset=offset)
+    return Page(_views(db, page.items, now), page.total, page.limit, page.offset)
+
+
+def get_emergency_key(
+    db: Session, *, actor: Actor, grant_id: int, now: dt.datetime
+) -> EmergencyKeyView:
+    """One emergency key with who has it, to whom, who gave it, why and until when."""
+    scope = reach(actor, Action.READ_EMERGENCY_KEYS)
+    grant = get_in_scope(db, scope, m.EmergencyKeyGrant, grant_id)
+    return _views(db, [grant], now)[0]
+
+
+def longest_duration_minutes(db: Session, *, actor: Actor) -> int:
+    """How many minutes an emergency key granted in the actor's municipality may last at most."""
+    municipality = sql.municipality(db, actor.municipality_id)
+    return municipality.emergency_key_max_minutes if municipality else DEFAULT_MAX_MINUTES

@@ -52,16 +52,19 @@ router = APIRouter(include_in_schema=False)
 def mount_web(app: FastAPI) -> None:
     """Serve the administration UI from the same application as the API."""
     from carekey.audit import pages as audit_pages
+    from carekey.citizens import pages as citizens
     from carekey.dashboard import pages as dashboard_pages
+    from carekey.districts import pages as districts
     from carekey.doors import pages as door_pages
-    from carekey.web.pages import people
+    from carekey.emergency_keys import pages as emergency_keys
+    from carekey.phones import pages as phones
+    from carekey.staff import pages as staff
 
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(router)
-    app.include_router(dashboard_pages.router)
-    app.include_router(door_pages.router)
-    app.include_router(audit_pages.router)
-    app.include_router(people.router)
+    for part in (dashboard_pages, door_pages, audit_pages, staff, phones, districts, citizens):
+        app.include_router(part.router)
+    app.include_router(emergency_keys.router)
 
     app.add_middleware(LanguageAndSession)
 

@@ -12,18 +12,24 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
 import carekey
-from carekey.api import admin
+from carekey.audit import actions_api as admin_actions
 from carekey.audit import api as audit
 from carekey.auth import api as auth
 from carekey.auth.throttle import SignInThrottle
+from carekey.citizens import api as citizens
 from carekey.clock import Clock, SystemClock
 from carekey.config import Settings, get_settings
+from carekey.districts import api as districts
+from carekey.doors import api as doors
+from carekey.emergency_keys import api as emergency_keys
 from carekey.http.deps import DB_SESSIONS_PER_PROCESS
 from carekey.http.errors import install_error_handlers
 from carekey.ingest import api as events
 from carekey.keyservice import api as keyapp
+from carekey.phones import api as phones
 from carekey.revocation import api as revocation
 from carekey.server.admin_app import mount_web
+from carekey.staff import api as staff
 from carekey.store.cache import CACHE_KEY, TimedCache
 from carekey.store.db import create_db_engine, session_factory
 from carekey.store.migrate import current_revision, head_revision
@@ -65,7 +71,13 @@ def create_app(
         keyapp.router,
         events.router,
         revocation.router,
-        admin.router,
+        staff.router,
+        phones.router,
+        districts.router,
+        citizens.router,
+        doors.router,
+        emergency_keys.router,
+        admin_actions.router,
         audit.router,
     ):
         app.include_router(router)

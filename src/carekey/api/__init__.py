@@ -1,1 +1,0 @@
-"""The HTTP JSON API (FastAPI). Thin: every endpoint calls one service function."""

@@ -1,0 +1,1 @@
+"""Districts: the care districts of a municipality, their employees and citizens."""

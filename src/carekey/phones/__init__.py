@@ -1,0 +1,1 @@
+"""Work phones: registering them, handing them over, enrolling them in the key app."""
