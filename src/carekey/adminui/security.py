@@ -156,3 +156,10 @@ def same_origin(request: Request) -> bool:
         return origin is None
     host = request.headers.get("host", "")
     return origin.split("://", 1)[-1] == host
+
+
+def safe_next(target: str | None) -> str:
+    """Only local paths: never redirect to another site after sign-in."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target

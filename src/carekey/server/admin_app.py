@@ -1,24 +1,28 @@
-"""Mounting the administration UI on the FastAPI application, and signing in and out."""
+"""The administration UI: a sub-application of its own, mounted on the server at ``/``.
+
+It has its own middleware (language, the session cookie's refresh, the pages' CSP) and its own
+error handlers, which render HTML pages; the API's handlers answer JSON. Both map a domain
+error to the same status (``carekey.http.errors.status_of``). The parts of the domain bring
+their pages (``<part>/pages.py``); this module only assembles them.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Any, Final
 from urllib.parse import quote
 
-import segno
-from fastapi import APIRouter, FastAPI, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import select
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import MutableHeaders, State
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from carekey.access import Action, allowed
 from carekey.adminui import i18n
 from carekey.adminui.deps import (
-    CsrfDep,
     CsrfFailedError,
     RoleRequiredError,
     SignInRequiredError,
@@ -27,31 +31,24 @@ from carekey.adminui.deps import (
 )
 from carekey.adminui.i18n import gettext as _
 from carekey.adminui.security import (
-    ABSOLUTE_LIFETIME,
     LANGUAGE_COOKIE,
-    PRE_SESSION_COOKIE,
-    clear_session_cookie,
     cookie_secure,
-    new_binding,
-    read_session,
+    safe_next,
     set_session_cookie,
 )
-from carekey.auth import service as signin
-from carekey.auth.api import client_address
-from carekey.auth.tokens import open_token, sign_token
-from carekey.domain.errors import TooManyAttemptsError, UnauthorizedError
-from carekey.http.deps import NowDep, SecretDep, SessionDep
+from carekey.domain.errors import DomainError
+from carekey.http.errors import error_body, status_of
 from carekey.store import models as m
 
 STATIC_DIR = Path(__file__).parents[1] / "adminui" / "static"
-PENDING_COOKIE = "carekey_pending"
-PENDING_LIFETIME = dt.timedelta(minutes=5)
 router = APIRouter(include_in_schema=False)
 
 
-def mount_web(app: FastAPI) -> None:
-    """Serve the administration UI from the same application as the API."""
+def create_admin_ui(state: State) -> FastAPI:
+    """The administration UI as an application of its own, sharing the server's ``state``
+    (engine, sessions, clock, settings, sign-in throttle)."""
     from carekey.audit import pages as audit_pages
+    from carekey.auth import pages as signin_pages
     from carekey.citizens import pages as citizens
     from carekey.dashboard import pages as dashboard_pages
     from carekey.districts import pages as districts
@@ -60,12 +57,14 @@ def mount_web(app: FastAPI) -> None:
     from carekey.phones import pages as phones
     from carekey.staff import pages as staff
 
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.state = state
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.include_router(signin_pages.router)
     app.include_router(router)
     for part in (dashboard_pages, door_pages, audit_pages, staff, phones, districts, citizens):
         app.include_router(part.router)
     app.include_router(emergency_keys.router)
-
     app.add_middleware(LanguageAndSession)
 
     @app.exception_handler(SignInRequiredError)
@@ -104,13 +103,35 @@ def mount_web(app: FastAPI) -> None:
             status_code=403,
         )
 
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        """A refusal a page did not handle itself: the same status as the API would give."""
+        message = exc.message_da if i18n.current_language() == "da" else exc.message_en
+        return render(
+            request,
+            "error.html",
+            {"title": _("Det lykkedes ikke"), "message": message},
+            status_code=status_of(exc),
+        )
 
-_SECURITY_HEADERS: Final = (
-    ("X-Frame-Options", "DENY"),
-    ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "same-origin"),
-)
-_HSTS: Final = "max-age=31536000; includeSubDomains"
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """No such page; under ``/api/`` (an unknown API path) the API's JSON shape."""
+        if request.url.path.startswith("/api/"):
+            return JSONResponse(
+                error_body("request.not_found", "Adressen findes ikke", "No such address"),
+                status_code=exc.status_code,
+            )
+        return render(
+            request,
+            "error.html",
+            {"title": _("Siden findes ikke"), "message": _("Siden findes ikke.")},
+            status_code=exc.status_code,
+        )
+
+    return app
+
+
 _PAGE_HEADERS: Final = (
     (
         "Content-Security-Policy",
@@ -122,12 +143,9 @@ _PAGE_HEADERS: Final = (
 
 
 class LanguageAndSession:
-    """Every request: the language cookie, the refresh of a web sign-in session a page asked for
-    (``request.state.refresh_session``), security headers, and on pages the CSP and no-store.
-
-    A pure ASGI middleware rather than ``@app.middleware("http")``: Starlette's
-    ``BaseHTTPMiddleware`` runs the rest of the application in a separate task and streams the
-    response through memory channels, a fixed cost on every API call (key bundles included)."""
+    """Every page request: the language cookie, the refresh of a web sign-in session a page
+    asked for (``request.state.refresh_session``), and the pages' CSP and no-store (the
+    server's ``SecurityHeaders`` adds the rest)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -137,10 +155,7 @@ class LanguageAndSession:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        path = request.url.path
-        page = not path.startswith(("/api/", "/static/"))
-        api = path.startswith("/api/")
-        https = scope.get("scheme") == "https"
+        page = not request.url.path.startswith("/static/")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -149,16 +164,9 @@ class LanguageAndSession:
                 if refresh is not None and "set-cookie" not in headers:
                     for cookie in _refreshed_session_cookies(request, refresh):
                         headers.append("set-cookie", cookie)
-                for name, value in _SECURITY_HEADERS:
-                    headers.setdefault(name, value)
                 if page:
                     for name, value in _PAGE_HEADERS:
                         headers.setdefault(name, value)
-                elif api:
-                    # API answers carry names, addresses and keys: no cache may keep them.
-                    headers.setdefault("Cache-Control", "no-store")
-                if https:
-                    headers.setdefault("Strict-Transport-Security", _HSTS)
             await send(message)
 
         language = request.cookies.get(LANGUAGE_COOKIE, i18n.DEFAULT_LANGUAGE)
@@ -190,219 +198,10 @@ def _refreshed_session_cookies(request: Request, refresh: Any) -> list[str]:
     return [value.decode("latin-1") for name, value in carrier.raw_headers if name == b"set-cookie"]
 
 
-def _safe_next(target: str | None) -> str:
-    """Only local paths: never redirect to another site after sign-in."""
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    return target
-
-
-def _login_page(
-    request: Request,
-    *,
-    error: str | None = None,
-    next_url: str = "/",
-    status_code: int = 200,
-    values: dict[str, str] | None = None,
-) -> Response:
-    response = render(
-        request,
-        "auth/login.html",
-        {"error": error, "next": next_url, "values": values or {}},
-        status_code=status_code,
-    )
-    if PRE_SESSION_COOKIE not in request.cookies:
-        # Bind the sign-in form's CSRF token to a random pre-session id.
-        binding = new_binding()
-        request.cookies[PRE_SESSION_COOKIE] = binding
-        response = render(
-            request,
-            "auth/login.html",
-            {"error": error, "next": next_url, "values": values or {}},
-            status_code=status_code,
-        )
-        response.set_cookie(
-            PRE_SESSION_COOKIE,
-            binding,
-            httponly=True,
-            samesite="lax",
-            secure=cookie_secure(request),
-            path="/",
-        )
-    return response
-
-
-@router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str | None = None) -> Response:
-    """Log ind / sign in."""
-    return _login_page(request, next_url=_safe_next(next))
-
-
-@router.post("/login", response_class=HTMLResponse)
-def login_submit(
-    request: Request,
-    db: SessionDep,
-    secret: SecretDep,
-    now: NowDep,
-    _csrf: CsrfDep,
-    municipality: Annotated[str, Form(max_length=8)],
-    employee_number: Annotated[str, Form(max_length=32)],
-    password: Annotated[str, Form(max_length=256)],
-    next: Annotated[str, Form(max_length=512)] = "/",
-) -> Response:
-    """Step 1: municipality, employee number and password."""
-    values = {"municipality": municipality, "employee_number": employee_number}
-    try:
-        employee = signin.check_office_password(
-            db,
-            request.app.state.sign_in_throttle,
-            municipality_code=municipality,
-            employee_number=employee_number,
-            password=password,
-            address=client_address(request),
-            now=now,
-        )
-    except TooManyAttemptsError as exc:
-        return _login_page(
-            request,
-            error=_("For mange forkerte forsøg. Prøv igen om {seconds} sekunder.").format(
-                seconds=exc.retry_after_s
-            ),
-            next_url=_safe_next(next),
-            status_code=429,
-            values=values,
-        )
-    except UnauthorizedError:
-        return _login_page(
-            request,
-            error=_("Forkert kommune, medarbejdernummer eller adgangskode."),
-            next_url=_safe_next(next),
-            status_code=401,
-            values=values,
-        )
-    pending: dict[str, object] = {
-        "emp": employee.id,
-        "next": _safe_next(next),
-        "exp": int((now + PENDING_LIFETIME).timestamp()),
-    }
-    if employee.totp_secret_sealed is None:
-        # First sign-in: set up the second factor before anything else.
-        pending["new"] = signin.new_totp_setup(secret=secret).hex()
-    response = RedirectResponse("/login/totp", status_code=303)
-    response.set_cookie(
-        PENDING_COOKIE,
-        sign_token(pending, secret=secret, purpose="web-pending"),
-        httponly=True,
-        samesite="lax",
-        secure=cookie_secure(request),
-        path="/login",
-        max_age=int(PENDING_LIFETIME.total_seconds()),
-    )
-    return response
-
-
-def _pending(request: Request, secret: str, now: dt.datetime) -> dict[str, object] | None:
-    token = request.cookies.get(PENDING_COOKIE)
-    if not token:
-        return None
-    try:
-        return open_token(token, secret=secret, purpose="web-pending", now=now)
-    except UnauthorizedError:
-        return None
-
-
-def _totp_context(pending: dict[str, object], secret: str, db: SessionDep) -> dict[str, object]:
-    employee = db.get(m.Employee, int(str(pending["emp"])))
-    assert employee is not None
-    municipality = db.get(m.Municipality, employee.municipality_id)
-    context: dict[str, object] = {"name": employee.full_name, "setup": "new" in pending}
-    if "new" in pending:
-        secret_b32 = signin.open_totp_setup(bytes.fromhex(str(pending["new"])), secret=secret)
-        uri = signin.totp_provisioning_uri(
-            secret_b32,
-            employee=employee,
-            municipality_code=municipality.code if municipality else "",
-        )
-        context["totp_secret"] = secret_b32
-        context["totp_qr"] = segno.make(uri, error="m").svg_data_uri(scale=4)
-    return context
-
-
-@router.get("/login/totp", response_class=HTMLResponse)
-def totp_form(request: Request, db: SessionDep, secret: SecretDep, now: NowDep) -> Response:
-    """Step 2: the code from the authenticator app (set it up on the first sign-in)."""
-    pending = _pending(request, secret, now)
-    if pending is None:
-        return RedirectResponse("/login", status_code=303)
-    return render(request, "auth/totp.html", _totp_context(pending, secret, db))
-
-
-@router.post("/login/totp", response_class=HTMLResponse)
-def totp_submit(
-    request: Request,
-    db: SessionDep,
-    secret: SecretDep,
-    now: NowDep,
-    _csrf: CsrfDep,
-    code: Annotated[str, Form(max_length=12)],
-) -> Response:
-    """Check the code; on success the session starts."""
-    pending = _pending(request, secret, now)
-    if pending is None:
-        return RedirectResponse("/login", status_code=303)
-    employee = db.get(m.Employee, int(str(pending["emp"])))
-    assert employee is not None
-    setup = bytes.fromhex(str(pending["new"])) if "new" in pending else None
-    try:
-        session_id = signin.finish_web_sign_in(
-            db,
-            request.app.state.sign_in_throttle,
-            employee=employee,
-            code=code,
-            setup=setup,
-            address=client_address(request),
-            secret=secret,
-            now=now,
-            lifetime=ABSOLUTE_LIFETIME,
-        )
-    except TooManyAttemptsError:
-        return RedirectResponse("/login", status_code=303)
-    except UnauthorizedError:
-        context = _totp_context(pending, secret, db)
-        context["error"] = _("Koden er forkert, udløbet eller allerede brugt. Prøv den næste kode.")
-        return render(request, "auth/totp.html", context, status_code=401)
-    response = RedirectResponse(str(pending.get("next") or "/"), status_code=303)
-    set_session_cookie(
-        response,
-        request,
-        employee=employee,
-        session_id=session_id,
-        signed_in_at=now,
-        now=now,
-        secret=secret,
-    )
-    response.delete_cookie(PENDING_COOKIE, path="/login")
-    return response
-
-
-@router.post("/logout")
-def logout(
-    request: Request, db: SessionDep, secret: SecretDep, now: NowDep, _csrf: CsrfDep
-) -> Response:
-    """Log ud / sign out: the session ends on the server too, so a copied cookie stops working."""
-    found = read_session(request, db, secret=secret, now=now)
-    if found is not None:
-        signin.end_session(db, session_id=found[0].session_id, now=now)
-    response = RedirectResponse("/login", status_code=303)
-    clear_session_cookie(response)
-    request.state.refresh_session = None
-    return response
-
-
 @router.get("/lang/{language}")
 def switch_language(request: Request, language: str, next: str | None = None) -> Response:
     """Skift sprog / switch language (Danish, English)."""
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    response = RedirectResponse(safe_next(next), status_code=303)
     if language in i18n.LANGUAGES:
         response.set_cookie(
             LANGUAGE_COOKIE,
@@ -421,10 +220,3 @@ def home(request: Request, user: WebUserDep) -> Response:
     if allowed(user.actor, Action.READ_DASHBOARD):
         return RedirectResponse("/dashboard", status_code=303)
     return RedirectResponse("/audit", status_code=303)
-
-
-def municipality_name(db: SessionDep, municipality_id: int) -> str:
-    """For the page header."""
-    return db.execute(
-        select(m.Municipality.name).where(m.Municipality.id == municipality_id)
-    ).scalar_one()

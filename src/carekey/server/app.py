@@ -28,7 +28,8 @@ from carekey.ingest import api as events
 from carekey.keyservice import api as keyapp
 from carekey.phones import api as phones
 from carekey.revocation import api as revocation
-from carekey.server.admin_app import mount_web
+from carekey.server.admin_app import create_admin_ui
+from carekey.server.headers import SecurityHeaders
 from carekey.staff import api as staff
 from carekey.store.cache import CACHE_KEY, TimedCache
 from carekey.store.db import create_db_engine, session_factory
@@ -103,5 +104,7 @@ def create_app(
             return JSONResponse(body, status_code=503)
         return JSONResponse(body)
 
-    mount_web(app)
+    # The administration UI last: it answers every path the API does not.
+    app.mount("/", create_admin_ui(app.state))
+    app.add_middleware(SecurityHeaders)
     return app

@@ -1,0 +1,236 @@
+"""Signing in and out of the administration UI: password, then the TOTP code (set up on the
+first sign-in), then a server-side session; the use cases are ``carekey.auth.service``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import segno
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from carekey.adminui.deps import CsrfDep, render
+from carekey.adminui.i18n import gettext as _
+from carekey.adminui.security import (
+    ABSOLUTE_LIFETIME,
+    PRE_SESSION_COOKIE,
+    clear_session_cookie,
+    cookie_secure,
+    new_binding,
+    read_session,
+    safe_next,
+    set_session_cookie,
+)
+from carekey.auth import service as signin
+from carekey.auth.api import client_address
+from carekey.auth.tokens import open_token, sign_token
+from carekey.domain.errors import TooManyAttemptsError, UnauthorizedError
+from carekey.http.deps import NowDep, SecretDep, SessionDep
+from carekey.store import models as m
+
+PENDING_COOKIE = "carekey_pending"
+PENDING_LIFETIME = dt.timedelta(minutes=5)
+router = APIRouter(include_in_schema=False)
+
+
+def _login_page(
+    request: Request,
+    *,
+    error: str | None = None,
+    next_url: str = "/",
+    status_code: int = 200,
+    values: dict[str, str] | None = None,
+) -> Response:
+    response = render(
+        request,
+        "auth/login.html",
+        {"error": error, "next": next_url, "values": values or {}},
+        status_code=status_code,
+    )
+    if PRE_SESSION_COOKIE not in request.cookies:
+        # Bind the sign-in form's CSRF token to a random pre-session id.
+        binding = new_binding()
+        request.cookies[PRE_SESSION_COOKIE] = binding
+        response = render(
+            request,
+            "auth/login.html",
+            {"error": error, "next": next_url, "values": values or {}},
+            status_code=status_code,
+        )
+        response.set_cookie(
+            PRE_SESSION_COOKIE,
+            binding,
+            httponly=True,
+            samesite="lax",
+            secure=cookie_secure(request),
+            path="/",
+        )
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str | None = None) -> Response:
+    """Log ind / sign in."""
+    return _login_page(request, next_url=safe_next(next))
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login_submit(
+    request: Request,
+    db: SessionDep,
+    secret: SecretDep,
+    now: NowDep,
+    _csrf: CsrfDep,
+    municipality: Annotated[str, Form(max_length=8)],
+    employee_number: Annotated[str, Form(max_length=32)],
+    password: Annotated[str, Form(max_length=256)],
+    next: Annotated[str, Form(max_length=512)] = "/",
+) -> Response:
+    """Step 1: municipality, employee number and password."""
+    values = {"municipality": municipality, "employee_number": employee_number}
+    try:
+        employee = signin.check_office_password(
+            db,
+            request.app.state.sign_in_throttle,
+            municipality_code=municipality,
+            employee_number=employee_number,
+            password=password,
+            address=client_address(request),
+            now=now,
+        )
+    except TooManyAttemptsError as exc:
+        return _login_page(
+            request,
+            error=_("For mange forkerte forsøg. Prøv igen om {seconds} sekunder.").format(
+                seconds=exc.retry_after_s
+            ),
+            next_url=safe_next(next),
+            status_code=429,
+            values=values,
+        )
+    except UnauthorizedError:
+        return _login_page(
+            request,
+            error=_("Forkert kommune, medarbejdernummer eller adgangskode."),
+            next_url=safe_next(next),
+            status_code=401,
+            values=values,
+        )
+    pending: dict[str, object] = {
+        "emp": employee.id,
+        "next": safe_next(next),
+        "exp": int((now + PENDING_LIFETIME).timestamp()),
+    }
+    if employee.totp_secret_sealed is None:
+        # First sign-in: set up the second factor before anything else.
+        pending["new"] = signin.new_totp_setup(secret=secret).hex()
+    response = RedirectResponse("/login/totp", status_code=303)
+    response.set_cookie(
+        PENDING_COOKIE,
+        sign_token(pending, secret=secret, purpose="web-pending"),
+        httponly=True,
+        samesite="lax",
+        secure=cookie_secure(request),
+        path="/login",
+        max_age=int(PENDING_LIFETIME.total_seconds()),
+    )
+    return response
+
+
+def _pending(request: Request, secret: str, now: dt.datetime) -> dict[str, object] | None:
+    token = request.cookies.get(PENDING_COOKIE)
+    if not token:
+        return None
+    try:
+        return open_token(token, secret=secret, purpose="web-pending", now=now)
+    except UnauthorizedError:
+        return None
+
+
+def _totp_context(pending: dict[str, object], secret: str, db: SessionDep) -> dict[str, object]:
+    employee = db.get(m.Employee, int(str(pending["emp"])))
+    assert employee is not None
+    municipality = db.get(m.Municipality, employee.municipality_id)
+    context: dict[str, object] = {"name": employee.full_name, "setup": "new" in pending}
+    if "new" in pending:
+        secret_b32 = signin.open_totp_setup(bytes.fromhex(str(pending["new"])), secret=secret)
+        uri = signin.totp_provisioning_uri(
+            secret_b32,
+            employee=employee,
+            municipality_code=municipality.code if municipality else "",
+        )
+        context["totp_secret"] = secret_b32
+        context["totp_qr"] = segno.make(uri, error="m").svg_data_uri(scale=4)
+    return context
+
+
+@router.get("/login/totp", response_class=HTMLResponse)
+def totp_form(request: Request, db: SessionDep, secret: SecretDep, now: NowDep) -> Response:
+    """Step 2: the code from the authenticator app (set it up on the first sign-in)."""
+    pending = _pending(request, secret, now)
+    if pending is None:
+        return RedirectResponse("/login", status_code=303)
+    return render(request, "auth/totp.html", _totp_context(pending, secret, db))
+
+
+@router.post("/login/totp", response_class=HTMLResponse)
+def totp_submit(
+    request: Request,
+    db: SessionDep,
+    secret: SecretDep,
+    now: NowDep,
+    _csrf: CsrfDep,
+    code: Annotated[str, Form(max_length=12)],
+) -> Response:
+    """Check the code; on success the session starts."""
+    pending = _pending(request, secret, now)
+    if pending is None:
+        return RedirectResponse("/login", status_code=303)
+    employee = db.get(m.Employee, int(str(pending["emp"])))
+    assert employee is not None
+    setup = bytes.fromhex(str(pending["new"])) if "new" in pending else None
+    try:
+        session_id = signin.finish_web_sign_in(
+            db,
+            request.app.state.sign_in_throttle,
+            employee=employee,
+            code=code,
+            setup=setup,
+            address=client_address(request),
+            secret=secret,
+            now=now,
+            lifetime=ABSOLUTE_LIFETIME,
+        )
+    except TooManyAttemptsError:
+        return RedirectResponse("/login", status_code=303)
+    except UnauthorizedError:
+        context = _totp_context(pending, secret, db)
+        context["error"] = _("Koden er forkert, udløbet eller allerede brugt. Prøv den næste kode.")
+        return render(request, "auth/totp.html", context, status_code=401)
+    response = RedirectResponse(str(pending.get("next") or "/"), status_code=303)
+    set_session_cookie(
+        response,
+        request,
+        employee=employee,
+        session_id=session_id,
+        signed_in_at=now,
+        now=now,
+        secret=secret,
+    )
+    response.delete_cookie(PENDING_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request, db: SessionDep, secret: SecretDep, now: NowDep, _csrf: CsrfDep
+) -> Response:
+    """Log ud / sign out: the session ends on the server too, so a copied cookie stops working."""
+    found = read_session(request, db, secret=secret, now=now)
+    if found is not None:
+        signin.end_session(db, session_id=found[0].session_id, now=now)
+    response = RedirectResponse("/login", status_code=303)
+    clear_session_cookie(response)
+    request.state.refresh_session = None
+    return response
