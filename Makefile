@@ -41,8 +41,12 @@ lint: $(VENV)/.dev-stamp
 types: $(VENV)/.dev-stamp
 	$(BIN)/mypy
 
+# The suite runs in PYTEST_WORKERS processes (pytest-xdist; `make test PYTEST_WORKERS=0` runs it
+# in one). Each worker has its own PostgreSQL database and temporary directory; --dist loadgroup
+# keeps the tests marked xdist_group (the browser tests) on one worker.
+PYTEST_WORKERS ?= 2
 pytest: $(VENV)/.dev-stamp
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # Regenerate the lock files after changing dependencies in pyproject.toml.
 lock: $(VENV)/.dev-stamp
