@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: demo test bench lint types pytest lock serve clean
+.PHONY: demo test bench lint types imports pytest lock serve clean
 
 # A stamp per lock file: the venv is rebuilt only when a lock file changes.
 $(BIN)/python:
@@ -27,7 +27,7 @@ demo: $(VENV)/.main-stamp
 	$(BIN)/carekey seed --profile copenhagen --if-empty
 	$(BIN)/carekey serve --host $(HOST) --port $(PORT) --demo data/demo
 
-test: $(VENV)/.dev-stamp lint types pytest
+test: $(VENV)/.dev-stamp lint types imports pytest
 
 # Every benchmark (protocol, login, web, a simulated day; SQLite and, when it answers, the local
 # PostgreSQL), then the summary at the top of docs/benchmarks.md is rewritten. Takes ~10 minutes.
@@ -41,8 +41,24 @@ lint: $(VENV)/.dev-stamp
 types: $(VENV)/.dev-stamp
 	$(BIN)/mypy
 
+# The import contracts of the layering ([tool.importlinter] in pyproject.toml).
+imports: $(VENV)/.dev-stamp
+	$(BIN)/lint-imports
+
+# The suite runs in PYTEST_WORKERS processes (pytest-xdist; `make test PYTEST_WORKERS=0` runs it
+# in one). Each worker has its own PostgreSQL database and temporary directory; --dist loadgroup
+# keeps the tests marked xdist_group (the browser tests) on one worker. Coverage (pytest-cov,
+# servers started as subprocesses included: [tool.coverage.run]) is printed, then checked
+# against the floors of [tool.carekey.coverage] in pyproject.toml. For a few tests without the
+# gate, run .venv/bin/pytest directly. A run that skipped tests (no PostgreSQL or Chromium
+# here) reports the floors without enforcing them, except under CI=true.
+PYTEST_WORKERS ?= 2
+COVERAGE_JSON := var/coverage.json
+JUNIT_XML := var/junit.xml
 pytest: $(VENV)/.dev-stamp
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --junitxml=$(JUNIT_XML) \
+	  --cov --cov-report=term --cov-report=json:$(COVERAGE_JSON) $(PYTEST_ARGS)
+	$(BIN)/python tools/coverage_floor.py $(COVERAGE_JSON) --junit $(JUNIT_XML)
 
 # Regenerate the lock files after changing dependencies in pyproject.toml.
 lock: $(VENV)/.dev-stamp
@@ -50,4 +66,4 @@ lock: $(VENV)/.dev-stamp
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -q -o requirements/dev.txt
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .import_linter_cache .coverage .coverage.* var/coverage.json

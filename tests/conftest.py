@@ -115,21 +115,26 @@ def _truncate_all(url: str) -> None:
     eng.dispose()
 
 
-_backend_of: dict[str, str] = {}
+BACKEND_PROPERTY = "carekey_backend"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec is not None and "backend" in callspec.params:
-            _backend_of[item.nodeid] = str(callspec.params["backend"])
+            # The backend travels with the test's reports: under pytest-xdist the workers
+            # collect and run the tests, and only their reports reach the controller, which
+            # counts them (and prints the summary) from their ``user_properties``.
+            item.user_properties.append((BACKEND_PROPERTY, str(callspec.params["backend"])))
             if callspec.params["backend"] == "postgresql":
                 item.add_marker(pytest.mark.postgresql)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when == "call" and report.passed and report.nodeid in _backend_of:
-        _ran_on[_backend_of[report.nodeid]] += 1
+    if report.when == "call" and report.passed:
+        backend = dict(report.user_properties).get(BACKEND_PROPERTY)
+        if backend is not None:
+            _ran_on[str(backend)] += 1
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -39,6 +39,10 @@ except ImportError:  # pragma: no cover - machines without the dev dependencies
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# Under pytest-xdist (``--dist loadgroup``, as ``make test`` runs) every test of this module goes
+# to one worker: one seeded server and one Chromium for them all, not one per worker.
+pytestmark = pytest.mark.xdist_group("browser")
+
 
 @dataclass(frozen=True)
 class Worker:

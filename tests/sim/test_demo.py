@@ -4,6 +4,7 @@ local sockets, and the commands it prints are the ones that work."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 from pathlib import Path
 
@@ -27,8 +28,14 @@ SECRET = "demo-test-secret-0123456789-0123456789"
 
 
 def _free_port_block(size: int) -> int:
-    """A start port whose next ``size`` ports are free right now (below the ephemeral range)."""
-    for start in range(20000, 30000, 97):
+    """A start port whose next ``size`` ports are free right now (below the ephemeral range).
+
+    Each pytest-xdist worker searches its own band of 1000 ports (``gw0``: 20000-20999,
+    ``gw1``: 21000-21999, ...), so two workers running this test at once cannot both find
+    the same block free and then collide when the doors bind it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    band = 20000 + 1000 * (int(worker) % 10 if worker.isdigit() else 0)
+    for start in range(band, band + 1000 - size, 97):
         try:
             for offset in range(size):
                 with socket.socket() as probe:

@@ -9,19 +9,26 @@ pair, so each worker gets its share.
 
 The parent only supervises: it starts the workers, restarts one that dies while running, and
 on SIGTERM or SIGINT stops them all (each finishes its requests in flight, at most
-``GRACEFUL_S`` seconds). A worker that dies at start (port taken, database unreachable) stops
-the whole server with its exit code, instead of being restarted in a loop.
+``GRACEFUL_S`` seconds). Each worker tells the parent when it is ready (an event it sets once
+uvicorn has run the app's startup and serves its socket). A worker that dies before it said so
+failed to start (port taken, database unreachable, bad settings) and stops the whole server
+with its exit code, however long its start took, instead of being restarted in a loop. One
+that dies after it was ready is restarted, after a delay that doubles for each crash in a row
+(``RESTART_DELAY_S`` up to ``RESTART_DELAY_MAX_S``), so a crash loop does not spin.
 """
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import multiprocessing.connection
 import signal
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event
 from types import FrameType
 from typing import Any, Final
 
@@ -31,8 +38,11 @@ from carekey.config import Settings
 from carekey.server.app import create_app
 
 GRACEFUL_S: Final = 5
-STARTUP_S: Final = 10.0  # a worker that dies sooner than this failed to start
+RESTART_DELAY_S: Final = 0.5  # before restarting a worker that died while serving
+RESTART_DELAY_MAX_S: Final = 30.0  # the delay doubles for each crash in a row, up to this
+STABLE_S: Final = 60.0  # a worker that lived this long before it died starts a new row
 Echo = Callable[[str], None]
+Worker = Callable[[Settings, str, int, int, Event], None]
 
 
 class ServeError(RuntimeError):
@@ -69,10 +79,26 @@ def _uvicorn_config(settings: Settings, *, keep_alive_s: int, **kwargs: Any) -> 
     )
 
 
-def _worker(settings: Settings, host: str, port: int, keep_alive_s: int) -> None:
-    """One worker process: its own socket, one uvicorn server (which handles SIGTERM/SIGINT)."""
+class _ReadyServer(uvicorn.Server):
+    """A uvicorn server that sets ``ready`` once it has started: the app's lifespan startup
+    has run and the server accepts connections on its sockets."""
+
+    def __init__(self, config: uvicorn.Config, ready: Event) -> None:
+        super().__init__(config)
+        self.ready = ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            self.ready.set()
+
+
+def _worker(settings: Settings, host: str, port: int, keep_alive_s: int, ready: Event) -> None:
+    """One worker process: its own socket, one uvicorn server (which handles SIGTERM/SIGINT);
+    sets ``ready`` once it serves."""
     sock = reuseport_socket(host, port)
-    uvicorn.Server(_uvicorn_config(settings, keep_alive_s=keep_alive_s)).run(sockets=[sock])
+    config = _uvicorn_config(settings, keep_alive_s=keep_alive_s)
+    _ReadyServer(config, ready).run(sockets=[sock])
 
 
 def run(
@@ -114,36 +140,91 @@ def _check_port_free(host: str, port: int) -> None:
         raise ServeError(f"kan ikke lytte på / cannot listen on {host}:{port}: {taken}")
 
 
+@dataclass
+class _Slot:
+    """One worker's place: its current process (None while it waits to be restarted)."""
+
+    index: int
+    process: BaseProcess | None = None
+    ready: Event | None = None
+    started_at: float = 0.0
+    crashes: int = 0  # deaths in a row after it was ready, each within STABLE_S of its start
+    restart_at: float = 0.0
+
+
 class _Supervisor:
     def __init__(
-        self, settings: Settings, *, host: str, port: int, keep_alive_s: int, echo: Echo
+        self,
+        settings: Settings,
+        *,
+        host: str,
+        port: int,
+        keep_alive_s: int,
+        echo: Echo,
+        target: Worker = _worker,
+        restart_delay_s: float = RESTART_DELAY_S,
+        restart_delay_max_s: float = RESTART_DELAY_MAX_S,
+        stable_s: float = STABLE_S,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.args = (settings, host, port, keep_alive_s)
         self.echo = echo
+        self.target = target
+        self.restart_delay_s = restart_delay_s
+        self.restart_delay_max_s = restart_delay_max_s
+        self.stable_s = stable_s
+        self.clock = clock  # only paces restarts; whether a start failed is the ready event's
         self.context = multiprocessing.get_context("spawn")
         self.stopping = False
+        self.slots: list[_Slot] = []
 
-    def _start(self, index: int) -> tuple[BaseProcess, float]:
-        process = self.context.Process(
-            target=_worker, args=self.args, name=f"carekey-worker-{index + 1}", daemon=False
+    def _start(self, slot: _Slot) -> _Slot:
+        slot.ready = self.context.Event()
+        slot.process = self.context.Process(
+            target=self.target,
+            args=(*self.args, slot.ready),
+            name=f"carekey-worker-{slot.index + 1}",
+            daemon=False,
         )
-        process.start()
-        return process, time.monotonic()
+        slot.process.start()
+        slot.started_at = self.clock()
+        return slot
 
     def _stop(self, signum: int, _frame: FrameType | None) -> None:
         self.stopping = True
 
+    def _restart_delay(self, slot: _Slot, now: float) -> float:
+        """Count the crash and return how long to wait before the next start."""
+        slot.crashes = slot.crashes + 1 if now - slot.started_at < self.stable_s else 1
+        return float(min(self.restart_delay_max_s, self.restart_delay_s * 2 ** (slot.crashes - 1)))
+
+    def _wait(self, slots: list[_Slot]) -> None:
+        """Until a worker ends, or at most 0.2 s (a signal, or a restart that is due)."""
+        sentinels = [slot.process.sentinel for slot in slots if slot.process is not None]
+        if sentinels:
+            multiprocessing.connection.wait(sentinels, timeout=0.2)
+        else:
+            time.sleep(0.2)
+
     def run(self, workers: int) -> int:
         previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-        running = [self._start(i) for i in range(workers)]
+        self.slots = slots = [self._start(_Slot(i)) for i in range(workers)]
         code = 0
         try:
             while not self.stopping:
-                time.sleep(0.2)
-                for index, (process, started) in enumerate(running):
-                    if process.is_alive() or self.stopping:
+                self._wait(slots)
+                for slot in slots:
+                    if self.stopping:
+                        break
+                    now = self.clock()
+                    if slot.process is None:
+                        if now >= slot.restart_at:
+                            self._start(slot)
                         continue
-                    if time.monotonic() - started < STARTUP_S:
+                    if slot.process.is_alive():
+                        continue
+                    process, ready = slot.process, slot.ready
+                    if ready is None or not ready.is_set():
                         self.echo(
                             f"{process.name} stoppede ved start / stopped at start "
                             f"(exit {process.exitcode}); the server stops"
@@ -151,17 +232,19 @@ class _Supervisor:
                         code = process.exitcode or 1
                         self.stopping = True
                         break
+                    delay = self._restart_delay(slot, now)
                     self.echo(
                         f"{process.name} stoppede / stopped (exit {process.exitcode}); "
-                        "genstarter / restarting"
+                        f"genstarter om / restarting in {delay:g} s"
                     )
-                    running[index] = self._start(index)
+                    slot.process, slot.ready, slot.restart_at = None, None, now + delay
         finally:
-            for process, _ in running:
+            running = [slot.process for slot in slots if slot.process is not None]
+            for process in running:
                 if process.is_alive():
                     process.terminate()  # SIGTERM: uvicorn finishes the requests in flight
             deadline = time.monotonic() + GRACEFUL_S + 5
-            for process, _ in running:
+            for process in running:
                 process.join(timeout=max(0.1, deadline - time.monotonic()))
                 if process.is_alive():
                     process.kill()
