@@ -1,4 +1,4 @@
-"""Stand-in worker processes for the supervisor tests (``carekey.api.serve._Supervisor``).
+"""Stand-in worker processes for the supervisor tests (``carekey.server.serve._Supervisor``).
 
 The supervisor spawns its workers, which pickles the target by reference: these live in a
 module of their own that imports next to nothing, so a spawned one starts quickly."""

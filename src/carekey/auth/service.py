@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from carekey.access import Actor, district_ids_of
 from carekey.access.policy import OFFICE_ROLES
-from carekey.audit.actions import record_admin_action
 from carekey.auth import queries
 from carekey.auth.passwords import verify_password
 from carekey.auth.throttle import SignInThrottle
@@ -311,7 +310,7 @@ def finish_web_sign_in(
     lifetime: dt.timedelta,
 ) -> str:
     """Step two in the administration UI: check the TOTP code (setting up the second factor on
-    the first sign-in), log the sign-in, and start a session; returns the session id."""
+    the first sign-in) and start a session; returns the session id (the caller logs it)."""
     if setup is not None:
         secret_b32 = open_totp_setup(setup, secret=secret)
     else:
@@ -324,15 +323,6 @@ def finish_web_sign_in(
     )
     if setup is not None:
         employee.totp_secret_sealed = seal(secret_b32.encode(), secret=secret, purpose="totp")
-    record_admin_action(
-        db,
-        actor=actor_of(db, employee),
-        municipality_id=employee.municipality_id,
-        action="auth.totp_enrolled" if setup is not None else "auth.signed_in",
-        target_type="employee",
-        target_id=employee.id,
-        now=now,
-    )
     return start_session(db, employee=employee, kind="web", now=now, lifetime=lifetime)
 
 

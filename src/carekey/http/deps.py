@@ -69,3 +69,8 @@ def get_actor(db: SessionDep, token: BearerDep, secret: SecretDep, now: NowDep) 
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
+
+
+def client_address(request: Request) -> str:
+    """The client's address, for throttling."""
+    return request.client.host if request.client else "unknown"

@@ -48,13 +48,13 @@ def create_admin_ui(state: State) -> FastAPI:
     """The administration UI as an application of its own, sharing the server's ``state``
     (engine, sessions, clock, settings, sign-in throttle)."""
     from carekey.audit import pages as audit_pages
-    from carekey.auth import pages as signin_pages
     from carekey.citizens import pages as citizens
     from carekey.dashboard import pages as dashboard_pages
     from carekey.districts import pages as districts
     from carekey.doors import pages as door_pages
     from carekey.emergency_keys import pages as emergency_keys
     from carekey.phones import pages as phones
+    from carekey.signin import pages as signin_pages
     from carekey.staff import pages as staff
 
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)

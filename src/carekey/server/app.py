@@ -14,7 +14,6 @@ from sqlalchemy import Engine, text
 import carekey
 from carekey.audit import actions_api as admin_actions
 from carekey.audit import api as audit
-from carekey.auth import api as auth
 from carekey.auth.throttle import SignInThrottle
 from carekey.citizens import api as citizens
 from carekey.clock import Clock, SystemClock
@@ -30,6 +29,7 @@ from carekey.phones import api as phones
 from carekey.revocation import api as revocation
 from carekey.server.admin_app import create_admin_ui
 from carekey.server.headers import SecurityHeaders
+from carekey.signin import api as auth
 from carekey.staff import api as staff
 from carekey.store.cache import CACHE_KEY, TimedCache
 from carekey.store.db import create_db_engine, session_factory

@@ -22,11 +22,11 @@ from carekey.adminui.security import (
     safe_next,
     set_session_cookie,
 )
+from carekey.audit.actions import record_admin_action
 from carekey.auth import service as signin
-from carekey.auth.api import client_address
 from carekey.auth.tokens import open_token, sign_token
 from carekey.domain.errors import TooManyAttemptsError, UnauthorizedError
-from carekey.http.deps import NowDep, SecretDep, SessionDep
+from carekey.http.deps import NowDep, SecretDep, SessionDep, client_address
 from carekey.store import models as m
 
 PENDING_COOKIE = "carekey_pending"
@@ -208,6 +208,15 @@ def totp_submit(
         context = _totp_context(pending, secret, db)
         context["error"] = _("Koden er forkert, udløbet eller allerede brugt. Prøv den næste kode.")
         return render(request, "auth/totp.html", context, status_code=401)
+    record_admin_action(
+        db,
+        actor=signin.actor_of(db, employee),
+        municipality_id=employee.municipality_id,
+        action="auth.totp_enrolled" if setup is not None else "auth.signed_in",
+        target_type="employee",
+        target_id=employee.id,
+        now=now,
+    )
     response = RedirectResponse(str(pending.get("next") or "/"), status_code=303)
     set_session_cookie(
         response,

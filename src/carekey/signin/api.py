@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from carekey.auth.service import issue_admin_token, sign_out_token
-from carekey.http.deps import BearerDep, NowDep, SecretDep, SessionDep
+from carekey.http.deps import BearerDep, NowDep, SecretDep, SessionDep, client_address
 
 router = APIRouter(prefix="/api/v1/auth", tags=["log ind / sign in"])
 
@@ -33,11 +33,6 @@ class TokenResponse(BaseModel):
     access_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_at: dt.datetime
-
-
-def client_address(request: Request) -> str:
-    """The client's address, for throttling."""
-    return request.client.host if request.client else "unknown"
 
 
 @router.post("/token", response_model=TokenResponse)

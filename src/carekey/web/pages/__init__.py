@@ -1,1 +1,0 @@
-"""Page routers, one module per area of the administration."""
