@@ -51,8 +51,8 @@ from carekey.app.wallet import Argon2Params
 from carekey.auth.service import enrol_totp, next_totp_code
 from carekey.clock import COPENHAGEN, UTC, FrozenClock
 from carekey.config import Settings
-from carekey.devices.doorserver import build_demo_door
 from carekey.devices.firmware import DoorFirmware
+from carekey.devices.kinds import build_door
 from carekey.domain import enums as e
 from carekey.keyservice import issuer as issuer_service
 from carekey.link.driver import DoorEntry, PhoneDriver
@@ -654,7 +654,7 @@ class DaySimulation:
         run = self.runs.get(serial)
         if run is None:
             meta = self.doors[serial]
-            firmware = build_demo_door(
+            firmware = build_door(
                 serial=serial,
                 kind=meta.kind,
                 keyring=self.keyring,

@@ -21,11 +21,13 @@ from sqlalchemy.orm import Session
 
 from carekey.access import Actor
 from carekey.clock import Clock, SystemClock
-from carekey.devices.doorserver import DoorServer, commission_from_row, load_door, save_door
+from carekey.devices.doorserver import DoorServer
+from carekey.devices.statefile import load_door, save_door
 from carekey.domain import enums as e
 from carekey.keyservice import issuer as issuer_service
 from carekey.keyservice.service import LIVE_DOOR_STATUSES, create_enrolment_code
 from carekey.seed.service import DEMO_PASSWORD
+from carekey.sim.doors import commission_from_row
 from carekey.store import models as m
 
 # Below the ephemeral range (32768–60999 on Linux), so outgoing connections never hold them.

@@ -25,13 +25,13 @@ from carekey.app.client import AppError, ServerClient
 from carekey.app.service import KeyApp
 from carekey.app.wallet import Argon2Params
 from carekey.clock import SystemClock
-from carekey.devices.doorserver import commission_from_row
 from carekey.devices.firmware import DoorFirmware
 from carekey.domain import enums as e
 from carekey.keyservice import issuer as issuer_service
 from carekey.keyservice.service import LIVE_DOOR_STATUSES, create_enrolment_code
 from carekey.link.transport import BluetoothLink, Transport
 from carekey.seed.service import DEMO_PASSWORD
+from carekey.sim.doors import commission_from_row
 from carekey.store import models as m
 
 PERSONAL_CODE = "1357"
