@@ -1,0 +1,1 @@
+"""Door devices: their status, commissioning and pages."""
