@@ -41,7 +41,7 @@ from typing import Any
 import httpx
 import pyotp
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, bindparam, func, select, text, update
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -54,6 +54,7 @@ from carekey.config import Settings
 from carekey.devices.firmware import DoorFirmware
 from carekey.devices.kinds import build_door
 from carekey.domain import enums as e
+from carekey.doors.commissioning import DoorKeyReport, commission_doors
 from carekey.keyservice import issuer as issuer_service
 from carekey.link.driver import DoorEntry, PhoneDriver
 from carekey.link.transport import BluetoothLink, Transport
@@ -636,18 +637,14 @@ class DaySimulation:
         return result
 
     def _commission(self, engine: Engine) -> None:
-        """Write the simulated doors' public keys to their rows (before anyone logs in)."""
-        rows = [
-            {"b_id": d.device_id, "b_key": DoorKey.from_seed(d.key_seed).public.key.raw}
+        """Commission the simulated doors with the keys their firmware will hold, before anyone
+        logs in (phones get the public keys in their bundles)."""
+        reports = [
+            DoorKeyReport(d.device_id, DoorKey.from_seed(d.key_seed).public.key.raw)
             for d in self.doors.values()
         ]
-        statement = (
-            update(m.DoorDevice)
-            .where(m.DoorDevice.id == bindparam("b_id"))
-            .values(public_key=bindparam("b_key"))
-        )
-        with engine.begin() as connection:
-            connection.execute(statement.execution_options(synchronize_session=False), rows)
+        with Session(engine) as s, s.begin():
+            commission_doors(s, doors=reports, now=self.clock.now(), reason="carekey sim day")
 
     def run_door(self, serial: str) -> DoorRun:
         """The running firmware of a door, started when a phone first reaches it."""
