@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from carekey.devices.firmware import DoorState
+from carekey.devices.hardware import DoorState
 from carekey.devices.homelock import HomeLock
 from carekey.link.driver import DoorEntry, PhoneDriver
 from carekey.link.transport import BluetoothLink

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import pytest
 
 from carekey.devices.controller import EntranceController
-from carekey.devices.firmware import DoorFirmware, DoorState, FailureLimiter
+from carekey.devices.firmware import DoorFirmware, FailureLimiter
+from carekey.devices.hardware import DoorState
 from carekey.protocol import cbor
 from carekey.protocol.bundle import HASH_BYTES, Presentation, decode_presentation
 from carekey.protocol.credential import (

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from carekey.devices.controller import EntranceController
-from carekey.devices.firmware import DoorState
+from carekey.devices.hardware import DoorState
 from carekey.protocol.credential import DoorKind, SubjectType
 from carekey.protocol.events import EventKind
 from carekey.protocol.keys import DoorKey

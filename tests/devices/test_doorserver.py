@@ -1,4 +1,4 @@
-"""The door simulator on a socket: serving, refusing junk, queueing, stopping, and the state file.
+"""The door simulator on a socket: serving, refusing junk, queueing, stopping, saving its state.
 
 Loopback only, ephemeral ports; every wait is bounded (socket timeouts, ``wait_until``).
 """
@@ -6,8 +6,6 @@ Loopback only, ephemeral ports; every wait is bounded (socket timeouts, ``wait_u
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 import socket
 import stat
 import threading
@@ -18,17 +16,12 @@ from pathlib import Path
 import pytest
 
 from carekey.devices.controller import EntranceController
-from carekey.devices.doorserver import (
-    DoorServer,
-    DoorStateError,
-    build_demo_door,
-    commission_from_row,
-    load_door,
-    save_door,
-    serve_cli,
-)
-from carekey.devices.firmware import DoorFirmware, DoorState
+from carekey.devices.doorserver import DoorServer, serve_cli
+from carekey.devices.firmware import DoorFirmware
+from carekey.devices.hardware import DoorState
 from carekey.devices.homelock import HomeLock
+from carekey.devices.kinds import build_door
+from carekey.devices.statefile import load_door, save_door
 from carekey.link.driver import DoorEntry, VisitResult
 from carekey.link.socket import (
     CLIENT_HELLO,
@@ -119,15 +112,14 @@ def test_auto_relock_runs_while_served(
 
 
 def test_a_controller_is_served_the_same_way(bed: Testbed) -> None:
-    door, public = commission_from_row(
+    door = build_door(
         serial="ENT-0042",
         kind="entrance_controller",
-        door_key_seed=None,
         keyring=bed.keyring,
         clock=bed.clock,
+        door_key=DoorKey.generate(),
     )
     assert isinstance(door, EntranceController)
-    assert door.door_key.public.key.raw == public
     phone = bed.phone("ali")
     bed.credential(phone, door.door_id, kinds=[DoorKind.ENTRANCE])
     with DoorServer(door, tick_interval=0.02) as server:
@@ -319,143 +311,16 @@ def test_state_and_event_chain_survive_a_restart(
     assert report.anchor.seq == saved.flash.chain.next_seq - 1 == len(log)
 
 
-def test_a_pending_auto_relock_survives_a_restart(
-    bed: Testbed, lock: HomeLock, phone: Phone, tmp_path: Path
-) -> None:
-    path = tmp_path / "door.json"
-    with DoorServer(lock, tick_interval=0.02) as server:
-        assert visit(server, phone, lock).ok
-    save_door(lock, path)
-    bed.clock.advance(dt.timedelta(seconds=4))
-    door = load_door(path, bed.clock)
-    states = [door.state]
-    door.tick()
-    states.append(door.state)  # 6 of its 10 seconds are left
-    bed.clock.advance(dt.timedelta(seconds=6))
-    door.tick()
-    states.append(door.state)
-    assert states == [DoorState.UNLOCKED, DoorState.UNLOCKED, DoorState.LOCKED]
-    assert door.events[-1].event.kind is EventKind.AUTO_RELOCKED
-
-
-def test_a_controller_and_unknown_time_round_trip(bed: Testbed, tmp_path: Path) -> None:
-    door = build_demo_door(
-        serial="GATE-7",
-        kind="gate",
-        keyring=bed.keyring,
-        clock=bed.clock,
-        door_key=DoorKey.generate(),
-        synced=False,
-    )
-    save_door(door, tmp_path / "gate.json")
-    loaded = load_door(tmp_path / "gate.json", bed.clock)
-    assert isinstance(loaded, EntranceController)
-    assert loaded.kind is DoorKind.GATE
-    assert not loaded.time_known
-    assert loaded.battery is None
-
-
-def test_saving_is_atomic(lock: HomeLock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "door.json"
-    save_door(lock, path)
-    original = path.read_bytes()
-
-    def crash(src: str, dst: str) -> None:
-        raise OSError("power cut")
-
-    lock.manual_turn(locked=False)  # a change that is never saved
-    monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(OSError, match="power cut"):
-        save_door(lock, path)
-    assert path.read_bytes() == original
-    assert [p.name for p in tmp_path.iterdir()] == ["door.json"]
-
-
-def _tamper(path: Path, change: str) -> None:
-    state = json.loads(path.read_text())
-    if change == "event":
-        raw = bytearray.fromhex(state["ring"][0])
-        raw[-1] ^= 1  # the signature no longer verifies
-        state["ring"][0] = raw.hex()
-    elif change == "chain":
-        state["chain"]["next_seq"] += 1
-    elif change == "dropped_event":
-        del state["ring"][0]
-        state["ring"].append(state["ring"][0])
-    elif change == "key":
-        state["door_key_seed"] = DoorKey.generate().signer.seed().hex()
-    elif change == "format":
-        state["version"] = 99
-    elif change == "keyring":
-        state["keyring"] = []
-    path.write_text(json.dumps(state))
-
-
-@pytest.mark.parametrize("change", ["event", "chain", "dropped_event", "key", "format", "keyring"])
-def test_a_damaged_state_file_is_refused(
-    bed: Testbed, lock: HomeLock, phone: Phone, tmp_path: Path, change: str
-) -> None:
-    bed.visit(phone, lock)
-    bed.visit(phone, lock, Command.LOCK)
-    path = tmp_path / "door.json"
-    save_door(lock, path)
-    _tamper(path, change)
-    with pytest.raises(DoorStateError) as refused:
-        load_door(path, bed.clock)
-    assert "tilstandsfil" in str(refused.value)
-    assert "state file" in str(refused.value)
-
-
-def test_missing_and_non_json_state_files_are_refused(bed: Testbed, tmp_path: Path) -> None:
-    with pytest.raises(DoorStateError):
-        load_door(tmp_path / "nowhere.json", bed.clock)
-    (tmp_path / "junk.json").write_bytes(b"\xff not json")
-    with pytest.raises(DoorStateError, match="not JSON"):
-        load_door(tmp_path / "junk.json", bed.clock)
-
-
-# --- commissioning and the command line ------------------------------------------------------
-
-
-def test_commission_from_row(bed: Testbed) -> None:
-    seed = bytes(range(32))
-    door, public = commission_from_row(
-        serial="HL-000123",
-        kind="home_lock",
-        door_key_seed=seed,
-        keyring=bed.keyring,
-        clock=bed.clock,
-    )
-    assert isinstance(door, HomeLock)
-    assert door.door_id == b"HL-000123"
-    assert public == DoorKey.from_seed(seed).public.key.raw
-    assert len(public) == 32
-    assert door.time_known
-    _, same = commission_from_row(
-        serial="HL-000123", kind="home", door_key_seed=seed, keyring=bed.keyring, clock=bed.clock
-    )
-    assert same == public
-    with pytest.raises(ValueError, match="32 bytes"):
-        commission_from_row(
-            serial="x", kind="home", door_key_seed=b"short", keyring=bed.keyring, clock=bed.clock
-        )
-    with pytest.raises(ValueError, match="unknown door kind"):
-        commission_from_row(
-            serial="x", kind="garage", door_key_seed=None, keyring=bed.keyring, clock=bed.clock
-        )
-    with pytest.raises(ValueError, match="1-32 bytes"):
-        commission_from_row(
-            serial="x" * 33, kind="gate", door_key_seed=None, keyring=bed.keyring, clock=bed.clock
-        )
+# --- the command line ------------------------------------------------------------------------
 
 
 def test_serve_cli_serves_a_saved_door_until_stopped(bed: Testbed, tmp_path: Path) -> None:
-    door, _ = commission_from_row(
+    door = build_door(
         serial="HL-000001",
         kind="home_lock",
-        door_key_seed=None,
         keyring=bed.keyring,
         clock=bed.clock,
+        door_key=DoorKey.generate(),
     )
     path = tmp_path / "HL-000001.json"
     save_door(door, path)

@@ -6,7 +6,9 @@ import datetime as dt
 
 import pytest
 
-from carekey.devices.firmware import Battery, DoorConfig, DoorState, FailureLimiter
+from carekey.devices.firmware import FailureLimiter
+from carekey.devices.flash import DoorConfig
+from carekey.devices.hardware import Battery, DoorState
 from carekey.devices.homelock import HomeLock
 from carekey.protocol.events import EventKind, verify_chain
 from carekey.protocol.session import Command

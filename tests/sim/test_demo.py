@@ -9,7 +9,7 @@ import socket
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, String, cast, select
 from sqlalchemy.orm import Session
 
 from carekey.app.client import ServerClient
@@ -46,6 +46,19 @@ def _free_port_block(size: int) -> int:
     raise RuntimeError("no free ports")
 
 
+def _commissioned(engine: Engine) -> list[tuple[str, str]]:
+    """(door serial, who) of every door.commissioned admin action."""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(m.DoorDevice.serial, m.AdminAction.actor_label)
+            .join(m.DoorDevice, m.AdminAction.target_id == cast(m.DoorDevice.id, String))
+            .where(m.AdminAction.action == "door.commissioned")
+            .where(m.AdminAction.target_type == "door_device")
+            .order_by(m.AdminAction.id)
+        ).all()
+    return [(serial, label) for serial, label in rows]
+
+
 def test_demo_doors_open_for_the_demo_worker(engine: Engine, tmp_path: Path) -> None:
     with engine.begin() as connection:
         seed(connection, profile="small", seed=1, secret=SECRET)
@@ -56,10 +69,15 @@ def test_demo_doors_open_for_the_demo_worker(engine: Engine, tmp_path: Path) -> 
     lines = instructions(info, server_url="http://127.0.0.1:8000")
     assert any(info.enrolment_code in line for line in lines)
 
+    commissioned = _commissioned(engine)
+    assert sorted(serial for serial, _ in commissioned) == sorted(d.serial for d in info.doors)
+    assert all(label.endswith("via make demo") for _, label in commissioned)
+
     # Preparing again keeps the doors (same keys, same logs) and gives a new code.
     again = prepare_demo(engine, secret=SECRET, demo_dir=demo_dir, first_port=info.doors[0].port)
     assert [d.serial for d in again.doors] == [d.serial for d in info.doors]
     assert again.enrolment_code != info.enrolment_code
+    assert _commissioned(engine) == commissioned  # the same keys: nothing to record
 
     directory = json.loads((demo_dir / "doors.json").read_text())["doors"]
     servers = start_demo_doors(demo_dir)

@@ -294,7 +294,8 @@ def door_serve(
     port: Annotated[int, typer.Option(help="Port.")] = 47001,
 ) -> None:
     """Kør en simuleret dør på en lokal port / serve a simulated door on a local port."""
-    from carekey.devices.doorserver import DoorStateError, serve_cli
+    from carekey.devices.doorserver import serve_cli
+    from carekey.devices.statefile import DoorStateError
 
     try:
         serve_cli(state_path=state, host=host, port=port, echo=console.print)

@@ -10,7 +10,8 @@ home-only credential does not open it, just as an entrance credential never open
 
 from __future__ import annotations
 
-from carekey.devices.firmware import DoorFirmware, DoorState
+from carekey.devices.firmware import DoorFirmware
+from carekey.devices.hardware import DoorState
 from carekey.protocol.credential import DoorKind
 from carekey.protocol.events import EventKind
 

@@ -1,4 +1,4 @@
-"""What every CareKey door runs: the session over BLE, the door's decision, its log and counters.
+"""What every CareKey door runs: the session over BLE and the order of the door's decision.
 
 :class:`DoorFirmware` is a real implementation of the door side of the protocol, not a mock: a
 home lock (:mod:`carekey.devices.homelock`) and an entrance or gate controller
@@ -19,22 +19,34 @@ a session, in this order (the first failure is the refusal it logs and returns):
 
 Every refusal is logged as a signed event, nothing actuates, and the failure counts towards
 rate limiting (see :class:`FailureLimiter`).
+
+Where the rest lives: the door's own rules (use counter, later requests, command arguments) in
+:mod:`carekey.devices.decision`; its flash and signed log in :mod:`carekey.devices.flash`; its
+crystal, battery and bolt in :mod:`carekey.devices.hardware`.
 """
 
 from __future__ import annotations
 
-import enum
-from collections import OrderedDict, deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
 from carekey.clock import Clock
+from carekey.devices.decision import (
+    Refusal,
+    accept_use,
+    clock_tolerance,
+    configuration,
+    is_admin,
+    read_events_range,
+    recheck,
+)
+from carekey.devices.flash import DoorConfig, PersistentState
+from carekey.devices.hardware import Battery, DoorClock, DoorState
 from carekey.protocol.credential import (
     Credential,
     DoorKind,
-    Right,
     decode_credential,
     verify_credential,
 )
@@ -50,7 +62,7 @@ from carekey.protocol.framing import (
     decode_message,
     fragment,
 )
-from carekey.protocol.keys import DoorKey, Ed25519Public, IssuerKeyring, IssuerPublicKey
+from carekey.protocol.keys import DoorKey, IssuerKeyring
 from carekey.protocol.session import (
     ADMIN_COMMANDS,
     Alert,
@@ -65,59 +77,9 @@ from carekey.protocol.session import (
     encode_alert,
     is_known_code,
 )
-from carekey.protocol.timetoken import accept_time_token, drift_tolerance
-from carekey.protocol.windows import is_within, load_time_zone
+from carekey.protocol.timetoken import accept_time_token
 
 TIME_SYNC_WANTED_AFTER: Final = timedelta(hours=24)
-MAX_TRACKED_SUBJECTS: Final = 512
-EVENTS_PER_READ_BUDGET: Final = 3000
-"""Bytes of signed events one READ_EVENTS answer may carry (the message limit is 4096)."""
-
-
-def is_admin(credential: Credential) -> bool:
-    """Whether the credential carries the admin right (claim 9), needed for CONFIGURE."""
-    return Right.ADMIN in credential.rights
-
-
-# --- clock -----------------------------------------------------------------------------------
-
-
-class DoorClock:
-    """The door's crystal: a wall clock set only by time tokens, and an uptime counter.
-
-    Both run ``drift_ppm`` fast (negative: slow) against the true time, which the simulator
-    reads from an injected :class:`~carekey.clock.Clock`. After power loss the wall time is
-    unknown (``now()`` is None) until a time token arrives; uptime restarts at zero.
-    """
-
-    def __init__(self, true_clock: Clock, *, drift_ppm: float = 0.0) -> None:
-        self._true = true_clock
-        self.drift_ppm = drift_ppm
-        self._boot = true_clock.now()
-        self._anchor: tuple[datetime, datetime] | None = None  # (true time, door time)
-
-    def _scaled(self, since: datetime) -> timedelta:
-        return (self._true.now() - since) * (1.0 + self.drift_ppm * 1e-6)
-
-    def now(self) -> datetime | None:
-        """The door's idea of the current UTC time, or None when unknown."""
-        if self._anchor is None:
-            return None
-        true_at, door_at = self._anchor
-        return door_at + self._scaled(true_at)
-
-    def set(self, when: datetime) -> None:
-        """Set the wall clock (from a verified time token)."""
-        self._anchor = (self._true.now(), when)
-
-    def uptime(self) -> float:
-        """Seconds since power-on, by the door's own crystal."""
-        return self._scaled(self._boot).total_seconds()
-
-    def power_loss(self) -> None:
-        """The battery was out: the wall time is lost and uptime restarts."""
-        self._anchor = None
-        self._boot = self._true.now()
 
 
 # --- rate limiting ---------------------------------------------------------------------------
@@ -173,72 +135,7 @@ class FailureLimiter:
         self.last_failure_s = float("-inf")
 
 
-# --- battery ---------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Battery:
-    """A battery pack in percent, drained per motor actuation and per radio session.
-
-    ``low_percent``: the door raises the low-battery flag (status byte and one LOW_BATTERY event)
-    so the office can send someone. ``reserve_percent``: below it the door refuses to *unlock*
-    (``battery_empty``) but still locks, so the last energy is spent leaving the home locked.
-    """
-
-    percent: float = 100.0
-    per_actuation: float = 0.015
-    per_session: float = 0.001
-    low_percent: float = 20.0
-    reserve_percent: float = 3.0
-
-    @property
-    def low(self) -> bool:
-        """At or below the low-battery threshold."""
-        return self.percent <= self.low_percent
-
-    @property
-    def in_reserve(self) -> bool:
-        """Too low to unlock."""
-        return self.percent <= self.reserve_percent
-
-    def drain(self, amount: float) -> None:
-        """Spend ``amount`` percent."""
-        self.percent = max(0.0, self.percent - amount)
-
-
-# --- what survives power loss ----------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class SubjectCounters:
-    """The highest credential serial and use counter accepted from one subject."""
-
-    serial: int
-    counter: int
-
-
-@dataclass(slots=True)
-class DoorConfig:
-    """Settings an installer may change with the CONFIGURE command."""
-
-    auto_relock_s: float = 10.0
-    relay_pulse_ms: int = 3000
-
-
-@dataclass(slots=True)
-class PersistentState:
-    """The door's flash: survives power loss."""
-
-    keyring: IssuerKeyring
-    chain: EventChain
-    config: DoorConfig
-    ring_size: int = 256
-    ring: deque[SignedEvent] = field(default_factory=deque)
-    events_dropped: int = 0
-    overflow_noted: bool = False
-    denylist: DenylistState = field(default_factory=DenylistState)
-    last_token_time: datetime | None = None
-    subjects: OrderedDict[str, SubjectCounters] = field(default_factory=OrderedDict)
+# --- what the firmware counts ---------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -256,21 +153,6 @@ class FirmwareStats:
     def signature_verifications(self) -> int:
         """Ed25519 (issuer: credential, time token, denylist) plus ECDSA (device) checks."""
         return self.ed25519_verifications + self.ecdsa_verifications
-
-
-class DoorState(enum.StrEnum):
-    """The bolt (home lock) or the door (controller) as the firmware knows it."""
-
-    LOCKED = "locked"
-    UNLOCKED = "unlocked"
-    JAMMED = "jammed"
-
-
-class _RefusalError(Exception):
-    def __init__(self, code: str, credential: Credential | None = None) -> None:
-        super().__init__(code)
-        self.code = code
-        self.credential = credential
 
 
 # --- the firmware ----------------------------------------------------------------------------
@@ -513,7 +395,7 @@ class DoorFirmware:
                 self._credential = self._authenticate(session, request)
             assert self._credential is not None
             response = self._execute(request, self._credential, session)
-        except _RefusalError as refusal:
+        except Refusal as refusal:
             event = self._refuse(refusal.code, refusal.credential or self._credential)
             reply = session.respond(Response(refusal.code, receipt=event.raw))
             self._session = None
@@ -547,20 +429,8 @@ class DoorFirmware:
         except ProtocolError as error:
             if credential is None:
                 credential = self._attribute(request.credential)
-            raise _RefusalError(error.code, credential) from None
-        # The serial rule of verify_credential needs the subject before decoding, so the door
-        # applies it here, together with the use counter, from its per-subject high-water marks.
-        subjects = self.flash.subjects
-        current = subjects.get(credential.subject)
-        if current is not None:
-            if credential.serial < current.serial:
-                raise _RefusalError("old_serial", credential)
-            if credential.serial == current.serial and request.counter <= current.counter:
-                raise _RefusalError("counter_not_increasing", credential)
-        subjects[credential.subject] = SubjectCounters(credential.serial, request.counter)
-        subjects.move_to_end(credential.subject)
-        while len(subjects) > MAX_TRACKED_SUBJECTS:
-            subjects.popitem(last=False)
+            raise Refusal(error.code, credential) from None
+        accept_use(self.flash.subjects, credential, request.counter)
         self.limiter.record_success()
         return credential
 
@@ -585,7 +455,7 @@ class DoorFirmware:
                 expected_nonce=nonce,
             )
         except ProtocolError as error:
-            raise _RefusalError(error.code) from None
+            raise Refusal(error.code) from None
         # How far off the door's clock was, for the fleet's health view (``offset_ms=…``).
         offset = None if now is None else round((now - accepted.time).total_seconds() * 1000)
         self.clock.set(accepted.time)
@@ -598,7 +468,7 @@ class DoorFirmware:
             self.stats.ed25519_verifications += 1
             state = self.flash.denylist.apply(update, keyring=self.flash.keyring, now=now)
         except ProtocolError as error:
-            raise _RefusalError(error.code) from None
+            raise Refusal(error.code) from None
         if state.version != self.flash.denylist.version:
             self.flash.denylist = state
             # The version goes into the signed log, so the server learns which doors have it.
@@ -609,7 +479,7 @@ class DoorFirmware:
     def _execute(self, request: Request, credential: Credential, session: DoorSession) -> Response:
         ref = session.request_ref
         if request.command in ADMIN_COMMANDS and not is_admin(credential):
-            raise _RefusalError("not_admin", credential)
+            raise Refusal("not_admin", credential)
         if not request.first:
             # A later request in the session: the time token or denylist rides along too.
             if request.time_token is not None:
@@ -628,52 +498,35 @@ class DoorFirmware:
             return Response(data=self._read_events(request.args))
         if command is Command.TIME_SYNC:
             if request.time_token is None:
-                raise _RefusalError("invalid_argument", credential)
+                raise Refusal("invalid_argument", credential)
             return Response(data={"time": self._epoch()})
         if command is Command.DENYLIST_UPDATE:
             if request.denylist_update is None:
-                raise _RefusalError("invalid_argument", credential)
+                raise Refusal("invalid_argument", credential)
             return Response(data={"denylist_version": self.flash.denylist.version})
         if command is Command.CONFIGURE:
             return self._configure(request.args, credential, ref)
-        raise _RefusalError("unknown_command", credential)  # pragma: no cover - enum is closed
+        raise Refusal("unknown_command", credential)  # pragma: no cover - enum is closed
 
     def _tolerance(self, now: datetime | None) -> timedelta:
-        """How far the door's clock may be off now: grows with the time since the last token."""
-        last = self.flash.last_token_time
-        return drift_tolerance(now - last if now is not None and last is not None else None)
+        return clock_tolerance(now, self.flash.last_token_time)
 
     def _recheck(self, credential: Credential) -> None:
-        """A later request in the session: the rules that can change while a session is open.
-
-        The phone may have piggybacked a denylist update or a time token on this request, and
-        the session may have stayed connected past the credential's expiry or its window, so
-        the denylist (credential, phone, subject, withdrawn door), expiry and windows are
-        checked again, with the same tolerance as the first request.
-        """
         now = self.clock.now()
-        if now is None:
-            raise _RefusalError("time_unknown", credential)
-        denylist = self.flash.denylist
-        if denylist.blocks(credential):
-            raise _RefusalError("denylisted", credential)
-        if not credential.rights and denylist.blocks_door(self.door_id):
-            raise _RefusalError("door_withdrawn", credential)
-        tolerance = self._tolerance(now)
-        if now >= credential.expires + tolerance:
-            raise _RefusalError("expired", credential)
-        if credential.windows:
-            assert credential.time_zone is not None  # decode_credential guarantees the pair
-            zone = load_time_zone(credential.time_zone)
-            if not is_within(credential.windows, now, zone, tolerance):
-                raise _RefusalError("outside_window", credential)
+        recheck(
+            credential,
+            now=now,
+            denylist=self.flash.denylist,
+            door_id=self.door_id,
+            tolerance=self._tolerance(now),
+        )
 
     def _actuation(self, credential: Credential, ref: bytes | None, *, unlock: bool) -> Response:
         if unlock and self.battery is not None and self.battery.in_reserve:
-            raise _RefusalError("battery_empty", credential)
+            raise Refusal("battery_empty", credential)
         result = self._actuate(unlock=unlock)
         if result is not None:
-            raise _RefusalError(result, credential)
+            raise Refusal(result, credential)
         kind = self.unlock_event if unlock else EventKind.LOCKED
         receipt = self._log(kind, credential=credential, ref=ref)
         return Response(data={"state": self.state.value}, receipt=receipt.raw)
@@ -704,68 +557,20 @@ class DoorFirmware:
         }
 
     def _read_events(self, args: dict[str, object] | object) -> dict[str, object]:
-        from_seq = args.get("from_seq", 1) if isinstance(args, dict) else 1
-        limit = args.get("limit", 64) if isinstance(args, dict) else 64
-        if (
-            not isinstance(from_seq, int)
-            or not isinstance(limit, int)
-            or isinstance(from_seq, bool)
-            or isinstance(limit, bool)
-            or limit < 1
-        ):
-            raise _RefusalError("invalid_argument", self._credential)
-        out: list[bytes] = []
-        budget = EVENTS_PER_READ_BUDGET
-        for event in self.flash.ring:
-            if event.event.seq < from_seq:
-                continue
-            if len(out) >= limit or len(event.raw) > budget:
-                break
-            out.append(event.raw)
-            budget -= len(event.raw)
-        self.flash.overflow_noted = False
-        first = self.flash.ring[0].event.seq if self.flash.ring else self.flash.chain.next_seq
-        return {
-            "events": out,
-            "first_seq": first,
-            "next_seq": self.flash.chain.next_seq,
-            "events_dropped": self.flash.events_dropped,
-        }
+        from_seq, limit = read_events_range(args, self._credential)
+        return self.flash.read_events(from_seq, limit)
 
     def _configure(
         self, args: dict[str, object] | object, credential: Credential, ref: bytes | None
     ) -> Response:
-        if not isinstance(args, dict) or not args:
-            raise _RefusalError("invalid_argument", credential)
-        config = self.flash.config
-        keyring = self.flash.keyring
-        auto_relock, pulse = config.auto_relock_s, config.relay_pulse_ms
-        for key, value in args.items():
-            if key == "auto_relock_s" and isinstance(value, int) and 0 <= value <= 3600:
-                auto_relock = float(value)
-            elif key == "relay_pulse_ms" and isinstance(value, int) and 100 <= value <= 30000:
-                pulse = value
-            elif key == "add_issuer_key" and _is_key_pair(value):
-                assert isinstance(value, list)
-                try:
-                    keyring = keyring.with_active(
-                        IssuerPublicKey(value[0], Ed25519Public(value[1]))
-                    )
-                except ProtocolError as error:
-                    raise _RefusalError(error.code, credential) from None
-            elif key == "retire_issuer_key" and isinstance(value, bytes):
-                try:
-                    keyring = keyring.with_retired(value)
-                except ProtocolError as error:
-                    raise _RefusalError(error.code, credential) from None
-            else:
-                raise _RefusalError("invalid_argument", credential)
-        if not keyring.active:
-            raise _RefusalError("invalid_argument", credential)  # never lock every issuer out
-        config.auto_relock_s, config.relay_pulse_ms = auto_relock, pulse
-        self.flash.keyring = keyring
+        flash = self.flash
+        config, flash.keyring = configuration(
+            args, config=flash.config, keyring=flash.keyring, credential=credential
+        )
+        flash.config.auto_relock_s = config.auto_relock_s
+        flash.config.relay_pulse_ms = config.relay_pulse_ms
         receipt = self._log(EventKind.CONFIG_CHANGED, credential=credential, ref=ref)
-        return Response(data={"auto_relock_s": int(auto_relock)}, receipt=receipt.raw)
+        return Response(data={"auto_relock_s": int(config.auto_relock_s)}, receipt=receipt.raw)
 
     # --- the event log ---
 
@@ -782,50 +587,17 @@ class DoorFirmware:
         ref: bytes | None = None,
         at: datetime | None = None,
     ) -> SignedEvent:
-        """Append a signed event to the chain and the ring.
-
-        Overflow rule: the ring keeps the newest ``ring_size`` events. When full, the oldest is
-        evicted (it was either uploaded already or is lost), ``events_dropped`` counts it, and
-        once per overflow episode (until the next READ_EVENTS) a LOG_OVERFLOW event goes into
-        the chain, so the server can tell an eviction gap from tampering.
-        """
-        flash = self.flash
-        if len(flash.ring) >= flash.ring_size and not flash.overflow_noted:
-            flash.overflow_noted = True
-            self._append(EventKind.LOG_OVERFLOW, None, "log_overflow", None, self.clock.now())
-        return self._append(kind, credential, reason, ref, at or self.clock.now())
-
-    def _append(
-        self,
-        kind: EventKind,
-        credential: Credential | None,
-        reason: str | None,
-        ref: bytes | None,
-        when: datetime | None,
-    ) -> SignedEvent:
-        flash = self.flash
-        signed, flash.chain = flash.chain.append(
+        """Sign an event into the door's log (see :meth:`PersistentState.log` for the ring's
+        overflow rule); ``at`` defaults to now by the door's clock."""
+        now = self.clock.now()
+        signed = self.flash.log(
             self.door_key,
-            kind=kind,
-            time=when,
-            credential_id=credential.credential_id if credential else None,
-            subject=credential.subject if credential else None,
+            kind,
+            when=at or now,
+            now=now,
+            credential=credential,
             reason=reason,
             ref=ref,
         )
-        self.stats.ed25519_signs += 1
-        flash.ring.append(signed)
-        while len(flash.ring) > flash.ring_size:
-            flash.ring.popleft()
-            flash.events_dropped += 1
-        return signed
-
-
-def _is_key_pair(value: object) -> bool:
-    return (
-        isinstance(value, list)
-        and len(value) == 2
-        and isinstance(value[0], str)
-        and isinstance(value[1], bytes)
-        and len(value[1]) == 32
-    )
+        self.stats.ed25519_signs += len(signed)
+        return signed[-1]

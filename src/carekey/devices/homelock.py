@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from carekey.devices.firmware import DoorFirmware, DoorState
+from carekey.devices.firmware import DoorFirmware
+from carekey.devices.hardware import DoorState
 from carekey.protocol.credential import DoorKind
 from carekey.protocol.events import EventKind
 

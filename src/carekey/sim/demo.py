@@ -2,10 +2,11 @@
 new user can log in with the key app and open a door within minutes of ``make demo``.
 
 ``prepare_demo`` picks a care worker of the seeded municipality, commissions simulated doors for
-the first citizens of their district (front door, stairwell door and gate), writes each door's
-public key into the database (phones receive it in their bundles), saves the doors' state files
-and a door directory (serial → local port) for the app, and creates a fresh one-time enrolment
-code for the worker's phone. Running it again keeps the doors and their logs.
+the first citizens of their district (front door, stairwell door and gate), records each door's
+public key with :mod:`carekey.doors.commissioning` (phones receive it in their bundles), saves
+the doors' state files and a door directory (serial → local port) for the app, and creates a
+fresh one-time enrolment code for the worker's phone. Running it again keeps the doors and
+their logs.
 """
 
 from __future__ import annotations
@@ -16,16 +17,19 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from carekey.access import Actor
 from carekey.clock import Clock, SystemClock
-from carekey.devices.doorserver import DoorServer, commission_from_row, load_door, save_door
+from carekey.devices.doorserver import DoorServer
+from carekey.devices.statefile import load_door, save_door
 from carekey.domain import enums as e
+from carekey.doors.commissioning import DoorKeyReport, commission_doors
 from carekey.keyservice import issuer as issuer_service
 from carekey.keyservice.service import LIVE_DOOR_STATUSES, create_enrolment_code
 from carekey.seed.service import DEMO_PASSWORD
+from carekey.sim.doors import commission_from_row
 from carekey.store import models as m
 
 # Below the ephemeral range (32768–60999 on Linux), so outgoing connections never hold them.
@@ -151,7 +155,14 @@ def prepare_demo(
         municipality = session.get(m.Municipality, worker.municipality_id)
         assert municipality is not None
         keyring = issuer_service.keyring(session, municipality_id=worker.municipality_id)
+        actor = Actor(
+            employee_id=admin.id,
+            municipality_id=admin.municipality_id,
+            roles=frozenset({e.Role.ADMINISTRATOR}),
+            label=f"{admin.full_name} ({admin.employee_number}) via make demo",
+        )
         demo_doors: list[DemoDoor] = []
+        keys: list[DoorKeyReport] = []
         for index, (device, citizen, address) in enumerate(_demo_doors(session, worker, citizens)):
             state = doors_dir / f"{device.serial}.json"
             if state.exists():
@@ -170,18 +181,12 @@ def prepare_demo(
                     clock=clock,
                 )
                 save_door(door, state)
-            session.execute(
-                update(m.DoorDevice).where(m.DoorDevice.id == device.id).values(public_key=public)
-            )
+            keys.append(DoorKeyReport(device.id, public))
             demo_doors.append(
                 DemoDoor(device.serial, device.kind.value, citizen, address, first_port + index)
             )
-        actor = Actor(
-            employee_id=admin.id,
-            municipality_id=admin.municipality_id,
-            roles=frozenset({e.Role.ADMINISTRATOR}),
-            label=f"{admin.full_name} ({admin.employee_number}) via make demo",
-        )
+        # The simulated doors' keys replace the seeded ones (again: nothing changes).
+        commission_doors(session, doors=keys, now=now, actor=actor, reason="make demo")
         phone = (
             session.execute(
                 select(m.Phone).where(m.Phone.employee_id == worker.id).order_by(m.Phone.id)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from carekey.access import Actor
@@ -25,13 +25,14 @@ from carekey.app.client import AppError, ServerClient
 from carekey.app.service import KeyApp
 from carekey.app.wallet import Argon2Params
 from carekey.clock import SystemClock
-from carekey.devices.doorserver import commission_from_row
 from carekey.devices.firmware import DoorFirmware
 from carekey.domain import enums as e
+from carekey.doors.commissioning import DoorKeyReport, commission_doors
 from carekey.keyservice import issuer as issuer_service
 from carekey.keyservice.service import LIVE_DOOR_STATUSES, create_enrolment_code
 from carekey.link.transport import BluetoothLink, Transport
 from carekey.seed.service import DEMO_PASSWORD
+from carekey.sim.doors import commission_from_row
 from carekey.store import models as m
 
 PERSONAL_CODE = "1357"
@@ -104,6 +105,7 @@ class LiveActivity:
         """Pick care workers (not the demo worker), commission their first citizens' doors."""
         clock = SystemClock()
         chosen: list[tuple[str, int, list[list[str]]]] = []
+        keys: list[DoorKeyReport] = []
         with Session(self.engine) as session, session.begin():
             workers = session.execute(
                 select(m.Employee.id, m.Employee.employee_number, m.Employee.municipality_id)
@@ -171,14 +173,11 @@ class LiveActivity:
                                 clock=clock,
                             )
                             self.doors[device.serial] = door
-                            session.execute(
-                                update(m.DoorDevice)
-                                .where(m.DoorDevice.id == device.id)
-                                .values(public_key=public)
-                            )
+                            keys.append(DoorKeyReport(device.id, public))
                         route.append(device.serial)
                     homes.append(route)
                 chosen.append((worker.employee_number, worker.id, homes))
+            commission_doors(session, doors=keys, now=clock.now(), reason="live demo activity")
         return chosen
 
     def _enrol(self, employee_id: int) -> str:

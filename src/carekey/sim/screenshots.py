@@ -4,7 +4,7 @@
 door activity (:func:`carekey.sim.bench_web.add_history`) and a morning of real activity through
 the key service's HTTP API: care workers' phones are enrolled with one-time codes, log in with
 password and device proof, and upload the signed, hash-chained events of the doors they opened
-and locked (each door's key is replaced by one the simulation holds, as commissioning would).
+and locked (each door is commissioned again with a key the simulation holds).
 Halfway through the morning one phone is reported lost and blocked, so the dashboard shows the
 doors that have not yet learnt about it. The server runs in-process on loopback with a clock
 set to this morning (10:40 Danish time) so the pictures do not depend on when they are taken;
@@ -34,13 +34,14 @@ import pyotp
 import typer
 from pydantic import SecretStr
 from rich.console import Console
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from carekey.auth.service import enrol_totp, next_totp_code
 from carekey.clock import COPENHAGEN
 from carekey.config import Settings
 from carekey.domain import enums as e
+from carekey.doors.commissioning import DoorKeyReport, commission_doors
 from carekey.protocol.deviceproof import proof_message
 from carekey.protocol.events import EventChain, EventKind
 from carekey.protocol.keys import DeviceKey, DoorKey
@@ -471,17 +472,16 @@ def run_morning(
     door_keys: dict[int, DoorKey] = {}
     serials: dict[int, str] = {}
     wanted = {v.home for v in morning.visits} | {v.entrance for v in morning.visits if v.entrance}
-    with engine.begin() as connection:
-        for door_id, serial in connection.execute(
+    with Session(engine) as db, db.begin():
+        for door_id, serial in db.execute(
             select(m.DoorDevice.id, m.DoorDevice.serial).where(m.DoorDevice.id.in_(wanted))
         ):
-            key = DoorKey.generate()
-            door_keys[door_id], serials[door_id] = key, serial
-            connection.execute(
-                update(m.DoorDevice)
-                .where(m.DoorDevice.id == door_id)
-                .values(public_key=key.public.key.raw)
-            )
+            door_keys[door_id], serials[door_id] = DoorKey.generate(), serial
+        commission_doors(
+            db,
+            doors=[DoorKeyReport(i, key.public.key.raw) for i, key in door_keys.items()],
+            now=clock.now(),
+        )
     phones: dict[int, ApiPhone] = {}
     day = morning.visits[0].at.astimezone(COPENHAGEN).date()
     with httpx.Client(base_url=base_url, timeout=60) as http:

@@ -1,4 +1,5 @@
-"""The load generator's own HTTP/1.1 client against a small real HTTP server on 127.0.0.1.
+"""The load generator's own HTTP/1.1 client (``carekey.sim.http_client``) against a small real
+HTTP server on 127.0.0.1.
 
 The server (asyncio streams, in the test's event loop) answers by path, so each test can ask for
 keep-alive, chunked bodies, ``Connection: close``, a connection dropped mid-answer or no answer.
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from carekey.sim.loadgen import HttpError, HttpStatusError, _Http
+from carekey.sim.http_client import HttpClient, HttpError, HttpStatusError
 
 
 @dataclass
@@ -147,7 +148,7 @@ def run(request: pytest.FixtureRequest) -> Run:
 
 def test_keep_alive_reuses_one_connection_and_sends_json_with_length(run: Run) -> None:
     async def scenario(server: _Server, base_url: str) -> None:
-        async with _Http(base_url) as client:
+        async with HttpClient(base_url) as client:
             first = await client.request(
                 "POST", "/echo", json_body={"a": 1}, headers={"Authorization": "Bearer t"}
             )
@@ -171,7 +172,7 @@ def test_keep_alive_reuses_one_connection_and_sends_json_with_length(run: Run) -
 
 def test_without_keep_alive_every_request_gets_its_own_connection(run: Run) -> None:
     async def scenario(server: _Server, base_url: str) -> None:
-        async with _Http(base_url, keepalive=False) as client:
+        async with HttpClient(base_url, keepalive=False) as client:
             for _ in range(3):
                 assert (await client.request("GET", "/echo")).status_code == 200
             assert client.connections_opened == 3
@@ -182,7 +183,7 @@ def test_without_keep_alive_every_request_gets_its_own_connection(run: Run) -> N
 
 def test_chunked_body_is_read_in_full_and_the_connection_reused(run: Run) -> None:
     async def scenario(server: _Server, base_url: str) -> None:
-        async with _Http(base_url) as client:
+        async with HttpClient(base_url) as client:
             response = await client.request("GET", "/chunked")
             assert response.content == b"hello, chunked " + b"x" * 70_000 + b"world"
             assert (await client.request("GET", "/echo")).status_code == 200
@@ -193,7 +194,7 @@ def test_chunked_body_is_read_in_full_and_the_connection_reused(run: Run) -> Non
 
 def test_connection_close_is_honoured_and_the_next_request_opens_a_new_one(run: Run) -> None:
     async def scenario(server: _Server, base_url: str) -> None:
-        async with _Http(base_url) as client:
+        async with HttpClient(base_url) as client:
             assert (await client.request("GET", "/close")).content == b"closed"
             assert (await client.request("GET", "/echo")).status_code == 200
             assert client.connections_opened == 2
@@ -203,7 +204,7 @@ def test_connection_close_is_honoured_and_the_next_request_opens_a_new_one(run: 
 
 def test_an_idle_connection_the_server_closed_is_not_reused(run: Run) -> None:
     async def scenario(server: _Server, base_url: str) -> None:
-        async with _Http(base_url) as client:
+        async with HttpClient(base_url) as client:
             assert (await client.request("GET", "/hangup-idle")).content == b"done"
             await asyncio.sleep(0.05)  # the client's loop sees the end of the connection
             assert (await client.request("GET", "/echo")).status_code == 200
@@ -214,7 +215,7 @@ def test_an_idle_connection_the_server_closed_is_not_reused(run: Run) -> None:
 
 def test_a_connection_dropped_mid_answer_raises_http_error_and_is_not_reused(run: Run) -> None:
     async def scenario(server: _Server, base_url: str) -> None:
-        async with _Http(base_url) as client:
+        async with HttpClient(base_url) as client:
             with pytest.raises(HttpError, match="closed after 10 of 100 bytes"):
                 await client.request("GET", "/drop")
             assert (await client.request("GET", "/echo")).status_code == 200
@@ -225,7 +226,7 @@ def test_a_connection_dropped_mid_answer_raises_http_error_and_is_not_reused(run
 
 def test_a_timeout_raises_http_error_and_closes_the_connection(run: Run) -> None:
     async def scenario(server: _Server, base_url: str) -> None:
-        async with _Http(base_url, timeout=30.0) as client:
+        async with HttpClient(base_url, timeout=30.0) as client:
             with pytest.raises(HttpError, match=r"within 0\.2 s"):
                 await client.request("GET", "/slow", timeout=0.2)
             await asyncio.sleep(0.05)
@@ -242,7 +243,7 @@ def test_a_refused_connection_raises_http_error(run: Run) -> None:
         port = listener.sockets[0].getsockname()[1]
         listener.close()
         await listener.wait_closed()
-        async with _Http(f"http://127.0.0.1:{port}") as client:
+        async with HttpClient(f"http://127.0.0.1:{port}") as client:
             with pytest.raises(HttpError):
                 await client.request("GET", "/echo")
 
@@ -251,7 +252,7 @@ def test_a_refused_connection_raises_http_error(run: Run) -> None:
 
 def test_status_codes_are_returned_and_checked_on_request(run: Run) -> None:
     async def scenario(server: _Server, base_url: str) -> None:
-        async with _Http(base_url) as client:
+        async with HttpClient(base_url) as client:
             response = await client.request("GET", "/status/404")
             assert (response.status_code, response.text) == (404, "not found")
             with pytest.raises(HttpStatusError, match="challenge 404: not found"):
@@ -263,4 +264,4 @@ def test_status_codes_are_returned_and_checked_on_request(run: Run) -> None:
 
 def test_only_plain_http_base_urls() -> None:
     with pytest.raises(ValueError, match="http://"):
-        _Http("https://example.invalid")
+        HttpClient("https://example.invalid")

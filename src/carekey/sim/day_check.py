@@ -1,0 +1,189 @@
+"""The simulated day's invariants, from independent evidence: each door's own signed log and
+flash (which denylist version it took, from which log position), and the server's database.
+
+The simulation's own counters are never evidence here. See ``docs/simulation.md`` for how each
+figure is defined.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from carekey.clock import COPENHAGEN
+from carekey.protocol.credential import DoorKind
+from carekey.protocol.events import EventKind
+from carekey.sim.day_doors import DoorRun
+from carekey.sim.day_world import DoorMeta, SimPhone
+from carekey.store import models as m
+
+OPERATIONS = frozenset({EventKind.UNLOCKED, EventKind.LOCKED, EventKind.RELAY_PULSE})
+OPENINGS = frozenset({EventKind.UNLOCKED, EventKind.RELAY_PULSE})
+
+
+@dataclass
+class Revoked:
+    """A revocation and what the server said about it."""
+
+    what: str
+    at: dt.datetime
+    version: int
+    exposed: dict[int, dt.datetime]  # door device id -> latest expiry of a revoked key
+    subject: str | None = None  # for a phone block: the subject whose keys died with it
+    door: str | None = None  # for a withdrawn door
+
+
+@dataclass
+class Evidence:
+    """What the doors' logs and the server's database say at the end of the day."""
+
+    events_total: int
+    events_lost: int
+    awaiting: int  # still on a door: no phone has carried them yet
+    dropped: int  # evicted from a door's ring
+    flagged: int  # stored with chain_gap or chain_broken
+    after_reached: int  # openings after a door learned the revocation that forbids them
+    partner_home_openings: int
+    non_staff_home_openings: int
+    exposures: list[dict[str, Any]]
+    reached_s: list[float]
+    batteries: list[tuple[float, float]]  # (at start, at end) per battery door
+    offsets: list[tuple[float | None, float | None]]  # clock offset at first visit, at the end
+    sessions: int
+    openings_per_hour: Counter[int]
+    lost_examples: list[str]
+
+
+def gather_evidence(
+    engine: Engine,
+    *,
+    runs: dict[str, DoorRun],
+    doors: dict[str, DoorMeta],
+    revocations: list[Revoked],
+    lost: SimPhone,
+    partner_subjects: set[str],
+    now: dt.datetime,
+) -> Evidence:
+    """Compare every simulated door's own log with the server's ``audit_event`` rows, and each
+    revocation with when the doors it exposed learned it."""
+    ids = {run.meta.device_id: serial for serial, run in runs.items()}
+    stored: set[tuple[str, int]] = set()
+    with Session(engine) as s:
+        id_list = list(ids)
+        for i in range(0, len(id_list), 500):
+            for row in s.execute(
+                select(m.AuditEvent.door_device_id, m.AuditEvent.door_seq)
+                .where(m.AuditEvent.door_device_id.in_(id_list[i : i + 500]))
+                .where(m.AuditEvent.door_seq.is_not(None))
+            ).all():
+                stored.add((ids[row.door_device_id], int(row.door_seq)))
+        flagged = s.execute(
+            select(func.count())
+            .select_from(m.AuditEvent)
+            .where(m.AuditEvent.chain_gap.is_(True) | m.AuditEvent.chain_broken.is_(True))
+        ).scalar_one()
+    lost_subject = f"e{lost.employee_id}"
+    events_total = events_lost = awaiting = dropped = 0
+    partner_home_openings = non_staff_home_openings = 0
+    openings_per_hour: Counter[int] = Counter()
+    lost_examples: list[str] = []
+    for serial, run in runs.items():
+        door = run.firmware
+        dropped += door.flash.events_dropped
+        for signed in door.flash.ring:
+            ev = signed.event
+            events_total += 1
+            by_phone = ev.kind in OPERATIONS or (
+                ev.kind is EventKind.REFUSED and ev.subject is not None
+            )
+            carried = ev.seq in run.read_seqs_by_others(lost.phone_id) or (
+                by_phone
+                and ev.subject is not None
+                and ev.subject.startswith("e")
+                and ev.subject != lost_subject
+            )
+            if (serial, ev.seq) not in stored:
+                if carried:
+                    events_lost += 1
+                    if len(lost_examples) < 5:
+                        lost_examples.append(
+                            f"{serial}#{ev.seq}:{ev.kind.name}:{ev.subject}:{ev.time}"
+                        )
+                else:
+                    awaiting += 1
+            if ev.kind in OPENINGS and ev.time is not None:
+                openings_per_hour[ev.time.astimezone(COPENHAGEN).hour] += 1
+            if door.kind is DoorKind.HOME and ev.kind is EventKind.UNLOCKED:
+                subject = ev.subject or ""
+                if subject in partner_subjects or subject.startswith("p"):
+                    partner_home_openings += 1
+                if not subject.startswith("e"):
+                    non_staff_home_openings += 1
+    # Revocations: when each door learned the version that carries it (door's flash).
+    after_reached = 0
+    exposures: list[dict[str, Any]] = []
+    serial_of = {d.device_id: s for s, d in doors.items()}
+    for rev in revocations:
+        for device_id, until in rev.exposed.items():
+            door_serial = serial_of.get(device_id)
+            door_run = runs.get(door_serial) if door_serial else None
+            learned = (
+                next((x for x in door_run.learned if x.version >= rev.version), None)
+                if door_run
+                else None
+            )
+            reached = learned.at if learned else None
+            end = min(reached, until) if reached else until  # keys die by themselves
+            exposures.append(
+                {
+                    "revocation": rev.what,
+                    "door": door_serial or str(device_id),
+                    "simulated": door_run is not None,
+                    "reached": reached is not None,
+                    "exposure_s": max(0.0, (end - rev.at).total_seconds()),
+                }
+            )
+            if door_run is None or learned is None:
+                continue
+            for signed in door_run.firmware.flash.ring:
+                ev = signed.event
+                if ev.seq <= learned.seq or ev.kind not in OPENINGS:
+                    continue
+                if rev.subject is not None and ev.subject == rev.subject:
+                    after_reached += 1
+                if rev.door is not None and rev.door == door_serial and ev.subject:
+                    after_reached += 1
+    reached_s = [x["exposure_s"] for x in exposures if x["reached"]]
+    batteries = [
+        (r.battery_start or 0.0, r.firmware.battery.percent)
+        for r in runs.values()
+        if r.firmware.battery is not None
+    ]
+    offsets = [(r.offset_first_s, _offset(r.firmware.clock.now(), now)) for r in runs.values()]
+    sessions = sum(r.firmware.stats.sessions for r in runs.values())
+    return Evidence(
+        events_total=events_total,
+        events_lost=events_lost,
+        awaiting=awaiting,
+        dropped=dropped,
+        flagged=int(flagged),
+        after_reached=after_reached,
+        partner_home_openings=partner_home_openings,
+        non_staff_home_openings=non_staff_home_openings,
+        exposures=exposures,
+        reached_s=reached_s,
+        batteries=batteries,
+        offsets=offsets,
+        sessions=sessions,
+        openings_per_hour=openings_per_hour,
+        lost_examples=lost_examples,
+    )
+
+
+def _offset(door: dt.datetime | None, true: dt.datetime) -> float | None:
+    return None if door is None else (door - true).total_seconds()
