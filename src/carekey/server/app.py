@@ -9,7 +9,7 @@ from typing import Any
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 import carekey
 from carekey.audit import actions_api as admin_actions
@@ -32,7 +32,7 @@ from carekey.server.headers import SecurityHeaders
 from carekey.signin import api as auth
 from carekey.staff import api as staff
 from carekey.store.cache import CACHE_KEY, TimedCache
-from carekey.store.db import create_db_engine, session_factory
+from carekey.store.db import create_db_engine, ping, session_factory
 from carekey.store.migrate import current_revision, head_revision
 
 
@@ -89,8 +89,7 @@ def create_app(
         eng: Engine = request.app.state.engine
         body: dict[str, Any] = {"status": "ok", "version": carekey.__version__}
         try:
-            with eng.connect() as connection:
-                connection.execute(text("SELECT 1"))
+            ping(eng)
             body["database"] = eng.dialect.name
             schema_ok = current_revision(eng) == request.app.state.head_revision
             body["schema"] = "current" if schema_ok else "needs upgrade"

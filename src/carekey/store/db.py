@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -64,3 +64,9 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     commit on their own; this is the one place that does."""
     with factory() as session, session.begin():
         yield session
+
+
+def ping(engine: Engine) -> None:
+    """Raise unless the database answers a trivial query (for ``/healthz``)."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
