@@ -24,7 +24,8 @@ from carekey.clock import Clock, SystemClock
 from carekey.devices.doorserver import DoorServer, commission_from_row, load_door, save_door
 from carekey.domain import enums as e
 from carekey.keyservice import issuer as issuer_service
-from carekey.keyservice.service import LIVE_DOOR_STATUSES, create_enrolment_code
+from carekey.keyservice.bundle import LIVE_DOOR_STATUSES
+from carekey.keyservice.enrolment import create_enrolment_code
 from carekey.seed.service import DEMO_PASSWORD
 from carekey.store import models as m
 
