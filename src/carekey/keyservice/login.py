@@ -293,7 +293,7 @@ def _signed_denylist(
         db,
         ("denylist_snapshot", municipality_id, version, row_id),
         denylist_service.SNAPSHOT_REUSE_S,
-        lambda: denylist_service._sign_snapshot(
+        lambda: denylist_service.sign_snapshot(
             db, municipality_id=municipality_id, version=version, issuer_key=issuer_key, now=now
         ),
     )
