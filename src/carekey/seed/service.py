@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 
 from carekey.domain import enums as e
 from carekey.domain.errors import DomainError
+from carekey.protocol.credential import MAX_VALIDITY
 from carekey.seed import names, queries
 from carekey.store import models as m
 from carekey.store.sealed import seal
@@ -153,7 +154,7 @@ class _Builder:
                     "code": p.municipality_code,
                     "name": p.municipality_name,
                     "timezone": "Europe/Copenhagen",
-                    "key_lifetime_minutes": 540,
+                    "key_lifetime_minutes": MAX_VALIDITY // dt.timedelta(minutes=1),
                     "heartbeat_interval_s": 60,
                     "emergency_key_max_minutes": 480,
                     "wrong_code_limit": 5,
