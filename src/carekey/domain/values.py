@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from carekey.domain.errors import InvariantError
 from carekey.protocol.credential import MAX_VALIDITY
+from carekey.protocol.windows import MINUTES_PER_DAY
 
-MINUTES_PER_DAY = 24 * 60
 WEEKDAY_NAMES_DA = ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag")
 
 
