@@ -8,7 +8,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from carekey.domain import enums as e
-from carekey.keyservice.service import current_doors
+from carekey.keyservice.bundle_doors import current_doors
 from carekey.store import models as m
 from tests.api.conftest import START, Tenants, sign_in, totp_code_for
 

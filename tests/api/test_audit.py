@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from carekey.ingest import service as ingest
-from carekey.keyservice.service import AppSession
+from carekey.keyservice.app_session import AppSession
 from carekey.protocol.events import EventChain, EventKind
 from carekey.protocol.keys import DoorKey
 from carekey.store import models as m

@@ -16,7 +16,7 @@ from carekey.app import outbox as ob
 from carekey.app.outbox import Outbox, backoff_delay
 from carekey.clock import FrozenClock
 from carekey.ingest import service as ingest
-from carekey.ingest.api import UploadIn
+from carekey.ingest.schemas import UploadIn
 
 START = dt.datetime(2026, 3, 2, 7, 0, tzinfo=dt.UTC)
 

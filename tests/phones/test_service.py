@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from carekey.domain import enums as e
-from carekey.keyservice import service as keys
+from carekey.keyservice.app_session import check_session, issue_session_token
 from carekey.phones import service as phones
 from carekey.staff import service as staff
 from carekey.staff.service import NewEmployee
@@ -45,14 +45,14 @@ def test_handing_a_phone_to_someone_else_wipes_the_previous_holders_keys(
         now=NOW,
     ).employee
     phone = phones.create_phone(session, actor=actor, label="T1", employee_id=first.id, now=NOW)
-    token = keys._session_token(first, phone.phone, NOW + dt.timedelta(hours=8), SECRET)
-    assert keys.check_session(session, token=token, secret=SECRET, now=NOW).session is not None
+    token = issue_session_token(first, phone.phone, NOW + dt.timedelta(hours=8), SECRET)
+    assert check_session(session, token=token, secret=SECRET, now=NOW).session is not None
 
     phones.update_phone(session, actor=actor, phone_id=phone.phone.id, model="iPhone", now=NOW)
-    assert keys.check_session(session, token=token, secret=SECRET, now=NOW).session is not None
+    assert check_session(session, token=token, secret=SECRET, now=NOW).session is not None
     phones.update_phone(
         session, actor=actor, phone_id=phone.phone.id, employee_id=second.id, now=NOW
     )
-    checked = keys.check_session(session, token=token, secret=SECRET, now=NOW)
+    checked = check_session(session, token=token, secret=SECRET, now=NOW)
     assert checked.session is None
     assert checked.wipe_reason is not None

@@ -46,11 +46,11 @@ from carekey.app.interfaces import DeviceSigner, WalletStatus
 from carekey.app.keystore import remove_stray_temp_files, shred_file, write_file_atomically
 from carekey.clock import UTC, Clock, local
 from carekey.domain.errors import DomainError
+from carekey.protocol.credential import MAX_VALIDITY
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION: Final = 1
-MAX_KEY_LIFETIME: Final = dt.timedelta(hours=9)
 CODE_MIN_DIGITS: Final = 4
 CODE_MAX_DIGITS: Final = 12
 _SALT_BYTES: Final = 16
@@ -273,7 +273,7 @@ class Wallet:
         if keys_valid_until.tzinfo is None:
             raise ValueError("keys_valid_until must be timezone-aware")
         now = self._now()
-        until = min(keys_valid_until.astimezone(UTC), now + MAX_KEY_LIFETIME)
+        until = min(keys_valid_until.astimezone(UTC), now + MAX_VALIDITY)
         if until <= now:
             raise WalletExpiredError(until)
         plaintext = json.dumps(bundle, ensure_ascii=False, separators=(",", ":")).encode()

@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from carekey.domain.errors import InvariantError
+from carekey.protocol.credential import MAX_VALIDITY
+from carekey.protocol.windows import MINUTES_PER_DAY
 
-MINUTES_PER_DAY = 24 * 60
-MAX_KEY_LIFETIME = dt.timedelta(hours=9)
 WEEKDAY_NAMES_DA = ("mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag", "søndag")
 
 
@@ -97,7 +97,7 @@ def check_time_windows(windows: Iterable[TimeWindow]) -> tuple[TimeWindow, ...]:
 
 def check_key_lifetime(lifetime: dt.timedelta) -> dt.timedelta:
     """A key lives at least a minute and at most 9 hours; a municipality may choose less."""
-    if not dt.timedelta(minutes=1) <= lifetime <= MAX_KEY_LIFETIME:
+    if not dt.timedelta(minutes=1) <= lifetime <= MAX_VALIDITY:
         raise InvariantError(
             "key_lifetime.out_of_range",
             "En nøgles levetid skal være mellem 1 minut og 9 timer",

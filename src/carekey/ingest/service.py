@@ -29,15 +29,14 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Final, cast
+from typing import Any, Final
 
-from sqlalchemy import Table, case, insert, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from carekey.domain import enums as e
 from carekey.domain.errors import DomainError
-from carekey.keyservice.service import AppSession
+from carekey.ingest import queries
+from carekey.keyservice.app_session import AppSession
 from carekey.protocol.errors import ProtocolError
 from carekey.protocol.events import (
     GENESIS_HASH,
@@ -49,7 +48,6 @@ from carekey.protocol.events import (
 )
 from carekey.protocol.keys import DoorPublicKey, Ed25519Public
 from carekey.store import models as m
-from carekey.store.bulk import insert_rows
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +57,7 @@ MAX_DOORS_PER_UPLOAD: Final = 1_000
 MAX_APP_EVENTS_PER_UPLOAD: Final = 1_000
 MAX_IDEMPOTENCY_KEY: Final = 48  # stored as "<phone id>:<key>" in a 64-character column
 MAX_REASON: Final = 64
-_IN_CHUNK: Final = 500  # values per IN (...) list; keeps SQLite's variable limit far away
 _EXACT_GAPS: Final = 100  # gaps per door whose lower end is looked up exactly
-
-_AUDIT = cast(Table, m.AuditEvent.__table__)
-AE = m.AuditEvent
 
 
 class UploadError(DomainError):
@@ -324,7 +318,7 @@ def ingest_upload(
         receipt_count[receipt.door_id] = receipt_count.get(receipt.door_id, 0) + 1
 
     serials = set(grouped) | {a.door_id for a in upload.app_events if a.door_id}
-    doors = _doors_by_serial(db, municipality_id, serials)
+    doors = queries.doors_by_serial(db, municipality_id=municipality_id, serials=serials)
     who = _Attribution(db, municipality_id)
     report = IngestReport()
     for serial, raws in grouped.items():
@@ -349,26 +343,6 @@ def _unknown_door() -> UploadError:
         "Døren findes ikke i din kommune; dens hændelser er ikke gemt",
         "The door does not exist in your municipality; its events were not stored",
     )
-
-
-def _chunks(values: Iterable[Any]) -> Iterable[list[Any]]:
-    items = list(values)
-    for start in range(0, len(items), _IN_CHUNK):
-        yield items[start : start + _IN_CHUNK]
-
-
-def _doors_by_serial(
-    db: Session, municipality_id: int, serials: set[str]
-) -> dict[str, m.DoorDevice]:
-    found: dict[str, m.DoorDevice] = {}
-    for chunk in _chunks(serials):
-        for door in db.execute(
-            select(m.DoorDevice)
-            .where(m.DoorDevice.municipality_id == municipality_id)
-            .where(m.DoorDevice.serial.in_(chunk))
-        ).scalars():
-            found[door.serial] = door
-    return found
 
 
 # --- who and whose home ------------------------------------------------------------------------
@@ -400,34 +374,21 @@ class _Attribution:
         events = list(events)
         ids = {ev.credential_id for ev in events if ev.credential_id}
         ids -= self.credentials.keys()
-        for chunk in _chunks(ids):
-            for row in self.db.execute(
-                select(
-                    m.IssuedCredential.credential_id,
-                    m.IssuedCredential.employee_id,
-                    m.IssuedCredential.partner_staff_id,
-                    m.IssuedCredential.phone_id,
-                )
-                .where(m.IssuedCredential.municipality_id == self.municipality_id)
-                .where(m.IssuedCredential.credential_id.in_(chunk))
-            ):
-                self.credentials[row.credential_id] = _Person(
-                    row.employee_id, row.partner_staff_id, row.phone_id
-                )
+        for row in queries.credential_holders(
+            self.db, municipality_id=self.municipality_id, credential_ids=ids
+        ):
+            self.credentials[row.credential_id] = _Person(
+                row.employee_id, row.partner_staff_id, row.phone_id
+            )
         for missing in ids - self.credentials.keys():
             self.credentials[missing] = _NOBODY
-        employee_ids = {_employee_of(ev.subject) for ev in events} - {None}
+        employee_ids = {i for ev in events if (i := _employee_of(ev.subject)) is not None}
         employee_ids -= self.employees.keys()
-        for chunk in _chunks(employee_ids):
-            known = set(
-                self.db.execute(
-                    select(m.Employee.id)
-                    .where(m.Employee.municipality_id == self.municipality_id)
-                    .where(m.Employee.id.in_(chunk))
-                ).scalars()
-            )
-            for employee_id in chunk:
-                self.employees[employee_id] = employee_id in known
+        known = queries.known_employees(
+            self.db, municipality_id=self.municipality_id, employee_ids=employee_ids
+        )
+        for employee_id in employee_ids:
+            self.employees[employee_id] = employee_id in known
 
     def person(self, event: Event) -> _Person:
         """Who used the door: the credential's holder, else the subject ``e<employee id>``."""
@@ -444,15 +405,9 @@ class _Attribution:
             return None
         residents = self.residents.get(door.dwelling_id)
         if residents is None:
-            residents = [
-                (row.id, row.removed_at)
-                for row in self.db.execute(
-                    select(m.Citizen.id, m.Citizen.removed_at)
-                    .where(m.Citizen.municipality_id == self.municipality_id)
-                    .where(m.Citizen.dwelling_id == door.dwelling_id)
-                    .order_by(m.Citizen.id)
-                )
-            ]
+            residents = queries.residents(
+                self.db, municipality_id=self.municipality_id, dwelling_id=door.dwelling_id
+            )
             self.residents[door.dwelling_id] = residents
         if len(residents) == 1 and residents[0][1] is None:
             return residents[0][0]  # the usual case: one citizen, still living there
@@ -484,26 +439,10 @@ class _Stored:
 
 
 def _stored_rows(db: Session, door_id: int, seqs: Iterable[int]) -> dict[int, _Stored]:
-    rows: dict[int, _Stored] = {}
-    for chunk in _chunks(sorted(set(seqs))):
-        for r in db.execute(
-            select(AE.id, AE.door_seq, AE.event_hash, AE.prev_hash, AE.chain_gap, AE.chain_broken)
-            .where(AE.door_device_id == door_id)
-            .where(AE.door_seq.in_(chunk))
-        ):
-            rows[r.door_seq] = _Stored(r.id, r.event_hash, r.prev_hash, r.chain_gap, r.chain_broken)
-    return rows
-
-
-def _last_stored_below(db: Session, door_id: int, seq: int) -> int:
-    found = db.execute(
-        select(AE.door_seq)
-        .where(AE.door_device_id == door_id)
-        .where(AE.door_seq < seq)
-        .order_by(AE.door_seq.desc())
-        .limit(1)
-    ).scalar()
-    return int(found) if found is not None else 0
+    return {
+        r.door_seq: _Stored(r.id, r.event_hash, r.prev_hash, r.chain_gap, r.chain_broken)
+        for r in queries.stored_events(db, door_device_id=door_id, seqs=seqs)
+    }
 
 
 def _ingest_door(
@@ -521,13 +460,7 @@ def _ingest_door(
         )
         return report
 
-    top = db.execute(
-        select(AE.door_seq, AE.event_hash)
-        .where(AE.door_device_id == door.id)
-        .where(AE.door_seq.is_not(None))
-        .order_by(AE.door_seq.desc())
-        .limit(1)
-    ).first()
+    top = queries.chain_top(db, door_device_id=door.id)
     anchor = ChainAnchor(top.door_seq, top.event_hash) if top is not None else None
     chain, decoded = verify_chain_decoded(raws, door_key=door_key, door_id=door_id, anchor=anchor)
     report.bad_signatures = list(chain.bad_signatures)
@@ -608,7 +541,7 @@ def _ingest_door(
         raw, signature = raw_of[new_hash[seq]]
         rows.append(_door_row(door, event, new_hash[seq], raw, signature, gap, broken, who, now))
 
-    inserted = _insert_door_rows(db, door.id, rows)
+    inserted = queries.insert_door_events(db, door_device_id=door.id, rows=rows)
     for seq in new.keys() - inserted:
         # Lost a race with another upload of the same door: it is now a duplicate or a conflict.
         row = _stored_rows(db, door.id, [seq]).get(seq)
@@ -621,18 +554,13 @@ def _ingest_door(
         successor = stored.get(seq + 1)
         if successor is not None and successor.gap:
             broken = successor.broken or successor.prev_hash != new_hash[seq]
-            db.execute(
-                update(_AUDIT)
-                .where(_AUDIT.c.id == successor.id)
-                .values(chain_gap=False, chain_broken=broken)
-            )
+            queries.set_chain_flags(db, event_id=successor.id, gap=False, broken=broken)
             stored[seq + 1] = _Stored(
                 successor.id, successor.hash, successor.prev_hash, False, broken
             )
     # A different event under a stored seq: the stored one stays, and is marked as contested.
     contested = [stored[s].id for s in conflicts if s in stored and not stored[s].broken]
-    for chunk in _chunks(contested):
-        db.execute(update(_AUDIT).where(_AUDIT.c.id.in_(chunk)).values(chain_broken=True))
+    queries.mark_broken(db, event_ids=contested)
     if conflicts:
         log.warning("ingest: door %s: conflicting events at seq %s", door.serial, sorted(conflicts))
 
@@ -656,7 +584,7 @@ def _ingest_door(
     for number, seq in enumerate(gap_before):
         lower = max((s for s in present if s < seq), default=0)
         if number < _EXACT_GAPS:
-            lower = max(lower, _last_stored_below(db, door.id, seq))
+            lower = max(lower, queries.last_stored_below(db, door_device_id=door.id, seq=seq))
         report.gaps.append((lower + 1, seq - 1))
     report.conflicts = sorted(conflicts)
     report.duplicates = sum(
@@ -667,11 +595,7 @@ def _ingest_door(
 
     top_seq = max(inserted, default=0)
     if top_seq > door.last_event_seq:
-        # An expression, not a Python max: a concurrent upload may have moved it already.
-        door.last_event_seq = case(
-            (m.DoorDevice.last_event_seq < top_seq, top_seq),
-            else_=m.DoorDevice.last_event_seq,
-        )
+        queries.raise_last_event_seq(door, top_seq)
     if versions:
         door.last_seen_at = now
     _door_health(door, [new[seq] for seq in sorted(inserted) if seq in new])
@@ -737,28 +661,6 @@ def _door_row(
     }
 
 
-def _insert_door_rows(db: Session, door_id: int, rows: list[dict[str, Any]]) -> set[int]:
-    """Insert in one statement (``COPY`` on PostgreSQL); if a concurrent upload stored some seqs
-    first, fall back to one savepoint per row. Returns the seqs this call stored."""
-    if not rows:
-        return set()
-    try:
-        with db.begin_nested():
-            insert_rows(db.connection(), _AUDIT, rows)
-        return {int(r["door_seq"]) for r in rows}
-    except IntegrityError:
-        log.info("ingest: door %s raced with another upload; inserting one by one", door_id)
-    inserted: set[int] = set()
-    for row in rows:
-        try:
-            with db.begin_nested():
-                db.execute(insert(_AUDIT), [row])
-            inserted.add(int(row["door_seq"]))
-        except IntegrityError:
-            continue
-    return inserted
-
-
 # --- the app's own events ----------------------------------------------------------------------
 
 
@@ -781,12 +683,7 @@ def _ingest_app_events(
             report.duplicates += 1
         else:
             keyed[key] = app_event
-    existing: set[str] = set()
-    for chunk in _chunks(keyed):
-        for stored_key in db.execute(
-            select(AE.idempotency_key).where(AE.idempotency_key.in_(chunk))
-        ).scalars():
-            existing.add(str(stored_key))
+    existing = queries.stored_idempotency_keys(db, keys=keyed)
     rows: list[dict[str, Any]] = []
     for key, app_event in keyed.items():
         if key in existing:
@@ -821,18 +718,6 @@ def _ingest_app_events(
         )
     if not rows:
         return report
-    try:
-        with db.begin_nested():
-            db.execute(insert(_AUDIT), rows)
-        report.stored = len(rows)
-        return report
-    except IntegrityError:
-        pass
-    for row in rows:
-        try:
-            with db.begin_nested():
-                db.execute(insert(_AUDIT), [row])
-            report.stored += 1
-        except IntegrityError:
-            report.duplicates += 1
+    report.stored = queries.insert_app_events(db, rows=rows)
+    report.duplicates += len(rows) - report.stored
     return report

@@ -11,12 +11,26 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import Base64Bytes, BaseModel, Field
 from sqlalchemy.orm import Session
 
 from carekey.http import deps
 from carekey.http.deps import SessionDep
-from carekey.keyservice import service as keys
+from carekey.keyservice import heartbeat as heartbeats
+from carekey.keyservice import login as logins
+from carekey.keyservice.app_session import issue_challenge
+from carekey.keyservice.bundle import b64
+from carekey.keyservice.enrolment import enrol_phone
+from carekey.keyservice.schemas import (
+    BundleRequest,
+    ChallengeRequest,
+    ChallengeResponse,
+    EnrolRequest,
+    EnrolResponse,
+    LoginRequest,
+    TimeTokenRequest,
+    TimeTokenResponse,
+)
+from carekey.keyservice.time_tokens import door_time_token
 from carekey.store.db import unit_of_work
 
 router = APIRouter(prefix="/api/v1/app", tags=["nøgle-app / key app"])
@@ -70,72 +84,28 @@ class BundleJSON(JSONResponse):
         return orjson.dumps(content)
 
 
-class EnrolRequest(BaseModel):
-    code: str = Field(min_length=4, max_length=32, examples=["ABCD-EFGH-JKLM"])
-    public_key: Base64Bytes = Field(description="Compressed P-256 device public key, base64")
-
-
-class EnrolResponse(BaseModel):
-    phone_id: int
-    municipality: str
-    label: str
-
-
 @router.post("/enrol", response_model=EnrolResponse)
 def enrol(body: EnrolRequest, db: SessionDep, now: NowDep) -> EnrolResponse:
     """Tilmeld telefonen med engangskoden / enrol the phone with its one-time code."""
-    enrolled = keys.enrol_phone(db, code=body.code, public_key=body.public_key, now=now)
+    enrolled = enrol_phone(db, code=body.code, public_key=body.public_key, now=now)
     return EnrolResponse(
         phone_id=enrolled.phone_id, municipality=enrolled.municipality_code, label=enrolled.label
     )
 
 
-class ChallengeRequest(BaseModel):
-    phone_id: int
-
-
-class ChallengeResponse(BaseModel):
-    challenge: str
-    expires_at: dt.datetime
-
-
 @router.post("/challenge", response_model=ChallengeResponse)
 def challenge(body: ChallengeRequest, secret: SecretDep, now: NowDep) -> ChallengeResponse:
     """En frisk udfordring, som telefonen signerer / a fresh challenge for the phone to sign."""
-    token, expires = keys.issue_challenge(phone_id=body.phone_id, secret=secret, now=now)
+    token, expires = issue_challenge(phone_id=body.phone_id, secret=secret, now=now)
     return ChallengeResponse(challenge=token, expires_at=expires)
-
-
-class LoginRequest(BaseModel):
-    municipality: str = Field(min_length=1, max_length=8, examples=["0101"])
-    employee_number: str = Field(min_length=1, max_length=32)
-    password: str = Field(min_length=1, max_length=256)
-    phone_id: int
-    challenge: str = Field(max_length=512)
-    signature: Base64Bytes
 
 
 @router.post("/login", response_class=BundleJSON)
 def login(body: LoginRequest, db: SessionDep, secret: SecretDep, now: NowDep) -> Response:
     """Log ind og hent dagens nøgler / log in and fetch today's keys."""
-    bundle = keys.login(
-        db,
-        municipality_code=body.municipality,
-        employee_number=body.employee_number,
-        password=body.password,
-        phone_id=body.phone_id,
-        challenge=body.challenge,
-        signature=body.signature,
-        secret=secret,
-        now=now,
-    )
+    bundle = logins.login(db, body.attempt(), secret=secret, now=now)
     # Rendered by the bundle itself: FastAPI's encoder costs milliseconds on a 200-door bundle.
     return Response(bundle.to_json_bytes(), media_type="application/json")
-
-
-class BundleRequest(BaseModel):
-    challenge: str = Field(max_length=512)
-    signature: Base64Bytes
 
 
 @router.post("/bundle", response_class=BundleJSON)
@@ -145,13 +115,8 @@ async def bundle(
     """Hent nøglerne igen uden adgangskode / fetch the keys again, without the password."""
 
     def work(db: Session) -> bytes:
-        return keys.refresh_bundle(
-            db,
-            token=token,
-            challenge=body.challenge,
-            signature=body.signature,
-            secret=secret,
-            now=now,
+        return logins.refresh_bundle(
+            db, token=token, proof=body.proof(), secret=secret, now=now
         ).to_json_bytes()
 
     return Response(await _in_one_hop(request, work), media_type="application/json")
@@ -164,18 +129,9 @@ async def heartbeat(
     """OK, REFRESH eller WIPE / OK, REFRESH or WIPE."""
 
     def work(db: Session) -> dict[str, Any]:
-        return keys.heartbeat(db, token=token, secret=secret, now=now)
+        return heartbeats.heartbeat(db, token=token, secret=secret, now=now)
 
     return BundleJSON(await _in_one_hop(request, work))
-
-
-class TimeTokenRequest(BaseModel):
-    door_id: str = Field(min_length=1, max_length=32)
-    nonce: Base64Bytes = Field(description="The door's challenge nonce (8-32 bytes), base64")
-
-
-class TimeTokenResponse(BaseModel):
-    time_token: str
 
 
 @router.post("/time-token", response_model=TimeTokenResponse)
@@ -183,7 +139,7 @@ def time_token(
     body: TimeTokenRequest, db: SessionDep, token: BearerDep, secret: SecretDep, now: NowDep
 ) -> TimeTokenResponse:
     """Tid til en dør, der har mistet tiden / time for a door that lost its time."""
-    data = keys.door_time_token(
+    data = door_time_token(
         db, token=token, door_id=body.door_id, nonce=body.nonce, secret=secret, now=now
     )
-    return TimeTokenResponse(time_token=keys.b64(data))
+    return TimeTokenResponse(time_token=b64(data))

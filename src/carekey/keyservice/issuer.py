@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carekey.domain.enums import IssuerKeyStatus
 from carekey.domain.errors import DomainError
+from carekey.keyservice import queries
 from carekey.protocol.keys import Ed25519Public, IssuerKey, IssuerKeyring, IssuerPublicKey
 from carekey.store import models as m
 from carekey.store.cache import cached
@@ -38,12 +38,7 @@ def active_issuer_key(db: Session, *, municipality_id: int, secret: str) -> Issu
 
 
 def _active_issuer_key(db: Session, *, municipality_id: int, secret: str) -> IssuerKey:
-    row = db.execute(
-        select(m.IssuerKey.kid, m.IssuerKey.private_key_sealed, m.Municipality.code)
-        .join(m.Municipality, m.Municipality.id == m.IssuerKey.municipality_id)
-        .where(m.IssuerKey.municipality_id == municipality_id)
-        .where(m.IssuerKey.status == IssuerKeyStatus.ACTIVE)
-    ).one_or_none()
+    row = queries.active_issuer_key(db, municipality_id=municipality_id)
     if row is None or row.private_key_sealed is None:
         raise DomainError(
             "issuer.no_active_key",
@@ -63,11 +58,7 @@ def _active_issuer_key(db: Session, *, municipality_id: int, secret: str) -> Iss
 
 def keyring(db: Session, *, municipality_id: int) -> IssuerKeyring:
     """The issuer keys a door of this municipality should trust (next and active) or refuse."""
-    rows = db.execute(
-        select(m.IssuerKey.public_key, m.IssuerKey.status, m.Municipality.code)
-        .join(m.Municipality, m.Municipality.id == m.IssuerKey.municipality_id)
-        .where(m.IssuerKey.municipality_id == municipality_id)
-    ).all()
+    rows = queries.issuer_keys(db, municipality_id=municipality_id)
     trusted = [
         IssuerPublicKey(r.code, Ed25519Public(r.public_key))
         for r in rows

@@ -46,6 +46,7 @@ MAX_BUNDLE_DEPTH: Final = 12
 MAX_BUNDLE_LEAVES: Final = 1 << MAX_BUNDLE_DEPTH
 MAX_PRESENTATION_BYTES: Final = 1024
 MAX_DOOR_ID_BYTES: Final = 32
+"""A door's protocol id (its serial) is 1 to this many bytes: in leaves, time tokens, sessions."""
 PRESENTATION_HEAD: Final = 0x85
 """First byte of a presentation: a CBOR array of 5 items (a plain credential starts 0xd2)."""
 

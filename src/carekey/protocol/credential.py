@@ -92,6 +92,8 @@ from carekey.protocol.windows import (
 CLAIM_CAREKEY: Final = -65537
 CLAIM_BUNDLE: Final = -65540
 MAX_VALIDITY: Final = timedelta(hours=9)
+"""The longest a credential lives (``exp - nbf``), and so the ceiling of every key's life: the
+one definition of the 9-hour key lifetime, which the server, revocation and the app import."""
 MAX_TARGETS: Final = 8
 MAX_CREDENTIAL_BYTES: Final = 1024
 CREDENTIAL_ID_BYTES: Final = 16

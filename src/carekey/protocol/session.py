@@ -52,6 +52,8 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from carekey.protocol import cbor
+from carekey.protocol.bundle import MAX_DOOR_ID_BYTES
+from carekey.protocol.credential import MAX_CREDENTIAL_BYTES
 from carekey.protocol.errors import MESSAGES, DecodeError, ProtocolError
 from carekey.protocol.framing import (
     DEFAULT_MAX_MESSAGE_SIZE,
@@ -74,10 +76,8 @@ X25519_BYTES: Final = 32
 DOOR_NONCE_BYTES: Final = 16
 SIGNATURE_BYTES: Final = 64
 AEAD_TAG_BYTES: Final = 16
-MAX_DOOR_ID_BYTES: Final = 32
 MAX_RECORD_COUNTER: Final = 0xFFFF
 STATUS_BYTES: Final = 10
-MAX_CREDENTIAL_BYTES: Final = 1024
 MAX_ALERT_CODE_BYTES: Final = 32
 
 # Session-level refusal codes (Danish, English); kept here until merged into errors.MESSAGES.

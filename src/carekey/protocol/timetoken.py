@@ -33,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from carekey.protocol import cbor
+from carekey.protocol.bundle import MAX_DOOR_ID_BYTES
 from carekey.protocol.errors import DecodeError, ProtocolError, ValidityError
 from carekey.protocol.keys import IssuerKey, IssuerKeyring, open_issuer_signed, sign1
 
@@ -43,7 +44,6 @@ DRIFT_PPM: Final = 20.0
 MAX_TOLERANCE: Final = timedelta(minutes=30)
 MIN_NONCE_BYTES: Final = 8
 MAX_NONCE_BYTES: Final = 32
-MAX_DOOR_ID_BYTES: Final = 32
 
 
 def drift_tolerance(

@@ -5,47 +5,21 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
 
 from carekey.emergency_keys import service as emergency
 from carekey.http.deps import ActorDep, NowDep, SessionDep
-from carekey.keyservice.service import create_enrolment_code
+from carekey.keyservice.enrolment import create_enrolment_code
 from carekey.revocation import service as revocation
+from carekey.revocation.schemas import (
+    BlockPhoneRequest,
+    EmergencyKeyRequest,
+    EmergencyKeyResponse,
+    EnrolmentCodeResponse,
+    ReasonRequest,
+    RevocationResponse,
+)
 
 router = APIRouter(prefix="/api/v1/admin", tags=["administration"])
-
-
-class ReasonRequest(BaseModel):
-    reason: str = Field(min_length=1, max_length=2000)
-
-
-class BlockPhoneRequest(ReasonRequest):
-    lost: bool = Field(default=False, description="Mistet eller stjålet / lost or stolen")
-
-
-class ExposedDoor(BaseModel):
-    door_device_id: int
-    until: dt.datetime
-
-
-class RevocationResponse(BaseModel):
-    changed: bool
-    denylist_version: int | None
-    exposed_doors: list[ExposedDoor] = Field(
-        description="Døre, der kan acceptere en spærret nøgle, til de lærer spærringen, "
-        "og senest hvornår / doors that may accept a revoked key until they learn of it"
-    )
-
-
-def _response(result: revocation.Revocation) -> RevocationResponse:
-    return RevocationResponse(
-        changed=result.changed,
-        denylist_version=result.denylist_version,
-        exposed_doors=[
-            ExposedDoor(door_device_id=door, until=until)
-            for door, until in sorted(result.exposed_doors.items())
-        ],
-    )
 
 
 @router.post("/phones/{phone_id}/block", response_model=RevocationResponse)
@@ -53,7 +27,7 @@ def block_phone(
     phone_id: int, body: BlockPhoneRequest, db: SessionDep, actor: ActorDep, now: NowDep
 ) -> RevocationResponse:
     """Spær en telefon / block a phone."""
-    return _response(
+    return RevocationResponse.of(
         revocation.block_phone(
             db, actor=actor, phone_id=phone_id, reason=body.reason, lost=body.lost, now=now
         )
@@ -65,14 +39,9 @@ def unblock_phone(
     phone_id: int, body: ReasonRequest, db: SessionDep, actor: ActorDep, now: NowDep
 ) -> RevocationResponse:
     """Ophæv spærring af en telefon / unblock a phone."""
-    return _response(
+    return RevocationResponse.of(
         revocation.unblock_phone(db, actor=actor, phone_id=phone_id, reason=body.reason, now=now)
     )
-
-
-class EnrolmentCodeResponse(BaseModel):
-    code: str
-    expires_at: dt.datetime
 
 
 @router.post("/phones/{phone_id}/enrolment-code", response_model=EnrolmentCodeResponse)
@@ -89,7 +58,7 @@ def block_employee(
     employee_id: int, body: ReasonRequest, db: SessionDep, actor: ActorDep, now: NowDep
 ) -> RevocationResponse:
     """Spær en medarbejder / block an employee."""
-    return _response(
+    return RevocationResponse.of(
         revocation.block_employee(
             db, actor=actor, employee_id=employee_id, reason=body.reason, now=now
         )
@@ -101,7 +70,7 @@ def unblock_employee(
     employee_id: int, body: ReasonRequest, db: SessionDep, actor: ActorDep, now: NowDep
 ) -> RevocationResponse:
     """Ophæv spærring af en medarbejder / unblock an employee."""
-    return _response(
+    return RevocationResponse.of(
         revocation.unblock_employee(
             db, actor=actor, employee_id=employee_id, reason=body.reason, now=now
         )
@@ -113,7 +82,7 @@ def remove_citizen(
     citizen_id: int, body: ReasonRequest, db: SessionDep, actor: ActorDep, now: NowDep
 ) -> RevocationResponse:
     """Fjern borgerens adresse fra løsningen / remove the citizen's address from the solution."""
-    return _response(
+    return RevocationResponse.of(
         revocation.remove_citizen(
             db, actor=actor, citizen_id=citizen_id, reason=body.reason, now=now
         )
@@ -125,29 +94,11 @@ def restore_citizen(
     citizen_id: int, body: ReasonRequest, db: SessionDep, actor: ActorDep, now: NowDep
 ) -> RevocationResponse:
     """Fortryd fjernelse / undo a removal."""
-    return _response(
+    return RevocationResponse.of(
         revocation.restore_citizen(
             db, actor=actor, citizen_id=citizen_id, reason=body.reason, now=now
         )
     )
-
-
-class EmergencyKeyRequest(BaseModel):
-    employee_id: int
-    citizen_id: int
-    reason: str = Field(min_length=1, max_length=2000)
-    minutes: int = Field(ge=1, le=540)
-    starts_at: dt.datetime | None = None
-
-
-class EmergencyKeyResponse(BaseModel):
-    id: int
-    employee_id: int
-    citizen_id: int
-    reason: str
-    starts_at: dt.datetime
-    ends_at: dt.datetime
-    revoked_at: dt.datetime | None
 
 
 @router.post("/emergency-keys", response_model=EmergencyKeyResponse, status_code=201)

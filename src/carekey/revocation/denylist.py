@@ -11,12 +11,12 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from carekey.domain.enums import DenylistEntryKind, DenylistReason
 from carekey.protocol import denylist as proto
 from carekey.protocol.keys import IssuerKey
+from carekey.revocation import queries
 from carekey.store import models as m
 from carekey.store.cache import cached
 
@@ -41,19 +41,13 @@ class Entry:
 
 def current_version(db: Session, *, municipality_id: int) -> int:
     """The newest denylist version of the municipality (0 before the first entry)."""
-    version = db.execute(
-        select(func.max(m.DenylistVersion.version)).where(
-            m.DenylistVersion.municipality_id == municipality_id
-        )
-    ).scalar_one_or_none()
+    version = queries.newest_version(db, municipality_id=municipality_id)
     return int(version or 0)
 
 
 def _new_version(db: Session, municipality_id: int, now: dt.datetime) -> int:
     # Serialise concurrent revocations of one municipality (no-op on SQLite, which has one writer).
-    db.execute(
-        select(m.Municipality.id).where(m.Municipality.id == municipality_id).with_for_update()
-    )
+    queries.lock_municipality(db, municipality_id=municipality_id)
     version = current_version(db, municipality_id=municipality_id) + 1
     db.add(m.DenylistVersion(municipality_id=municipality_id, version=version, created_at=now))
     db.flush()
@@ -76,7 +70,7 @@ def apply_changes(
     adding, removing = list(add), list(remove)
     version = _new_version(db, municipality_id, now)
     for entry in adding:
-        row = _find(db, municipality_id, entry.kind, entry.key)
+        row = queries.entry(db, municipality_id=municipality_id, kind=entry.kind, key=entry.key)
         if row is None:
             db.add(
                 m.DenylistEntry(
@@ -96,48 +90,22 @@ def apply_changes(
             row.reason = reason
         row.expires_at = max(row.expires_at, entry.expires_at)
     for kind, key in removing:
-        row = _find(db, municipality_id, kind, key)
+        row = queries.entry(db, municipality_id=municipality_id, kind=kind, key=key)
         if row is not None and row.removed_in_version is None:
             row.removed_in_version = version
     db.flush()
-    row_version = db.execute(
-        select(m.DenylistVersion).where(
-            m.DenylistVersion.municipality_id == municipality_id,
-            m.DenylistVersion.version == version,
-        )
-    ).scalar_one()
-    row_version.entry_count = len(_live_rows(db, municipality_id, now))
-    return version
-
-
-def _find(
-    db: Session, municipality_id: int, kind: DenylistEntryKind, key: bytes
-) -> m.DenylistEntry | None:
-    return db.execute(
-        select(m.DenylistEntry).where(
-            m.DenylistEntry.municipality_id == municipality_id,
-            m.DenylistEntry.entry_kind == kind,
-            m.DenylistEntry.entry_key == key,
-        )
-    ).scalar_one_or_none()
-
-
-def _live_rows(db: Session, municipality_id: int, now: dt.datetime) -> list[m.DenylistEntry]:
-    return list(
-        db.execute(
-            select(m.DenylistEntry).where(
-                m.DenylistEntry.municipality_id == municipality_id,
-                m.DenylistEntry.removed_in_version.is_(None),
-                m.DenylistEntry.expires_at > now,
-            )
-        ).scalars()
+    row_version = queries.version_row(db, municipality_id=municipality_id, version=version)
+    row_version.entry_count = len(
+        queries.live_entries(db, municipality_id=municipality_id, now=now)
     )
+    return version
 
 
 def live_entries(db: Session, *, municipality_id: int, now: dt.datetime) -> list[Entry]:
     """The entries that still matter at ``now``."""
     return [
-        Entry(r.entry_kind, r.entry_key, r.expires_at) for r in _live_rows(db, municipality_id, now)
+        Entry(r.entry_kind, r.entry_key, r.expires_at)
+        for r in queries.live_entries(db, municipality_id=municipality_id, now=now)
     ]
 
 
@@ -150,26 +118,23 @@ def signed_snapshot(
         return 0, None
     # A version's entries never change (every change makes a new version), so its signed snapshot
     # can be reused for a minute, keyed by the version row itself.
-    row_id = db.execute(
-        select(m.DenylistVersion.id).where(
-            m.DenylistVersion.municipality_id == municipality_id,
-            m.DenylistVersion.version == version,
-        )
-    ).scalar_one()
+    row_id = queries.version_row_id(db, municipality_id=municipality_id, version=version)
     data = cached(
         db,
         ("denylist_snapshot", municipality_id, version, row_id),
         SNAPSHOT_REUSE_S,
-        lambda: _sign_snapshot(
+        lambda: sign_snapshot(
             db, municipality_id=municipality_id, version=version, issuer_key=issuer_key, now=now
         ),
     )
     return version, data
 
 
-def _sign_snapshot(
+def sign_snapshot(
     db: Session, *, municipality_id: int, version: int, issuer_key: IssuerKey, now: dt.datetime
 ) -> bytes:
+    """A signed snapshot of the entries live at ``now``, as ``version`` (uncached: callers go
+    through ``signed_snapshot`` or the same cache entry)."""
     entries = [
         proto.DenylistEntry(_PROTO_KIND[e.kind], e.key, e.expires_at)
         for e in live_entries(db, municipality_id=municipality_id, now=now)

@@ -7,21 +7,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carekey.access import Action, Actor, get_in_scope, reach
 from carekey.audit.actions import record_admin_action
 from carekey.domain import enums as e
 from carekey.domain.errors import DomainError
-from carekey.keyservice.service import subject_of
+from carekey.keyservice.credentials import subject_of
 from carekey.protocol import denylist as proto
+from carekey.protocol.credential import MAX_VALIDITY
 from carekey.protocol.keys import DevicePublicKey
 from carekey.revocation import denylist as dl
+from carekey.revocation import queries
 from carekey.store import models as m
-
-# A withdrawn door stays on the denylist until every key that could name it has expired.
-MAX_KEY_LIFETIME = dt.timedelta(hours=9)
 
 
 @dataclass
@@ -45,14 +43,6 @@ def _reason(reason: str) -> str:
     return text
 
 
-def _live_credentials(db: Session, now: dt.datetime, *where: object) -> list[m.IssuedCredential]:
-    return list(
-        db.execute(
-            select(m.IssuedCredential).where(m.IssuedCredential.expires_at > now).where(*where)  # type: ignore[arg-type]
-        ).scalars()
-    )
-
-
 def _exposure(creds: list[m.IssuedCredential]) -> dict[int, dt.datetime]:
     exposed: dict[int, dt.datetime] = {}
     for c in creds:
@@ -70,7 +60,7 @@ def block_phone(
     """Block a phone (``lost`` marks it lost or stolen). Its keys are denylisted by device key."""
     phone = get_in_scope(db, reach(actor, Action.BLOCK_STAFF), m.Phone, phone_id)
     why = _reason(reason)
-    creds = _live_credentials(db, now, m.IssuedCredential.phone_id == phone.id)
+    creds = queries.live_credentials(db, now=now, phone_id=phone.id)
     if phone.status in (e.PhoneStatus.BLOCKED, e.PhoneStatus.LOST):
         return Revocation(False, None, _exposure(creds))
     phone.status = e.PhoneStatus.LOST if lost else e.PhoneStatus.BLOCKED
@@ -115,7 +105,7 @@ def unblock_phone(
     phone.blocked_reason = None
     phone.session_epoch += 1
     phone.bundle_digest = None
-    creds = _live_credentials(db, now, m.IssuedCredential.phone_id == phone.id)
+    creds = queries.live_credentials(db, now=now, phone_id=phone.id)
     version = None
     if phone.public_key is not None:
         version = dl.apply_changes(
@@ -151,7 +141,7 @@ def block_employee(
     """Block an employee on every phone: their keys are denylisted by subject."""
     employee = get_in_scope(db, reach(actor, Action.BLOCK_STAFF), m.Employee, employee_id)
     why = _reason(reason)
-    creds = _live_credentials(db, now, m.IssuedCredential.employee_id == employee.id)
+    creds = queries.live_credentials(db, now=now, employee_id=employee.id)
     if employee.status is e.EmployeeStatus.BLOCKED:
         return Revocation(False, None, _exposure(creds))
     employee.status = e.EmployeeStatus.BLOCKED
@@ -201,7 +191,7 @@ def unblock_employee(
     employee.blocked_reason = None
     employee.blocked_at = None
     employee.session_epoch += 1
-    creds = _live_credentials(db, now, m.IssuedCredential.employee_id == employee.id)
+    creds = queries.live_credentials(db, now=now, employee_id=employee.id)
     version = dl.apply_changes(
         db,
         municipality_id=employee.municipality_id,
@@ -231,11 +221,7 @@ def unblock_employee(
 def _home_lock(db: Session, citizen: m.Citizen) -> m.DoorDevice | None:
     if citizen.dwelling_id is None:
         return None
-    return db.execute(
-        select(m.DoorDevice)
-        .where(m.DoorDevice.dwelling_id == citizen.dwelling_id)
-        .where(m.DoorDevice.status != e.DoorStatus.DECOMMISSIONED)
-    ).scalar_one_or_none()
+    return queries.home_lock(db, dwelling_id=citizen.dwelling_id)
 
 
 def door_entry_key(door_id: bytes) -> bytes:
@@ -255,20 +241,14 @@ def remove_citizen(
         return Revocation(False, None)
     citizen.status = e.CitizenStatus.REMOVED
     citizen.removed_at = now
-    for grant in db.execute(
-        select(m.EmergencyKeyGrant)
-        .where(m.EmergencyKeyGrant.citizen_id == citizen.id)
-        .where(m.EmergencyKeyGrant.revoked_at.is_(None))
-    ).scalars():
+    for grant in queries.open_grants_to(db, citizen_id=citizen.id):
         grant.revoked_at = now
         grant.revoked_by_employee_id = actor.employee_id
     lock = _home_lock(db, citizen)
     version = None
     exposed: dict[int, dt.datetime] = {}
     if lock is not None:
-        creds = _live_credentials(
-            db, now, m.IssuedCredential.municipality_id == citizen.municipality_id
-        )
+        creds = queries.live_credentials(db, now=now, municipality_id=citizen.municipality_id)
         exposed = {door: until for door, until in _exposure(creds).items() if door == lock.id}
         version = dl.apply_changes(
             db,
@@ -279,7 +259,8 @@ def remove_citizen(
                 dl.Entry(
                     e.DenylistEntryKind.DOOR,
                     door_entry_key(lock.serial.encode()),
-                    now + MAX_KEY_LIFETIME,
+                    # Until every key that could name the door has expired.
+                    now + MAX_VALIDITY,
                 )
             ],
         )
@@ -330,12 +311,7 @@ def restore_citizen(
             now=now,
             remove=[(e.DenylistEntryKind.DOOR, door_entry_key(lock.serial.encode()))],
         )
-        for order in db.execute(
-            select(m.WorkOrder)
-            .where(m.WorkOrder.door_device_id == lock.id)
-            .where(m.WorkOrder.kind == e.WorkOrderKind.RESTORE)
-            .where(m.WorkOrder.status == e.WorkOrderStatus.ORDERED)
-        ).scalars():
+        for order in queries.ordered_restore_work_orders(db, door_device_id=lock.id):
             order.status = e.WorkOrderStatus.CANCELLED
     record_admin_action(
         db,

@@ -11,18 +11,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from argon2.low_level import Type, hash_secret
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy import Connection
 
 from carekey.domain import enums as e
 from carekey.domain.errors import DomainError
-from carekey.seed import names
+from carekey.protocol.credential import MAX_VALIDITY
+from carekey.seed import names, queries
 from carekey.store import models as m
 from carekey.store.sealed import seal
 
@@ -79,7 +80,7 @@ def _noop(_step: str, _done: int, _total: int) -> None:
 
 def is_empty(connection: Connection) -> bool:
     """Whether the database holds no municipality yet."""
-    return connection.execute(select(func.count()).select_from(m.Municipality)).scalar_one() == 0
+    return queries.municipality_count(connection) == 0
 
 
 def seed(
@@ -112,38 +113,13 @@ def seed(
     counts: dict[str, int] = {}
     for index, (label, model, rows) in enumerate(steps):
         progress(label, index, len(steps))
-        for chunk in _chunks(rows, 1000):
-            connection.execute(insert(model), chunk)
+        queries.insert_all(connection, model, rows)
         counts[model.__tablename__] = counts.get(model.__tablename__, 0) + len(rows)
     progress("done", len(steps), len(steps))
     if connection.dialect.name == "postgresql":
-        _advance_sequences(connection)
-    # Fresh statistics, so the query planner knows the tables are no longer empty.
-    connection.exec_driver_sql("ANALYZE")
+        queries.advance_sequences(connection)
+    queries.analyze(connection)
     return SeedSummary(profile, seed, counts)
-
-
-def _chunks(rows: Sequence[dict[str, Any]], size: int) -> Iterator[Sequence[dict[str, Any]]]:
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
-
-
-def _advance_sequences(connection: Connection) -> None:
-    """Seeding writes explicit ids; move PostgreSQL's sequences past them."""
-    for table in m.Base.metadata.sorted_tables:
-        column = table.c.get("id")
-        if (
-            column is not None
-            and column.primary_key
-            and column.autoincrement
-            and column.type.python_type is int
-        ):
-            connection.execute(
-                text(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "  # noqa: S608 - table names come from our own metadata
-                    f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"
-                )
-            )
 
 
 class _Builder:
@@ -178,7 +154,7 @@ class _Builder:
                     "code": p.municipality_code,
                     "name": p.municipality_name,
                     "timezone": "Europe/Copenhagen",
-                    "key_lifetime_minutes": 540,
+                    "key_lifetime_minutes": MAX_VALIDITY // dt.timedelta(minutes=1),
                     "heartbeat_interval_s": 60,
                     "emergency_key_max_minutes": 480,
                     "wrong_code_limit": 5,

@@ -29,7 +29,8 @@ from carekey.devices.firmware import DoorFirmware
 from carekey.domain import enums as e
 from carekey.doors.commissioning import DoorKeyReport, commission_doors
 from carekey.keyservice import issuer as issuer_service
-from carekey.keyservice.service import LIVE_DOOR_STATUSES, create_enrolment_code
+from carekey.keyservice.bundle import LIVE_DOOR_STATUSES
+from carekey.keyservice.enrolment import create_enrolment_code
 from carekey.link.transport import BluetoothLink, Transport
 from carekey.seed.service import DEMO_PASSWORD
 from carekey.sim.doors import commission_from_row

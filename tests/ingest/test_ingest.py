@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from carekey.domain import enums as e
 from carekey.ingest import service as ingest
-from carekey.keyservice.service import AppSession
+from carekey.keyservice.app_session import AppSession
 from carekey.protocol.events import EventChain, EventKind, SignedEvent
 from carekey.protocol.keys import DoorKey
 from carekey.store import models as m

@@ -1,7 +1,7 @@
 """Upload attacks on a real door's log: tampered, reordered, deleted or duplicated events.
 
 ``tests/protocol/test_events.py`` checks ``verify_chain`` on hand-built chains and
-``tests/services/test_ingest.py`` the ingest service on hand-built chains. Here the events come
+``tests/ingest/test_ingest.py`` the ingest service on hand-built chains. Here the events come
 from the door firmware itself (a home lock in the testbed, read back with READ_EVENTS by the care
 worker's phone), including the door's signed refusal of an attack, and go through the ingest
 service into the audit log, which is where an attacker would want to hide that refusal.
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from carekey.devices.homelock import HomeLock
 from carekey.domain import enums as e
 from carekey.ingest import service as ingest
-from carekey.keyservice.service import AppSession
+from carekey.keyservice.app_session import AppSession
 from carekey.protocol import cbor
 from carekey.protocol.events import EventKind, decode_event
 from carekey.protocol.keys import DoorKey, parse_sign1, sign1

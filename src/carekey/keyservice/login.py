@@ -1,0 +1,300 @@
+"""How a phone gets its keys: a login (password and device proof) and, later in the shift, a
+refresh (session and device proof, no password). Both end in the same bundle: the doors of
+``bundle_doors``, signed by ``credentials``, dying at login + the municipality's key lifetime.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from carekey.auth.service import check_employee_password
+from carekey.auth.tokens import open_token
+from carekey.domain import enums as e
+from carekey.domain.errors import ForbiddenError
+from carekey.keyservice import issuer as issuer_service
+from carekey.keyservice import queries
+from carekey.keyservice.app_session import (
+    LAST_SEEN_RESOLUTION,
+    DeviceProof,
+    issue_challenge,
+    issue_session_token,
+    phone_refused,
+    session_refused,
+    verify_device_proof,
+)
+from carekey.keyservice.bundle import KeyBundle, door_digest
+from carekey.keyservice.bundle_doors import doors_and_grants
+from carekey.keyservice.credentials import Holder, sign_bundle, sign_single
+from carekey.protocol import credential as cred
+from carekey.protocol.keys import IssuerKey
+from carekey.protocol.timetoken import issue_time_token
+from carekey.revocation import denylist as denylist_service
+from carekey.store import models as m
+from carekey.store.cache import cached
+
+
+@dataclass(frozen=True, slots=True)
+class LoginAttempt:
+    """What the key app sends to log in: who (municipality, employee number, password), on
+    which phone, and the phone's proof that it holds that phone's device key."""
+
+    municipality_code: str
+    employee_number: str
+    password: str = field(repr=False)
+    phone_id: int
+    proof: DeviceProof
+
+
+def login(db: Session, attempt: LoginAttempt, *, secret: str, now: dt.datetime) -> KeyBundle:
+    """Log an employee in on an enrolled phone and hand out today's key bundle."""
+    phone = db.get(m.Phone, attempt.phone_id)
+    refused = phone_refused(phone)
+    if refused is not None:
+        raise refused
+    assert phone is not None
+    verify_device_proof(
+        phone.id, phone.public_key, proof=attempt.proof, purpose="login", secret=secret, now=now
+    )
+    employee = check_employee_password(
+        db,
+        municipality_code=attempt.municipality_code,
+        employee_number=attempt.employee_number,
+        password=attempt.password,
+    )
+    if employee.municipality_id != phone.municipality_id or (
+        phone.employee_id is not None and phone.employee_id != employee.id
+    ):
+        raise ForbiddenError(
+            "auth.not_your_phone",
+            "Telefonen er ikke registreret til dig",
+            "This phone is not registered to you",
+        )
+    municipality = db.get(m.Municipality, employee.municipality_id)
+    assert municipality is not None
+    session_expires = now + dt.timedelta(minutes=municipality.key_lifetime_minutes)
+    token = issue_session_token(employee, phone, session_expires, secret)
+    db.add(
+        m.AuditEvent(
+            municipality_id=employee.municipality_id,
+            source=e.AuditSource.SERVER,
+            action=e.AuditAction.LOGIN,
+            employee_id=employee.id,
+            phone_id=phone.id,
+            occurred_at=now,
+            received_at=now,
+        )
+    )
+    return build_bundle(
+        db,
+        employee=employee,
+        phone=phone,
+        secret=secret,
+        now=now,
+        session_expires=session_expires,
+        session_token=token,
+    )
+
+
+def build_bundle(
+    db: Session,
+    *,
+    employee: m.Employee,
+    phone: m.Phone,
+    secret: str,
+    now: dt.datetime,
+    session_expires: dt.datetime,
+    session_token: str | None = None,
+) -> KeyBundle:
+    """Sign today's keys for ``employee`` on ``phone``; they die at ``session_expires`` at the
+    latest (≤ 9 h after login) and never outlive an emergency grant."""
+    municipality = db.get(m.Municipality, employee.municipality_id)
+    assert municipality is not None
+    issuer_key = issuer_service.active_issuer_key(
+        db, municipality_id=municipality.id, secret=secret
+    )
+    version, snapshot = denylist_service.signed_snapshot(
+        db, municipality_id=municipality.id, issuer_key=issuer_key, now=now
+    )
+    bundle, changes = _build(
+        db,
+        holder=Holder.of(employee, phone),
+        issuer_key=issuer_key,
+        denylist=(version, snapshot),
+        expires=min(session_expires, now + dt.timedelta(minutes=municipality.key_lifetime_minutes)),
+        secret=secret,
+        now=now,
+        session_token=session_token,
+        grants_possible=True,
+    )
+    for name, value in changes.items():
+        setattr(phone, name, value)
+    return bundle
+
+
+def refresh_bundle(
+    db: Session, *, token: str, proof: DeviceProof, secret: str, now: dt.datetime
+) -> KeyBundle:
+    """A fresh bundle for a logged-in phone: device proof and rights re-checked, no password.
+
+    The same checks as ``require_session`` (phone and employee active, session epochs current),
+    read with one Core query instead of ORM loads: this is the hot path of the morning rush."""
+    payload = open_token(token, secret=secret, purpose="app", now=now)
+    phone_id = int(payload["ph"])
+    row = queries.refresh_row(db, employee_id=int(payload["emp"]), phone_id=phone_id, now=now)
+    if row is None:
+        raise session_refused("unknown")
+    (
+        employee_status,
+        employee_epoch,
+        municipality_id,
+        employee_name,
+        phone_status,
+        phone_epoch,
+        public_key,
+        bundle_digest,
+        bundle_expires_at,
+        last_seen_at,
+        key_lifetime_minutes,
+        denylist_version,
+        denylist_row,
+        has_grants,
+    ) = row
+    if phone_status is not e.PhoneStatus.ACTIVE or phone_epoch != payload["pep"]:
+        raise session_refused("phone_blocked")
+    if employee_status is not e.EmployeeStatus.ACTIVE or employee_epoch != payload["eep"]:
+        raise session_refused("employee_blocked")
+    verify_device_proof(phone_id, public_key, proof=proof, purpose="bundle", secret=secret, now=now)
+    session_expires = dt.datetime.fromtimestamp(payload["exp"], dt.UTC)
+    issuer_key = issuer_service.active_issuer_key(
+        db, municipality_id=municipality_id, secret=secret
+    )
+    holder = Holder(
+        int(payload["emp"]),
+        municipality_id,
+        employee_name,
+        phone_id,
+        public_key,
+        bundle_digest,
+        bundle_expires_at,
+        last_seen_at,
+    )
+    bundle, changes = _build(
+        db,
+        holder=holder,
+        issuer_key=issuer_key,
+        denylist=_signed_denylist(
+            db,
+            municipality_id=municipality_id,
+            version=denylist_version,
+            row_id=denylist_row,
+            issuer_key=issuer_key,
+            now=now,
+        ),
+        expires=min(session_expires, now + dt.timedelta(minutes=key_lifetime_minutes)),
+        secret=secret,
+        now=now,
+        session_token=None,
+        grants_possible=bool(has_grants),
+    )
+    if changes:
+        queries.update_phone(db, phone_id=phone_id, values=changes)
+    return bundle
+
+
+def _build(
+    db: Session,
+    *,
+    holder: Holder,
+    issuer_key: IssuerKey,
+    denylist: tuple[int, bytes | None],
+    expires: dt.datetime,
+    secret: str,
+    now: dt.datetime,
+    session_token: str | None,
+    grants_possible: bool,
+) -> tuple[KeyBundle, dict[str, Any]]:
+    """The key bundle, and the phone columns to update (only those whose value changes)."""
+    version, snapshot = denylist
+    doors, grants = doors_and_grants(db, employee=holder, now=now, grants_possible=grants_possible)
+    # Tolerate door clocks a little behind, within the 9-hour ceiling of a credential's life.
+    not_before = max(now - dt.timedelta(minutes=5), expires - cred.MAX_VALIDITY)
+    regular = [d for d in doors if d.emergency_grant_id is None]
+    credentials: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    if regular:
+        body, row = sign_bundle(
+            issuer_key=issuer_key,
+            holder=holder,
+            doors=regular,
+            not_before=not_before,
+            expires=expires,
+            denylist_version=version,
+            now=now,
+        )
+        credentials.append(body)
+        rows.append(row)
+    for grant_id in sorted({d.emergency_grant_id for d in doors if d.emergency_grant_id}):
+        body, row = sign_single(
+            issuer_key=issuer_key,
+            holder=holder,
+            doors=[d for d in doors if d.emergency_grant_id == grant_id],
+            not_before=not_before,
+            expires=min(expires, grants[grant_id].ends_at),
+            denylist_version=version,
+            grant_id=grant_id,
+            now=now,
+        )
+        credentials.append(body)
+        rows.append(row)
+    if rows:
+        queries.insert_issued_credentials(db, rows)
+    digest = door_digest(doors)
+    # Write only what changed: a refresh of an unchanged key set should not rewrite the phone.
+    changes: dict[str, Any] = {}
+    if holder.bundle_digest != digest:
+        changes["bundle_digest"] = digest
+    if holder.bundle_expires_at != expires:
+        changes["bundle_expires_at"] = expires
+    if holder.last_seen_at is None or now - holder.last_seen_at >= LAST_SEEN_RESOLUTION:
+        changes["last_seen_at"] = now
+    bundle = KeyBundle(
+        session_token=session_token,
+        expires_at=expires,
+        employee_id=holder.employee_id,
+        employee_name=holder.employee_name,
+        doors=doors,
+        credentials=credentials,
+        time_token=issue_time_token(issuer_key=issuer_key, now=now),
+        denylist_version=version,
+        denylist_snapshot=snapshot,
+        digest=digest,
+        next_challenge=issue_challenge(phone_id=holder.phone_id, secret=secret, now=now)[0],
+    )
+    return bundle, changes
+
+
+def _signed_denylist(
+    db: Session,
+    *,
+    municipality_id: int,
+    version: int | None,
+    row_id: int | None,
+    issuer_key: IssuerKey,
+    now: dt.datetime,
+) -> tuple[int, bytes | None]:
+    """``denylist.signed_snapshot`` for a version and row already read (same cache entry)."""
+    if not version or row_id is None:
+        return 0, None
+    data = cached(
+        db,
+        ("denylist_snapshot", municipality_id, version, row_id),
+        denylist_service.SNAPSHOT_REUSE_S,
+        lambda: denylist_service.sign_snapshot(
+            db, municipality_id=municipality_id, version=version, issuer_key=issuer_key, now=now
+        ),
+    )
+    return version, data
