@@ -12,8 +12,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24.2"
 
+# A development venv (made by `make test`) stays one: re-installing the run-time lock over it
+# would swap versions the tests were locked with (cbor2 differs between the two locks).
 $(VENV)/.main-stamp: requirements/main.txt pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/main.txt
+	if [ -f $(VENV)/.dev-stamp ]; then \
+	  $(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt; \
+	else \
+	  $(BIN)/python -m pip install --quiet --require-hashes -r requirements/main.txt; \
+	fi
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
