@@ -183,6 +183,7 @@ def test_it_is_a_device_signer_and_opens_a_door_through_phone_driver(tmp_path: P
     driver.time_tokens = lambda door_id, nonce: bed.time_token(door_id, nonce)
     driver.denylist = bed.denylist_for
     phone = Phone(driver=driver, subject="mette")
+    driver.freshness = lambda: bed.freshness(phone)
     bed.credential(phone, lock.door_id)
     result = bed.visit(phone, lock, Command.UNLOCK)
     assert result.ok

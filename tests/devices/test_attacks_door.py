@@ -183,6 +183,7 @@ class OpenSession:
         )
         self._reassembler = Reassembler(mtu=self.link.mtu)
         self.session.receive_door_hello(self._exchange(self.session.hello()))
+        self._freshness = phone.driver.freshness() if phone.driver.freshness else None
 
     def _exchange(self, message: bytes) -> bytes:
         self.link.send(fragment(message, mtu=self.link.mtu))
@@ -198,7 +199,9 @@ class OpenSession:
         *,
         denylist_update: bytes | None = None,
     ) -> Response:
-        record = self.session.request(command, args, denylist_update=denylist_update)
+        record = self.session.request(
+            command, args, denylist_update=denylist_update, freshness=self._freshness
+        )
         return self.session.receive_response(self._exchange(record))
 
     def close(self) -> None:

@@ -116,7 +116,10 @@ def test_denylist_update_command(bed: Testbed, lock: HomeLock, phone: Phone) -> 
     bed.block(DenylistEntry.for_subject("ali", START + dt.timedelta(hours=9)))
     result = bed.visit(phone, lock, Command.DENYLIST_UPDATE)
     assert result.ok
-    assert result.response.data == {"denylist_version": 1}
+    assert result.response.data == {
+        "denylist_version": 1,
+        "denylist": {"version": 1, "held": [[0, 2**32]]},
+    }
     assert lock.denylist.version == 1
     bed.block(DenylistEntry.for_subject("bo", START + dt.timedelta(hours=9)))
     assert bed.visit(phone, lock, Command.DENYLIST_UPDATE).ok  # a delta from version 1

@@ -12,6 +12,13 @@ a session, in this order (the first failure is the refusal it logs and returns):
 2. the credential: issuer signature, door, **kind** (a partner or entrance credential never opens
    a home lock), denylist, time (refused when the door does not know it), windows, serial;
 3. proof of possession: the device signature over the session transcript;
+3a. the proof of freshness (:mod:`carekey.protocol.freshness`): a server-signed sign of life for
+   this phone's device key, live by the door's clock, so a phone the server stopped renewing
+   (blocked) opens nothing once it runs out. Locking, status, time and denylist requests do not
+   need it (a worker whose proof ran out can still lock up). When the proof says the phone has
+   seen a newer denylist than the door holds for its own withdrawal entry, the phone must have
+   brought that piece (``denylist_required``), so a removal reaches the door with the first
+   phone that checked in after it;
 4. the use counter: per subject the door keeps the highest (serial, counter) it has accepted; an
    older serial is ``old_serial``, the same serial with a counter that did not increase is
    ``counter_not_increasing`` (a cloned credential and device key, or a replay);
@@ -50,7 +57,7 @@ from carekey.protocol.credential import (
     decode_credential,
     verify_credential,
 )
-from carekey.protocol.denylist import DenylistState
+from carekey.protocol.denylist import DenylistState, door_entry_id, id_prefix
 from carekey.protocol.errors import ProtocolError
 from carekey.protocol.events import EventChain, EventKind, SignedEvent
 from carekey.protocol.framing import (
@@ -62,6 +69,7 @@ from carekey.protocol.framing import (
     decode_message,
     fragment,
 )
+from carekey.protocol.freshness import Freshness, verify_freshness
 from carekey.protocol.keys import DoorKey, IssuerKeyring
 from carekey.protocol.session import (
     ADMIN_COMMANDS,
@@ -80,6 +88,11 @@ from carekey.protocol.session import (
 from carekey.protocol.timetoken import accept_time_token
 
 TIME_SYNC_WANTED_AFTER: Final = timedelta(hours=24)
+FRESHNESS_EXEMPT: Final = frozenset(
+    {Command.LOCK, Command.STATUS, Command.TIME_SYNC, Command.DENYLIST_UPDATE}
+)
+"""Commands a phone may send without a live proof of freshness: none of them opens anything."""
+MAX_HELD_RANGES: Final = 32
 
 
 # --- rate limiting ---------------------------------------------------------------------------
@@ -212,6 +225,9 @@ class DoorFirmware:
         self._resync = False
         self._session: DoorSession | None = None
         self._credential: Credential | None = None
+        self._freshness: Freshness | None = None
+        self._freshness_refusal = "freshness_missing"
+        self._own_prefix = id_prefix(door_entry_id(door_id))
         self._setup()
 
     def _setup(self) -> None:
@@ -315,6 +331,7 @@ class DoorFirmware:
             self._refuse("aborted", None)
         self._session = None
         self._credential = None
+        self._freshness = None
         self._reassembler.reset()
         self._resync = False
 
@@ -430,9 +447,40 @@ class DoorFirmware:
             if credential is None:
                 credential = self._attribute(request.credential)
             raise Refusal(error.code, credential) from None
+        self._check_freshness(request, credential, now, tolerance)
         accept_use(self.flash.subjects, credential, request.counter)
         self.limiter.record_success()
         return credential
+
+    def _check_freshness(
+        self, request: Request, credential: Credential, now: datetime | None, tolerance: timedelta
+    ) -> None:
+        """Keep the session's proof of freshness; refuse a command that needs one without it."""
+        self._freshness = None
+        try:
+            self.stats.ed25519_verifications += request.freshness is not None
+            self._freshness = verify_freshness(
+                request.freshness,
+                keyring=self.flash.keyring,
+                device_key_id=credential.device_key.key_id,
+                now=now,
+                clock_tolerance=tolerance,
+            )
+        except ProtocolError as error:
+            self._freshness_refusal = error.code
+        self._require_freshness(request.command, credential)
+
+    def _require_freshness(self, command: Command, credential: Credential) -> None:
+        if command in FRESHNESS_EXEMPT:
+            return
+        proof = self._freshness
+        now = self.clock.now()
+        if proof is None:
+            raise Refusal(self._freshness_refusal, credential)
+        if now is None or now >= proof.expires + self._tolerance(now):
+            raise Refusal("freshness_expired", credential)
+        if not self.flash.denylist.holds(self._own_prefix, proof.denylist_version):
+            raise Refusal("denylist_required", credential)
 
     def _attribute(self, raw: bytes) -> Credential | None:
         """Whose authentic credential was refused by policy (for the log), if it decodes."""
@@ -469,10 +517,21 @@ class DoorFirmware:
             state = self.flash.denylist.apply(update, keyring=self.flash.keyring, now=now)
         except ProtocolError as error:
             raise Refusal(error.code) from None
-        if state.version != self.flash.denylist.version:
-            self.flash.denylist = state
+        changed = state.version != self.flash.denylist.version
+        self.flash.denylist = state
+        if changed:
             # The version goes into the signed log, so the server learns which doors have it.
+            # (Pieces of a catch-up are not logged one by one: the version they complete is.)
             self._log(EventKind.DENYLIST_UPDATED, reason=f"v{state.version}")
+
+    def _denylist_data(self) -> dict[str, object]:
+        """What the phone needs to go on with a catch-up: the version held in full and the
+        ranges held from pieces of the phone's newer list."""
+        state = self.flash.denylist
+        target = max((v for _, _, v in state.coverage), default=state.version)
+        if self._freshness is not None:
+            target = max(target, self._freshness.denylist_version)
+        return {"version": state.version, "held": state.held_ranges(target)[:MAX_HELD_RANGES]}
 
     # --- commands ---
 
@@ -487,6 +546,7 @@ class DoorFirmware:
             if request.denylist_update is not None:
                 self._apply_denylist(request.denylist_update, self.clock.now())
             self._recheck(credential)
+            self._require_freshness(request.command, credential)
         command = request.command
         if command is Command.UNLOCK:
             return self._actuation(credential, ref, unlock=True)
@@ -503,7 +563,12 @@ class DoorFirmware:
         if command is Command.DENYLIST_UPDATE:
             if request.denylist_update is None:
                 raise Refusal("invalid_argument", credential)
-            return Response(data={"denylist_version": self.flash.denylist.version})
+            return Response(
+                data={
+                    "denylist_version": self.flash.denylist.version,
+                    "denylist": self._denylist_data(),
+                }
+            )
         if command is Command.CONFIGURE:
             return self._configure(request.args, credential, ref)
         raise Refusal("unknown_command", credential)  # pragma: no cover - enum is closed
@@ -529,7 +594,13 @@ class DoorFirmware:
             raise Refusal(result, credential)
         kind = self.unlock_event if unlock else EventKind.LOCKED
         receipt = self._log(kind, credential=credential, ref=ref)
-        return Response(data={"state": self.state.value}, receipt=receipt.raw)
+        data: dict[str, object] = {"state": self.state.value}
+        if self.flash.denylist.coverage or (
+            self._freshness is not None
+            and self._freshness.denylist_version > self.flash.denylist.version
+        ):
+            data["denylist"] = self._denylist_data()
+        return Response(data=data, receipt=receipt.raw)
 
     def _actuate(self, *, unlock: bool) -> str | None:
         """Move the bolt or pulse the relay; return a refusal code (e.g. ``jammed``) or None."""

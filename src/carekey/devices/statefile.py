@@ -31,7 +31,7 @@ from carekey.devices.hardware import Battery, DoorState
 from carekey.devices.homelock import HomeLock
 from carekey.devices.kinds import firmware_class, parse_door_kind
 from carekey.link.socket import check_mtu
-from carekey.protocol.denylist import DenylistState, EntryKind
+from carekey.protocol.denylist import PREFIX_SPACE, DenylistState, EntryKind
 from carekey.protocol.errors import ProtocolError
 from carekey.protocol.events import GENESIS_HASH, EventChain, SignedEvent, decode_event
 from carekey.protocol.keys import (
@@ -102,6 +102,7 @@ def door_state(door: DoorFirmware) -> dict[str, Any]:
                 [int(kind), entry_id.hex(), expires.isoformat()]
                 for (kind, entry_id), expires in flash.denylist.entries.items()
             ),
+            "coverage": [list(held) for held in flash.denylist.coverage],
         },
         "last_token_time": _iso(flash.last_token_time),
         "subjects": [[s, c.serial, c.counter] for s, c in flash.subjects.items()],
@@ -249,7 +250,18 @@ def _denylist(reader: _Reader) -> DenylistState:
         except ValueError:
             raise DoorStateError(f"{where}: unknown kind {kind!r}") from None
         entries[(entry_kind, _hex(entry_id, where))] = _time(expires, where)
-    return DenylistState(reader.integer("version"), entries)
+    coverage: list[tuple[int, int, int]] = []
+    for index, item in enumerate(reader.items("coverage") if "coverage" in reader.data else []):
+        where = f"state.denylist.coverage[{index}]"
+        if (
+            not isinstance(item, list)
+            or len(item) != 3
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in item)
+            or not 0 <= item[0] < item[1] <= PREFIX_SPACE
+        ):
+            raise DoorStateError(f"{where} must be [lo, hi, version]")
+        coverage.append((item[0], item[1], item[2]))
+    return DenylistState(reader.integer("version"), entries, tuple(sorted(coverage)))
 
 
 def _subjects(items: list[object]) -> OrderedDict[str, SubjectCounters]:

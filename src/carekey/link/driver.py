@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from carekey.link.catchup import CATCH_UP_PIECES_PER_SESSION, CarriedDenylist, parse_held
 from carekey.link.transport import Transport, TransportError
 from carekey.protocol.errors import ProtocolError
 from carekey.protocol.events import Event, verify_receipt
@@ -41,6 +42,12 @@ FollowUps = tuple[tuple[Command, Mapping[str, object] | None], ...]
 DenylistSource = Callable[[int], bytes | None]
 """``(door's denylist version) -> signed snapshot or delta, or None if the door is current``."""
 
+FreshnessSource = Callable[[], bytes | None]
+"""``() -> the phone's newest proof of freshness, or None``."""
+
+CarriedSource = Callable[[], CarriedDenylist | None]
+"""``() -> the denylist pieces the phone carries, or None``."""
+
 
 @dataclass(frozen=True, slots=True)
 class DoorEntry:
@@ -59,6 +66,10 @@ class VisitResult:
     status: DoorStatus
     receipt: Event | None = None
     extra: tuple[Response, ...] = field(default_factory=tuple)
+    response_air_ms: float | None = None
+    """Modeled air time from connecting to the first answer, when the link models it."""
+    catch_up_pieces: int = 0
+    """Denylist pieces the door took after its answer, in this session."""
 
     @property
     def ok(self) -> bool:
@@ -76,11 +87,17 @@ class PhoneDriver:
         counter: int = 0,
         time_tokens: TimeTokenSource | None = None,
         denylist: DenylistSource | None = None,
+        freshness: FreshnessSource | None = None,
+        carried: CarriedSource | None = None,
+        catch_up_pieces: int = CATCH_UP_PIECES_PER_SESSION,
     ) -> None:
         self.device_key = device_key
         self.counter = counter
         self.time_tokens = time_tokens
         self.denylist = denylist
+        self.freshness = freshness
+        self.carried = carried
+        self.catch_up_pieces = catch_up_pieces
 
     def run(
         self,
@@ -113,9 +130,21 @@ class PhoneDriver:
                 transport.send(fragment(session.abort(error.code), mtu=transport.mtu))
             raise
         time_token = self._time_token(door.door_id, status, session.door_nonce)
-        update = self.denylist(status.denylist_version) if self.denylist else None
-        request = session.request(command, args, time_token=time_token, denylist_update=update)
+        carried = self.carried() if self.carried else None
+        update = None
+        if carried is not None:
+            update = carried.first_request(door.door_id, status.denylist_version)
+        elif self.denylist:
+            update = self.denylist(status.denylist_version)
+        request = session.request(
+            command,
+            args,
+            time_token=time_token,
+            denylist_update=update,
+            freshness=self.freshness() if self.freshness else None,
+        )
         response = session.receive_response(self._exchange(transport, reassembler, request))
+        air_ms = getattr(transport, "modeled_air_ms", None)
         receipt = self._receipt(response, door, session.request_ref)
         extra: list[Response] = []
         follow_ups = then(status) if callable(then) else then
@@ -126,7 +155,47 @@ class PhoneDriver:
                 break
             record = session.request(next_command, next_args)
             extra.append(session.receive_response(self._exchange(transport, reassembler, record)))
-        return VisitResult(response=response, status=status, receipt=receipt, extra=tuple(extra))
+        pieces = 0
+        if (
+            carried is not None
+            and response.ok
+            and all(x.ok for x in extra)
+            and status.denylist_version < carried.version
+        ):
+            pieces = self._catch_up(transport, reassembler, session, door, carried, response)
+        return VisitResult(
+            response=response,
+            status=status,
+            receipt=receipt,
+            extra=tuple(extra),
+            response_air_ms=None if air_ms is None else float(air_ms),
+            catch_up_pieces=pieces,
+        )
+
+    def _catch_up(
+        self,
+        transport: Transport,
+        reassembler: Reassembler,
+        session: PhoneSession,
+        door: DoorEntry,
+        carried: CarriedDenylist,
+        response: Response,
+    ) -> int:
+        """Give a door that is behind more pieces of the list, after it has answered."""
+        held = parse_held(response.data.get("denylist"))
+        sent = 0
+        for piece in carried.follow_ups(door.door_id, held, skip_first=True):
+            if sent >= self.catch_up_pieces:
+                break
+            record = session.request(Command.DENYLIST_UPDATE, denylist_update=piece)
+            answer = session.receive_response(self._exchange(transport, reassembler, record))
+            if not answer.ok:
+                break
+            sent += 1
+            info = answer.data.get("denylist")
+            if isinstance(info, dict) and int(info.get("version") or 0) >= carried.version:
+                break  # the door holds the whole list now
+        return sent
 
     def _time_token(self, door_id: bytes, status: DoorStatus, nonce: bytes | None) -> bytes | None:
         if self.time_tokens is None or not status.wants_time:
@@ -152,8 +221,10 @@ class PhoneDriver:
 
 
 __all__ = [
+    "CarriedDenylist",
     "DenylistSource",
     "DoorEntry",
+    "FreshnessSource",
     "PhoneDriver",
     "TimeTokenSource",
     "TransportError",

@@ -27,6 +27,17 @@ records ``kind (1) || id (16) || expires (uint32 big-endian, seconds since the e
 and unique; ``removed`` is 17-byte records ``kind || id``, sorted and unique. Flat records keep
 item counts trivial for the CBOR decoder and let firmware binary-search the list in flash.
 
+**Pieces.** A list too big for one Bluetooth message (the framing caps a message at 4,096
+bytes, about 170 records) is signed as *snapshot pieces*: each piece is the part of the snapshot
+whose ids fall in one range ``[lo, hi)`` of the 32-bit id prefix (``int.from_bytes(id[:4])``),
+``{1: version, 3: entries, 5: lo, 6: hi}``, at most ``PIECE_ENTRIES`` records. A door takes
+pieces in any order, from any phones, across sessions: for the part of the piece's range that
+it holds at an older version (or not at all) it replaces its entries by the piece's, and it
+records that range as covered at the piece's version. Blocks in a piece take effect at once.
+When the covered ranges span the whole prefix space the door's version becomes the lowest
+version among them (each range holds at least what that version blocks), and a later delta or
+piece continues from there. A full snapshot is the one piece without 5 and 6.
+
 Door rules (``DenylistState.apply``): a forged or unsigned update is refused by signature checks;
 an update older than the door's version is ``stale_denylist``; an update of the same version is
 a harmless no-op; a delta whose base is not the door's version is ``bad_delta_base``; more than
@@ -35,6 +46,7 @@ a harmless no-op; a delta whose base is not the door's version is ``bad_delta_ba
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -56,6 +68,11 @@ RECORD_BYTES: Final = 1 + ID_BYTES + 4
 REMOVED_BYTES: Final = 1 + ID_BYTES
 MAX_DENYLIST_BYTES: Final = MAX_ENTRIES * RECORD_BYTES + MAX_ENTRIES * REMOVED_BYTES + 1024
 PRUNE_MARGIN: Final = MAX_TOLERANCE
+PREFIX_SPACE: Final = 2**32
+PIECE_ENTRIES: Final = 112
+"""Records per piece: a piece (≈ 2.5 kB) rides in a door request next to a 1,024-byte credential
+presentation, a proof of freshness and a time token within the 4,096-byte message limit."""
+MAX_COVERAGE_RANGES: Final = 4096
 
 
 class EntryKind(IntEnum):
@@ -79,6 +96,11 @@ def subject_id(subject: str) -> bytes:
 def door_entry_id(door_id: bytes) -> bytes:
     """The 16-byte denylist id of a door: SHA-256 of its id bytes, first 16 bytes."""
     return hashlib.sha256(door_id).digest()[:ID_BYTES]
+
+
+def id_prefix(entry_id: bytes) -> int:
+    """The 32-bit prefix of a denylist id, which places it in a piece's range."""
+    return int.from_bytes(entry_id[:4], "big")
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -134,11 +156,32 @@ class DenylistUpdate:
     base_version: int | None
     entries: tuple[DenylistEntry, ...]
     removed: tuple[EntryKey, ...] = ()
+    span: tuple[int, int] | None = None
+    """For a snapshot piece, the id-prefix range ``[lo, hi)`` it covers (None: everything)."""
 
     @property
     def is_delta(self) -> bool:
         """Whether this update applies on top of ``base_version``."""
         return self.base_version is not None
+
+    @property
+    def is_piece(self) -> bool:
+        """Whether this is a piece of a snapshot (a part of the id-prefix space)."""
+        return self.span is not None
+
+
+@dataclass(frozen=True, slots=True)
+class DenylistPiece:
+    """One signed piece of a snapshot, for the phone to carry: its range and its bytes."""
+
+    lo: int
+    hi: int
+    data: bytes
+    count: int
+
+    def covers(self, prefix: int) -> bool:
+        """Whether the id prefix ``prefix`` falls in this piece."""
+        return self.lo <= prefix < self.hi
 
 
 def _epoch32(when: datetime) -> int:
@@ -184,6 +227,61 @@ def issue_denylist_snapshot(
     if not 0 < version < 2**63:
         raise ProtocolError("invalid_argument", "version must be positive")
     return _sign(issuer_key, now, {1: version, 3: _pack_entries(_live(entries, now))})
+
+
+def split_into_pieces(
+    entries: Iterable[DenylistEntry], *, max_entries: int = PIECE_ENTRIES
+) -> list[tuple[int, int, list[DenylistEntry]]]:
+    """Cut the entries into id-prefix ranges ``[lo, hi)`` of at most ``max_entries`` each,
+    covering the whole prefix space (one range when they fit). Cuts fall between prefixes."""
+    if max_entries < 1:
+        raise ProtocolError("invalid_argument", "max_entries")
+    by_key: dict[EntryKey, DenylistEntry] = {}
+    for entry in entries:
+        current = by_key.get(entry.key)
+        if current is None or entry.expires > current.expires:
+            by_key[entry.key] = entry
+    ordered = sorted(by_key.values(), key=lambda e: (e.id, e.kind))
+    chunks: list[tuple[int, int, list[DenylistEntry]]] = []
+    lo = 0
+    current_chunk: list[DenylistEntry] = []
+    for entry in ordered:
+        prefix = id_prefix(entry.id)
+        if len(current_chunk) >= max_entries and prefix != id_prefix(current_chunk[-1].id):
+            chunks.append((lo, prefix, current_chunk))
+            lo, current_chunk = prefix, []
+        current_chunk.append(entry)
+    chunks.append((lo, PREFIX_SPACE, current_chunk))
+    return chunks
+
+
+def issue_denylist_pieces(
+    *,
+    issuer_key: IssuerKey,
+    version: int,
+    entries: Iterable[DenylistEntry],
+    now: datetime,
+    max_entries: int = PIECE_ENTRIES,
+) -> list[DenylistPiece]:
+    """Sign the snapshot at ``version`` as pieces a door can take one at a time.
+
+    A list that fits in one piece gives one full snapshot (the same bytes as
+    :func:`issue_denylist_snapshot`)."""
+    if not 0 < version < 2**63:
+        raise ProtocolError("invalid_argument", "version must be positive")
+    chunks = split_into_pieces(_live(entries, now), max_entries=max_entries)
+    if len(chunks) == 1:
+        data = _sign(issuer_key, now, {1: version, 3: _pack_entries(chunks[0][2])})
+        return [DenylistPiece(0, PREFIX_SPACE, data, len(chunks[0][2]))]
+    return [
+        DenylistPiece(
+            lo,
+            hi,
+            _sign(issuer_key, now, {1: version, 3: _pack_entries(chunk), 5: lo, 6: hi}),
+            len(chunk),
+        )
+        for lo, hi, chunk in chunks
+    ]
 
 
 def issue_denylist_delta(
@@ -257,7 +355,7 @@ def decode_denylist_update(data: bytes, *, keyring: IssuerKeyring) -> DenylistUp
     iat, body = claims[6], claims[CLAIM_DENYLIST]
     if not isinstance(iat, int) or isinstance(iat, bool) or not 0 <= iat < 2**40:
         raise DecodeError("malformed", "iat")
-    if not isinstance(body, dict) or set(body) not in ({1, 3}, {1, 2, 3, 4}):
+    if not isinstance(body, dict) or set(body) not in ({1, 3}, {1, 2, 3, 4}, {1, 3, 5, 6}):
         raise DecodeError("malformed", "denylist body")
     version, base = body[1], body.get(2)
     if not isinstance(version, int) or isinstance(version, bool) or not 0 < version < 2**63:
@@ -266,22 +364,107 @@ def decode_denylist_update(data: bytes, *, keyring: IssuerKeyring) -> DenylistUp
         not isinstance(base, int) or isinstance(base, bool) or not 0 <= base < version
     ):
         raise DecodeError("malformed", "base version")
+    span: tuple[int, int] | None = None
+    if 5 in body:
+        lo, hi = body[5], body[6]
+        if (
+            not isinstance(lo, int)
+            or not isinstance(hi, int)
+            or isinstance(lo, bool)
+            or isinstance(hi, bool)
+            or not 0 <= lo < hi <= PREFIX_SPACE
+        ):
+            raise DecodeError("malformed", "piece range")
+        span = (lo, hi)
+    entries = _unpack_entries(body[3])
+    if span is not None and any(not span[0] <= id_prefix(e.id) < span[1] for e in entries):
+        raise DecodeError("malformed", "piece entry outside its range")
     return DenylistUpdate(
         issuer=issuer,
         issued_at=datetime.fromtimestamp(iat, UTC),
         version=version,
         base_version=base,
-        entries=_unpack_entries(body[3]),
+        entries=entries,
         removed=_unpack_removed(body[4]) if base is not None else (),
+        span=span,
     )
+
+
+Coverage = tuple[tuple[int, int, int], ...]
+"""Ranges ``(lo, hi, version)`` of the id-prefix space a door holds from pieces of a newer
+snapshot than its complete version: sorted, disjoint, adjacent ranges of one version merged."""
+
+
+def _bound(prefix: int) -> bytes:
+    return prefix.to_bytes(4, "big")
+
+
+def _subtract(coverage: Coverage, lo: int, hi: int) -> list[tuple[int, int, int]]:
+    out: list[tuple[int, int, int]] = []
+    for a, b, version in coverage:
+        if b <= lo or a >= hi:
+            out.append((a, b, version))
+            continue
+        if a < lo:
+            out.append((a, lo, version))
+        if b > hi:
+            out.append((hi, b, version))
+    return out
+
+
+def _merge(ranges: Iterable[tuple[int, int, int]]) -> Coverage:
+    out: list[tuple[int, int, int]] = []
+    for a, b, version in sorted(ranges):
+        if out and out[-1][1] == a and out[-1][2] == version:
+            out[-1] = (out[-1][0], b, version)
+        else:
+            out.append((a, b, version))
+    return tuple(out)
+
+
+def _stale_parts(coverage: Coverage, lo: int, hi: int, version: int) -> list[tuple[int, int]]:
+    """The parts of ``[lo, hi)`` the door holds at a version older than ``version``."""
+    parts: list[tuple[int, int]] = []
+    cursor = lo
+    for a, b, held in coverage:
+        if b <= cursor or a >= hi:
+            continue
+        if a > cursor:
+            parts.append((cursor, a))
+        if held < version:
+            parts.append((max(a, cursor), min(b, hi)))
+        cursor = min(b, hi)
+        if cursor >= hi:
+            break
+    if cursor < hi:
+        parts.append((cursor, hi))
+    merged: list[tuple[int, int]] = []
+    for a, b in parts:
+        if merged and merged[-1][1] == a:
+            merged[-1] = (merged[-1][0], b)
+        elif a < b:
+            merged.append((a, b))
+    return merged
 
 
 @dataclass(frozen=True, slots=True)
 class DenylistState:
-    """What a door holds: the version it has and the live entries (key -> expiry)."""
+    """What a door holds: the version it has in full, the live entries (key -> expiry), and the
+    ranges it already holds from pieces of a newer snapshot (``coverage``)."""
 
     version: int = 0
     entries: Mapping[EntryKey, datetime] = field(default_factory=dict)
+    coverage: Coverage = ()
+    _index: list[tuple[bytes, EntryKind]] | None = field(
+        default=None, compare=False, repr=False, hash=False
+    )
+
+    def _sorted_ids(self) -> list[tuple[bytes, EntryKind]]:
+        """The entries' (id, kind) in id order, kept from state to state for pieces."""
+        if self._index is None:
+            object.__setattr__(self, "_index", sorted((i, k) for k, i in self.entries))
+        assert self._index is not None
+        return self._index
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -299,17 +482,33 @@ class DenylistState:
         right (``verify_credential`` refuses the others with ``door_withdrawn``)."""
         return (EntryKind.DOOR, door_entry_id(door_id)) in self.entries
 
+    def holds(self, prefix: int, version: int) -> bool:
+        """Whether the door holds the ids with ``prefix`` at least as of ``version`` (in full,
+        or from a piece)."""
+        if self.version >= version:
+            return True
+        return any(a <= prefix < b and held >= version for a, b, held in self.coverage)
+
+    def held_ranges(self, version: int) -> list[list[int]]:
+        """The ranges ``[lo, hi]`` held from pieces at ``version`` or newer (a phone skips the
+        pieces inside them); everything when the door holds ``version`` in full."""
+        if self.version >= version:
+            return [[0, PREFIX_SPACE]]
+        return [[a, b] for a, b, held in self.coverage if held >= version]
+
     def pruned(self, now: datetime) -> DenylistState:
         """Drop entries whose credentials expired more than ``PRUNE_MARGIN`` before ``now``."""
-        live = {k: exp for k, exp in self.entries.items() if exp + PRUNE_MARGIN > now}
-        if len(live) == len(self.entries):
+        cutoff = now - PRUNE_MARGIN
+        if not self.entries or min(self.entries.values()) > cutoff:
             return self
-        return DenylistState(self.version, live)
+        live = {k: exp for k, exp in self.entries.items() if exp > cutoff}
+        return DenylistState(self.version, live, self.coverage)
 
     def apply(
         self, data: bytes, *, keyring: IssuerKeyring, now: datetime | None = None
     ) -> DenylistState:
-        """Apply a signed snapshot or delta and return the new state (``self`` is unchanged).
+        """Apply a signed snapshot, piece or delta and return the new state (``self`` is
+        unchanged).
 
         ``now`` (the door's time, if known) prunes expired entries first. Raises
         ``stale_denylist``, ``bad_delta_base``, ``denylist_full`` or a signature/decoding code.
@@ -322,18 +521,51 @@ class DenylistState:
             raise ValidityError("stale_denylist", f"{update.version} < {self.version}")
         if update.version == self.version:
             return self
-        if update.base_version is not None and update.base_version != self.version:
-            raise ValidityError(
-                "bad_delta_base", f"delta from {update.base_version}, door has {self.version}"
-            )
-        base = {} if update.base_version is None else dict(self.entries)
-        for key in update.removed:
-            base.pop(key, None)
-        for entry in update.entries:
-            base[entry.key] = entry.expires
-        state = DenylistState(update.version, base)
+        if update.base_version is not None:
+            if update.base_version != self.version:
+                raise ValidityError(
+                    "bad_delta_base", f"delta from {update.base_version}, door has {self.version}"
+                )
+            base = dict(self.entries)
+            for key in update.removed:
+                base.pop(key, None)
+            for entry in update.entries:
+                base[entry.key] = entry.expires
+            state = DenylistState(update.version, base)
+        else:
+            state = self._apply_piece(update)
         if now is not None:
             state = state.pruned(now)
         if len(state) > MAX_ENTRIES:
             raise ValidityError("denylist_full", f"{len(state)} > {MAX_ENTRIES}")
         return state
+
+    def _apply_piece(self, update: DenylistUpdate) -> DenylistState:
+        lo, hi = update.span or (0, PREFIX_SPACE)
+        parts = _stale_parts(self.coverage, lo, hi, update.version)
+        if not parts:
+            return self
+        entries = dict(self.entries)
+        index = list(self._sorted_ids())
+        for a, b in parts:
+            start = bisect.bisect_left(index, (_bound(a),))
+            end = len(index) if b >= PREFIX_SPACE else bisect.bisect_left(index, (_bound(b),))
+            for ident, kind in index[start:end]:
+                del entries[(kind, ident)]
+            del index[start:end]
+        for entry in update.entries:
+            prefix = id_prefix(entry.id)
+            if any(a <= prefix < b for a, b in parts):
+                if entry.key not in entries:
+                    bisect.insort(index, (entry.id, entry.kind))
+                entries[entry.key] = entry.expires
+        coverage = list(self.coverage)
+        for a, b in parts:
+            coverage = _subtract(tuple(coverage), a, b)
+            coverage.append((a, b, update.version))
+        merged = _merge(coverage)
+        if sum(b - a for a, b, _ in merged) >= PREFIX_SPACE:
+            return DenylistState(min(v for _, _, v in merged), entries, (), index)
+        if len(merged) > MAX_COVERAGE_RANGES:
+            raise ValidityError("denylist_full", f"{len(merged)} ranges")
+        return DenylistState(self.version, entries, merged, index)

@@ -94,6 +94,30 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "The issuer does not match the issuer key.",
     ),
     "bad_event_chain": ("Hændelsesloggen er brudt.", "The event log chain is broken."),
+    "freshness_missing": (
+        "Telefonen har ikke et friskhedsbevis fra serveren.",
+        "The phone has no proof of freshness from the server.",
+    ),
+    "freshness_expired": (
+        "Telefonens friskhedsbevis er udløbet; den skal have kontakt til serveren.",
+        "The phone's proof of freshness has expired; it must reach the server.",
+    ),
+    "freshness_not_yet_valid": (
+        "Telefonens friskhedsbevis er ikke gyldigt endnu.",
+        "The phone's proof of freshness is not valid yet.",
+    ),
+    "freshness_wrong_phone": (
+        "Friskhedsbeviset tilhører en anden telefon.",
+        "The proof of freshness belongs to another phone.",
+    ),
+    "freshness_too_long": (
+        "Friskhedsbeviset gælder længere end tilladt.",
+        "The proof of freshness is valid for longer than allowed.",
+    ),
+    "denylist_required": (
+        "Låsen mangler den spærreliste, telefonen har set; telefonen skal sende den.",
+        "The lock lacks the denylist the phone has seen; the phone must send it.",
+    ),
 }
 
 

@@ -13,7 +13,8 @@ No I/O and no clock: each consumes the peer's framed message (bytes, see
       |  public key from its key bundle; else it aborts    |
       |  and the credential never leaves the phone         |
       | RECORD(k_PD, 0){ body: command, args, credential,  |
-      |   counter, [time token], [denylist update];        |
+      |   counter, [time token], [denylist update],        |
+      |   [proof of freshness];                            |
       |   sig_P = ECDSA-P256(device key, "phone-auth"|TH2) }|
       |--------------------------------------------------->|
       |         RECORD(k_DP, 0){ result, data, receipt }   |
@@ -62,6 +63,7 @@ from carekey.protocol.framing import (
     decode_message,
     encode_message,
 )
+from carekey.protocol.freshness import MAX_FRESHNESS_BYTES
 from carekey.protocol.keys import DevicePublicKey, DeviceSigner, DoorKey, DoorPublicKey
 
 TRANSCRIPT_LABEL: Final = b"CareKey/1 transcript"
@@ -231,6 +233,7 @@ class Request:
     counter: int | None = None
     time_token: bytes | None = None
     denylist_update: bytes | None = None
+    freshness: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,7 +384,7 @@ def _opt_bytes(body: Mapping[object, object], key: int, limit: int) -> bytes | N
 
 def _parse_request(body_bytes: bytes, *, first: bool, max_size: int) -> Request:
     body = cbor.loads(body_bytes, max_bytes=max_size, max_depth=4, max_items=128)
-    if not isinstance(body, dict) or not set(body) <= {1, 2, 3, 4, 5, 6}:
+    if not isinstance(body, dict) or not set(body) <= {1, 2, 3, 4, 5, 6, 7}:
         raise DecodeError("malformed", "request body must be a map with known keys")
     raw_command = body.get(1)
     if isinstance(raw_command, bool) or not isinstance(raw_command, int):
@@ -399,8 +402,8 @@ def _parse_request(body_bytes: bytes, *, first: bool, max_size: int) -> Request:
         raise DecodeError("malformed", "counter must be an integer")
     if first and (credential is None or counter is None):
         raise SessionError("credential_required")
-    if not first and (credential is not None or counter is not None):
-        raise DecodeError("malformed", "credential only in the first request")
+    if not first and (credential is not None or counter is not None or 7 in body):
+        raise DecodeError("malformed", "credential and freshness only in the first request")
     return Request(
         command=command,
         args={str(k): v for k, v in args.items()},
@@ -409,6 +412,7 @@ def _parse_request(body_bytes: bytes, *, first: bool, max_size: int) -> Request:
         counter=counter,
         time_token=_opt_bytes(body, 5, max_size),
         denylist_update=_opt_bytes(body, 6, max_size),
+        freshness=_opt_bytes(body, 7, MAX_FRESHNESS_BYTES),
     )
 
 
@@ -496,9 +500,11 @@ class PhoneSession:
         *,
         time_token: bytes | None = None,
         denylist_update: bytes | None = None,
+        freshness: bytes | None = None,
     ) -> bytes:
-        """An encrypted request. The first one carries the credential, the use counter and the
-        device signature over the transcript; time tokens and denylist updates ride along."""
+        """An encrypted request. The first one carries the credential, the use counter, the
+        phone's proof of freshness and the device signature over the transcript; time tokens
+        and denylist updates ride along."""
         self._require(SessionState.ESTABLISHED)
         assert self._records is not None
         body: dict[int, object] = {1: int(command)}
@@ -507,6 +513,8 @@ class PhoneSession:
         if not self._first_sent:
             body[3] = self._credential
             body[4] = self._counter
+            if freshness is not None:
+                body[7] = freshness
         if time_token is not None:
             body[5] = time_token
         if denylist_update is not None:

@@ -21,6 +21,7 @@ from carekey.link.driver import DoorEntry, PhoneDriver, VisitResult
 from carekey.link.transport import BluetoothLink
 from carekey.protocol.credential import DoorKind, Right, SubjectType, issue_credential
 from carekey.protocol.denylist import DenylistEntry, issue_denylist_delta, issue_denylist_snapshot
+from carekey.protocol.freshness import DEFAULT_FRESHNESS_LIFETIME, issue_freshness
 from carekey.protocol.keys import DeviceKey, DeviceSigner, DoorKey, IssuerKey, IssuerKeyring
 from carekey.protocol.session import Command
 from carekey.protocol.timetoken import issue_time_token
@@ -35,6 +36,10 @@ class Phone:
     driver: PhoneDriver
     subject: str
     credentials: dict[bytes, bytes] = field(default_factory=dict)
+    renewed: bool = True
+    """While True the phone's proof of freshness is renewed at every visit (it just checked in);
+    :meth:`Testbed.stop_renewing` models a blocked phone whose last proof runs out."""
+    proof: bytes | None = None
 
     @property
     def device_key(self) -> DeviceSigner:
@@ -55,6 +60,7 @@ class Testbed:
         self.denylist_entries: list[DenylistEntry] = []
         self._serials: dict[str, int] = {}
         self.links: dict[bytes, BluetoothLink] = {}
+        self.freshness_lifetime = DEFAULT_FRESHNESS_LIFETIME
 
     # --- doors ---
 
@@ -160,6 +166,24 @@ class Testbed:
             issuer_key=self.issuer_key, now=self.clock.now(), door_id=door_id, nonce=nonce
         )
 
+    def freshness(self, phone: Phone, *, denylist_version: int | None = None) -> bytes:
+        """A proof of freshness for ``phone`` signed now (as a heartbeat would give it)."""
+        return issue_freshness(
+            issuer_key=self.issuer_key,
+            device_key_id=phone.device_key.public.key_id,
+            denylist_version=self.denylist_version
+            if denylist_version is None
+            else denylist_version,
+            now=self.clock.now(),
+            lifetime=self.freshness_lifetime,
+        )
+
+    def stop_renewing(self, phone: Phone) -> None:
+        """The server stops renewing ``phone``'s proof (it was blocked): it keeps its last one."""
+        if phone.proof is None:
+            phone.proof = self.freshness(phone)
+        phone.renewed = False
+
     def block(self, entry: DenylistEntry) -> None:
         """Add a denylist entry (a new version)."""
         self.denylist_entries.append(entry)
@@ -190,10 +214,19 @@ class Testbed:
         """A work phone with a fresh device key. An online phone can fetch challenge-bound
         time tokens and the current denylist; an offline one carries nothing extra."""
         driver = PhoneDriver(device_key=DeviceKey.generate())
+        phone = Phone(driver=driver, subject=subject)
         if online:
             driver.time_tokens = lambda door_id, nonce: self.time_token(door_id, nonce)
             driver.denylist = self.denylist_for
-        return Phone(driver=driver, subject=subject)
+
+        def proof() -> bytes | None:
+            if phone.renewed:
+                # An offline phone carries no list, so its proof has seen none either.
+                phone.proof = self.freshness(phone, denylist_version=None if online else 0)
+            return phone.proof
+
+        driver.freshness = proof
+        return phone
 
     def visit(
         self,
