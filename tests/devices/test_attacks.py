@@ -197,7 +197,9 @@ def test_cloned_credential_counter_not_increasing(
     for _ in range(3):
         assert bed.visit(mette, lock, Command.STATUS).ok
     clone = Phone(
-        driver=PhoneDriver(device_key=mette.device_key, counter=1, freshness=mette.driver.freshness),
+        driver=PhoneDriver(
+            device_key=mette.device_key, counter=1, freshness=mette.driver.freshness
+        ),
         subject="mette",
         credentials=dict(mette.credentials),
     )

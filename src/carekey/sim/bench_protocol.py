@@ -41,6 +41,7 @@ from carekey.protocol.credential import (
     issue_credential,
     present_bundle,
 )
+from carekey.protocol.denylist import MAX_ENTRIES, DenylistEntry, EntryKind
 from carekey.protocol.keys import DeviceKey
 from carekey.protocol.session import Command
 from carekey.sim.testbed import Testbed
@@ -66,6 +67,25 @@ LOCK_COST_MS: Final[dict[str, float]] = {
     # of a bundle presentation costs the leaf hash plus one node hash per proof step.
     "sha256_block": 0.06,
 }
+# A denylist piece at the lock: its signature, the record and CBOR, and writing its ≤ 2.5 kB of
+# records into the sorted list in flash (≈ 10 ms per kB: nRF52-class word writes plus the merge).
+PIECE_FLASH_MS_PER_KB: Final = 10.0
+PIECE_CPU_MS: Final = (
+    LOCK_COST_MS["ed25519_verify"]
+    + LOCK_COST_MS["symmetric_and_cbor"]
+    + PIECE_FLASH_MS_PER_KB * 2.5
+)
+# An unlock without the list: hello (ephemeral key, exchange, door signature), the request
+# (credential and proof of freshness signatures, the device key's ECDSA, the receipt's signature,
+# two messages, one event written).
+LOCK_CPU_MS_PER_UNLOCK: Final = (
+    2 * LOCK_COST_MS["x25519"]
+    + 2 * LOCK_COST_MS["ed25519_sign"]
+    + 2 * LOCK_COST_MS["ed25519_verify"]
+    + LOCK_COST_MS["ecdsa_p256_verify"]
+    + 2 * LOCK_COST_MS["symmetric_and_cbor"]
+    + LOCK_COST_MS["flash_write"]
+)
 BUNDLE_DOORS: Final = 200  # a shift: ≈ 67 citizens x (home, entrance, gate)
 # Phone CPU per step (ms): X25519 + Ed25519 verify are fast on a phone CPU; the device key's
 # ECDSA signature in the Secure Enclave / StrongBox is the slow part.
@@ -160,12 +180,40 @@ def model_exchange_ms(
     return t
 
 
-def _unlock(mtu: int, *, bundle_doors: int | None = None) -> dict[str, float | int]:
+def _full_list(bed: Testbed, *, versions: int = 50) -> None:
+    """Grow the testbed's denylist to its full capacity over ``versions`` versions."""
+    import random
+
+    rng = random.Random(7)  # noqa: S311 - reproducible ids, not secrets
+    until = bed.clock.now() + timedelta(hours=9)
+    entries = [
+        DenylistEntry(EntryKind.DEVICE, rng.randbytes(16), until) for _ in range(MAX_ENTRIES)
+    ]
+    step = math.ceil(len(entries) / versions)
+    for i in range(0, len(entries), step):
+        bed.denylist_entries.extend(entries[i : i + step])
+        bed.denylist_version += 1
+
+
+def _unlock(
+    mtu: int, *, bundle_doors: int | None = None, catch_up: bool = False
+) -> dict[str, float | int]:
     """One unlock at a home lock; with ``bundle_doors``, by a presentation of a shift bundle
-    of that many doors instead of a single-door credential."""
+    of that many doors instead of a single-door credential; with ``catch_up``, at a lock far
+    behind a full denylist, the first request carrying the piece with the door's own entry."""
     bed = Testbed(start=datetime(2026, 3, 2, 7, 10, tzinfo=UTC))
     lock = bed.home_lock(b"home-0001" if bundle_doors is None else b"HL-000001", mtu=mtu)
     phone = bed.phone("mette")
+    piece_flash_ms = 0.0
+    if catch_up:
+        _full_list(bed)
+        bed.carry_pieces(phone)
+        phone.driver.catch_up_pieces = 0  # the unlock alone; the rest is measured apart
+        carried = bed.carried()
+        assert carried is not None
+        piece = carried.piece_for(lock.door_id)
+        assert piece is not None
+        piece_flash_ms = PIECE_FLASH_MS_PER_KB * len(piece.data) / 1000
     if bundle_doors is None:
         credential = bed.credential(phone, lock.door_id, kinds=[DoorKind.HOME])
         sha256_blocks = 0
@@ -204,7 +252,7 @@ def _unlock(mtu: int, *, bundle_doors: int | None = None) -> dict[str, float | i
     events_written = lock.flash.chain.next_seq - events_before
     (hello, door_hello), (request, response) = stats.exchanges
     hello_ms = _lock_ms(hello_ops, 0, 1)
-    request_ms = _lock_ms(request_ops, events_written, 1, sha256_blocks)
+    request_ms = _lock_ms(request_ops, events_written, 1, sha256_blocks) + piece_flash_ms
     timeline = [
         (hello, PHONE_COST_MS["hello"]),
         (door_hello, hello_ms),
@@ -222,6 +270,48 @@ def _unlock(mtu: int, *, bundle_doors: int | None = None) -> dict[str, float | i
         "lock_cpu_ms": round(hello_ms + request_ms, 1),
         "modeled_unlock_ms": round(modeled, 1),
         "merkle_sha256_blocks": sha256_blocks,
+    }
+
+
+def catch_up() -> dict[str, float | int]:
+    """A lock 50 versions behind a full list (65,535 entries) caught up by phones in normal
+    visits: pieces, bytes, modeled air time and lock CPU for the whole catch-up, and the
+    sessions it takes at the default budget per session."""
+    bed = Testbed(start=datetime(2026, 3, 2, 7, 10, tzinfo=UTC))
+    lock = bed.home_lock()
+    phone = bed.phone("mette")
+    bed.credential(phone, lock.door_id, kinds=[DoorKind.HOME])
+    _full_list(bed)
+    bed.carry_pieces(phone)
+    link = bed.links[lock.door_id]
+    link.packets_per_event = PACKETS_PER_EVENT
+    carried = bed.carried()
+    assert carried is not None
+    air_ms = total_ms = 0.0
+    sessions = pieces = 0
+    while lock.denylist.version < bed.denylist_version and sessions < 100:
+        sessions += 1
+        result = bed.visit(phone, lock, Command.UNLOCK if sessions % 2 else Command.LOCK)
+        if not result.ok:
+            raise RuntimeError(f"catch-up visit refused: {result.response.result}")
+        pieces += result.catch_up_pieces
+        for request, response in link.stats.exchanges[2:]:
+            air_ms += model_exchange_ms([(request, 0.0), (response, 0.0)])
+            total_ms += model_exchange_ms([(request, 1.0), (response, PIECE_CPU_MS)])
+        bed.clock.advance(timedelta(minutes=30))
+    if lock.denylist.version != bed.denylist_version:
+        raise RuntimeError("the lock did not catch up")
+    first = carried.piece_for(lock.door_id)
+    return {
+        "denylist_catch_up_entries": len(lock.denylist),
+        "denylist_catch_up_pieces": len(carried.pieces),
+        "denylist_catch_up_bytes": sum(len(p.data) for p in carried.pieces),
+        "denylist_catch_up_sessions": sessions,
+        "denylist_catch_up_air_s": round(air_ms / 1000, 1),
+        "denylist_catch_up_modeled_s": round(total_ms / 1000, 1),
+        "denylist_catch_up_lock_cpu_s": round(len(carried.pieces) * PIECE_CPU_MS / 1000, 1),
+        "denylist_piece_max_bytes": max(len(p.data) for p in carried.pieces),
+        "denylist_first_piece_bytes": 0 if first is None else len(first.data),
     }
 
 
@@ -248,6 +338,13 @@ def run(*, echo: Callable[[str], None] = print) -> dict[str, float | int]:
     figures["merkle_sha256_blocks_bundle"] = bundle["merkle_sha256_blocks"]
     figures["lock_cpu_ms_bundle"] = bundle["lock_cpu_ms"]
     figures["modeled_unlock_ms_bundle"] = bundle["modeled_unlock_ms"]
+    # A lock far behind a full denylist: the unlock (a bundle presentation, the first request
+    # carrying the piece with the door's own entry) and the whole catch-up after it.
+    behind = _unlock(247, bundle_doors=BUNDLE_DOORS, catch_up=True)
+    figures["unlock_ms_with_catch_up"] = behind["modeled_unlock_ms"]
+    figures["unlock_bytes_on_air_with_catch_up"] = behind["unlock_bytes_on_air"]
+    figures["lock_cpu_ms_with_catch_up"] = behind["lock_cpu_ms"]
+    figures.update(catch_up())
 
     from carekey.protocol.keys import IssuerKey
 
@@ -307,6 +404,17 @@ def run(*, echo: Callable[[str], None] = print) -> dict[str, float | int]:
         f"signature checks + {figures['merkle_sha256_blocks_bundle']} SHA-256 blocks, "
         f"{figures['lock_cpu_ms_bundle']} ms CPU; modeled unlock "
         f"{figures['modeled_unlock_ms_bundle']} ms (target <= 1000)"
+    )
+    echo(
+        f"  denylist catch-up:             {figures['denylist_catch_up_entries']} entries in "
+        f"{figures['denylist_catch_up_pieces']} pieces ({figures['denylist_catch_up_bytes']} "
+        f"bytes), {figures['denylist_catch_up_air_s']} s on air, "
+        f"{figures['denylist_catch_up_lock_cpu_s']} s lock CPU, "
+        f"{figures['denylist_catch_up_sessions']} sessions"
+    )
+    echo(
+        f"  unlock at a lock behind:       {figures['unlock_ms_with_catch_up']} ms modeled "
+        f"({figures['unlock_bytes_on_air_with_catch_up']} bytes on air; target <= 1000)"
     )
     echo(
         f"  issuer signing:                {figures['issuer_signs_per_s']}/s credentials, "

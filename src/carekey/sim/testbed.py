@@ -17,10 +17,16 @@ from carekey.devices.controller import EntranceController
 from carekey.devices.firmware import DoorFirmware, FailureLimiter
 from carekey.devices.flash import DoorConfig
 from carekey.devices.homelock import HomeLock
+from carekey.link.catchup import CarriedDenylist
 from carekey.link.driver import DoorEntry, PhoneDriver, VisitResult
 from carekey.link.transport import BluetoothLink
 from carekey.protocol.credential import DoorKind, Right, SubjectType, issue_credential
-from carekey.protocol.denylist import DenylistEntry, issue_denylist_delta, issue_denylist_snapshot
+from carekey.protocol.denylist import (
+    DenylistEntry,
+    issue_denylist_delta,
+    issue_denylist_pieces,
+    issue_denylist_snapshot,
+)
 from carekey.protocol.freshness import DEFAULT_FRESHNESS_LIFETIME, issue_freshness
 from carekey.protocol.keys import DeviceKey, DeviceSigner, DoorKey, IssuerKey, IssuerKeyring
 from carekey.protocol.session import Command
@@ -52,6 +58,8 @@ class Testbed:
 
     __test__ = False  # not a pytest test class
 
+    _carried: CarriedDenylist | None
+
     def __init__(self, *, start: datetime, issuer: str = "101") -> None:
         self.clock = FrozenClock(start)
         self.issuer_key = IssuerKey.generate(issuer)
@@ -61,6 +69,7 @@ class Testbed:
         self._serials: dict[str, int] = {}
         self.links: dict[bytes, BluetoothLink] = {}
         self.freshness_lifetime = DEFAULT_FRESHNESS_LIFETIME
+        self._carried = None
 
     # --- doors ---
 
@@ -207,6 +216,27 @@ class Testbed:
             entries=self.denylist_entries,
             now=self.clock.now(),
         )
+
+    def carried(self) -> CarriedDenylist | None:
+        """The current list as the signed pieces a phone carries (None before the first entry)."""
+        if self.denylist_version == 0:
+            return None
+        cached = self._carried
+        if cached is not None and cached.version == self.denylist_version:
+            return cached
+        pieces = issue_denylist_pieces(
+            issuer_key=self.issuer_key,
+            version=self.denylist_version,
+            entries=self.denylist_entries,
+            now=self.clock.now(),
+        )
+        carried = CarriedDenylist(self.denylist_version, tuple(pieces))
+        self._carried = carried
+        return carried
+
+    def carry_pieces(self, phone: Phone) -> None:
+        """Let ``phone`` carry the list as pieces (as the key app does) instead of a snapshot."""
+        phone.driver.carried = self.carried
 
     # --- phones ---
 
