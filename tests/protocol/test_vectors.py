@@ -166,3 +166,25 @@ def test_bundle_vectors_verify_and_recompute_from_the_leaf_list() -> None:
     state = DenylistState().apply(bytes.fromhex(lists["door_withdrawn_v9"]), keyring=keyring)
     assert state.blocks_door(vectors.DOOR_ID)
     assert not state.blocks_door(vectors.ENTRANCE_ID)
+
+
+def test_denylist_pieces_and_the_freshness_vector_verify() -> None:
+    from carekey.protocol.freshness import decode_freshness
+
+    v = load()
+    keyring = IssuerKeyring.of([vectors.issuer_key().public])
+    now = datetime.fromisoformat(str(v["now"]))
+    pieces = v["denylist_pieces"]
+    assert isinstance(pieces, dict)
+    state = DenylistState(version=3)
+    for piece in reversed(pieces["pieces"]):  # any order
+        state = state.apply(bytes.fromhex(piece["data"]), keyring=keyring, now=now)
+    assert state.version == pieces["version"]
+    assert sorted(i.hex() for _, i in state.entries) == sorted(pieces["entries"])
+    fresh = v["freshness"]
+    assert isinstance(fresh, dict)
+    proof = decode_freshness(bytes.fromhex(fresh["proof"]), keyring=keyring)
+    assert proof.device_key_id.hex() == fresh["device_key_id"]
+    assert proof.issued_at == now
+    assert proof.expires - proof.issued_at == timedelta(minutes=55)
+    assert proof.denylist_version == 9

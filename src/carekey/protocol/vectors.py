@@ -26,9 +26,12 @@ from carekey.protocol.credential import (
 )
 from carekey.protocol.denylist import (
     DenylistEntry,
+    EntryKind,
     issue_denylist_delta,
+    issue_denylist_pieces,
     issue_denylist_snapshot,
 )
+from carekey.protocol.freshness import issue_freshness
 from carekey.protocol.events import EventChain, EventKind
 from carekey.protocol.keys import DeviceKey, DoorKey, IssuerKey
 from carekey.protocol.timetoken import issue_time_token
@@ -223,8 +226,35 @@ def generate() -> dict[str, object]:
                 now=NOW + timedelta(minutes=10),
             ).hex(),
         },
+        "denylist_pieces": _pieces(issuer),
+        "freshness": {
+            "device_key_id": device.public.key_id.hex(),
+            "proof": issue_freshness(
+                issuer_key=issuer,
+                device_key_id=device.public.key_id,
+                denylist_version=9,
+                now=NOW,
+                lifetime=timedelta(minutes=55),
+            ).hex(),
+        },
         "events": events,
         "event_chain_head": chain.last_hash.hex(),
+    }
+
+
+def _pieces(issuer: IssuerKey) -> dict[str, object]:
+    """A list of 12 entries cut into pieces of at most 4 (ids counting up from fixed bytes)."""
+    entries = [
+        DenylistEntry(EntryKind.DEVICE, bytes([i * 20]) + bytes(15), NOW + timedelta(hours=9))
+        for i in range(12)
+    ]
+    pieces = issue_denylist_pieces(
+        issuer_key=issuer, version=10, entries=entries, now=NOW, max_entries=4
+    )
+    return {
+        "version": 10,
+        "entries": [e.id.hex() for e in entries],
+        "pieces": [{"lo": p.lo, "hi": p.hi, "data": p.data.hex()} for p in pieces],
     }
 
 
