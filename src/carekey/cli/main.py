@@ -333,12 +333,22 @@ def sim_day(
         float | None,
         typer.Option(help="Andel af dem, der går hele ruten / share walking whole routes."),
     ] = None,
+    freshness_min: Annotated[
+        float | None,
+        typer.Option(
+            min=5,
+            max=120,
+            help="Friskhedsbevisets levetid i minutter / proof of freshness lifetime, minutes.",
+        ),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """En hel dag i kommunen / a whole simulated day; ends with one JSON line."""
     from carekey.sim.day import cli_command
 
-    cli_command(profile, seed, database_url, report, employees_fraction, route_fraction)
+    cli_command(
+        profile, seed, database_url, report, employees_fraction, route_fraction, freshness_min
+    )
 
 
 @bench_app.command("all")

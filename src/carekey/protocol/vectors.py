@@ -31,8 +31,8 @@ from carekey.protocol.denylist import (
     issue_denylist_pieces,
     issue_denylist_snapshot,
 )
-from carekey.protocol.freshness import issue_freshness
 from carekey.protocol.events import EventChain, EventKind
+from carekey.protocol.freshness import issue_freshness
 from carekey.protocol.keys import DeviceKey, DoorKey, IssuerKey
 from carekey.protocol.timetoken import issue_time_token
 from carekey.protocol.windows import TimeWindow

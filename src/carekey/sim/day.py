@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -56,12 +56,14 @@ from carekey.link.transport import BluetoothLink, Transport
 from carekey.protocol.credential import DoorKind, SubjectType, issue_credential
 from carekey.protocol.errors import ProtocolError
 from carekey.protocol.events import decode_event
+from carekey.protocol.freshness import DEFAULT_FRESHNESS_LIFETIME, issue_freshness
 from carekey.protocol.keys import DeviceKey, DoorKey
 from carekey.protocol.session import Command
 from carekey.protocol.windows import TimeWindow
 from carekey.seed.service import DEMO_PASSWORD, PROFILES, seed
 from carekey.server.app import create_app
-from carekey.sim.day_check import Revoked, gather_evidence
+from carekey.sim import day_incidents as incidents
+from carekey.sim.day_check import Revoked, count_openings, gather_evidence
 from carekey.sim.day_doors import DoorRun, DoorTap, start_door
 from carekey.sim.day_plan import plan_day
 from carekey.sim.day_world import (
@@ -74,6 +76,7 @@ from carekey.sim.day_world import (
     load_world,
     local,
 )
+from carekey.store import models as m
 from carekey.store.db import create_db_engine
 from carekey.store.migrate import upgrade
 
@@ -86,6 +89,8 @@ SIM_WALLET = Argon2Params(time_cost=1, memory_kib=8192)
 LOG_READ_INTERVAL = dt.timedelta(hours=2)
 HEARTBEAT_EVERY_VISITS = 2  # a walking phone checks in before every 2nd visit
 SYNC_EVERY_VISITS = 3  # and uploads after every 3rd
+STALE_CODES = frozenset({"freshness_expired", "freshness_missing"})
+BLOCKS = frozenset({"phone_lost", "employee_blocked"})
 
 Echo = Callable[[str], None]
 
@@ -123,6 +128,12 @@ class DaySimulation:
         self.revocations: list[Revoked] = []
         self.phases: dict[str, float] = {}
         self.partner_subjects: set[str] = set()
+        self.personal_code = PERSONAL_CODE
+        self.last_refusal = ""
+        self.freshness_lifetime_s = round(
+            (options.freshness_min or DEFAULT_FRESHNESS_LIFETIME.total_seconds() / 60) * 60
+        )
+        self.blocked_with_code_at: dt.datetime | None = None
 
     # --- queue ---
 
@@ -260,16 +271,21 @@ class DaySimulation:
             phone.since_sync = 0
 
     def _tap_door(self, phone: SimPhone, serial: str, command: Command) -> bool:
+        """The worker taps open or lock, typing the personal code when the app asks for it."""
         app = phone.app
         assert app is not None
         self.tally["door_taps"] += 1
         try:
-            outcome = app.open(serial) if command is Command.UNLOCK else app.lock_door(serial)
+            if command is Command.UNLOCK:
+                outcome = app.open(serial, code=PERSONAL_CODE)
+            else:
+                outcome = app.lock_door(serial, code=PERSONAL_CODE)
         except AppError as exc:
             self.refusals[exc.code] += 1
             return False
         if not outcome.ok:
             self.refusals[outcome.code] += 1
+            self.last_refusal = outcome.code
         return outcome.ok
 
     def _read_log(self, phone: SimPhone, serial: str) -> None:
@@ -344,11 +360,14 @@ class DaySimulation:
         for serial in [*citizen.gates[:1], citizen.entrance]:
             if serial and not self._tap_door(phone, serial, Command.UNLOCK):
                 self.tally["visit_outer_door_refused"] += 1
+        self.last_refusal = ""
         if self._tap_door(phone, citizen.home, Command.UNLOCK):
             self.tally["visits_home_opened"] += 1
             self.at(visit.leave, "leave", lambda: self._leave(phone, visit))
         else:
             self.tally["visits_home_refused"] += 1
+            if self.last_refusal in STALE_CODES:
+                self.tally["visits_refused_stale"] += 1
 
     def _leave(self, phone: SimPhone, visit: Visit) -> None:
         if phone.app is None or phone.lost:
@@ -365,6 +384,7 @@ class DaySimulation:
         if phone.since_sync >= SYNC_EVERY_VISITS and self._online(phone):
             self.tally["uploaded_items"] += phone.app.sync()
             phone.since_sync = 0
+        phone.app.background()  # back in the pocket: the keys seal at once
 
     def _logout(self, phone: SimPhone) -> None:
         if phone.app is None or phone.lost:
@@ -375,47 +395,6 @@ class DaySimulation:
         self.tally["logouts"] += 1
 
     # --- incidents ---
-
-    def _lose_phone(self) -> None:
-        self.plan.lost.lost = True
-        self.plan.lost.net.online = False
-
-    def _block_lost_phone(self) -> None:
-        result = self._admin(
-            f"/phones/{self.plan.lost.phone_id}/block",
-            {"reason": "Mistet i bussen / lost on the bus", "lost": True},
-        )
-        exposed = {
-            d["door_device_id"]: dt.datetime.fromisoformat(d["until"])
-            for d in result["exposed_doors"]
-        }
-        self.revocations.append(
-            Revoked(
-                "phone_lost",
-                self.clock.now(),
-                int(result["denylist_version"]),
-                exposed,
-                subject=f"e{self.plan.lost.employee_id}",
-            )
-        )
-        # Whoever found the phone (unlocked, kept offline) tries the doors it has keys to.
-        when = local(10, 15)
-        for visit in self.plan.lost.visits:
-            for serial in (visit.citizen.entrance, visit.citizen.home):
-                if serial:
-                    self.at(when, "finder", partial(self._finder_try, serial))
-                    when += dt.timedelta(minutes=7)
-
-    def _finder_try(self, serial: str) -> None:
-        app = self.plan.lost.app
-        assert app is not None
-        self.tally["finder_attempts"] += 1
-        try:
-            outcome = app.open(serial)
-        except AppError as exc:
-            self.refusals[f"finder:{exc.code}"] += 1
-            return
-        self.tally["finder_openings_reported_by_app" if outcome.ok else "finder_refused"] += 1
 
     def _grant_emergency(self) -> None:
         helper, citizen = self.plan.emergency
@@ -429,25 +408,6 @@ class DaySimulation:
             },
         )
         self.tally["emergency_keys"] += 1
-
-    def _remove_citizen(self) -> None:
-        result = self._admin(
-            f"/citizens/{self.plan.removed.citizen_id}/remove",
-            {"reason": "Flyttet på plejehjem / moved to a nursing home"},
-        )
-        exposed = {
-            d["door_device_id"]: dt.datetime.fromisoformat(d["until"])
-            for d in result["exposed_doors"]
-        }
-        self.revocations.append(
-            Revoked(
-                "citizen_removed",
-                self.clock.now(),
-                int(result["denylist_version"]),
-                exposed,
-                door=self.plan.removed.home,
-            )
-        )
 
     def _power_loss(self) -> None:
         self.run_door(self.plan.power_lock).firmware.power_loss()
@@ -489,7 +449,19 @@ class DaySimulation:
             )
             credentials.update(dict.fromkeys(serials, raw))
         del kinds
-        driver = PhoneDriver(device_key=key)
+        issuer_key = self.world.issuer_key
+
+        def proof() -> bytes:
+            # The partner's own app checks in like the key app (partners: issue 15).
+            return issue_freshness(
+                issuer_key=issuer_key,
+                device_key_id=key.public.key_id,
+                denylist_version=0,
+                now=self.clock.now(),
+                lifetime=dt.timedelta(seconds=self.freshness_lifetime_s),
+            )
+
+        driver = PhoneDriver(device_key=key, freshness=proof)
         span = (end - start) / (len(doors) + 2)
         for i, serial in enumerate(doors):
             when = start + span * (i + 1)
@@ -549,11 +521,25 @@ class DaySimulation:
                 self.at(phone.offline[1], "back_online", back)
             end = local(phone.shift.start_hour + 8) + dt.timedelta(minutes=rng.uniform(0, 20))
             self.at(end, "logout", partial(self._logout, phone))
+        plan = self.plan
         self.at(local(9), "power_loss", self._power_loss)
-        self.at(local(10), "phone_lost", self._lose_phone)
-        self.at(local(10, 5), "phone_blocked", self._block_lost_phone)
+        self.at(local(10), "phone_lost", partial(incidents.lose_phone, self, plan.lost))
+        self.at(
+            local(10, 5),
+            "phone_blocked",
+            partial(incidents.block_phone, self, plan.lost, with_code=False),
+        )
         self.at(local(11, 30), "emergency_key", self._grant_emergency)
-        self.at(local(12), "citizen_removed", self._remove_citizen)
+        self.at(local(12), "citizen_removed", partial(incidents.remove_citizen, self))
+        self.at(local(13), "phone_lost", partial(incidents.lose_phone, self, plan.lost_with_code))
+        self.at(
+            local(13, 5),
+            "phone_blocked",
+            partial(incidents.block_phone, self, plan.lost_with_code, with_code=True),
+        )
+        self.at(
+            local(14), "employee_blocked", partial(incidents.block_employee, self, plan.blocked)
+        )
         for agreement, doors, window, day in self.plan.partner_rounds:
             self.at(
                 local(0, window.start_minute, day=day),
@@ -590,6 +576,9 @@ class DaySimulation:
             with engine.begin() as connection:
                 seed(
                     connection, profile=self.options.profile, seed=self.options.seed, secret=SECRET
+                )
+                connection.execute(
+                    update(m.Municipality).values(freshness_lifetime_s=self.freshness_lifetime_s)
                 )
             self.world = load_world(engine, secret=SECRET)
             settings = Settings(secret_key=SECRET)
@@ -646,6 +635,15 @@ class DaySimulation:
         )
         walkers = [p for p in self.plan.phones if p.walker and p.visits]
         exposures, reached_s = found.exposures, found.reached_s
+        plan = self.plan
+        bound = dt.timedelta(seconds=self.freshness_lifetime_s) + incidents.door_tolerance()
+
+        def blocked_at(phone: SimPhone) -> dt.datetime:
+            subject = f"e{phone.employee_id}"
+            return next(
+                r.at for r in self.revocations if r.what == "phone_lost" and r.subject == subject
+            )
+
         summary: dict[str, Any] = {
             "profile": self.options.profile,
             "seed": self.options.seed,
@@ -670,14 +668,45 @@ class DaySimulation:
             "partner_openings": self.tally["partner_openings_reported"],
             "partner_home_attempts": self.tally["partner_home_attempts"],
             "max_revocation_exposure_s": round(
-                max((x["exposure_s"] for x in exposures), default=0.0)
+                max(
+                    (x["exposure_s"] for x in exposures if x["revocation"] in BLOCKS),
+                    default=0.0,
+                )
             ),
+            "max_removal_exposure_s": round(
+                max(
+                    (x["exposure_s"] for x in exposures if x["revocation"] == "citizen_removed"),
+                    default=0.0,
+                )
+            ),
+            "freshness_lifetime_s": self.freshness_lifetime_s,
+            "offline_bound_s": round(bound.total_seconds()),
             "max_revocation_reach_s": round(max(reached_s, default=0.0)),
             "median_revocation_reach_s": round(statistics.median(reached_s)) if reached_s else None,
             "revocation_doors": len(exposures),
             "revocation_doors_reached": len(reached_s),
             "finder_attempts": self.tally["finder_attempts"],
-            "finder_openings": self.tally["finder_openings_reported_by_app"],
+            "finder_openings_after_block": count_openings(
+                self.runs, subject=f"e{plan.lost.employee_id}", after=blocked_at(plan.lost)
+            ),
+            "finder_with_code_attempts": self.tally["finder_with_code_attempts"],
+            "finder_with_code_openings_within_bound": count_openings(
+                self.runs,
+                subject=f"e{plan.lost_with_code.employee_id}",
+                after=blocked_at(plan.lost_with_code),
+                before=blocked_at(plan.lost_with_code) + bound,
+            ),
+            "finder_with_code_openings_after_bound": count_openings(
+                self.runs,
+                subject=f"e{plan.lost_with_code.employee_id}",
+                after=blocked_at(plan.lost_with_code) + bound,
+            ),
+            "visits_refused_stale": self.tally["visits_refused_stale"],
+            "code_prompts_per_visit": round(
+                sum(p.app.code_prompts for p in self.plan.phones if p.app is not None)
+                / max(1, self.tally["visits"]),
+                2,
+            ),
             "refusals": dict(sorted(self.refusals.items())),
             "low_battery_locks": sum(1 for _, end in found.batteries if end <= 20.0),
             "scenario": self.plan.scenario,
@@ -714,6 +743,7 @@ def cli_command(
     report: Path | None = None,
     employees_fraction: float | None = None,
     route_fraction: float | None = None,
+    freshness_min: float | None = None,
 ) -> dict[str, Any]:
     """``carekey sim day``: a Rich progress bar on stderr, then one JSON line on stdout."""
     from rich.console import Console
@@ -727,6 +757,7 @@ def cli_command(
         report_dir=report,
         employees_fraction=employees_fraction,
         route_fraction=route_fraction,
+        freshness_min=freshness_min,
     )
     with Progress(
         TextColumn("[bold]{task.description}"),

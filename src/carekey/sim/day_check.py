@@ -36,6 +36,10 @@ class Revoked:
     exposed: dict[int, dt.datetime]  # door device id -> latest expiry of a revoked key
     subject: str | None = None  # for a phone block: the subject whose keys died with it
     door: str | None = None  # for a withdrawn door
+    proof_until: dt.datetime | None = None
+    """The latest a door could still accept a proof of freshness of the phones concerned: the
+    newest proof they held at the revocation, plus the doors' clock tolerance. Doors enforce it
+    (``finder_with_code_openings_after_bound`` checks that from the doors' logs)."""
 
 
 @dataclass
@@ -138,10 +142,15 @@ def gather_evidence(
                 else None
             )
             reached = learned.at if learned else None
+            if rev.door is not None and door_run is not None and door_run.withdrawn_at:
+                reached = min(reached or door_run.withdrawn_at, door_run.withdrawn_at)
             end = min(reached, until) if reached else until  # keys die by themselves
+            if rev.proof_until is not None:
+                end = min(end, rev.proof_until)  # no door accepts the phones' proofs after it
             exposures.append(
                 {
                     "revocation": rev.what,
+                    "bounded_by_proof": rev.proof_until is not None and end == rev.proof_until,
                     "door": door_serial or str(device_id),
                     "simulated": door_run is not None,
                     "reached": reached is not None,
@@ -187,3 +196,19 @@ def gather_evidence(
 
 def _offset(door: dt.datetime | None, true: dt.datetime) -> float | None:
     return None if door is None else (door - true).total_seconds()
+
+
+def count_openings(
+    runs: dict[str, DoorRun], *, subject: str, after: dt.datetime, before: dt.datetime | None = None
+) -> int:
+    """Openings (unlock, relay pulse) by ``subject`` in the doors' own signed logs, later than
+    ``after`` (and earlier than ``before``), by the doors' clocks."""
+    count = 0
+    for run in runs.values():
+        for signed in run.firmware.flash.ring:
+            ev = signed.event
+            if ev.kind not in OPENINGS or ev.subject != subject or ev.time is None:
+                continue
+            if ev.time > after and (before is None or ev.time <= before):
+                count += 1
+    return count

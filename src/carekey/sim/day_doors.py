@@ -37,6 +37,7 @@ class DoorRun:
     read_by: dict[int, int] = field(default_factory=dict)  # phone id -> highest seq it read
     seqs_read: dict[int, set[int]] = field(default_factory=dict)  # phone id -> seqs it read
     last_read: dt.datetime | None = None  # when a phone last read the log
+    withdrawn_at: dt.datetime | None = None  # when the door first held its own withdrawal
 
     def read_seqs_by_others(self, lost_phone: int) -> set[int]:
         """The sequence numbers some phone other than the lost one read from this door."""
@@ -70,6 +71,8 @@ class DoorTap:
     def disconnect(self) -> None:
         door = self.run.firmware
         door.disconnect()
+        if self.run.withdrawn_at is None and door.flash.denylist.blocks_door(door.door_id):
+            self.run.withdrawn_at = self.clock.now()
         version = door.flash.denylist.version
         if version != self._before:
             seq = max(

@@ -46,6 +46,8 @@ class DayPlan:
     phones: list[SimPhone]
     doors: dict[str, DoorMeta]  # every door some route, incident or partner reaches
     lost: SimPhone
+    lost_with_code: SimPhone
+    blocked: SimPhone
     removed: CitizenDoors
     emergency: tuple[SimPhone, CitizenDoors]
     empty_lock: str
@@ -181,6 +183,21 @@ class _Planner:
         emergency = (helper, rng.choice(others))
         helper.visits.append(Visit(emergency[1], local(11, 45), local(12, 5), emergency=True))
         helper.visits.sort(key=lambda v: v.arrive)
+        # A second phone lost at 13:00, whose finder knows the personal code; and an employee
+        # blocked at 14:00 mid-route: morning walkers with visits around then.
+        taken = {lost.phone_id, helper.phone_id}
+        busy = [
+            p
+            for p in morning
+            if p.phone_id not in taken
+            and any(local(11) < v.arrive < local(13) for v in p.visits)
+            and any(v.arrive > local(13, 30) for v in p.visits)
+        ]
+        rest = [p for p in morning if p.phone_id not in taken] or morning
+        lost_with_code = rng.choice(busy or rest)
+        lost_with_code.offline = None
+        taken.add(lost_with_code.phone_id)
+        blocked = rng.choice([p for p in busy if p.phone_id not in taken] or rest)
         for phone in walkers:
             for visit in phone.visits:
                 for serial in [visit.citizen.home, visit.citizen.entrance, *visit.citizen.gates]:
@@ -197,6 +214,8 @@ class _Planner:
         power_lock = rng.choice(later or homes)
         scenario: dict[str, Any] = {
             "lost_phone": lost.phone_id,
+            "lost_phone_finder_knows_code": lost_with_code.phone_id,
+            "blocked_employee": blocked.employee_id,
             "removed_citizen": removed.citizen_id,
             "emergency_key": [emergency[0].employee_id, emergency[1].citizen_id],
             "power_loss_lock": power_lock,
@@ -207,6 +226,8 @@ class _Planner:
             phones=phones,
             doors=self.doors,
             lost=lost,
+            lost_with_code=lost_with_code,
+            blocked=blocked,
             removed=removed,
             emergency=emergency,
             empty_lock=empty_lock,

@@ -55,6 +55,8 @@ class DayOptions:
     employees_fraction: float | None = None
     route_fraction: float | None = None
     on_duty: float = 0.75
+    freshness_min: float | None = None
+    """The municipality's proof-of-freshness lifetime for the day (None: the default policy)."""
 
 
 DEFAULT_EMPLOYEES_FRACTION = {"small": 1.0, "copenhagen": 0.5}
