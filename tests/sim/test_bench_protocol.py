@@ -29,9 +29,15 @@ def test_the_command_reports_the_unlock_within_its_targets() -> None:
     assert figures["unlock_bytes_on_air_bundle"] <= 1500
     assert figures["modeled_unlock_ms_bundle"] <= 1000
     assert figures["merkle_sha256_blocks_bundle"] > 0
-    # Two signature checks at the lock: the credential's and the device key's.
-    assert figures["lock_signature_verifications_per_unlock"] == 2
-    assert figures["lock_signature_verifications_bundle"] == 2
+    # Three signature checks at the lock: the credential's, the proof of freshness's and the
+    # device key's.
+    assert figures["lock_signature_verifications_per_unlock"] == 3
+    assert figures["lock_signature_verifications_bundle"] == 3
+    # A lock far behind a full denylist still opens within the target, and catches up.
+    assert figures["denylist_catch_up_entries"] >= 65_535
+    assert figures["denylist_catch_up_air_s"] > 0
+    assert figures["unlock_ms_with_catch_up"] <= 1000
+    assert figures["unlock_ms_with_catch_up"] > figures["modeled_unlock_ms_bundle"]
     # A smaller MTU costs more bytes on air and more time, not more round trips.
     assert figures["unlock_bytes_on_air_mtu23"] > figures["unlock_bytes_on_air"]
     assert figures["modeled_unlock_ms_mtu23"] > figures["modeled_unlock_ms"]

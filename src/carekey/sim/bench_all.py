@@ -160,7 +160,12 @@ def render(results: dict[str, Any]) -> str:
         ("events_lost", "0", (0.0, True)),
         ("openings_after_revocation_reached", "0", (0.0, True)),
         ("partner_home_openings", "0", (0.0, True)),
-        ("max_revocation_exposure_s", "—", None),
+        ("finder_openings_after_block", "0", (0.0, True)),
+        ("finder_with_code_openings_after_bound", "0", (0.0, True)),
+        ("max_revocation_exposure_s", "≤ 3,660", (3660.0, True)),
+        ("max_removal_exposure_s", "—", None),
+        ("visits_refused_stale", "—", None),
+        ("code_prompts_per_visit", "—", None),
     ):
         sq, pg = both("day", key)
         worst = max((v for v in (sq, pg) if isinstance(v, int | float)), default=None)
@@ -196,8 +201,22 @@ def render(results: dict[str, Any]) -> str:
             p.get("modeled_unlock_ms"),
             1000,
         ),
+        (
+            "modeled unlock ms at a lock behind a full denylist",
+            p.get("unlock_ms_with_catch_up"),
+            "≤ 1,000",
+            p.get("unlock_ms_with_catch_up"),
+            1000,
+        ),
     ):
         protocol_rows.append(f"| {label} | {shown} | {target} | {_met(value, limit, True)} |")
+    entries = p.get("denylist_catch_up_entries")
+    protocol_rows.append(
+        f"| denylist catch-up entries (air s, lock CPU s, sessions) | {entries} "
+        f"({p.get('denylist_catch_up_air_s')}, {p.get('denylist_catch_up_lock_cpu_s')}, "
+        f"{p.get('denylist_catch_up_sessions')}) | ≥ 65,535 | "
+        f"{_met(entries, 65535, False) if entries is not None else '—'} |"
+    )
     protocol_rows.append(
         f"| issuer signs/s, raw Ed25519 signs/s | {p.get('issuer_signs_per_s')}, "
         f"{p.get('raw_ed25519_signs_per_s')} | — | — |"
