@@ -629,7 +629,7 @@ class DaySimulation:
             runs=self.runs,
             doors=self.plan.doors,
             revocations=self.revocations,
-            lost=self.plan.lost,
+            gone=[self.plan.lost, self.plan.lost_with_code, self.plan.blocked],
             partner_subjects=self.partner_subjects,
             now=self.clock.now(),
         )

@@ -69,7 +69,7 @@ def gather_evidence(
     runs: dict[str, DoorRun],
     doors: dict[str, DoorMeta],
     revocations: list[Revoked],
-    lost: SimPhone,
+    gone: list[SimPhone],
     partner_subjects: set[str],
     now: dt.datetime,
 ) -> Evidence:
@@ -91,7 +91,10 @@ def gather_evidence(
             .select_from(m.AuditEvent)
             .where(m.AuditEvent.chain_gap.is_(True) | m.AuditEvent.chain_broken.is_(True))
         ).scalar_one()
-    lost_subject = f"e{lost.employee_id}"
+    # Phones that never sync again (lost, or their employee blocked): what only they carried
+    # is not lost by the server, it never reached it.
+    gone_subjects = {f"e{p.employee_id}" for p in gone}
+    gone_phones = {p.phone_id for p in gone}
     events_total = events_lost = awaiting = dropped = 0
     partner_home_openings = non_staff_home_openings = 0
     openings_per_hour: Counter[int] = Counter()
@@ -105,11 +108,11 @@ def gather_evidence(
             by_phone = ev.kind in OPERATIONS or (
                 ev.kind is EventKind.REFUSED and ev.subject is not None
             )
-            carried = ev.seq in run.read_seqs_by_others(lost.phone_id) or (
+            carried = ev.seq in run.read_seqs_by_others(gone_phones) or (
                 by_phone
                 and ev.subject is not None
                 and ev.subject.startswith("e")
-                and ev.subject != lost_subject
+                and ev.subject not in gone_subjects
             )
             if (serial, ev.seq) not in stored:
                 if carried:

@@ -39,11 +39,12 @@ class DoorRun:
     last_read: dt.datetime | None = None  # when a phone last read the log
     withdrawn_at: dt.datetime | None = None  # when the door first held its own withdrawal
 
-    def read_seqs_by_others(self, lost_phone: int) -> set[int]:
-        """The sequence numbers some phone other than the lost one read from this door."""
+    def read_seqs_by_others(self, gone: set[int]) -> set[int]:
+        """The sequence numbers some phone that still syncs (not lost, not blocked) read from
+        this door."""
         out: set[int] = set()
         for phone_id, seqs in self.seqs_read.items():
-            if phone_id != lost_phone:
+            if phone_id not in gone:
                 out |= seqs
         return out
 
