@@ -83,9 +83,8 @@ from carekey.store.migrate import upgrade
 SECRET = "carekey-simulation-secret-0123456789abcdef"  # noqa: S105 - a throw-away database
 PERSONAL_CODE = "2468"
 # Cheap wallet key derivation for simulated phones only (a real phone uses the default,
-# 3 passes over 32 MiB): the simulation opens ~3,000 wallets (logins, codes typed at doors), and
-# their cost is not what it
-# measures. The server's own password hashing is NOT changed.
+# 3 passes over 32 MiB): the simulation opens ~3,000 wallets (logins, codes typed at doors),
+# and their cost is not what it measures. The server's own password hashing is NOT changed.
 SIM_WALLET = Argon2Params(time_cost=1, memory_kib=1024)
 LOG_READ_INTERVAL = dt.timedelta(hours=2)
 HEARTBEAT_EVERY_VISITS = 2  # a walking phone checks in before every 2nd visit
