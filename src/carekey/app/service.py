@@ -598,7 +598,7 @@ class KeyApp:
         """Expiry and the idle seal first; sealed keys without a code stop here."""
         self._expire_if_due()
         self._seal_if_idle()
-        if self._bundle is None and code is None:
+        if self._bundle is None and (code is None or not self.status().keys_present):
             self._unlocked_bundle()  # raises app.no_keys or app.locked
 
     def _open_with(self, code: str | None) -> None:
