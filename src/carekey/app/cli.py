@@ -98,6 +98,24 @@ def online_text(status: AppStatus, lang: str = "da") -> str:
     return "Online" if status.online else "Offline"
 
 
+def freshness_text(status: AppStatus, lang: str = "da") -> str | None:
+    """The warning before the proof of freshness runs out (None: nothing to warn about)."""
+    if not status.freshness_warning:
+        return None
+    until = status.freshness_until_local()
+    if status.freshness_expired or until is None:
+        return pick(
+            lang,
+            "Find dækning nu, ellers kan dørene ikke åbnes",
+            "Find coverage now or doors will not open",
+        )
+    return pick(
+        lang,
+        f"Find dækning inden kl. {until}, ellers kan dørene ikke åbnes",
+        f"Find coverage before {until} or doors will not open",
+    )
+
+
 def status_line(status: AppStatus, lang: str = "da") -> str:
     """The one line at the top of the screen."""
     parts = [
@@ -107,6 +125,9 @@ def status_line(status: AppStatus, lang: str = "da") -> str:
     ]
     if status.employee_number:
         parts.insert(0, status.employee_number)
+    warning = freshness_text(status, lang)
+    if warning:
+        parts.append(warning)
     return " · ".join(parts)
 
 
@@ -630,6 +651,7 @@ __all__ = [
     "Language",
     "app",
     "checked_code",
+    "freshness_text",
     "heartbeat_text",
     "keys_text",
     "kind_name",
