@@ -157,7 +157,9 @@ class FakeServer:
             "keys_valid_until": (now + dt.timedelta(hours=8)).isoformat(),
             "employee": {"id": 1, "name": "Test Person"},
             "credentials": [self._credential()],
-            "citizens": [{"id": 1, "name": "Arne", "address": "Gade 1", "emergency_grant_id": None}],
+            "citizens": [
+                {"id": 1, "name": "Arne", "address": "Gade 1", "emergency_grant_id": None}
+            ],
             "doors": [
                 {
                     "door_id": door_id,

@@ -57,7 +57,8 @@ def test_an_expired_proof_warns_first_then_gives_the_coverage_advice(world: Worl
     world.advance(minutes=41)  # 14 minutes left
     app.tick()
     status = app.status()
-    assert status.freshness_warning and not status.freshness_expired
+    assert status.freshness_warning
+    assert not status.freshness_expired
     assert "Find dækning inden kl. 08:40, ellers kan dørene ikke åbnes" in status_line(status)
     assert "Find coverage before 08:40 or doors will not open" in status_line(status, "en")
     world.advance(minutes=20)
@@ -67,7 +68,8 @@ def test_an_expired_proof_warns_first_then_gives_the_coverage_advice(world: Worl
     outcome = app.open(DOOR, CODE)  # offline and expired: the door still decides
     assert not outcome.ok
     assert outcome.code == "freshness_expired"
-    assert "dækning" in outcome.message_da and "coverage" in outcome.message_en
+    assert "dækning" in outcome.message_da
+    assert "coverage" in outcome.message_en
     assert world.connects[DOOR] == 1
 
 
@@ -119,7 +121,8 @@ def test_open_checks_in_first_and_a_wipe_opens_nothing(world: World) -> None:
     outcome = app.open(DOOR)
     assert not outcome.ok
     assert outcome.code == "wiped"
-    assert "ikke åbnet" in outcome.message_da and "not opened" in outcome.message_en
+    assert "ikke åbnet" in outcome.message_da
+    assert "not opened" in outcome.message_en
     assert world.connects[DOOR] == 0
     assert not app.status().keys_present
     kinds = [(i.payload["kind"], i.payload["reason"]) for i in app.outbox.pending()]
@@ -147,7 +150,9 @@ def test_denylist_pieces_reach_the_door_and_the_heartbeat_sends_the_version(
         world.server.block(entry)
     app = world.logged_in()
     carried = app.live.carried()
-    assert carried is not None and carried.version == 5 and len(carried.pieces) >= 3
+    assert carried is not None
+    assert carried.version == 5
+    assert len(carried.pieces) >= 3
     assert app.live.carried() is carried  # built once per version
     outcome = app.open(DOOR)
     assert outcome.ok, outcome.message()
@@ -172,9 +177,11 @@ def test_an_older_server_without_proof_pieces_or_policy(tmp_path: Path) -> None:
     assert app.live.proof() is None
     assert app.policy == Policy()
     assert app.live.carried() is None
-    assert app.live.snapshot(0) is not None and app.live.snapshot(2) is None
+    assert app.live.snapshot(0) is not None
+    assert app.live.snapshot(2) is None
     status = app.status()
-    assert status.freshness_expires_at is None and not status.freshness_warning
+    assert status.freshness_expires_at is None
+    assert not status.freshness_warning
     outcome = app.open(DOOR)  # doors of today need a proof: the app says what to do
     assert outcome.code == "freshness_missing"
     assert "dækning" in outcome.message_da
@@ -198,7 +205,8 @@ def test_the_live_files_survive_a_restart_and_tolerate_junk(tmp_path: Path) -> N
     assert again.proof() == b"\0\0\0"
     assert again.policy == Policy(seal_after_s=60)
     carried = again.carried()
-    assert carried is not None and [p.data for p in carried.pieces] == [b"\1", b"\2"]
+    assert carried is not None
+    assert [p.data for p in carried.pieces] == [b"\1", b"\2"]
     assert again.time_token(dt.timedelta(seconds=45)) == b"\0\1"
     clock.advance(dt.timedelta(seconds=46))
     assert again.time_token(dt.timedelta(seconds=45)) is None
@@ -213,7 +221,8 @@ def test_the_live_files_survive_a_restart_and_tolerate_junk(tmp_path: Path) -> N
 def test_a_proof_without_a_stated_expiry_lasts_the_policy(tmp_path: Path) -> None:
     clock = FrozenClock(START)
     live = LiveStore(tmp_path, clock=clock)
-    assert live.freshness_expired() and not live.freshness_warning()
+    assert live.freshness_expired()
+    assert not live.freshness_warning()
     live.apply({"freshness": {"proof": "AAAA"}, "policy": {"freshness_s": 600}})
     assert live.freshness_expires_at == START + dt.timedelta(seconds=600)
     assert live.freshness_warning()  # 600 s left < 900 s

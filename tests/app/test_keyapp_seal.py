@@ -15,7 +15,9 @@ DOOR = DOORS[0]
 
 def _app_events(app: KeyApp) -> list[tuple[str, str | None]]:
     return [
-        (i.payload["kind"], i.payload["reason"]) for i in app.outbox.pending() if i.kind == APP_EVENT
+        (i.payload["kind"], i.payload["reason"])
+        for i in app.outbox.pending()
+        if i.kind == APP_EVENT
     ]
 
 
@@ -79,7 +81,8 @@ def test_background_seals_at_once(world: World) -> None:
 def test_the_code_at_the_door_opens_in_one_call(world: World) -> None:
     world.logged_in()
     app = world.start()  # a new run of the app: the keys are sealed
-    assert app.sealed and app.status().keys_present
+    assert app.sealed
+    assert app.status().keys_present
     outcome = app.open(DOOR, CODE)
     assert outcome.ok, outcome.message()
     assert (app.code_prompts, app.visits) == (1, 1)

@@ -460,13 +460,22 @@ def doors_command(ctx: typer.Context, code: CodeOption = None) -> None:
 
 def _visit(run: _Run, code: str | None, door_id: str, action: Callable[..., VisitOutcome]) -> None:
     with run.errors():
-        keyapp = run.unlocked(code)
+        keyapp = run.keyapp()
+        status = keyapp.status()
+        if not status.enrolled:
+            raise AppError(
+                "app.not_enrolled",
+                "Telefonen er ikke tilmeldt; brug engangskoden fra kontoret",
+                "The phone is not enrolled; use the one-time code from the office",
+            )
+        # Sealed keys: the code is asked once, and it opens the keys and the door in one step.
+        personal = run.ask_code(code) if status.keys_present and keyapp.sealed else None
         if action is KeyApp.open:
             busy = run.t("Åbner døren …", "Opening the door …")
         else:
             busy = run.t("Låser døren …", "Locking the door …")
         with run.err.status(busy):
-            outcome = action(keyapp, door_id.strip())
+            outcome = action(keyapp, door_id.strip(), personal)
         waiting = pending_text(keyapp.status().pending_uploads, run.lang)
     message = escape(outcome.message(run.lang))
     if outcome.ok:
@@ -532,6 +541,15 @@ def status_command(
         (run.t("Nøgler", "Keys"), keys_text(status, run.lang)),
         (run.t("Upload", "Upload"), pending_text(status.pending_uploads, run.lang)),
     ]
+    if status.freshness_expires_at is not None:
+        until = status.freshness_until_local()
+        rows.append(
+            (
+                run.t("Friskhedsbevis", "Proof of freshness"),
+                freshness_text(status, run.lang)
+                or run.t(f"gyldigt til {until}", f"valid until {until}"),
+            )
+        )
     if status.wrong_codes:
         rows.append(
             (

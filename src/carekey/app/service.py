@@ -344,7 +344,9 @@ class KeyApp:
 
     @property
     def sealed(self) -> bool:
-        """The keys (if any) are not open in memory: the personal code is needed to use them."""
+        """The keys (if any) are not open in memory: the personal code is needed to use them
+        (keys idle for ``policy.seal_after_s`` are sealed by asking)."""
+        self._seal_if_idle()
         return self._bundle is None
 
     @property
