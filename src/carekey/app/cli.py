@@ -597,8 +597,8 @@ def heartbeat_command(
         str | None,
         typer.Option(
             "--code",
-            help="Personlig kode: gem ny spærreliste og tid i nøglerne / personal code: "
-            "store the new denylist and time with the keys.",
+            help="Personlig kode: hent nye nøgler med det samme / personal code: "
+            "fetch new keys at once (else at the next code).",
             show_default=False,
         ),
     ] = None,
@@ -612,8 +612,10 @@ def heartbeat_command(
     fine, message = heartbeat_text(answer, run.lang)
     if answer == "REFRESH" and code is None:
         message = run.t(
-            "Serveren har nye nøgler til dig; kør igen med --code for at hente dem.",
-            "The server has new keys for you; run again with --code to fetch them.",
+            "Serveren har nye nøgler til dig; de hentes, næste gang du indtaster din kode "
+            "(eller kør igen med --code).",
+            "The server has new keys for you; they are fetched the next time you enter your "
+            "code (or run again with --code).",
         )
     if not fine:
         run.fail(message)
