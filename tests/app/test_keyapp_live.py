@@ -232,3 +232,15 @@ def test_wipe_events_are_valid_app_events(world: World) -> None:
     app = world.logged_in()
     app.wipe("blocked")
     assert all(i.kind == APP_EVENT for i in app.outbox.pending())
+
+
+def test_locking_never_waits_for_the_network(world: World) -> None:
+    app = world.logged_in()
+    app.background()
+    world.server.status = "REFRESH"
+    world.advance(seconds=61)
+    app.tick()  # sealed: the new keys wait
+    calls = len(world.server.calls)
+    assert app.lock_door(DOOR, CODE).ok  # neither a check-in nor the pending bundle first
+    assert len(world.server.calls) == calls
+    assert app.live.refresh_pending

@@ -312,6 +312,9 @@ class KeyApp:
         A wrong code counts towards the wipe; the wipe (too many wrong codes, or keys found
         expired) is queued as an app event ``wiped``. A REFRESH that came while the keys were
         sealed is fetched now, if the server answers."""
+        return self._open_wallet(personal_code, fetch_pending=True)
+
+    def _open_wallet(self, personal_code: str, *, fetch_pending: bool) -> AppStatus:
         _, wallet, _ = self._require_enrolled()
         try:
             bundle = wallet.unlock(personal_code)
@@ -326,7 +329,7 @@ class KeyApp:
         self._bundle = bundle
         self._code = personal_code
         self._seal.touch()
-        if self.live.refresh_pending:
+        if fetch_pending and self.live.refresh_pending:
             self._refresh(personal_code, challenge=None)
         return self.status()
 
@@ -584,7 +587,7 @@ class KeyApp:
         if self._check_in_is_due() and self.heartbeat_quietly() == "WIPE":
             da, en = WIPED_BEFORE_THE_DOOR
             return VisitOutcome(False, "wiped", da, en)
-        self._open_with(code)
+        self._open_with(code, fetch_pending=True)
         return self._visit(door_id, Command.UNLOCK)
 
     def lock_door(self, door_id: str, code: str | None = None) -> VisitOutcome:
@@ -593,7 +596,7 @@ class KeyApp:
         Like :meth:`open` for sealed keys, but it never waits for the network first: a door
         is never left open because the server is slow."""
         self._before_the_door(code)
-        self._open_with(code)
+        self._open_with(code, fetch_pending=False)  # a pending REFRESH waits for the next open
         return self._visit(door_id, Command.LOCK)
 
     def _before_the_door(self, code: str | None) -> None:
@@ -603,10 +606,10 @@ class KeyApp:
         if self._bundle is None and (code is None or not self.status().keys_present):
             self._unlocked_bundle()  # raises app.no_keys or app.locked
 
-    def _open_with(self, code: str | None) -> None:
+    def _open_with(self, code: str | None, *, fetch_pending: bool) -> None:
         if self._bundle is None and code is not None:
             self.code_prompts += 1
-            self.unlock(code)
+            self._open_wallet(code, fetch_pending=fetch_pending)
 
     def _check_in_is_due(self) -> bool:
         if self.server is None or self.state.session_token is None:
