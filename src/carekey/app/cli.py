@@ -98,6 +98,24 @@ def online_text(status: AppStatus, lang: str = "da") -> str:
     return "Online" if status.online else "Offline"
 
 
+def freshness_text(status: AppStatus, lang: str = "da") -> str | None:
+    """The warning before the proof of freshness runs out (None: nothing to warn about)."""
+    if not status.freshness_warning:
+        return None
+    until = status.freshness_until_local()
+    if status.freshness_expired or until is None:
+        return pick(
+            lang,
+            "Find dækning nu, ellers kan dørene ikke åbnes",
+            "Find coverage now or doors will not open",
+        )
+    return pick(
+        lang,
+        f"Find dækning inden kl. {until}, ellers kan dørene ikke åbnes",
+        f"Find coverage before {until} or doors will not open",
+    )
+
+
 def status_line(status: AppStatus, lang: str = "da") -> str:
     """The one line at the top of the screen."""
     parts = [
@@ -107,6 +125,9 @@ def status_line(status: AppStatus, lang: str = "da") -> str:
     ]
     if status.employee_number:
         parts.insert(0, status.employee_number)
+    warning = freshness_text(status, lang)
+    if warning:
+        parts.append(warning)
     return " · ".join(parts)
 
 
@@ -439,13 +460,22 @@ def doors_command(ctx: typer.Context, code: CodeOption = None) -> None:
 
 def _visit(run: _Run, code: str | None, door_id: str, action: Callable[..., VisitOutcome]) -> None:
     with run.errors():
-        keyapp = run.unlocked(code)
+        keyapp = run.keyapp()
+        status = keyapp.status()
+        if not status.enrolled:
+            raise AppError(
+                "app.not_enrolled",
+                "Telefonen er ikke tilmeldt; brug engangskoden fra kontoret",
+                "The phone is not enrolled; use the one-time code from the office",
+            )
+        # Sealed keys: the code is asked once, and it opens the keys and the door in one step.
+        personal = run.ask_code(code) if status.keys_present and keyapp.sealed else None
         if action is KeyApp.open:
             busy = run.t("Åbner døren …", "Opening the door …")
         else:
             busy = run.t("Låser døren …", "Locking the door …")
         with run.err.status(busy):
-            outcome = action(keyapp, door_id.strip())
+            outcome = action(keyapp, door_id.strip(), personal)
         waiting = pending_text(keyapp.status().pending_uploads, run.lang)
     message = escape(outcome.message(run.lang))
     if outcome.ok:
@@ -511,6 +541,15 @@ def status_command(
         (run.t("Nøgler", "Keys"), keys_text(status, run.lang)),
         (run.t("Upload", "Upload"), pending_text(status.pending_uploads, run.lang)),
     ]
+    if status.freshness_expires_at is not None:
+        until = status.freshness_until_local()
+        rows.append(
+            (
+                run.t("Friskhedsbevis", "Proof of freshness"),
+                freshness_text(status, run.lang)
+                or run.t(f"gyldigt til {until}", f"valid until {until}"),
+            )
+        )
     if status.wrong_codes:
         rows.append(
             (
@@ -558,8 +597,8 @@ def heartbeat_command(
         str | None,
         typer.Option(
             "--code",
-            help="Personlig kode: gem ny spærreliste og tid i nøglerne / personal code: "
-            "store the new denylist and time with the keys.",
+            help="Personlig kode: hent nye nøgler med det samme / personal code: "
+            "fetch new keys at once (else at the next code).",
             show_default=False,
         ),
     ] = None,
@@ -573,8 +612,10 @@ def heartbeat_command(
     fine, message = heartbeat_text(answer, run.lang)
     if answer == "REFRESH" and code is None:
         message = run.t(
-            "Serveren har nye nøgler til dig; kør igen med --code for at hente dem.",
-            "The server has new keys for you; run again with --code to fetch them.",
+            "Serveren har nye nøgler til dig; de hentes, næste gang du indtaster din kode "
+            "(eller kør igen med --code).",
+            "The server has new keys for you; they are fetched the next time you enter your "
+            "code (or run again with --code).",
         )
     if not fine:
         run.fail(message)
@@ -630,6 +671,7 @@ __all__ = [
     "Language",
     "app",
     "checked_code",
+    "freshness_text",
     "heartbeat_text",
     "keys_text",
     "kind_name",

@@ -148,9 +148,12 @@ class ServerClient:
         )
         return result
 
-    def heartbeat(self, *, token: str) -> dict[str, Any]:
-        """OK, REFRESH or WIPE, with the newest denylist and a time token."""
-        result: dict[str, Any] = self._post("/heartbeat", None, token)
+    def heartbeat(self, *, token: str, denylist_version: int | None = None) -> dict[str, Any]:
+        """OK, REFRESH or WIPE, with a renewed proof of freshness, a time token and the
+        denylist (``null`` when ``denylist_version``, the version the phone carries, is
+        current)."""
+        body = None if denylist_version is None else {"denylist_version": denylist_version}
+        result: dict[str, Any] = self._post("/heartbeat", body, token)
         return result
 
     def time_token(self, *, token: str, door_id: str, nonce: bytes) -> bytes:

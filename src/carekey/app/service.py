@@ -6,12 +6,18 @@ State on the phone (``data_dir``):
 - ``wallet.bin``: today's keys, encrypted under the personal code and the device key;
 - ``outbox.sqlite``: receipts and app events waiting for the server;
 - ``app.json``: settings and non-secret state (server, phone id, employee number, the session
-  token used for heartbeats, the door-session use counter).
+  token used for heartbeats, the door-session use counter);
+- ``live.json`` and ``denylist.json``: the live, non-secret material renewed by every heartbeat
+  even while the keys are sealed (proof of freshness, time token, policy, denylist pieces;
+  :mod:`carekey.app.live`).
 
-Keys are usable only after the personal code has been entered in this run of the app; the
-app forgets them when it locks or closes. Keys are deleted when they expire (checked at start
-and on every tick, whether or not the app ran at the moment of expiry), on WIPE, on logout and
-after too many wrong codes.
+Keys are usable only after the personal code has been entered; they are *sealed* again (the app
+forgets them and the code) after ``policy.seal_after_s`` seconds without use, at once when the
+app goes to the background (:meth:`KeyApp.background`), and when it closes. The code can be
+given at the door (``open(door_id, code)``): one call unlocks and opens. Keys are deleted when
+they expire (checked at start and on every tick, whether or not the app ran at the moment of
+expiry), on WIPE, on logout and after too many wrong codes; every deletion is an app event
+``wiped`` in the outbox.
 """
 
 from __future__ import annotations
@@ -25,9 +31,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from carekey.app.advice import ADVICE as _ADVICE
+from carekey.app.advice import WIPED_BEFORE_THE_DOOR
 from carekey.app.client import AppError, OfflineError, ServerClient, ServerError
 from carekey.app.keystore import DeviceKeystore
+from carekey.app.live import LiveStore, Policy
 from carekey.app.outbox import Outbox
+from carekey.app.seal import IdleSeal
 from carekey.app.wallet import Wallet, WalletError, check_code
 from carekey.clock import Clock, local
 from carekey.link.driver import DoorEntry, PhoneDriver, VisitResult
@@ -39,48 +49,14 @@ from carekey.protocol.keys import DoorPublicKey, Ed25519Public
 from carekey.protocol.session import Command, describe
 
 HEARTBEAT_EVERY = dt.timedelta(seconds=60)
+# ``open`` checks in first when the last answered heartbeat is older than this.
+CHECK_IN_BEFORE_OPEN = dt.timedelta(seconds=60)
+# What the bundle carries that is live material (kept in live.json, not in the wallet).
+_LIVE_KEYS = ("freshness", "policy", "denylist", "time_token")
 # A door accepts a broadcast time token only while it is about as new as the door's own clock
 # (docs/protocol.md, time tokens): an older one would make the door refuse the whole request.
 BROADCAST_TOKEN_MAX_AGE = dt.timedelta(seconds=45)
 SYNC_EVERY = dt.timedelta(seconds=30)
-
-# What to do about a refusal, in plain words (Danish, English).
-_ADVICE: dict[str, tuple[str, str]] = {
-    "expired": ("Log ind igen for at få nye nøgler.", "Log in again to get new keys."),
-    "not_yet_valid": ("Vent lidt, eller log ind igen.", "Wait a moment, or log in again."),
-    "wrong_door": (
-        "Døren er ikke i dine nøgler. Ring til kontoret, hvis du skal ind (akutnøgle).",
-        "This door is not in your keys. Call the office if you need to get in (emergency key).",
-    ),
-    "door_withdrawn": (
-        "Borgeren er ikke længere tilknyttet løsningen. Kontakt kontoret.",
-        "The citizen is no longer in the solution. Contact the office.",
-    ),
-    "denylisted": (
-        "Din adgang er spærret. Kontakt din leder.",
-        "Your access is blocked. Contact your manager.",
-    ),
-    "time_unknown": (
-        "Låsen har mistet tiden. Gå et sted med dækning og prøv igen, så appen kan give den tiden.",
-        "The lock has lost its time. Find coverage and try again so the app can give it the time.",
-    ),
-    "challenge_required": (
-        "Låsen har mistet tiden. Gå et sted med dækning og prøv igen.",
-        "The lock has lost its time. Find coverage and try again.",
-    ),
-    "battery_empty": (
-        "Låsens batteri er tomt. Brug den fysiske nøgle og meld det til kontoret.",
-        "The lock's battery is empty. Use the physical key and report it to the office.",
-    ),
-    "jammed": (
-        "Låsen sidder fast. Tjek at døren er lukket, og prøv igen.",
-        "The lock is jammed. Check that the door is closed and try again.",
-    ),
-    "rate_limited": (
-        "For mange forsøg. Vent et øjeblik og prøv igen.",
-        "Too many attempts. Wait a moment and try again.",
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -122,12 +98,21 @@ class AppStatus:
     pending_uploads: int
     employee_number: str | None
     wrong_codes: int
+    freshness_expires_at: dt.datetime | None = None  # when the proof of freshness runs out
+    freshness_warning: bool = False  # less than policy.freshness_warn_s left, or run out
+    freshness_expired: bool = False  # run out by the phone's clock (or never had one)
 
     def valid_until_local(self) -> str | None:
         """'HH:MM' in Europe/Copenhagen."""
         if self.keys_valid_until is None:
             return None
         return local(self.keys_valid_until).strftime("%H:%M")
+
+    def freshness_until_local(self) -> str | None:
+        """'HH:MM' (Europe/Copenhagen) when the proof of freshness runs out."""
+        if self.freshness_expires_at is None:
+            return None
+        return local(self.freshness_expires_at).strftime("%H:%M")
 
 
 @dataclass
@@ -148,10 +133,9 @@ TransportFactory = Callable[[str], Transport]
 """``door_id -> a connected transport to that door`` (Bluetooth, a socket, or in memory)."""
 
 
-def _carried_updates(bundle: dict[str, Any]) -> int:
-    """The denylist version the phone carries (0: none)."""
-    denylist = bundle.get("denylist") or {}
-    return int(denylist.get("version") or 0) if denylist.get("snapshot") else 0
+def _keys_only(bundle: dict[str, Any]) -> dict[str, Any]:
+    """The bundle without its live material (that lives in live.json, renewed while sealed)."""
+    return {k: v for k, v in bundle.items() if k not in _LIVE_KEYS and k != "session_token"}
 
 
 def _events_since(result: VisitResult, door_key: DoorPublicKey) -> list[bytes]:
@@ -196,12 +180,17 @@ class KeyApp:
         self._wallet_options = wallet_options or {}
         self.wallet = self._make_wallet()
         self.outbox = Outbox(self.data_dir / "outbox.sqlite", clock=clock)
+        self.live = LiveStore(self.data_dir, clock=clock)
         self.online: bool | None = None
-        self._time_token_at: dt.datetime | None = None
         self._presentations: dict[tuple[str, str], bytes] = {}
         self._bundle: dict[str, Any] | None = None
         self._code: str | None = None
-        self.wallet_expired_on_start = bool(self.wallet and self.wallet.expire_if_due())
+        self._seal = IdleSeal(clock)
+        self.code_prompts = 0
+        """Times the personal code was needed at a door (``open``/``lock_door`` while sealed)."""
+        self.visits = 0
+        """Door sessions started by ``open``/``lock_door`` in this run."""
+        self.wallet_expired_on_start = self._expire_if_due()
 
     # --- state ---------------------------------------------------------------------------------
 
@@ -294,14 +283,18 @@ class KeyApp:
         self.online = True
         self.state.employee_number = employee_number
         self.state.session_token = bundle.pop("session_token")
+        self.state.last_heartbeat = self.clock.now().isoformat()
         self._save_state()
-        self._time_token_at = self.clock.now()
+        self.live.forget()  # a new login: yesterday's proof and list are not this one's
+        self.live.apply(bundle)
         self._store(bundle, personal_code)
+        self._seal.touch()
         self.outbox.add_app_event("login")
         return self.status()
 
     def _store(self, bundle: dict[str, Any], code: str) -> None:
         _, wallet, _ = self._require_enrolled()
+        bundle = _keys_only(bundle)
         until = dt.datetime.fromisoformat(bundle["keys_valid_until"])
         try:
             wallet.store(bundle, code=code, keys_valid_until=until)
@@ -313,21 +306,72 @@ class KeyApp:
         self._code = code
 
     def unlock(self, personal_code: str) -> AppStatus:
-        """Open the wallet with the personal code for this run of the app."""
+        """Open the wallet with the personal code; the keys stay open while they are used
+        (sealed again after ``policy.seal_after_s`` seconds idle, or by :meth:`background`).
+
+        A wrong code counts towards the wipe; the wipe (too many wrong codes, or keys found
+        expired) is queued as an app event ``wiped``. A REFRESH that came while the keys were
+        sealed is fetched now, if the server answers."""
+        return self._open_wallet(personal_code, fetch_pending=True)
+
+    def _open_wallet(self, personal_code: str, *, fetch_pending: bool) -> AppStatus:
         _, wallet, _ = self._require_enrolled()
         try:
-            self._bundle = wallet.unlock(personal_code)
+            bundle = wallet.unlock(personal_code)
         except WalletError as exc:
             self.lock()
+            reason = {"wallet.wiped_wrong_codes": "wrong_codes", "wallet.expired": "expired"}
+            if exc.code in reason:
+                self._keys_deleted(reason[exc.code])
             raise AppError(exc.code, exc.message_da, exc.message_en) from exc
+        if self._bundle is None or self._bundle.get("credentials") != bundle.get("credentials"):
+            self._presentations.clear()
+        self._bundle = bundle
         self._code = personal_code
+        self._seal.touch()
+        if fetch_pending and self.live.refresh_pending:
+            self._refresh(personal_code, challenge=None)
         return self.status()
 
     def lock(self) -> None:
-        """Forget the keys in memory; the personal code is needed again."""
+        """Seal the keys: forget them and the code in memory; the personal code is needed
+        again."""
         self._bundle = None
         self._code = None
         self._presentations.clear()
+        self._seal.clear()
+
+    def background(self) -> None:
+        """The app went to the background or the phone locked: seal the keys at once."""
+        self.lock()
+
+    @property
+    def sealed(self) -> bool:
+        """The keys (if any) are not open in memory: the personal code is needed to use them
+        (keys idle for ``policy.seal_after_s`` are sealed by asking)."""
+        self._seal_if_idle()
+        return self._bundle is None
+
+    @property
+    def policy(self) -> Policy:
+        """The server's timing policy (seal after, proof lifetime, warning), or the defaults."""
+        return self.live.policy
+
+    def _seal_if_idle(self) -> None:
+        if self._bundle is not None and self._seal.due(self.live.policy.seal_after_s):
+            self.lock()
+
+    def _keys_deleted(self, reason: str) -> None:
+        """The wallet deleted the keys by itself (``expired``, ``wrong_codes``): audit it."""
+        self.lock()
+        self.live.forget()
+        self.outbox.add_app_event("wiped", reason=reason)
+
+    def _expire_if_due(self) -> bool:
+        if self.wallet is not None and self.wallet.expire_if_due():
+            self._keys_deleted("expired")
+            return True
+        return False
 
     def logout(self) -> None:
         """End the shift: upload what waits (if online), delete the keys and the session."""
@@ -336,6 +380,7 @@ class KeyApp:
         if self.wallet is not None:
             self.wallet.wipe("logout")
         self.lock()
+        self.live.forget()
         self.state.session_token = None
         self._save_state()
 
@@ -344,6 +389,7 @@ class KeyApp:
         if self.wallet is not None:
             self.wallet.wipe(reason)
         self.lock()
+        self.live.forget()
         self.state.session_token = None
         self._save_state()
         self.outbox.add_app_event("wiped", reason=reason)
@@ -351,8 +397,10 @@ class KeyApp:
     # --- what the screen shows -----------------------------------------------------------------
 
     def status(self) -> AppStatus:
-        """Enrolment, keys, lock state, connectivity and uploads waiting."""
+        """Enrolment, keys, lock state, connectivity, uploads waiting, the proof's expiry."""
+        self._seal_if_idle()
         wallet_status = self.wallet.status() if self.wallet is not None else None
+        keys_present = bool(wallet_status and wallet_status.present)
         return AppStatus(
             enrolled=self.state.phone_id is not None,
             keys_present=bool(wallet_status and wallet_status.present),
@@ -362,11 +410,15 @@ class KeyApp:
             pending_uploads=self.outbox.count(),
             employee_number=self.state.employee_number,
             wrong_codes=wallet_status.wrong_codes if wallet_status else 0,
+            freshness_expires_at=self.live.freshness_expires_at if keys_present else None,
+            freshness_warning=keys_present and self.live.freshness_warning(),
+            freshness_expired=keys_present and self.live.freshness_expired(),
         )
 
     def _unlocked_bundle(self) -> dict[str, Any]:
-        if self.wallet is not None and self.wallet.expire_if_due():
-            self.lock()
+        """The open keys, counted as a use (the idle seal starts again)."""
+        self._expire_if_due()
+        self._seal_if_idle()
         if self._bundle is None:
             status = self.status()
             if not status.keys_present:
@@ -380,6 +432,7 @@ class KeyApp:
                 "Indtast din personlige kode",
                 "Enter your personal code",
             )
+        self._seal.touch()
         return self._bundle
 
     def doors(self) -> list[DoorView]:
@@ -438,13 +491,8 @@ class KeyApp:
     def _driver(self, bundle: dict[str, Any], keystore: DeviceKeystore) -> PhoneDriver:
         def time_tokens(door_id: bytes, nonce: bytes | None) -> bytes | None:
             if nonce is None:
-                token = bundle.get("time_token")
-                received = self._time_token_at
-                if not token or received is None:
-                    return None
-                if self.clock.now() - received > BROADCAST_TOKEN_MAX_AGE:
-                    return None  # too old for the door: it keeps its own clock this time
-                return base64.b64decode(token)
+                # None when too old for the door: it keeps its own clock this time.
+                return self.live.time_token(BROADCAST_TOKEN_MAX_AGE)
             if self.server is None or self.state.session_token is None:
                 return None
             try:
@@ -454,18 +502,15 @@ class KeyApp:
             except AppError:
                 return None
 
-        def denylist(door_version: int) -> bytes | None:
-            current = bundle.get("denylist") or {}
-            snapshot = current.get("snapshot")
-            if snapshot and int(current.get("version", 0)) > door_version:
-                return base64.b64decode(snapshot)
-            return None
-
+        # The pieces when the server sent pieces (the driver then ignores ``denylist``), else an
+        # older server's single snapshot.
         return PhoneDriver(
             device_key=keystore,
             counter=self.state.counter,
             time_tokens=time_tokens,
-            denylist=denylist,
+            denylist=self.live.snapshot,
+            freshness=self.live.proof,
+            carried=self.live.carried,
         )
 
     def _visit(self, door_id: str, command: Command) -> VisitOutcome:
@@ -477,6 +522,7 @@ class KeyApp:
         self.state.counter += 1
         self._save_state()
         driver.counter = self.state.counter - 1
+        self.visits += 1
         try:
             transport = self.transports(door_id)
         except AppError:
@@ -489,7 +535,7 @@ class KeyApp:
                 "Døren svarer ikke. Gå tættere på og prøv igen.",
                 "The door does not answer. Move closer and try again.",
             ) from exc
-        carried = _carried_updates(bundle)
+        carried = self.live.denylist_version
         try:
             result = driver.run(
                 transport,
@@ -530,13 +576,55 @@ class KeyApp:
             da, en = f"{da} {advice[0]}", f"{en} {advice[1]}"
         return VisitOutcome(False, code, da, en)
 
-    def open(self, door_id: str) -> VisitOutcome:
-        """Unlock a door (an explicit tap; the app never unlocks by itself)."""
+    def open(self, door_id: str, code: str | None = None) -> VisitOutcome:
+        """Unlock a door (an explicit tap; the app never unlocks by itself).
+
+        Sealed keys need ``code``: it opens the wallet and the door in this one call (no code:
+        ``app.locked``, and the door sees nothing). Online first: when the last answered
+        heartbeat is older than 60 s the app checks in before the door (offline: it goes on at
+        once); a WIPE then means the door is not opened, a REFRESH brings the new keys."""
+        self._before_the_door(code)
+        if self._check_in_is_due() and self.heartbeat_quietly() == "WIPE":
+            da, en = WIPED_BEFORE_THE_DOOR
+            return VisitOutcome(False, "wiped", da, en)
+        self._open_with(code, fetch_pending=True)
         return self._visit(door_id, Command.UNLOCK)
 
-    def lock_door(self, door_id: str) -> VisitOutcome:
-        """Re-lock a door when leaving; the app confirms the door says it is locked."""
+    def lock_door(self, door_id: str, code: str | None = None) -> VisitOutcome:
+        """Re-lock a door when leaving; the app confirms the door says it is locked.
+
+        Like :meth:`open` for sealed keys, but it never waits for the network first: a door
+        is never left open because the server is slow."""
+        self._before_the_door(code)
+        self._open_with(code, fetch_pending=False)  # a pending REFRESH waits for the next open
         return self._visit(door_id, Command.LOCK)
+
+    def _before_the_door(self, code: str | None) -> None:
+        """Expiry and the idle seal first; sealed keys without a code stop here."""
+        self._expire_if_due()
+        self._seal_if_idle()
+        if self._bundle is None and (code is None or not self.status().keys_present):
+            self._unlocked_bundle()  # raises app.no_keys or app.locked
+
+    def _open_with(self, code: str | None, *, fetch_pending: bool) -> None:
+        if self._bundle is None and code is not None:
+            self.code_prompts += 1
+            self._open_wallet(code, fetch_pending=fetch_pending)
+
+    def _check_in_is_due(self) -> bool:
+        if self.server is None or self.state.session_token is None:
+            return False
+        last = self.state.last_heartbeat
+        return last is None or self.clock.now() - dt.datetime.fromisoformat(last) > (
+            CHECK_IN_BEFORE_OPEN
+        )
+
+    def heartbeat_quietly(self) -> str:
+        """:meth:`heartbeat`, with a server error counted as offline (the door goes first)."""
+        try:
+            return self.heartbeat()
+        except AppError:
+            return "OFFLINE"
 
     # --- online --------------------------------------------------------------------------------
 
@@ -545,7 +633,9 @@ class KeyApp:
         if self.state.session_token is None:
             return "NO_SESSION"
         try:
-            answer = self._server().heartbeat(token=self.state.session_token)
+            answer = self._server().heartbeat(
+                token=self.state.session_token, denylist_version=self.live.denylist_version
+            )
         except OfflineError:
             self.online = False
             return "OFFLINE"
@@ -559,29 +649,42 @@ class KeyApp:
             # Back online (or first contact in this run): what waited in backoff goes now.
             self.outbox.retry_now()
         self.online = True
-        self._time_token_at = self.clock.now()
         self.state.last_heartbeat = self.clock.now().isoformat()
         self._save_state()
         status = str(answer["status"])
         if status == "WIPE":
             self.wipe(str(answer.get("reason") or "blocked"))
             return "WIPE"
-        if self._bundle is not None and self._code is not None:
-            self._bundle["denylist"] = answer["denylist"]
-            self._bundle["time_token"] = answer["time_token"]
-            if status == "REFRESH":
-                keystore, _, phone_id = self._require_enrolled()
-                fresh = self._server().bundle(
-                    token=self.state.session_token,
-                    phone_id=phone_id,
-                    signer=keystore,
-                    challenge=answer.get("next_challenge"),
-                )
-                fresh.pop("session_token", None)
-                self._store(fresh, self._code)
+        # Proof, time token, denylist and policy: renewed whether the keys are open or sealed.
+        self.live.apply(answer)
+        if status == "REFRESH":
+            if self._bundle is not None and self._code is not None:
+                self._refresh(self._code, challenge=answer.get("next_challenge"))
             else:
-                self._store(self._bundle, self._code)
+                # Sealed: no code to re-encrypt the new keys; fetch them at the next unlock.
+                self.live.set_refresh_pending(True)
         return status
+
+    def _refresh(self, code: str, *, challenge: str | None) -> None:
+        """Fetch the new bundle and store it under ``code`` (offline: try at the next
+        unlock)."""
+        keystore, _, phone_id = self._require_enrolled()
+        if self.state.session_token is None:
+            return
+        try:
+            fresh = self._server().bundle(
+                token=self.state.session_token,
+                phone_id=phone_id,
+                signer=keystore,
+                challenge=challenge,
+            )
+        except AppError as exc:
+            self.online = False if isinstance(exc, OfflineError) else self.online
+            self.live.set_refresh_pending(True)
+            return
+        self.live.apply(fresh)
+        self._store(fresh, code)
+        self.live.set_refresh_pending(False)
 
     def sync(self) -> int:
         """Upload what the outbox holds; returns how many items went up."""
@@ -606,9 +709,10 @@ class KeyApp:
         return sent
 
     def tick(self) -> None:
-        """Called on a timer: keys expire on time, heartbeats and uploads happen when due."""
-        if self.wallet is not None and self.wallet.expire_if_due():
-            self.lock()
+        """Called on a timer: keys expire and seal on time, heartbeats and uploads happen when
+        due."""
+        self._expire_if_due()
+        self._seal_if_idle()
         now = self.clock.now()
         last = self.state.last_heartbeat
         if last is None or now - dt.datetime.fromisoformat(last) >= HEARTBEAT_EVERY:

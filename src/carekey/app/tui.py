@@ -11,9 +11,11 @@ One screen, from top to bottom:
   refusal with what to do);
 - the keys line: o / Enter open, l lock, s sync, r refresh (heartbeat), g language, q quit.
 
-A timer calls :meth:`KeyApp.tick` (keys expire on time, heartbeat, uploads) every
+A timer calls :meth:`KeyApp.tick` (keys expire and seal on time, heartbeat, uploads) every
 ``tick_interval`` seconds; ``None`` turns it off, so tests call :meth:`KeyAppTUI.tick` themselves
-instead of waiting for the wall clock.
+instead of waiting for the wall clock. When the terminal loses focus (the phone's "app to the
+background") the keys are sealed at once (``seal_on_blur``). A door tapped while the keys are
+sealed asks for the personal code once, and that code opens the keys and the door in one step.
 
 Every call into the app runs on the UI's event loop, one at a time, after the screen has shown
 what is happening ("Åbner døren …"): the app's state is never touched by two things at once.
@@ -24,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar
 
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -124,13 +127,18 @@ class KeyAppTUI(App[None]):
         *,
         tick_interval: float | None = 15.0,
         server_url: str | None = None,
+        seal_on_blur: bool = True,
     ) -> None:
         """``app``: the key app to drive; ``tick_interval``: seconds between calls of
-        ``KeyApp.tick`` (``None``: no timer); ``server_url``: remembered when enrolling here."""
+        ``KeyApp.tick`` (``None``: no timer); ``server_url``: remembered when enrolling here;
+        ``seal_on_blur``: seal the keys when the terminal loses focus."""
         super().__init__()
         self.keyapp = app
         self.tick_interval = tick_interval
         self.server_url = server_url
+        self.seal_on_blur = seal_on_blur
+        # A door tapped while the keys were sealed: (action, door id), done with the code.
+        self.pending_visit: tuple[Callable[[str, str | None], VisitOutcome], str] | None = None
         self.pane = ""
         self.busy = False
         self._row_doors: list[str] = []
@@ -388,23 +396,46 @@ class KeyAppTUI(App[None]):
             self.say("Skriv din personlige kode.", "Type your personal code.", "error")
             return
 
+        pending, self.pending_visit = self.pending_visit, None
+
         def work() -> None:
             field.value = ""
+            if pending is not None:  # the code at the door: keys and door in one step
+                action, door_id = pending
+                outcome = action(door_id, code)
+                self._show(outcome.message(self.lang), "ok" if outcome.ok else "error")
+                return
             self.keyapp.unlock(code)
             self.say("Nøglerne er låst op.", "The keys are unlocked.", "ok")
 
         self._run("Låser nøglerne op …", "Unlocking the keys …", work)
 
-    def _visit(self, action: Callable[[str], VisitOutcome], da: str, en: str) -> None:
+    def _visit(self, action: Callable[[str, str | None], VisitOutcome], da: str, en: str) -> None:
         door_id = self.selected_door()
         if self.pane != "doors" or door_id is None:
             return
+        if self.keyapp.sealed and self.keyapp.status().keys_present:
+            # Sealed since the list was shown: ask for the code once, then go to the door.
+            self.pending_visit = (action, door_id)
+            self.refresh_view()
+            self.say(
+                f"Indtast din personlige kode for at fortsætte til {door_id}.",
+                f"Enter your personal code to go on to {door_id}.",
+                "info",
+            )
+            return
 
         def work() -> None:
-            outcome = action(door_id)
+            outcome = action(door_id, None)
             self._show(outcome.message(self.lang), "ok" if outcome.ok else "error")
 
         self._run(da, en, work)
+
+    def on_app_blur(self, event: events.AppBlur) -> None:
+        """The terminal lost focus (the phone's app went to the background): seal the keys."""
+        if self.seal_on_blur and not self.busy and not self.keyapp.sealed:
+            self.keyapp.background()
+            self.refresh_view()
 
     def open_selected(self) -> None:
         """Open the door under the cursor (an explicit tap: the app never opens by itself)."""
@@ -467,6 +498,12 @@ class KeyAppTUI(App[None]):
                 "Dine nøgler er slettet (udløbet eller spærret). Log ind igen.",
                 "Your keys are deleted (expired or blocked). Log in again.",
                 "error",
+            )
+        elif was_unlocked and not status.unlocked:
+            self.say(
+                "Nøglerne er låst igen, fordi de ikke blev brugt. Indtast din personlige kode.",
+                "The keys are locked again as they were not used. Enter your personal code.",
+                "info",
             )
         self.refresh_view()
 
