@@ -239,9 +239,9 @@ class LiveActivity:
                 walker = self.rng.choice(walkers)
                 route = self.rng.choice(walker.homes) if walker.homes else []
                 for door_id in route:
-                    walker.app.open(door_id)
+                    walker.app.open(door_id, code=PERSONAL_CODE)
                 if route:
-                    walker.app.lock_door(route[-1])
+                    walker.app.lock_door(route[-1], code=PERSONAL_CODE)
                     self.visits += 1
                 if self.visits % 3 == 0:
                     walker.app.heartbeat()
