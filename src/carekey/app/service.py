@@ -36,6 +36,7 @@ from carekey.app.advice import WIPED_BEFORE_THE_DOOR
 from carekey.app.client import AppError, OfflineError, ServerClient, ServerError
 from carekey.app.keystore import DeviceKeystore
 from carekey.app.live import LiveStore, Policy
+from carekey.app.lockup import LockUp
 from carekey.app.outbox import Outbox
 from carekey.app.seal import IdleSeal
 from carekey.app.wallet import Wallet, WalletError, check_code
@@ -183,6 +184,7 @@ class KeyApp:
         self.live = LiveStore(self.data_dir, clock=clock)
         self.online: bool | None = None
         self._presentations: dict[tuple[str, str], bytes] = {}
+        self._lock_up = LockUp(clock)
         self._bundle: dict[str, Any] | None = None
         self._code: str | None = None
         self._seal = IdleSeal(clock)
@@ -364,6 +366,7 @@ class KeyApp:
     def _keys_deleted(self, reason: str) -> None:
         """The wallet deleted the keys by itself (``expired``, ``wrong_codes``): audit it."""
         self.lock()
+        self._lock_up.forget()
         self.live.forget()
         self.outbox.add_app_event("wiped", reason=reason)
 
@@ -380,6 +383,7 @@ class KeyApp:
         if self.wallet is not None:
             self.wallet.wipe("logout")
         self.lock()
+        self._lock_up.forget()
         self.live.forget()
         self.state.session_token = None
         self._save_state()
@@ -389,6 +393,7 @@ class KeyApp:
         if self.wallet is not None:
             self.wallet.wipe(reason)
         self.lock()
+        self._lock_up.forget()
         self.live.forget()
         self.state.session_token = None
         self._save_state()
@@ -488,7 +493,7 @@ class KeyApp:
             "The door is not in your keys today",
         )
 
-    def _driver(self, bundle: dict[str, Any], keystore: DeviceKeystore) -> PhoneDriver:
+    def _driver(self, keystore: DeviceKeystore) -> PhoneDriver:
         def time_tokens(door_id: bytes, nonce: bytes | None) -> bytes | None:
             if nonce is None:
                 # None when too old for the door: it keeps its own clock this time.
@@ -513,11 +518,14 @@ class KeyApp:
             carried=self.live.carried,
         )
 
-    def _visit(self, door_id: str, command: Command) -> VisitOutcome:
-        bundle = self._unlocked_bundle()
+    def _visit(
+        self, door_id: str, command: Command, entry: DoorEntry | None = None
+    ) -> VisitOutcome:
         keystore, _, _ = self._require_enrolled()
-        entry = self._entry(bundle, door_id)
-        driver = self._driver(bundle, keystore)
+        if entry is None:
+            bundle = self._unlocked_bundle()
+            entry = self._entry(bundle, door_id)
+        driver = self._driver(keystore)
         # The use counter must never repeat, even after a crash: persist it before the visit.
         self.state.counter += 1
         self._save_state()
@@ -568,6 +576,7 @@ class KeyApp:
         if result.ok:
             state = str(result.response.data.get("state", "")) or None
             if command is Command.UNLOCK:
+                self._lock_up.opened(door_id, entry)
                 return VisitOutcome(True, "ok", "Døren er åben.", "The door is open.", state)
             return VisitOutcome(True, "ok", "Døren er låst.", "The door is locked.", state)
         da, en = describe(code)
@@ -594,7 +603,14 @@ class KeyApp:
         """Re-lock a door when leaving; the app confirms the door says it is locked.
 
         Like :meth:`open` for sealed keys, but it never waits for the network first: a door
-        is never left open because the server is slow."""
+        is never left open because the server is slow. The door this phone opened in the
+        last 90 minutes locks without the code (:mod:`carekey.app.lockup`)."""
+        self._expire_if_due()
+        self._seal_if_idle()
+        if self._bundle is None:
+            entry = self._lock_up.entry(door_id)
+            if entry is not None and self.status().keys_present:
+                return self._visit(door_id, Command.LOCK, entry)
         self._before_the_door(code)
         self._open_with(code, fetch_pending=False)  # a pending REFRESH waits for the next open
         return self._visit(door_id, Command.LOCK)

@@ -297,19 +297,21 @@ class DaySimulation:
         if run is None:
             return
         try:
-            bundle = app._unlocked_bundle()
             keystore, _, _ = app._require_enrolled()
-            entry = app._entry(bundle, serial)
+            # Right after locking up the keys are sealed: the phone reads the doors it opened on
+            # arrival with the presentations it keeps for locking up (``app.lockup``).
+            entry = app._lock_up.entry(serial)
+            if entry is None:
+                entry = app._entry(app._unlocked_bundle(), serial)
         except AppError:
             return
-        # Where this phone starts: after what the server had when the bundle was issued, or what
-        # this phone has read itself since, whichever is later. Not what other phones read: a
-        # phone that read the log and was lost before uploading must not hide those events.
-        server_seq = next(
-            (int(d.get("last_seq") or 0) for d in bundle["doors"] if d["door_id"] == serial), 0
-        )
+        # Where this phone starts: after what the server had when the bundle was issued (as the
+        # phone saw it on arrival), or what this phone has read itself since, whichever is
+        # later. Not what other phones read: a phone that read the log and was lost before
+        # uploading must not hide those events.
+        server_seq = phone.server_seq.get(serial, 0)
         start = max(server_seq, run.read_by.get(phone.phone_id, 0)) + 1
-        driver = app._driver(bundle, keystore)
+        driver = app._driver(keystore)
         app.state.counter += 1
         app._save_state()
         driver.counter = app.state.counter - 1
@@ -361,7 +363,13 @@ class DaySimulation:
             if serial and not self._tap_door(phone, serial, Command.UNLOCK):
                 self.tally["visit_outer_door_refused"] += 1
         self.last_refusal = ""
-        if self._tap_door(phone, citizen.home, Command.UNLOCK):
+        opened = self._tap_door(phone, citizen.home, Command.UNLOCK)
+        bundle = phone.app._bundle
+        if bundle is not None:  # what the server had of these doors' logs, from the keys
+            for door in bundle["doors"]:
+                if door["door_id"] in (citizen.home, citizen.entrance, *citizen.gates):
+                    phone.server_seq[door["door_id"]] = int(door.get("last_seq") or 0)
+        if opened:
             self.tally["visits_home_opened"] += 1
             self.at(visit.leave, "leave", lambda: self._leave(phone, visit))
         else:
