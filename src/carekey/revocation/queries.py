@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from carekey.domain import enums as e
 from carekey.domain.enums import DenylistEntryKind
+from carekey.protocol.denylist import PRUNE_MARGIN
 from carekey.store import models as m
 
 # --- what a revocation touches -----------------------------------------------------------------
@@ -122,13 +123,15 @@ def entry(
 
 
 def live_entries(db: Session, *, municipality_id: int, now: dt.datetime) -> list[m.DenylistEntry]:
-    """The municipality's entries that are neither removed nor expired at ``now``."""
+    """The municipality's entries that are not removed and still matter at ``now``: kept until
+    ``expires_at + PRUNE_MARGIN`` (a door whose clock is behind still takes a credential up to
+    its clock tolerance past the credential's expiry)."""
     return list(
         db.execute(
             select(m.DenylistEntry).where(
                 m.DenylistEntry.municipality_id == municipality_id,
                 m.DenylistEntry.removed_in_version.is_(None),
-                m.DenylistEntry.expires_at > now,
+                m.DenylistEntry.expires_at > now - PRUNE_MARGIN,
             )
         ).scalars()
     )
