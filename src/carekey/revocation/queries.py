@@ -4,6 +4,7 @@ denylist's versions and entries."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -34,6 +35,28 @@ def live_credentials(
     if municipality_id is not None:
         statement = statement.where(m.IssuedCredential.municipality_id == municipality_id)
     return list(db.execute(statement).scalars())
+
+
+def door_contacts(db: Session, *, door_ids: Collection[int]) -> dict[int, dt.datetime | None]:
+    """Each door's last recorded contact (``last_seen_at``), by door id."""
+    if not door_ids:
+        return {}
+    rows = db.execute(
+        select(m.DoorDevice.id, m.DoorDevice.last_seen_at).where(
+            m.DoorDevice.id.in_(sorted(door_ids))
+        )
+    ).all()
+    return {int(door_id): seen for door_id, seen in rows}
+
+
+def phone_proofs(db: Session, *, phone_ids: Collection[int]) -> dict[int, dt.datetime | None]:
+    """Each phone's last proof-of-freshness expiry (``freshness_expires_at``), by phone id."""
+    if not phone_ids:
+        return {}
+    rows = db.execute(
+        select(m.Phone.id, m.Phone.freshness_expires_at).where(m.Phone.id.in_(sorted(phone_ids)))
+    ).all()
+    return {int(phone_id): expires for phone_id, expires in rows}
 
 
 def home_lock(db: Session, *, dwelling_id: int) -> m.DoorDevice | None:
