@@ -18,6 +18,10 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from carekey.domain.errors import DomainError
+from carekey.keyservice import queries
 from carekey.keyservice.bundle import b64
 from carekey.protocol.freshness import issue_freshness
 from carekey.protocol.keys import DevicePublicKey, IssuerKey
@@ -59,6 +63,66 @@ class Proof:
             "expires_at": self.expires_at.isoformat(),
             "denylist_version": self.denylist_version,
         }
+
+
+FRESHNESS_RANGE_S = (300, 7200)
+SEAL_AFTER_RANGE_S = (30, 1800)
+
+
+def show_policy(db: Session, *, municipality_code: str) -> Policy:
+    """The key-app policy of the municipality with this code."""
+    return policy_of(_municipality(db, municipality_code))
+
+
+def set_policy(
+    db: Session,
+    *,
+    municipality_code: str,
+    freshness_s: int | None = None,
+    seal_after_s: int | None = None,
+    freshness_warn_s: int | None = None,
+) -> Policy:
+    """Change the key-app policy (the values given; the others stay). It reaches every phone
+    with its next heartbeat; proofs already issued keep their expiry."""
+    municipality = _municipality(db, municipality_code)
+    current = policy_of(municipality)
+    new = Policy(
+        current.freshness_s if freshness_s is None else freshness_s,
+        current.seal_after_s if seal_after_s is None else seal_after_s,
+        current.freshness_warn_s if freshness_warn_s is None else freshness_warn_s,
+    )
+    low, high = FRESHNESS_RANGE_S
+    if not low <= new.freshness_s <= high:
+        raise DomainError(
+            "policy.freshness_range",
+            f"Friskhedsbeviset skal gælde {low // 60}-{high // 60} minutter",
+            f"The proof of freshness must last {low // 60}-{high // 60} minutes",
+        )
+    low, high = SEAL_AFTER_RANGE_S
+    if not low <= new.seal_after_s <= high:
+        raise DomainError(
+            "policy.seal_after_range",
+            f"Nøglerne skal låses efter {low}-{high} sekunder uden brug",
+            f"The keys must be sealed after {low}-{high} seconds without use",
+        )
+    if not 0 <= new.freshness_warn_s < new.freshness_s:
+        raise DomainError(
+            "policy.warn_range",
+            "Advarslen skal komme før friskhedsbeviset udløber",
+            "The warning must come before the proof of freshness runs out",
+        )
+    municipality.freshness_lifetime_s = new.freshness_s
+    municipality.seal_after_s = new.seal_after_s
+    municipality.freshness_warn_s = new.freshness_warn_s
+    db.flush()
+    return new
+
+
+def _municipality(db: Session, code: str) -> m.Municipality:
+    municipality = queries.municipality_by_code(db, code=code)
+    if municipality is None:
+        raise DomainError("municipality.not_found", "Kommunen findes ikke", "No such municipality")
+    return municipality
 
 
 def policy_of(municipality: m.Municipality) -> Policy:

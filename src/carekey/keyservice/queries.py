@@ -238,6 +238,14 @@ def update_phone(db: Session, *, phone_id: int, values: dict[str, Any]) -> None:
     db.execute(update(_PHONE).where(_PHONE.c.id == phone_id).values(**values))
 
 
+# --- the key-app policy -----------------------------------------------------------------------
+
+
+def municipality_by_code(db: Session, *, code: str) -> m.Municipality | None:
+    """The municipality with this kommunekode."""
+    return db.execute(select(m.Municipality).where(m.Municipality.code == code)).scalar_one_or_none()
+
+
 # --- issuer keys -------------------------------------------------------------------------------
 
 
