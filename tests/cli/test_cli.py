@@ -84,7 +84,9 @@ def test_policy_show_and_set_with_clear_errors(runner: CliRunner) -> None:
     assert too_long.exit_code == 2
     assert "Friskhedsbeviset skal gælde 5-120 minutter" in too_long.output
     assert "must last 5-120 minutes" in too_long.output
-    too_soon = runner.invoke(app, ["policy", "set", "--municipality", "0101", "--seal-after-s", "5"])
+    too_soon = runner.invoke(
+        app, ["policy", "set", "--municipality", "0101", "--seal-after-s", "5"]
+    )
     assert too_soon.exit_code == 2
     assert "30-1800 sekunder" in too_soon.output
     late_warning = runner.invoke(

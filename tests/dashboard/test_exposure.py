@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from carekey.access import Action, reach
 from carekey.dashboard import doors, exposure
 from carekey.dashboard import service as dashboard
-from carekey.revocation import service as revocation
 from carekey.protocol.timetoken import BASE_TOLERANCE, MAX_TOLERANCE
+from carekey.revocation import service as revocation
 from tests.dashboard.place import NOW, add_credential, add_phone, make_place
 
 # The doors of these places were never heard from: the server assumes the largest tolerance.
@@ -54,7 +54,9 @@ def test_a_blocked_phone_lists_the_doors_that_may_still_accept_its_keys(session:
     )  # the latest of the two keys
     assert exposed[world.entrance_controller.id].version_needed == blocked.denylist_version
     assert exposed[world.home_lock.id].employee_names == ("Ali Hassan",)
-    assert dashboard.dashboard(session, actor=p.admin, now=NOW).exposed[0].until == late.expires_at + T
+    assert (
+        dashboard.dashboard(session, actor=p.admin, now=NOW).exposed[0].until == late.expires_at + T
+    )
     # On the dashboard the two doors are one line: the blocked phone, how many, how long.
     [line] = dashboard.dashboard(session, actor=p.admin, now=NOW).revocations
     assert line.kind == "phone"

@@ -243,7 +243,9 @@ def update_phone(db: Session, *, phone_id: int, values: dict[str, Any]) -> None:
 
 def municipality_by_code(db: Session, *, code: str) -> m.Municipality | None:
     """The municipality with this kommunekode."""
-    return db.execute(select(m.Municipality).where(m.Municipality.code == code)).scalar_one_or_none()
+    return db.execute(
+        select(m.Municipality).where(m.Municipality.code == code)
+    ).scalar_one_or_none()
 
 
 # --- issuer keys -------------------------------------------------------------------------------
