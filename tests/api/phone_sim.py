@@ -21,9 +21,11 @@ from carekey.devices.firmware import DoorFirmware
 from carekey.devices.homelock import HomeLock
 from carekey.domain import enums as e
 from carekey.keyservice import issuer as issuer_service
+from carekey.link.catchup import CarriedDenylist
 from carekey.link.driver import DoorEntry, PhoneDriver, VisitResult
 from carekey.link.transport import BluetoothLink
 from carekey.protocol.credential import BundleLeaf, DoorKind, present_bundle
+from carekey.protocol.denylist import DenylistPiece
 from carekey.protocol.deviceproof import proof_message
 from carekey.protocol.keys import DeviceKey, DoorKey
 from carekey.protocol.session import Command
@@ -57,11 +59,26 @@ class Phone:
             device_key=self.device_key,
             time_tokens=lambda _door, _nonce: self._time_token(),
             denylist=self._denylist,
+            freshness=self._freshness,
+            carried=self._carried,
         )
 
     def _time_token(self) -> bytes | None:
         token = self.bundle.get("time_token")
         return unb64(token) if token else None
+
+    def _freshness(self) -> bytes | None:
+        freshness = self.bundle.get("freshness") or {}
+        return unb64(freshness["proof"]) if freshness.get("proof") else None
+
+    def _carried(self) -> CarriedDenylist | None:
+        denylist = self.bundle.get("denylist") or {}
+        if not denylist.get("pieces"):
+            return None
+        return CarriedDenylist(
+            int(denylist["version"]),
+            tuple(DenylistPiece(lo, hi, unb64(data), 0) for lo, hi, data in denylist["pieces"]),
+        )
 
     def _denylist(self, door_version: int) -> bytes | None:
         denylist = self.bundle.get("denylist") or {}
@@ -95,15 +112,22 @@ class Phone:
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.bundle['session_token']}"}
 
-    def heartbeat(self) -> dict[str, Any]:
-        response = self.client.post("/api/v1/app/heartbeat", headers=self.auth)
+    def heartbeat(self, *, send_version: bool = False) -> dict[str, Any]:
+        """A heartbeat; with ``send_version`` the phone says which denylist version it carries
+        (the answer's denylist is then null when that is the newest)."""
+        carried = (self.bundle.get("denylist") or {}).get("version")
+        body_in = {"denylist_version": carried} if send_version and carried is not None else None
+        response = self.client.post("/api/v1/app/heartbeat", headers=self.auth, json=body_in)
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         if body["status"] == "WIPE":
             self.bundle = {}
         else:
-            self.bundle["denylist"] = body["denylist"]
+            if body["denylist"] is not None:
+                self.bundle["denylist"] = body["denylist"]
             self.bundle["time_token"] = body["time_token"]
+            self.bundle["freshness"] = body["freshness"]
+            self.bundle["policy"] = body["policy"]
         return body
 
     def refresh(self) -> Any:

@@ -23,7 +23,7 @@ def test_upgrade_then_seed_then_skip(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "data" / "carekey.db").exists()
-    assert "0002" in result.output  # the newest migration
+    assert "0003" in result.output  # the newest migration
     result = runner.invoke(app, ["db", "upgrade"])
     assert "allerede" in result.output
     result = runner.invoke(app, ["seed", "--profile", "small", "--seed", "3"])
@@ -59,3 +59,44 @@ def test_unreachable_postgres_is_a_clear_error(runner: CliRunner) -> None:
     )
     assert result.exit_code == 2
     assert "svarer ikke" in result.output
+
+
+def test_policy_show_and_set_with_clear_errors(runner: CliRunner) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(app, ["seed", "--profile", "small", "--seed", "3"]).exit_code == 0
+    shown = runner.invoke(app, ["policy", "show", "--municipality", "0101"])
+    assert shown.exit_code == 0, shown.output
+    assert "55 min (3300 s)" in shown.output
+    assert "180 s" in shown.output
+    changed = runner.invoke(
+        app,
+        ["policy", "set", "--municipality", "0101", "--freshness-min", "30", "--warn-min", "10"],
+    )
+    assert changed.exit_code == 0, changed.output
+    assert "30 min (1800 s)" in changed.output
+    shown = runner.invoke(app, ["policy", "show", "--municipality", "0101"])
+    assert "30 min (1800 s)" in shown.output
+    assert "advarsel / warning: 10 min" in shown.output
+
+    too_long = runner.invoke(
+        app, ["policy", "set", "--municipality", "0101", "--freshness-min", "121"]
+    )
+    assert too_long.exit_code == 2
+    assert "Friskhedsbeviset skal gælde 5-120 minutter" in too_long.output
+    assert "must last 5-120 minutes" in too_long.output
+    too_soon = runner.invoke(
+        app, ["policy", "set", "--municipality", "0101", "--seal-after-s", "5"]
+    )
+    assert too_soon.exit_code == 2
+    assert "30-1800 sekunder" in too_soon.output
+    late_warning = runner.invoke(
+        app, ["policy", "set", "--municipality", "0101", "--warn-min", "30"]
+    )
+    assert late_warning.exit_code == 2
+    assert "Advarslen skal komme før" in late_warning.output
+    unknown = runner.invoke(app, ["policy", "show", "--municipality", "9999"])
+    assert unknown.exit_code == 2
+    assert "Kommunen findes ikke" in unknown.output
+    # A refused change changes nothing.
+    shown = runner.invoke(app, ["policy", "show", "--municipality", "0101"])
+    assert "30 min (1800 s)" in shown.output

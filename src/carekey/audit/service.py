@@ -46,6 +46,14 @@ ACTION_TEXT: Final[dict[e.AuditAction, tuple[str, str]]] = {
     e.AuditAction.LOG_OVERFLOW: ("Loggen løb fuld", "Log overflow"),
     e.AuditAction.RATE_LIMITED: ("For mange forsøg", "Too many attempts"),
 }
+# Why the key app deleted its keys (app event ``wiped``, reason uploaded with it).
+WIPE_REASON_TEXT: Final[dict[str, tuple[str, str]]] = {
+    "wrong_codes": ("For mange forkerte personlige koder", "Too many wrong personal codes"),
+    "expired": ("Nøglerne var udløbet", "The keys had expired"),
+    "blocked": ("Telefonen eller medarbejderen blev spærret", "The phone or employee was blocked"),
+    "session_expired": ("Sessionen var udløbet", "The session had expired"),
+    "logout": ("Logget ud", "Logged out"),
+}
 KIND_TEXT: Final[dict[e.DoorKind, str]] = {
     e.DoorKind.HOME_LOCK: "Hoveddør",
     e.DoorKind.ENTRANCE_CONTROLLER: "Opgangsdør",
@@ -101,9 +109,11 @@ class AuditRow:
 
     @property
     def reason_text(self) -> tuple[str, str] | None:
-        """The refusal reason in plain words, when it is a protocol refusal code."""
+        """The reason in plain words: why the app wiped its keys, or a protocol refusal code."""
         if self.reason_code is None:
             return None
+        if self.action is e.AuditAction.WIPED:
+            return WIPE_REASON_TEXT.get(self.reason_code)
         return MESSAGES.get(self.reason_code)
 
     def to_json(self) -> dict[str, Any]:

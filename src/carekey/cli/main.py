@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -19,6 +20,11 @@ from carekey.config import Settings, get_settings
 from carekey.domain.errors import DomainError
 from carekey.store.db import create_db_engine
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from carekey.keyservice.freshness import Policy
+
 app = typer.Typer(
     help="CareKey — nøglefri hjemmepleje / keyless home care.",
     no_args_is_help=True,
@@ -27,7 +33,12 @@ app = typer.Typer(
 db_app = typer.Typer(help="Databasen / the database.", no_args_is_help=True)
 bench_app = typer.Typer(help="Målinger / benchmarks.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+policy_app = typer.Typer(
+    help="Nøgle-appens politik / the key app's policy (proof of freshness, sealing).",
+    no_args_is_help=True,
+)
 app.add_typer(bench_app, name="bench")
+app.add_typer(policy_app, name="policy")
 app.add_typer(keyapp_cli.app, name="app")
 
 console = Console()
@@ -174,6 +185,84 @@ def seed_command(
         table.add_row(name, f"{count:,}".replace(",", "."))
     console.print(table)
     console.print(f"Færdig på / done in {elapsed:.1f} s")
+
+
+MunicipalityCode = Annotated[
+    str, typer.Option("--municipality", help="Kommunekode / municipality code, e.g. 0101.")
+]
+
+
+def _print_policy(code: str, policy: Policy) -> None:
+    console.print(f"Kommune / municipality {code}", soft_wrap=True)
+    console.print(
+        f"  friskhedsbevis / proof of freshness: {policy.freshness_s // 60} min "
+        f"({policy.freshness_s} s)",
+        soft_wrap=True,
+    )
+    console.print(f"  lås efter / seal after: {policy.seal_after_s} s", soft_wrap=True)
+    console.print(
+        f"  advarsel / warning: {policy.freshness_warn_s // 60} min før / before", soft_wrap=True
+    )
+
+
+def _policy_session(database_url: str | None, work: Callable[[Session], Policy]) -> Policy:
+    from sqlalchemy.orm import Session
+
+    settings = _settings(database_url)
+    engine = _engine(settings)
+    try:
+        with Session(engine) as db, db.begin():
+            return work(db)
+    except DomainError as exc:
+        _fail(str(exc))
+    except OperationalError as exc:
+        _unreachable(exc, settings)
+    finally:
+        engine.dispose()
+
+
+@policy_app.command("show")
+def policy_show(municipality: MunicipalityCode, database_url: DatabaseUrl = None) -> None:
+    """Vis politikken / show the policy."""
+    from carekey.keyservice.freshness import show_policy
+
+    policy = _policy_session(
+        database_url, lambda db: show_policy(db, municipality_code=municipality)
+    )
+    _print_policy(municipality, policy)
+
+
+@policy_app.command("set")
+def policy_set(
+    municipality: MunicipalityCode,
+    freshness_min: Annotated[
+        int | None,
+        typer.Option(help="Friskhedsbevisets levetid i minutter (5-120) / proof lifetime, min."),
+    ] = None,
+    seal_after_s: Annotated[
+        int | None,
+        typer.Option(help="Lås nøglerne efter N s uden brug (30-1800) / seal after N s idle."),
+    ] = None,
+    warn_min: Annotated[
+        int | None,
+        typer.Option(help="Advar N minutter før beviset udløber / warn N min before it ends."),
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Sæt politikken / set the policy (the values given; the others stay)."""
+    from carekey.keyservice.freshness import set_policy
+
+    policy = _policy_session(
+        database_url,
+        lambda db: set_policy(
+            db,
+            municipality_code=municipality,
+            freshness_s=None if freshness_min is None else freshness_min * 60,
+            seal_after_s=seal_after_s,
+            freshness_warn_s=None if warn_min is None else warn_min * 60,
+        ),
+    )
+    _print_policy(municipality, policy)
 
 
 @app.command("serve")

@@ -2,11 +2,14 @@
 
 A revoked credential is carried to the doors by the first denylist version published at or after
 its revocation (``revocation.block_phone`` and friends write both in one transaction, so the
-version's ``created_at`` equals the credential's ``revoked_at``). A door named in a revoked,
-still unexpired credential whose ``denylist_version_seen`` is below that version may still open
-for it until the credential expires; the door drops off the list as soon as it reports the
-version, or when the last such credential expires. A removed citizen's home lock is exposed the
-same way until it learns the version that withdrew it (bounded by the longest key lifetime).
+version's ``created_at`` equals the credential's ``revoked_at``). A door named in a revoked
+credential whose ``denylist_version_seen`` is below that version may still open for it until the
+credential expires — or, when its phone or employee is blocked, until the phone's last proof of
+freshness expires, if that is sooner (no proof is issued after a block) — plus the door's clock
+tolerance (``domain.exposure``: drift since the door's last recorded contact). The door drops off
+the list as soon as it reports the version, or when that time has passed. A removed citizen's
+home lock is exposed the same way until it learns the version that withdrew it (bounded by the
+longest key lifetime, plus the tolerance).
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from sqlalchemy.orm import Session
 from carekey.access import Scope
 from carekey.dashboard import queries
 from carekey.domain import enums as e
+from carekey.domain.exposure import door_tolerance
 from carekey.domain.places import Address
 from carekey.protocol.credential import MAX_VALIDITY
+from carekey.protocol.timetoken import MAX_TOLERANCE
 
 
 @dataclass(frozen=True)
@@ -84,8 +89,11 @@ def exposure(
     """Both views of the exposure at once (``exposed_doors``, ``exposure_by_revocation``), for
     a page that shows both."""
     municipality_id = scope.municipality_id
-    creds = queries.revoked_live_credentials(db, municipality_id, now)
-    removed = queries.removed_citizens_home_doors(db, municipality_id, now - MAX_VALIDITY)
+    # A credential up to the largest clock tolerance past its expiry may still open a door.
+    creds = queries.revoked_live_credentials(db, municipality_id, now - MAX_TOLERANCE)
+    removed = queries.removed_citizens_home_doors(
+        db, municipality_id, now - MAX_VALIDITY - MAX_TOLERANCE
+    )
     if not creds and not removed:
         return [], []
     earliest = min([c.revoked_at for c in creds if c.revoked_at] + [r[1] for r in removed if r[1]])
@@ -99,6 +107,8 @@ def exposure(
     needs: dict[int, list[_Need]] = defaultdict(list)
     phones: dict[_GroupKey, set[int]] = defaultdict(set)
     emergency: set[_GroupKey] = set()
+    proofs = queries.phone_proofs(db, {int(c.phone_id) for c in creds if c.phone_id is not None})
+    blocked = queries.employees_by_id(db, {c.employee_id for c in creds if c.employee_id})
     for c in creds:
         version = carrier(c.revoked_at)
         key: _GroupKey = (c.employee_id, c.partner_staff_id, None, c.revoked_at)
@@ -106,20 +116,24 @@ def exposure(
             phones[key].add(int(c.phone_id))
         if c.emergency_grant_id is not None:
             emergency.add(key)
+        end = c.expires_at
+        status, proof = proofs.get(int(c.phone_id), (None, None)) if c.phone_id else (None, None)
+        employee_blocked = c.employee_id in blocked and blocked[c.employee_id][2] is not None
+        if proof is not None and (status is not e.PhoneStatus.ACTIVE or employee_blocked):
+            end = min(end, proof)  # no proof is issued after a block
         for door_id in c.door_device_ids or ():
-            needs[int(door_id)].append((version, c.expires_at, c.employee_id, False, key))
+            needs[int(door_id)].append((version, end, c.employee_id, False, key))
     if removed:
         # The longest any key issued before the removal can live.
         latest_key = queries.latest_key_expiry(
-            db, municipality_id, now, issued_by=max(r[1] for r in removed if r[1])
+            db, municipality_id, now - MAX_TOLERANCE, issued_by=max(r[1] for r in removed if r[1])
         )
         for door_id, removed_at, citizen_id in removed:
             if latest_key is None or removed_at is None:
                 continue
-            until = min(removed_at + MAX_VALIDITY, latest_key)
-            if until > now:
-                key = (None, None, citizen_id, removed_at)
-                needs[door_id].append((carrier(removed_at), until, None, True, key))
+            key = (None, None, citizen_id, removed_at)
+            end = min(removed_at + MAX_VALIDITY, latest_key)
+            needs[door_id].append((carrier(removed_at), end, None, True, key))
     if not needs:
         return [], []
     doors = {r.door.id: r for r in queries.standing_door_rows(db, scope, list(needs))}
@@ -128,7 +142,13 @@ def exposure(
         row = doors.get(door_id)
         if row is None:
             continue
-        open_ = [w for w in wanted if w[0] is None or w[0] > row.door.denylist_version_seen]
+        # Each key's end plus this door's clock tolerance; only those still ahead count.
+        open_ = [
+            (w[0], w[1] + door_tolerance(row.door.last_seen_at, w[1]), w[2], w[3], w[4])
+            for w in wanted
+            if w[0] is None or w[0] > row.door.denylist_version_seen
+        ]
+        open_ = [w for w in open_ if w[1] > now]
         if open_:
             found.append((row, open_))
     employee_ids = {w[2] for _, ws in found for w in ws if w[2] is not None}

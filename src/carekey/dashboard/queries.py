@@ -464,6 +464,20 @@ def latest_key_expiry(
     ).scalar()
 
 
+def phone_proofs(
+    db: Session, phone_ids: Collection[int]
+) -> dict[int, tuple[e.PhoneStatus, dt.datetime | None]]:
+    """Phone id -> (status, the expiry of the last proof of freshness issued to it)."""
+    if not phone_ids:
+        return {}
+    rows = db.execute(
+        select(m.Phone.id, m.Phone.status, m.Phone.freshness_expires_at).where(
+            m.Phone.id.in_(sorted(phone_ids))
+        )
+    ).all()
+    return {int(phone_id): (status, expires) for phone_id, status, expires in rows}
+
+
 def employees_by_id(
     db: Session, employee_ids: Iterable[int]
 ) -> dict[int, tuple[str, str, dt.datetime | None]]:

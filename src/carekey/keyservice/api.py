@@ -8,7 +8,7 @@ from typing import Annotated, Any, TypeVar
 
 import anyio.to_thread
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.orm import Session
@@ -26,6 +26,7 @@ from carekey.keyservice.schemas import (
     ChallengeResponse,
     EnrolRequest,
     EnrolResponse,
+    HeartbeatRequest,
     LoginRequest,
     TimeTokenRequest,
     TimeTokenResponse,
@@ -124,12 +125,19 @@ async def bundle(
 
 @router.post("/heartbeat", response_class=BundleJSON)
 async def heartbeat(
-    request: Request, token: BearerDep, secret: SecretDep, now: NowDep
+    request: Request,
+    token: BearerDep,
+    secret: SecretDep,
+    now: NowDep,
+    body: Annotated[HeartbeatRequest | None, Body()] = None,
 ) -> BundleJSON:
     """OK, REFRESH eller WIPE / OK, REFRESH or WIPE."""
+    carried = body.denylist_version if body is not None else None
 
     def work(db: Session) -> dict[str, Any]:
-        return heartbeats.heartbeat(db, token=token, secret=secret, now=now)
+        return heartbeats.heartbeat(
+            db, token=token, secret=secret, now=now, carried_version=carried
+        )
 
     return BundleJSON(await _in_one_hop(request, work))
 

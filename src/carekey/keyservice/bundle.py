@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from carekey.domain import enums as e
+from carekey.revocation.denylist import SignedDenylist
 
 # The states of a door that goes into key bundles.
 LIVE_DOOR_STATUSES = (e.DoorStatus.COMMISSIONED, e.DoorStatus.ACTIVE, e.DoorStatus.FAULTY)
@@ -55,8 +56,9 @@ class KeyBundle:
     doors: list[BundleDoor]
     credentials: list[dict[str, Any]]
     time_token: bytes
-    denylist_version: int
-    denylist_snapshot: bytes | None
+    denylist: dict[str, Any]
+    freshness: dict[str, Any] | None = None
+    policy: dict[str, int] | None = None
     digest: bytes = field(repr=False, default=b"")
     next_challenge: str | None = None
 
@@ -91,10 +93,9 @@ class KeyBundle:
             "keys_valid_until": self.expires_at.isoformat(),
             "employee": {"id": self.employee_id, "name": self.employee_name},
             "time_token": b64(self.time_token),
-            "denylist": {
-                "version": self.denylist_version,
-                "snapshot": b64(self.denylist_snapshot) if self.denylist_snapshot else None,
-            },
+            "denylist": self.denylist,
+            "freshness": self.freshness,
+            "policy": self.policy,
             "credentials": self.credentials,
             "citizens": list(citizens.values()),
         }
@@ -114,6 +115,19 @@ def _door_dict(d: BundleDoor) -> dict[str, Any]:
         "citizen_id": d.citizen_id,
         "label": d.label,
         "last_seq": d.last_seq,
+    }
+
+
+@functools.lru_cache(maxsize=16)
+def denylist_json(signed: SignedDenylist) -> dict[str, Any]:
+    """The ``denylist`` object of the answers: the version, the full snapshot when the list is
+    one piece (for older apps, else null), and the pieces as ``[lo, hi, base64]``. Rendered once
+    per signed version (up to 1.9 MB of base64 at full capacity); callers must not change it."""
+    snapshot = signed.snapshot
+    return {
+        "version": signed.version,
+        "snapshot": b64(snapshot) if snapshot else None,
+        "pieces": [[p.lo, p.hi, b64(p.data)] for p in signed.pieces],
     }
 
 

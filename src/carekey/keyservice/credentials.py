@@ -37,6 +37,7 @@ class Holder:
     bundle_digest: bytes | None
     bundle_expires_at: dt.datetime | None
     last_seen_at: dt.datetime | None
+    freshness_expires_at: dt.datetime | None = None
 
     @classmethod
     def of(cls, employee: m.Employee, phone: m.Phone) -> Holder:
@@ -50,6 +51,7 @@ class Holder:
             phone.bundle_digest,
             phone.bundle_expires_at,
             phone.last_seen_at,
+            phone.freshness_expires_at,
         )
 
 

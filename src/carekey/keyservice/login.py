@@ -26,15 +26,16 @@ from carekey.keyservice.app_session import (
     session_refused,
     verify_device_proof,
 )
-from carekey.keyservice.bundle import KeyBundle, door_digest
+from carekey.keyservice.bundle import KeyBundle, denylist_json, door_digest
 from carekey.keyservice.bundle_doors import doors_and_grants
 from carekey.keyservice.credentials import Holder, sign_bundle, sign_single
+from carekey.keyservice.freshness import Policy, issue_proof, needs_write, policy_of
 from carekey.protocol import credential as cred
 from carekey.protocol.keys import IssuerKey
 from carekey.protocol.timetoken import issue_time_token
 from carekey.revocation import denylist as denylist_service
+from carekey.revocation.denylist import SignedDenylist
 from carekey.store import models as m
-from carekey.store.cache import cached
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,14 +117,15 @@ def build_bundle(
     issuer_key = issuer_service.active_issuer_key(
         db, municipality_id=municipality.id, secret=secret
     )
-    version, snapshot = denylist_service.signed_snapshot(
+    denylist = denylist_service.signed_pieces(
         db, municipality_id=municipality.id, issuer_key=issuer_key, now=now
     )
     bundle, changes = _build(
         db,
         holder=Holder.of(employee, phone),
         issuer_key=issuer_key,
-        denylist=(version, snapshot),
+        denylist=denylist,
+        policy=policy_of(municipality),
         expires=min(session_expires, now + dt.timedelta(minutes=municipality.key_lifetime_minutes)),
         secret=secret,
         now=now,
@@ -162,6 +164,10 @@ def refresh_bundle(
         denylist_version,
         denylist_row,
         has_grants,
+        freshness_expires_at,
+        freshness_s,
+        seal_after_s,
+        freshness_warn_s,
     ) = row
     if phone_status is not e.PhoneStatus.ACTIVE or phone_epoch != payload["pep"]:
         raise session_refused("phone_blocked")
@@ -181,12 +187,13 @@ def refresh_bundle(
         bundle_digest,
         bundle_expires_at,
         last_seen_at,
+        freshness_expires_at,
     )
     bundle, changes = _build(
         db,
         holder=holder,
         issuer_key=issuer_key,
-        denylist=_signed_denylist(
+        denylist=denylist_service.signed_pieces_of(
             db,
             municipality_id=municipality_id,
             version=denylist_version,
@@ -194,6 +201,7 @@ def refresh_bundle(
             issuer_key=issuer_key,
             now=now,
         ),
+        policy=Policy(freshness_s, seal_after_s, freshness_warn_s),
         expires=min(session_expires, now + dt.timedelta(minutes=key_lifetime_minutes)),
         secret=secret,
         now=now,
@@ -210,15 +218,19 @@ def _build(
     *,
     holder: Holder,
     issuer_key: IssuerKey,
-    denylist: tuple[int, bytes | None],
+    denylist: SignedDenylist,
+    policy: Policy,
     expires: dt.datetime,
     secret: str,
     now: dt.datetime,
     session_token: str | None,
     grants_possible: bool,
 ) -> tuple[KeyBundle, dict[str, Any]]:
-    """The key bundle, and the phone columns to update (only those whose value changes)."""
-    version, snapshot = denylist
+    """The key bundle, and the phone columns to update (only those whose value changes).
+
+    Callers have checked that the phone and the employee are active (a blocked one never gets
+    here, so never gets a proof of freshness)."""
+    version = denylist.version
     doors, grants = doors_and_grants(db, employee=holder, now=now, grants_possible=grants_possible)
     # Tolerate door clocks a little behind, within the 9-hour ceiling of a credential's life.
     not_before = max(now - dt.timedelta(minutes=5), expires - cred.MAX_VALIDITY)
@@ -261,6 +273,17 @@ def _build(
         changes["bundle_expires_at"] = expires
     if holder.last_seen_at is None or now - holder.last_seen_at >= LAST_SEEN_RESOLUTION:
         changes["last_seen_at"] = now
+    proof = None
+    if holder.public_key is not None:
+        proof = issue_proof(
+            issuer_key=issuer_key,
+            public_key=holder.public_key,
+            denylist_version=version,
+            lifetime_s=policy.freshness_s,
+            now=now,
+        )
+        if needs_write(holder.freshness_expires_at, proof):
+            changes["freshness_expires_at"] = proof.expires_at
     bundle = KeyBundle(
         session_token=session_token,
         expires_at=expires,
@@ -269,32 +292,10 @@ def _build(
         doors=doors,
         credentials=credentials,
         time_token=issue_time_token(issuer_key=issuer_key, now=now),
-        denylist_version=version,
-        denylist_snapshot=snapshot,
+        denylist=denylist_json(denylist),
+        freshness=proof.to_json() if proof is not None else None,
+        policy=policy.to_json(),
         digest=digest,
         next_challenge=issue_challenge(phone_id=holder.phone_id, secret=secret, now=now)[0],
     )
     return bundle, changes
-
-
-def _signed_denylist(
-    db: Session,
-    *,
-    municipality_id: int,
-    version: int | None,
-    row_id: int | None,
-    issuer_key: IssuerKey,
-    now: dt.datetime,
-) -> tuple[int, bytes | None]:
-    """``denylist.signed_snapshot`` for a version and row already read (same cache entry)."""
-    if not version or row_id is None:
-        return 0, None
-    data = cached(
-        db,
-        ("denylist_snapshot", municipality_id, version, row_id),
-        denylist_service.SNAPSHOT_REUSE_S,
-        lambda: denylist_service.sign_snapshot(
-            db, municipality_id=municipality_id, version=version, issuer_key=issuer_key, now=now
-        ),
-    )
-    return version, data

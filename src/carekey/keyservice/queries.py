@@ -179,8 +179,8 @@ def _newest_denylist(column: Any) -> Any:
 
 # Everything a bundle refresh needs to know before the door query, in one round trip: the
 # session's employee and phone (status, epoch, key), the municipality's key lifetime, the newest
-# denylist version (and its row, which keys the cached signed snapshot) and whether the employee
-# has any live emergency key at all.
+# denylist version (and its row, which keys the cached signed pieces), whether the employee
+# has any live emergency key at all, the phone's last proof expiry and the key-app policy.
 _REFRESH_STATEMENT = (
     select(
         _EMPLOYEE.c.status,
@@ -201,6 +201,10 @@ _REFRESH_STATEMENT = (
         .where(_GRANT.c.revoked_at.is_(None))
         .where(_GRANT.c.starts_at <= _NOW)
         .where(_GRANT.c.ends_at > _NOW),
+        _PHONE.c.freshness_expires_at,
+        _MUNICIPALITY.c.freshness_lifetime_s,
+        _MUNICIPALITY.c.seal_after_s,
+        _MUNICIPALITY.c.freshness_warn_s,
     )
     .select_from(_EMPLOYEE)
     .join(_MUNICIPALITY, _MUNICIPALITY.c.id == _EMPLOYEE.c.municipality_id)
@@ -215,7 +219,8 @@ def refresh_row(
     """What a bundle refresh reads before the door query, in the column order of
     ``_REFRESH_STATEMENT`` (employee status, epoch, municipality, name; phone status, epoch,
     key, bundle digest, bundle expiry, last seen; key lifetime; newest denylist version and its
-    row id; whether a live emergency key exists); None for an unknown employee."""
+    row id; whether a live emergency key exists; the phone's last proof-of-freshness expiry; the
+    policy's freshness lifetime, seal-after and warn seconds); None for an unknown employee."""
     return db.execute(
         _REFRESH_STATEMENT, {"employee_id": employee_id, "phone_id": phone_id, "now": now}
     ).first()
@@ -231,6 +236,16 @@ def insert_issued_credentials(db: Session, rows: list[dict[str, Any]]) -> None:
 def update_phone(db: Session, *, phone_id: int, values: dict[str, Any]) -> None:
     """Set ``phone`` columns of one phone without loading it."""
     db.execute(update(_PHONE).where(_PHONE.c.id == phone_id).values(**values))
+
+
+# --- the key-app policy -----------------------------------------------------------------------
+
+
+def municipality_by_code(db: Session, *, code: str) -> m.Municipality | None:
+    """The municipality with this kommunekode."""
+    return db.execute(
+        select(m.Municipality).where(m.Municipality.code == code)
+    ).scalar_one_or_none()
 
 
 # --- issuer keys -------------------------------------------------------------------------------

@@ -62,6 +62,18 @@ class BundleRequest(BaseModel):
         return DeviceProof(self.challenge, self.signature)
 
 
+class HeartbeatRequest(BaseModel):
+    """The heartbeat's optional body (older apps send none)."""
+
+    denylist_version: int | None = Field(
+        default=None,
+        ge=0,
+        lt=2**63,
+        description="The denylist version the phone carries; the same as the newest means the "
+        "answer's denylist is null",
+    )
+
+
 class TimeTokenRequest(BaseModel):
     door_id: str = Field(min_length=1, max_length=32)
     nonce: Base64Bytes = Field(description="The door's challenge nonce (8-32 bytes), base64")

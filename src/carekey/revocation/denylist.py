@@ -1,8 +1,12 @@
 """The municipality's denylist on the server: versioned entries, signed snapshots for phones.
 
 Every change makes a new version. Versions only grow; a door keeps the newest it has seen. An
-entry lives until ``expires_at`` — the latest expiry of any credential it can name — and is then
-left out of snapshots (the credentials it blocked have died by themselves).
+entry lives until ``expires_at`` — the latest expiry of any credential it can name — plus
+``PRUNE_MARGIN`` (the largest clock tolerance any door applies: a door whose clock is behind
+still takes a credential a little past its expiry), and is then left out of snapshots.
+
+Phones carry the list as signed *pieces* (``protocol.denylist.issue_denylist_pieces``): a list
+that fits one Bluetooth message is one piece, the same bytes as the full snapshot.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from carekey.store import models as m
 from carekey.store.cache import cached
 
 SNAPSHOT_REUSE_S = 60.0
+# Entries are kept this long past their expiry (every door's clock tolerance past a credential's
+# expiry, at most ``timetoken.MAX_TOLERANCE``).
+PRUNE_MARGIN = proto.PRUNE_MARGIN
 
 _PROTO_KIND = {
     DenylistEntryKind.CREDENTIAL: proto.EntryKind.CREDENTIAL,
@@ -28,6 +35,24 @@ _PROTO_KIND = {
     DenylistEntryKind.SUBJECT: proto.EntryKind.SUBJECT,
     DenylistEntryKind.DOOR: proto.EntryKind.DOOR,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class SignedDenylist:
+    """The current version signed as pieces for phones to carry (none at version 0)."""
+
+    version: int
+    pieces: tuple[proto.DenylistPiece, ...] = ()
+
+    @property
+    def snapshot(self) -> bytes | None:
+        """The full snapshot, when the whole list is one piece (for older apps)."""
+        if len(self.pieces) == 1 and self.pieces[0].lo == 0:
+            return self.pieces[0].data
+        return None
+
+
+NO_DENYLIST = SignedDenylist(0)
 
 
 @dataclass(frozen=True)
@@ -109,36 +134,66 @@ def live_entries(db: Session, *, municipality_id: int, now: dt.datetime) -> list
     ]
 
 
-def signed_snapshot(
+def signed_pieces(
     db: Session, *, municipality_id: int, issuer_key: IssuerKey, now: dt.datetime
-) -> tuple[int, bytes | None]:
-    """The current version and its signed snapshot for phones to carry (None at version 0)."""
+) -> SignedDenylist:
+    """The current version and its signed pieces for phones to carry (none at version 0)."""
     version = current_version(db, municipality_id=municipality_id)
     if version == 0:
-        return 0, None
-    # A version's entries never change (every change makes a new version), so its signed snapshot
-    # can be reused for a minute, keyed by the version row itself.
+        return NO_DENYLIST
     row_id = queries.version_row_id(db, municipality_id=municipality_id, version=version)
-    data = cached(
+    return signed_pieces_of(
         db,
-        ("denylist_snapshot", municipality_id, version, row_id),
+        municipality_id=municipality_id,
+        version=version,
+        row_id=row_id,
+        issuer_key=issuer_key,
+        now=now,
+    )
+
+
+def signed_pieces_of(
+    db: Session,
+    *,
+    municipality_id: int,
+    version: int | None,
+    row_id: int | None,
+    issuer_key: IssuerKey,
+    now: dt.datetime,
+) -> SignedDenylist:
+    """``signed_pieces`` for a version and its row already read (the bundle refresh reads both in
+    its one query). A version's entries never change (every change makes a new version), so its
+    pieces are signed once and reused for a minute, keyed by the version row itself."""
+    if not version or row_id is None:
+        return NO_DENYLIST
+    return cached(
+        db,
+        ("denylist_pieces", municipality_id, version, row_id, issuer_key.kid),
         SNAPSHOT_REUSE_S,
-        lambda: sign_snapshot(
-            db, municipality_id=municipality_id, version=version, issuer_key=issuer_key, now=now
+        lambda: SignedDenylist(
+            version,
+            tuple(
+                sign_pieces(
+                    db,
+                    municipality_id=municipality_id,
+                    version=version,
+                    issuer_key=issuer_key,
+                    now=now,
+                )
+            ),
         ),
     )
-    return version, data
 
 
-def sign_snapshot(
+def sign_pieces(
     db: Session, *, municipality_id: int, version: int, issuer_key: IssuerKey, now: dt.datetime
-) -> bytes:
-    """A signed snapshot of the entries live at ``now``, as ``version`` (uncached: callers go
-    through ``signed_snapshot`` or the same cache entry)."""
+) -> list[proto.DenylistPiece]:
+    """The entries live at ``now`` signed as pieces of ``version`` (uncached: callers go through
+    ``signed_pieces`` or the same cache entry)."""
     entries = [
         proto.DenylistEntry(_PROTO_KIND[e.kind], e.key, e.expires_at)
         for e in live_entries(db, municipality_id=municipality_id, now=now)
     ]
-    return proto.issue_denylist_snapshot(
+    return proto.issue_denylist_pieces(
         issuer_key=issuer_key, version=version, entries=entries, now=now
     )

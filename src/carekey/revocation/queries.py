@@ -4,12 +4,14 @@ denylist's versions and entries."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from carekey.domain import enums as e
 from carekey.domain.enums import DenylistEntryKind
+from carekey.protocol.denylist import PRUNE_MARGIN
 from carekey.store import models as m
 
 # --- what a revocation touches -----------------------------------------------------------------
@@ -33,6 +35,28 @@ def live_credentials(
     if municipality_id is not None:
         statement = statement.where(m.IssuedCredential.municipality_id == municipality_id)
     return list(db.execute(statement).scalars())
+
+
+def door_contacts(db: Session, *, door_ids: Collection[int]) -> dict[int, dt.datetime | None]:
+    """Each door's last recorded contact (``last_seen_at``), by door id."""
+    if not door_ids:
+        return {}
+    rows = db.execute(
+        select(m.DoorDevice.id, m.DoorDevice.last_seen_at).where(
+            m.DoorDevice.id.in_(sorted(door_ids))
+        )
+    ).all()
+    return {int(door_id): seen for door_id, seen in rows}
+
+
+def phone_proofs(db: Session, *, phone_ids: Collection[int]) -> dict[int, dt.datetime | None]:
+    """Each phone's last proof-of-freshness expiry (``freshness_expires_at``), by phone id."""
+    if not phone_ids:
+        return {}
+    rows = db.execute(
+        select(m.Phone.id, m.Phone.freshness_expires_at).where(m.Phone.id.in_(sorted(phone_ids)))
+    ).all()
+    return {int(phone_id): expires for phone_id, expires in rows}
 
 
 def home_lock(db: Session, *, dwelling_id: int) -> m.DoorDevice | None:
@@ -122,13 +146,15 @@ def entry(
 
 
 def live_entries(db: Session, *, municipality_id: int, now: dt.datetime) -> list[m.DenylistEntry]:
-    """The municipality's entries that are neither removed nor expired at ``now``."""
+    """The municipality's entries that are not removed and still matter at ``now``: kept until
+    ``expires_at + PRUNE_MARGIN`` (a door whose clock is behind still takes a credential up to
+    its clock tolerance past the credential's expiry)."""
     return list(
         db.execute(
             select(m.DenylistEntry).where(
                 m.DenylistEntry.municipality_id == municipality_id,
                 m.DenylistEntry.removed_in_version.is_(None),
-                m.DenylistEntry.expires_at > now,
+                m.DenylistEntry.expires_at > now - PRUNE_MARGIN,
             )
         ).scalars()
     )

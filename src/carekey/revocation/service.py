@@ -13,6 +13,7 @@ from carekey.access import Action, Actor, get_in_scope, reach
 from carekey.audit.actions import record_admin_action
 from carekey.domain import enums as e
 from carekey.domain.errors import DomainError
+from carekey.domain.exposure import door_tolerance
 from carekey.keyservice.credentials import subject_of
 from carekey.protocol import denylist as proto
 from carekey.protocol.credential import MAX_VALIDITY
@@ -25,7 +26,8 @@ from carekey.store import models as m
 @dataclass
 class Revocation:
     """What a revocation did: the denylist version that carries it, and the doors that may still
-    accept a revoked key until they learn that version (door id → latest expiry)."""
+    accept a revoked key until they learn that version (door id → the latest time a revoked key
+    may still open there: ``domain.exposure.works_until``)."""
 
     changed: bool
     denylist_version: int | None
@@ -43,12 +45,35 @@ def _reason(reason: str) -> str:
     return text
 
 
-def _exposure(creds: list[m.IssuedCredential]) -> dict[int, dt.datetime]:
-    exposed: dict[int, dt.datetime] = {}
+def _live_credentials(db: Session, *, now: dt.datetime, **which: int) -> list[m.IssuedCredential]:
+    # A credential that expired less than PRUNE_MARGIN ago may still open a door whose clock is
+    # behind: it is revoked and denylisted like a live one.
+    return queries.live_credentials(db, now=now - dl.PRUNE_MARGIN, **which)
+
+
+def _exposure(
+    db: Session, creds: list[m.IssuedCredential], *, only_door: int | None = None
+) -> dict[int, dt.datetime]:
+    """Door id → the latest time one of ``creds`` may still open it: the credential's expiry or
+    its phone's last proof of freshness, whichever is first, plus the door's clock tolerance.
+
+    Honest for a blocked phone or employee (no proof is issued after a block: the phone's last
+    proof is its last), and for a withdrawn door (a proof issued after the removal names a
+    denylist version that makes the door ask for its withdrawal piece first). Another employee
+    logging in on the same phone later renews its proof; the key app deletes the previous keys
+    at every login."""
+    latest: dict[int, dt.datetime] = {}
+    proofs = queries.phone_proofs(db, phone_ids={c.phone_id for c in creds if c.phone_id})
     for c in creds:
-        for door in c.door_device_ids:
-            exposed[door] = max(exposed.get(door, c.expires_at), c.expires_at)
-    return exposed
+        proof = proofs.get(c.phone_id) if c.phone_id is not None else None
+        end = c.expires_at if proof is None else min(c.expires_at, proof)
+        for door in c.door_device_ids or ():
+            if only_door is not None and door != only_door:
+                continue
+            if door not in latest or end > latest[door]:
+                latest[door] = end
+    contacts = queries.door_contacts(db, door_ids=latest)
+    return {door: end + door_tolerance(contacts.get(door), end) for door, end in latest.items()}
 
 
 # --- phones ------------------------------------------------------------------------------------
@@ -60,9 +85,9 @@ def block_phone(
     """Block a phone (``lost`` marks it lost or stolen). Its keys are denylisted by device key."""
     phone = get_in_scope(db, reach(actor, Action.BLOCK_STAFF), m.Phone, phone_id)
     why = _reason(reason)
-    creds = queries.live_credentials(db, now=now, phone_id=phone.id)
+    creds = _live_credentials(db, now=now, phone_id=phone.id)
     if phone.status in (e.PhoneStatus.BLOCKED, e.PhoneStatus.LOST):
-        return Revocation(False, None, _exposure(creds))
+        return Revocation(False, None, _exposure(db, creds))
     phone.status = e.PhoneStatus.LOST if lost else e.PhoneStatus.BLOCKED
     phone.blocked_reason = why
     phone.session_epoch += 1
@@ -89,7 +114,7 @@ def block_phone(
         now=now,
         details={"denylist_version": version, "live_credentials": len(creds)},
     )
-    return Revocation(True, version, _exposure(creds))
+    return Revocation(True, version, _exposure(db, creds))
 
 
 def unblock_phone(
@@ -105,7 +130,7 @@ def unblock_phone(
     phone.blocked_reason = None
     phone.session_epoch += 1
     phone.bundle_digest = None
-    creds = queries.live_credentials(db, now=now, phone_id=phone.id)
+    creds = _live_credentials(db, now=now, phone_id=phone.id)
     version = None
     if phone.public_key is not None:
         version = dl.apply_changes(
@@ -141,9 +166,9 @@ def block_employee(
     """Block an employee on every phone: their keys are denylisted by subject."""
     employee = get_in_scope(db, reach(actor, Action.BLOCK_STAFF), m.Employee, employee_id)
     why = _reason(reason)
-    creds = queries.live_credentials(db, now=now, employee_id=employee.id)
+    creds = _live_credentials(db, now=now, employee_id=employee.id)
     if employee.status is e.EmployeeStatus.BLOCKED:
-        return Revocation(False, None, _exposure(creds))
+        return Revocation(False, None, _exposure(db, creds))
     employee.status = e.EmployeeStatus.BLOCKED
     employee.blocked_reason = why
     employee.blocked_at = now
@@ -176,7 +201,7 @@ def block_employee(
         now=now,
         details={"denylist_version": version, "live_credentials": len(creds)},
     )
-    return Revocation(True, version, _exposure(creds))
+    return Revocation(True, version, _exposure(db, creds))
 
 
 def unblock_employee(
@@ -191,7 +216,7 @@ def unblock_employee(
     employee.blocked_reason = None
     employee.blocked_at = None
     employee.session_epoch += 1
-    creds = queries.live_credentials(db, now=now, employee_id=employee.id)
+    creds = _live_credentials(db, now=now, employee_id=employee.id)
     version = dl.apply_changes(
         db,
         municipality_id=employee.municipality_id,
@@ -248,8 +273,8 @@ def remove_citizen(
     version = None
     exposed: dict[int, dt.datetime] = {}
     if lock is not None:
-        creds = queries.live_credentials(db, now=now, municipality_id=citizen.municipality_id)
-        exposed = {door: until for door, until in _exposure(creds).items() if door == lock.id}
+        creds = _live_credentials(db, now=now, municipality_id=citizen.municipality_id)
+        exposed = _exposure(db, creds, only_door=lock.id)
         version = dl.apply_changes(
             db,
             municipality_id=citizen.municipality_id,

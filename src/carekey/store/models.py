@@ -74,6 +74,12 @@ class Municipality(Base):
         CheckConstraint("heartbeat_interval_s BETWEEN 10 AND 3600", name="heartbeat_range"),
         CheckConstraint("emergency_key_max_minutes BETWEEN 1 AND 540", name="emergency_max"),
         CheckConstraint("wrong_code_limit BETWEEN 1 AND 20", name="wrong_code_limit_range"),
+        CheckConstraint("freshness_lifetime_s BETWEEN 300 AND 7200", name="freshness_range"),
+        CheckConstraint("seal_after_s BETWEEN 30 AND 1800", name="seal_after_range"),
+        CheckConstraint(
+            "freshness_warn_s >= 0 AND freshness_warn_s < freshness_lifetime_s",
+            name="freshness_warn_range",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -84,6 +90,11 @@ class Municipality(Base):
     heartbeat_interval_s: Mapped[int] = mapped_column(default=60)
     emergency_key_max_minutes: Mapped[int] = mapped_column(default=480)
     wrong_code_limit: Mapped[int] = mapped_column(default=5)
+    # The key app's offline trust (issue 12): proof-of-freshness lifetime, idle seconds before
+    # the keys are sealed again (personal code), and how early the worker is warned.
+    freshness_lifetime_s: Mapped[int] = mapped_column(default=3300, server_default=text("3300"))
+    seal_after_s: Mapped[int] = mapped_column(default=180, server_default=text("180"))
+    freshness_warn_s: Mapped[int] = mapped_column(default=900, server_default=text("900"))
     created_at: Mapped[dt.datetime] = _created()
 
 
@@ -222,6 +233,8 @@ class Phone(Base):
     # What the phone holds now: a digest of its key set, so a heartbeat can say REFRESH.
     bundle_digest: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     bundle_expires_at: Mapped[dt.datetime | None]
+    # The expiry of the last proof of freshness issued to this phone (exact: see keyservice).
+    freshness_expires_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = _created()
 
 
