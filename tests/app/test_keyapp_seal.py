@@ -73,9 +73,41 @@ def test_background_seals_at_once(world: World) -> None:
     app.background()
     assert app.sealed
     with pytest.raises(AppError) as info:
+        app.open(DOORS[1])
+    assert info.value.code == "app.locked"
+    with pytest.raises(AppError) as info:
+        app.lock_door(DOORS[1])
+    assert info.value.code == "app.locked"
+    assert app.open(DOORS[1], CODE).ok
+
+
+def test_the_door_just_opened_locks_again_without_the_code_for_a_visit(world: World) -> None:
+    app = world.logged_in()
+    assert app.open(DOOR).ok
+    app.background()
+    world.advance(seconds=40 * 60)  # the visit
+    prompts = app.code_prompts
+    assert app.lock_door(DOOR).ok  # locking up: no code
+    assert app.code_prompts == prompts
+    assert app.sealed  # and the keys stay sealed: nothing else opens
+    with pytest.raises(AppError):
+        app.open(DOOR)
+    # After the grace (90 minutes from the opening) the code is needed again.
+    assert app.open(DOOR, CODE).ok
+    app.background()
+    world.advance(seconds=91 * 60)
+    with pytest.raises(AppError) as info:
         app.lock_door(DOOR)
     assert info.value.code == "app.locked"
-    assert app.lock_door(DOOR, CODE).ok
+
+
+def test_a_wipe_forgets_the_doors_that_could_lock_without_the_code(world: World) -> None:
+    app = world.logged_in()
+    assert app.open(DOOR).ok
+    app.wipe("blocked")
+    with pytest.raises(AppError) as info:
+        app.lock_door(DOOR)
+    assert info.value.code == "app.no_keys"
 
 
 def test_the_code_at_the_door_opens_in_one_call(world: World) -> None:

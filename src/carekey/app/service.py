@@ -43,7 +43,7 @@ from carekey.app.wallet import Wallet, WalletError, check_code
 from carekey.clock import Clock, local
 from carekey.link.driver import DoorEntry, PhoneDriver, VisitResult
 from carekey.link.transport import Transport
-from carekey.protocol.credential import BundleLeaf, present_bundle
+from carekey.protocol.credential import BundleLeaf, bundle_presenter
 from carekey.protocol.errors import ProtocolError
 from carekey.protocol.events import decode_event
 from carekey.protocol.keys import DoorPublicKey, Ed25519Public
@@ -183,7 +183,7 @@ class KeyApp:
         self.outbox = Outbox(self.data_dir / "outbox.sqlite", clock=clock)
         self.live = LiveStore(self.data_dir, clock=clock)
         self.online: bool | None = None
-        self._presentations: dict[tuple[str, str], bytes] = {}
+        self._presenters: dict[str, Callable[[bytes], bytes]] = {}
         self._lock_up = LockUp(clock)
         self._bundle: dict[str, Any] | None = None
         self._code: str | None = None
@@ -303,7 +303,7 @@ class KeyApp:
         except WalletError as exc:
             raise AppError(exc.code, exc.message_da, exc.message_en) from exc
         if self._bundle is None or self._bundle.get("credentials") != bundle.get("credentials"):
-            self._presentations.clear()
+            self._presenters.clear()
         self._bundle = bundle
         self._code = code
 
@@ -327,7 +327,7 @@ class KeyApp:
                 self._keys_deleted(reason[exc.code])
             raise AppError(exc.code, exc.message_da, exc.message_en) from exc
         if self._bundle is None or self._bundle.get("credentials") != bundle.get("credentials"):
-            self._presentations.clear()
+            self._presenters.clear()
         self._bundle = bundle
         self._code = personal_code
         self._seal.touch()
@@ -340,7 +340,7 @@ class KeyApp:
         again."""
         self._bundle = None
         self._code = None
-        self._presentations.clear()
+        self._presenters.clear()
         self._seal.clear()
 
     def background(self) -> None:
@@ -477,16 +477,16 @@ class KeyApp:
             if credential["type"] == "bundle":
                 ids = [leaf[0] for leaf in credential["leaves"]]
                 if door_id in ids:
-                    key = (credential["credential"], door_id)
-                    presentation = self._presentations.get(key)
-                    if presentation is None:
+                    # The tree is built once per opening of the keys, for all its doors.
+                    presenter = self._presenters.get(credential["credential"])
+                    if presenter is None:
                         leaves = [
                             BundleLeaf.from_bits(str(leaf[0]).encode(), int(leaf[1]))
                             for leaf in credential["leaves"]
                         ]
-                        presentation = present_bundle(raw, leaves, door_id.encode())
-                        self._presentations[key] = presentation
-                    return DoorEntry(door_id.encode(), public, presentation)
+                        presenter = bundle_presenter(raw, leaves)
+                        self._presenters[credential["credential"]] = presenter
+                    return DoorEntry(door_id.encode(), public, presenter(door_id.encode()))
         raise AppError(
             "app.unknown_door",
             "Døren er ikke i dine nøgler i dag",

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import functools
 import secrets
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import IntFlag, StrEnum
@@ -493,17 +493,31 @@ def present_bundle(credential: bytes, leaves: Sequence[BundleLeaf], door_id: byt
     or the leaves do not match the credential's signed root (a phone-side mix-up, caught before
     a door refuses it), ``oversized`` if it would exceed 1,024 bytes.
     """
-    index = next((i for i, leaf in enumerate(leaves) if leaf.door_id == door_id), None)
-    if index is None:
+    if all(leaf.door_id != door_id for leaf in leaves):
         raise ProtocolError("invalid_argument", "door not in the bundle")
+    return bundle_presenter(credential, leaves)(door_id)
+
+
+def bundle_presenter(credential: bytes, leaves: Sequence[BundleLeaf]) -> Callable[[bytes], bytes]:
+    """Phone side: check ``leaves`` against ``credential``'s signed root once, and return a
+    function ``door_id -> presentation`` (the tree is built once for all the bundle's doors).
+    Raises as :func:`present_bundle`."""
     root, size = _unverified_bundle_claim(credential)
     levels = tree_levels(_leaf_hashes(leaves)[0])
     if levels[-1][0] != root or size != len(leaves):
         raise ProtocolError("invalid_argument", "the leaves do not match the credential")
-    leaf = leaves[index]
-    return Presentation(
-        credential, index, leaf.door_id, leaf.kind_bits, proof_from_levels(levels, index)
-    ).encode()
+    index_of = {leaf.door_id: i for i, leaf in enumerate(leaves)}
+
+    def present(door_id: bytes) -> bytes:
+        index = index_of.get(door_id)
+        if index is None:
+            raise ProtocolError("invalid_argument", "door not in the bundle")
+        leaf = leaves[index]
+        return Presentation(
+            credential, index, leaf.door_id, leaf.kind_bits, proof_from_levels(levels, index)
+        ).encode()
+
+    return present
 
 
 def _get(claims: dict[int | str, object], key: int, kind: type, name: str) -> object:

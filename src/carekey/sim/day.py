@@ -334,20 +334,11 @@ class DaySimulation:
         events = [bytes(x) for x in result.response.data.get("events", [])]  # type: ignore[attr-defined]
         if events:
             app.outbox.add_door_events(serial, events)
-            upto = max(
-                decode_event(raw, door_key=run.firmware.door_key.public).event.seq for raw in events
-            )
-            run.read_by[phone.phone_id] = max(run.read_by.get(phone.phone_id, 0), upto)
-            run.seqs_read.setdefault(phone.phone_id, set()).update(
-                decode_event(raw, door_key=run.firmware.door_key.public).event.seq for raw in events
-            )
-            run.read_upto = max(
-                run.read_upto,
-                max(
-                    decode_event(raw, door_key=run.firmware.door_key.public).event.seq
-                    for raw in events
-                ),
-            )
+            door_key = run.firmware.door_key.public
+            seqs = {decode_event(raw, door_key=door_key).event.seq for raw in events}
+            run.read_by[phone.phone_id] = max(run.read_by.get(phone.phone_id, 0), max(seqs))
+            run.seqs_read.setdefault(phone.phone_id, set()).update(seqs)
+            run.read_upto = max(run.read_upto, max(seqs))
         run.last_read = self.clock.now()
 
     def _arrive(self, phone: SimPhone, visit: Visit) -> None:
