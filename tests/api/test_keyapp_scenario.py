@@ -109,10 +109,10 @@ def test_offline_shift_then_crash_then_sync_loses_nothing(
     phone.network.online = False  # 07:00, into the stairwells
     for serial in locks:
         advance(scene.clock, minutes=5)
-        opened = app.open(serial)
+        opened = app.open(serial, CODE)
         assert opened.ok, opened.message()
         assert opened.message() == "Døren er åben."
-        relocked = app.lock_door(serial)
+        relocked = app.lock_door(serial, CODE)
         assert relocked.ok, relocked.message()
     assert app.sync() == 0  # offline: nothing leaves, nothing is lost
     assert app.status().pending_uploads >= 20

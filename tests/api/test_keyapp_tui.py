@@ -106,6 +106,10 @@ def test_login_see_doors_open_one_and_watch_the_outbox_drain(
             table.move_cursor(row=next(i for i, row in enumerate(rows) if row[3] == target))
             advance(scene.clock, minutes=25)
             await pilot.press("o")
+            # The keys sealed while the phone was idle: the code, once, then the door opens.
+            await settle(pilot, lambda: tui.pane == "unlock")
+            await pilot.click("#unlock-code")
+            await pilot.press(*CODE, "enter")
             await settle(pilot, lambda: not tui.busy and "Døren" in text_of(tui, "#message"))
             assert text_of(tui, "#message") == "Døren er åben."
             pending = keyapp.status().pending_uploads
