@@ -130,3 +130,24 @@ def test_a_removal_reaches_the_door_with_the_first_phone_that_checked_in_after_i
     assert result.response.result == "door_withdrawn"
     assert lock.denylist.blocks_door(lock.door_id)
     assert lock.denylist.version < bed.denylist_version  # the rest of the list comes later
+
+
+def test_every_kind_of_door_refuses_the_blocked_phone_after_the_bound(bed: Testbed) -> None:
+    from carekey.protocol.credential import DoorKind
+
+    home = bed.home_lock(b"home-0002")
+    entrance = bed.controller(b"entrance-0002")
+    gate = bed.controller(b"gate-0002", kind=DoorKind.GATE)
+    phone = bed.phone("lost")
+    for door, kind in ((home, DoorKind.HOME), (entrance, DoorKind.ENTRANCE), (gate, DoorKind.GATE)):
+        bed.credential(phone, door.door_id, kinds=[kind])
+    assert all(bed.visit(phone, door).ok for door in (home, entrance, gate))
+    bed.stop_renewing(phone)  # blocked: the doors are never told, no phone brings them a list
+    bed.clock.set(START + DEFAULT_FRESHNESS_LIFETIME + BASE_TOLERANCE + SECOND)
+    for door in (home, entrance, gate):
+        result = bed.visit(phone, door)
+        assert result.response.result == "freshness_expired"
+        last = door.events[-1].event
+        assert last.kind is EventKind.REFUSED
+        assert last.reason == "freshness_expired"
+        assert last.subject == "lost"
