@@ -16,6 +16,11 @@ KEYS = {
     "openings_after_revocation_reached",
     "partner_home_openings",
     "max_revocation_exposure_s",
+    "max_removal_exposure_s",
+    "finder_openings_after_block",
+    "finder_with_code_openings_after_bound",
+    "visits_refused_stale",
+    "code_prompts_per_visit",
     "wall_s",
     "employees_simulated",
 }
@@ -35,6 +40,15 @@ def test_a_small_day_keeps_the_invariants_and_writes_the_report(tmp_path: Path) 
     assert summary["partner_home_attempts"] > 0
     assert summary["revocation_doors"] > 0
     assert summary["logins"] == summary["employees_simulated"]
+    # A lost phone opens nothing: sealed without the code, and not past the offline bound with
+    # it (from the doors' own logs); every block is bounded by the proofs of freshness.
+    assert summary["finder_attempts"] > 0
+    assert summary["finder_openings_after_block"] == 0
+    assert summary["finder_with_code_attempts"] > 0
+    assert summary["finder_with_code_openings_after_bound"] == 0
+    assert summary["max_revocation_exposure_s"] <= summary["offline_bound_s"] <= 3_660
+    assert summary["max_removal_exposure_s"] <= summary["offline_bound_s"]
+    assert 0.9 <= summary["code_prompts_per_visit"] <= 1.5
     assert json.loads(json.dumps(summary)) == summary
 
     page = (report / "index.html").read_text(encoding="utf-8")
