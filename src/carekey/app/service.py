@@ -563,8 +563,9 @@ class KeyApp:
             return VisitOutcome(False, exc.code, da, en)
         finally:
             transport.close()
-        self.state.counter = max(self.state.counter, driver.counter)
-        self._save_state()
+        if driver.counter > self.state.counter:  # persisted before the visit otherwise
+            self.state.counter = driver.counter
+            self._save_state()
         if result.response.receipt is not None:
             # Durable before it is shown as done.
             self.outbox.add_receipt(door_id, result.response.receipt)
