@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from carekey.devices.flash import DoorConfig, SubjectCounters
-from carekey.protocol.credential import Credential, Right
+from carekey.protocol.credential import Credential, Right, SubjectType
 from carekey.protocol.denylist import DenylistState
 from carekey.protocol.errors import ProtocolError
 from carekey.protocol.keys import Ed25519Public, IssuerKeyring, IssuerPublicKey
@@ -37,6 +37,13 @@ class Refusal(Exception):  # noqa: N818 - a door's refusal is an outcome, not a 
 def is_admin(credential: Credential) -> bool:
     """Whether the credential carries the admin right (claim 9), needed for CONFIGURE."""
     return Right.ADMIN in credential.rights
+
+
+def may_read_log(credential: Credential) -> bool:
+    """Who may read a door's log (READ_EVENTS): the municipality's own employees and the
+    installers and administrators (rights). A partner's key (post, newspapers, meal boxes)
+    opens the stairwell and nothing more: the log is the building's whole care schedule."""
+    return credential.subject_type is SubjectType.EMPLOYEE or bool(credential.rights)
 
 
 def clock_tolerance(now: datetime | None, last_token_time: datetime | None) -> timedelta:

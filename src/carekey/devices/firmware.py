@@ -46,6 +46,7 @@ from carekey.devices.decision import (
     clock_tolerance,
     configuration,
     is_admin,
+    may_read_log,
     read_events_range,
     recheck,
 )
@@ -146,6 +147,10 @@ class FailureLimiter:
         """Power loss clears the volatile counters."""
         self.record_success()
         self.last_failure_s = float("-inf")
+
+
+class PowerCut(Exception):  # noqa: N818 - it is an event, not an error
+    """The power went while the firmware was working (a brown-out from the motor current)."""
 
 
 # --- what the firmware counts ---------------------------------------------------------------
@@ -274,11 +279,22 @@ class DoorFirmware:
 
     def power_loss(self) -> None:
         """Batteries out and back in: time, sessions and rate-limit counters are lost; the
-        flash (log, counters, denylist, keys) survives. The outage is logged on restart."""
+        flash (log, counters, denylist, keys, the write-ahead of the bolt) survives. The outage
+        is logged on restart; a movement it cut off is logged with it (``interrupted=unlock``)
+        and the state is ``unknown`` until the next movement."""
         self.clock.power_loss()
         self.limiter.reset()
         self._drop_session()
-        self._log(EventKind.POWER_RESTORED)
+        reason = None
+        if self.flash.actuating is not None:
+            reason = f"interrupted={self.flash.actuating}"
+            self.flash.actuating = None
+            self.state = DoorState.UNKNOWN
+        self._log(EventKind.POWER_RESTORED, reason=reason)
+        self._power_restored()
+
+    def _power_restored(self) -> None:
+        """Subclasses: what the door does on power-up (a home lock relocks if one was due)."""
 
     def tick(self) -> None:
         """Let timed behaviour happen (subclasses: auto-relock, relay release)."""
@@ -400,9 +416,17 @@ class DoorFirmware:
         self._session = session
         return reply
 
-    def _on_record(self, data: bytes) -> bytes:
+    def _on_record(self, data: bytes) -> bytes | None:
         session = self._session
         assert session is not None
+        try:
+            return self._on_request(session, data)
+        except PowerCut:
+            # Nothing is answered; what flash holds (the write-ahead) is found on power-up.
+            self.power_loss()
+            return None
+
+    def _on_request(self, session: DoorSession, data: bytes) -> bytes:
         try:
             request = session.receive_request(data)
         except ProtocolError as error:
@@ -431,16 +455,23 @@ class DoorFirmware:
         credential: Credential | None = None
         try:
             self.stats.ed25519_verifications += 1
-            credential = verify_credential(
-                request.credential,
-                keyring=self.flash.keyring,
-                door_id=self.door_id,
-                door_kind=self.kind,
-                door_groups=self.door_groups,
-                now=now,
-                clock_tolerance=tolerance,
-                denylist=self.flash.denylist,
-            )
+            try:
+                credential = verify_credential(
+                    request.credential,
+                    keyring=self.flash.keyring,
+                    door_id=self.door_id,
+                    door_kind=self.kind,
+                    door_groups=self.door_groups,
+                    now=now,
+                    clock_tolerance=tolerance,
+                    denylist=self.flash.denylist,
+                )
+            except ProtocolError as error:
+                # Locking is always allowed: a door that lost its time still locks for a key
+                # that passed every check but the time ones (which come last).
+                if error.code != "time_unknown" or request.command is not Command.LOCK:
+                    raise
+                credential = decode_credential(request.credential, keyring=self.flash.keyring)
             self.stats.ecdsa_verifications += 1
             session.verify_possession(credential.device_key)
         except ProtocolError as error:
@@ -555,6 +586,8 @@ class DoorFirmware:
         if command is Command.STATUS:
             return Response(data=self._status_data())
         if command is Command.READ_EVENTS:
+            if not may_read_log(credential):
+                raise Refusal("not_permitted", credential)
             return Response(data=self._read_events(request.args))
         if command is Command.TIME_SYNC:
             if request.time_token is None:
@@ -589,11 +622,15 @@ class DoorFirmware:
     def _actuation(self, credential: Credential, ref: bytes | None, *, unlock: bool) -> Response:
         if unlock and self.battery is not None and self.battery.in_reserve:
             raise Refusal("battery_empty", credential)
+        # Write-ahead: the intent is in flash before the motor turns, the outcome after.
+        self.flash.actuating = "unlock" if unlock else "lock"
         result = self._actuate(unlock=unlock)
         if result is not None:
+            self.flash.actuating = None
             raise Refusal(result, credential)
         kind = self.unlock_event if unlock else EventKind.LOCKED
         receipt = self._log(kind, credential=credential, ref=ref)
+        self.flash.actuating = None
         data: dict[str, object] = {"state": self.state.value}
         if self.flash.denylist.coverage or (
             self._freshness is not None

@@ -50,6 +50,11 @@ class PersistentState:
     overflow_noted: bool = False
     denylist: DenylistState = field(default_factory=DenylistState)
     last_token_time: datetime | None = None
+    actuating: str | None = None
+    """Write-ahead for the bolt: ``unlock``/``lock`` is written before the motor turns and
+    cleared once the outcome is logged, so a power cut in between is found and logged."""
+    relock_pending: bool = False
+    """An auto-relock is due (kept across power loss: the lock relocks on power-up)."""
     subjects: OrderedDict[str, SubjectCounters] = field(default_factory=OrderedDict)
 
     def log(

@@ -94,3 +94,4 @@ class DoorState(enum.StrEnum):
     LOCKED = "locked"
     UNLOCKED = "unlocked"
     JAMMED = "jammed"
+    UNKNOWN = "unknown"  # a movement was cut off by a power loss: the door does not guess

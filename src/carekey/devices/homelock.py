@@ -14,14 +14,18 @@ Behaviour on top of :class:`~carekey.devices.firmware.DoorFirmware`:
   raised (status byte, one LOW_BATTERY event); at the 3 % reserve it refuses to unlock
   (``battery_empty``) but still locks;
 - **power loss**: the time is lost until a phone brings a challenge-bound time token; the flash
-  (event log, counters, denylist, issuer keys, settings) survives.
+  (event log, counters, denylist, issuer keys, settings, the write-ahead of the bolt and a
+  pending auto-relock) survives. A relock that was due, or a movement the power cut off
+  (state ``unknown``), makes the lock turn to locked at power-up (AUTO_RELOCKED);
+- **brown-out** (``brown_out_next_turn``, for tests): the motor current cuts the power right
+  after the bolt moved and before the outcome is logged: the write-ahead finds it.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from carekey.devices.firmware import DoorFirmware
+from carekey.devices.firmware import DoorFirmware, PowerCut
 from carekey.devices.hardware import DoorState
 from carekey.protocol.credential import DoorKind
 from carekey.protocol.events import EventKind
@@ -38,6 +42,7 @@ class HomeLock(DoorFirmware):
             raise ValueError("a home lock is a home door")
         self._obstructed = False
         self._relock_at: float | None = None
+        self.brown_out_next_turn = False
 
     # --- the physical world, for tests and the simulation ---
 
@@ -50,6 +55,7 @@ class HomeLock(DoorFirmware):
         self.tick()
         self.state = DoorState.LOCKED if locked else DoorState.UNLOCKED
         self._relock_at = None
+        self.flash.relock_pending = False
         self._log(EventKind.MANUAL_TURN, reason="locked" if locked else "unlocked")
 
     def tick(self) -> None:
@@ -58,10 +64,19 @@ class HomeLock(DoorFirmware):
         if due is None or self.clock.uptime() < due:
             return
         self._relock_at = None
+        self.flash.relock_pending = False
         now = self.clock.now()
         at = None if now is None else now - timedelta(seconds=self.clock.uptime() - due)
         if self._turn(locked=True):
             self._log(EventKind.AUTO_RELOCKED, at=at)
+
+    def _power_restored(self) -> None:
+        # A relock that was due, or a movement cut off (unknown state): lock now, at power-up.
+        if self.flash.relock_pending or self.state is DoorState.UNKNOWN:
+            self._relock_at = None
+            self.flash.relock_pending = False
+            if self._turn(locked=True):
+                self._log(EventKind.AUTO_RELOCKED)
 
     # --- firmware hooks ---
 
@@ -70,6 +85,7 @@ class HomeLock(DoorFirmware):
             return "jammed"
         auto = self.flash.config.auto_relock_s
         self._relock_at = self.clock.uptime() + auto if unlock and auto > 0 else None
+        self.flash.relock_pending = self._relock_at is not None
         return None
 
     def _turn(self, *, locked: bool) -> bool:
@@ -83,4 +99,7 @@ class HomeLock(DoorFirmware):
             self._log(EventKind.JAMMED)
             return False
         self.state = target
+        if self.brown_out_next_turn:
+            self.brown_out_next_turn = False
+            raise PowerCut
         return True

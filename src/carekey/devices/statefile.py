@@ -105,6 +105,8 @@ def door_state(door: DoorFirmware) -> dict[str, Any]:
             "coverage": [list(held) for held in flash.denylist.coverage],
         },
         "last_token_time": _iso(flash.last_token_time),
+        "actuating": flash.actuating,
+        "relock_pending": flash.relock_pending,
         "subjects": [[s, c.serial, c.counter] for s, c in flash.subjects.items()],
         "battery": None if door.battery is None else dataclasses.asdict(door.battery),
         "low_battery_logged": door._low_battery_logged,
@@ -364,6 +366,14 @@ def restore_door(data: object, clock: Clock) -> DoorFirmware:
     flash.overflow_noted = state.boolean("overflow_noted")
     flash.denylist = _denylist(state.sub("denylist"))
     flash.last_token_time = state.when("last_token_time")
+    actuating = state.data.get("actuating")
+    if actuating not in (None, "unlock", "lock"):
+        raise DoorStateError("state.actuating must be null, 'unlock' or 'lock'")
+    flash.actuating = actuating if isinstance(actuating, str) else None
+    relock = state.data.get("relock_pending", False)
+    if not isinstance(relock, bool):
+        raise DoorStateError("state.relock_pending must be true or false")
+    flash.relock_pending = relock
     flash.subjects = _subjects(state.items("subjects"))
     door._low_battery_logged = state.boolean("low_battery_logged")
 

@@ -114,6 +114,10 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "Friskhedsbeviset gælder længere end tilladt.",
         "The proof of freshness is valid for longer than allowed.",
     ),
+    "not_permitted": (
+        "Denne nøgle må ikke læse dørens log eller ændre den.",
+        "This key may not read or change the door's log.",
+    ),
     "denylist_required": (
         "Låsen mangler den spærreliste, telefonen har set; telefonen skal sende den.",
         "The lock lacks the denylist the phone has seen; the phone must send it.",
