@@ -86,7 +86,7 @@ from carekey.protocol.session import (
     encode_alert,
     is_known_code,
 )
-from carekey.protocol.timetoken import accept_time_token
+from carekey.protocol.timetoken import TimeToken, accept_time_token
 
 TIME_SYNC_WANTED_AFTER: Final = timedelta(hours=24)
 FRESHNESS_EXEMPT: Final = frozenset(
@@ -444,14 +444,19 @@ class DoorFirmware:
         return session.respond(response)
 
     def _authenticate(self, session: DoorSession, request: Request) -> Credential:
-        now = self.clock.now()
+        # What the peer carries (time token, denylist) is checked now but applied only once the
+        # peer has shown a valid key: the credential's signature and the proof of possession.
+        now = door_now = self.clock.now()
+        token = None
         if request.time_token is not None:
-            now = self._apply_time_token(request.time_token, session.nonce, now)
+            token = self._verify_time_token(request.time_token, session.nonce, now)
+            now = token.time
+        listed = self.flash.denylist
         if request.denylist_update is not None:
-            self._apply_denylist(request.denylist_update, now)
+            listed = self._verify_denylist(request.denylist_update, now)
         assert request.credential is not None
         assert request.counter is not None
-        tolerance = self._tolerance(now)
+        tolerance = self._tolerance(now) if token is None else clock_tolerance(now, now)
         credential: Credential | None = None
         try:
             self.stats.ed25519_verifications += 1
@@ -464,7 +469,7 @@ class DoorFirmware:
                     door_groups=self.door_groups,
                     now=now,
                     clock_tolerance=tolerance,
-                    denylist=self.flash.denylist,
+                    denylist=listed,
                 )
             except ProtocolError as error:
                 # Locking is always allowed: a door that lost its time still locks for a key
@@ -477,7 +482,12 @@ class DoorFirmware:
         except ProtocolError as error:
             if credential is None:
                 credential = self._attribute(request.credential)
+            if credential is not None and self._holds_key(session, credential):
+                # A genuine key refused by policy (e.g. blocked by the very list it carries):
+                # the server-signed objects it brought still count.
+                self._commit(token, door_now, listed)
             raise Refusal(error.code, credential) from None
+        self._commit(token, door_now, listed)
         self._check_freshness(request, credential, now, tolerance)
         accept_use(self.flash.subjects, credential, request.counter)
         self.limiter.record_success()
@@ -520,12 +530,29 @@ class DoorFirmware:
         except ProtocolError:
             return None
 
-    def _apply_time_token(
-        self, token: bytes, nonce: bytes, now: datetime | None
-    ) -> datetime | None:
+    def _holds_key(self, session: DoorSession, credential: Credential) -> bool:
+        """Whether the peer proved it holds the device key of this authentic credential."""
+        if session.authenticated:
+            return True
+        try:
+            self.stats.ecdsa_verifications += 1
+            session.verify_possession(credential.device_key)
+        except ProtocolError:
+            return False
+        return True
+
+    def _commit(
+        self, token: TimeToken | None, door_now: datetime | None, listed: DenylistState
+    ) -> None:
+        if token is not None:
+            self._set_time(token, door_now)
+        if listed is not self.flash.denylist:
+            self._store_denylist(listed)
+
+    def _verify_time_token(self, token: bytes, nonce: bytes, now: datetime | None) -> TimeToken:
         try:
             self.stats.ed25519_verifications += 1
-            accepted = accept_time_token(
+            return accept_time_token(
                 token,
                 keyring=self.flash.keyring,
                 door_id=self.door_id,
@@ -535,19 +562,35 @@ class DoorFirmware:
             )
         except ProtocolError as error:
             raise Refusal(error.code) from None
+
+    def _set_time(self, accepted: TimeToken, now: datetime | None) -> None:
         # How far off the door's clock was, for the fleet's health view (``offset_ms=…``).
         offset = None if now is None else round((now - accepted.time).total_seconds() * 1000)
         self.clock.set(accepted.time)
         self.flash.last_token_time = accepted.time
-        self._log(EventKind.TIME_SET, reason=None if offset is None else f"offset_ms={offset}")
+        reason = None if offset is None else f"offset_ms={offset}"
+        if accepted.correction:
+            reason = f"corrected,{reason}" if reason else "corrected"
+        self._log(EventKind.TIME_SET, reason=reason)
+
+    def _apply_time_token(
+        self, token: bytes, nonce: bytes, now: datetime | None
+    ) -> datetime | None:
+        accepted = self._verify_time_token(token, nonce, now)
+        self._set_time(accepted, now)
         return accepted.time
 
-    def _apply_denylist(self, update: bytes, now: datetime | None) -> None:
+    def _verify_denylist(self, update: bytes, now: datetime | None) -> DenylistState:
         try:
             self.stats.ed25519_verifications += 1
-            state = self.flash.denylist.apply(update, keyring=self.flash.keyring, now=now)
+            return self.flash.denylist.apply(update, keyring=self.flash.keyring, now=now)
         except ProtocolError as error:
             raise Refusal(error.code) from None
+
+    def _apply_denylist(self, update: bytes, now: datetime | None) -> None:
+        self._store_denylist(self._verify_denylist(update, now))
+
+    def _store_denylist(self, state: DenylistState) -> None:
         changed = state.version != self.flash.denylist.version
         self.flash.denylist = state
         if changed:

@@ -114,6 +114,10 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "Friskhedsbeviset gælder længere end tilladt.",
         "The proof of freshness is valid for longer than allowed.",
     ),
+    "implausible_time": (
+        "Tidsbeskeden ligger urimeligt langt ude i fremtiden for låsen.",
+        "The time token is implausibly far in the future for the lock.",
+    ),
     "not_permitted": (
         "Denne nøgle må ikke læse dørens log eller ændre den.",
         "This key may not read or change the door's log.",

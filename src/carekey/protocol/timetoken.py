@@ -20,10 +20,21 @@ The door's rule (``accept_time_token``):
    ``stale_time_token``. Otherwise a replayed morning token could wind an afternoon clock back
    and revive expired credentials.
 
-So a door's clock moves forward, apart from bounded drift corrections. The clock tolerance a door
-applies to credentials grows with the time since its last sync: ``BASE_TOLERANCE`` (transfer
-delay, server clock error) plus ``DRIFT_PPM`` of the elapsed time. A ±20 ppm crystal gains about
-1.7 s a day: after 90 days unsynced the tolerance is 60 s + 155.5 s.
+5. *plausibility*: when the door knows its time, no token may move its clock forward by more than
+   ``MAX_CLOCK_STEP`` beyond its drift tolerance (``implausible_time``): one token from a server
+   whose clock is wrong by hours or years would otherwise expire every key at the door, for
+   good;
+6. *correction* (``{3: 1}`` in the body, only together with this door's id and this session's
+   nonce): the recovery path when a wrong time was accepted anyway (after a power loss, when
+   nothing bounds the first token). It may set the clock and the last token time back; being
+   bound to the door's own challenge and signed by the issuer, it cannot be replayed or carried
+   to another door.
+
+So a door's clock moves forward, apart from bounded drift corrections and issuer corrections.
+The clock tolerance a door applies to credentials grows with the time since its last sync:
+``BASE_TOLERANCE`` (transfer delay, server clock error) plus ``DRIFT_PPM`` of the elapsed time.
+A ±20 ppm crystal gains about 1.7 s a day: after 90 days unsynced the tolerance is 60 s +
+155.5 s.
 """
 
 from __future__ import annotations
@@ -44,6 +55,8 @@ DRIFT_PPM: Final = 20.0
 MAX_TOLERANCE: Final = timedelta(minutes=30)
 MIN_NONCE_BYTES: Final = 8
 MAX_NONCE_BYTES: Final = 32
+MAX_CLOCK_STEP: Final = timedelta(hours=1)
+"""How far beyond its drift tolerance one token may move a door's known clock forward."""
 
 
 def drift_tolerance(
@@ -70,6 +83,7 @@ class TimeToken:
     time: datetime
     door_id: bytes | None
     nonce: bytes | None
+    correction: bool = False
 
 
 def issue_time_token(
@@ -78,6 +92,7 @@ def issue_time_token(
     now: datetime,
     door_id: bytes | None = None,
     nonce: bytes | None = None,
+    correction: bool = False,
 ) -> bytes:
     """Sign the server time ``now`` (truncated to seconds) for ``door_id`` (None: any door).
 
@@ -95,6 +110,10 @@ def issue_time_token(
         if not MIN_NONCE_BYTES <= len(nonce) <= MAX_NONCE_BYTES:
             raise ProtocolError("invalid_argument", "nonce is 8-32 bytes")
         body[2] = nonce
+    if correction:
+        if door_id is None or nonce is None:
+            raise ProtocolError("invalid_argument", "a correction names the door and its nonce")
+        body[3] = 1
     claims = {1: issuer_key.issuer, 6: int(now.timestamp()), CLAIM_TIME: body}
     return sign1(cbor.dumps(claims), issuer_key.signer)
 
@@ -110,9 +129,14 @@ def decode_time_token(data: bytes, *, keyring: IssuerKeyring) -> TimeToken:
         raise ProtocolError("wrong_issuer")
     if not isinstance(iat, int) or isinstance(iat, bool) or not 0 <= iat < 2**40:
         raise DecodeError("malformed", "iat")
-    if not isinstance(body, dict) or not set(body) <= {1, 2}:
+    if not isinstance(body, dict) or not set(body) <= {1, 2, 3}:
         raise DecodeError("malformed", "time token body")
     door_id, nonce = body.get(1), body.get(2)
+    correction = 3 in body
+    if correction and (
+        body[3] != 1 or isinstance(body[3], bool) or door_id is None or nonce is None
+    ):
+        raise DecodeError("malformed", "a correction names the door and its nonce")
     if door_id is not None and (
         not isinstance(door_id, bytes) or not 0 < len(door_id) <= MAX_DOOR_ID_BYTES
     ):
@@ -121,7 +145,7 @@ def decode_time_token(data: bytes, *, keyring: IssuerKeyring) -> TimeToken:
         not isinstance(nonce, bytes) or not MIN_NONCE_BYTES <= len(nonce) <= MAX_NONCE_BYTES
     ):
         raise DecodeError("malformed", "nonce")
-    return TimeToken(issuer, datetime.fromtimestamp(iat, UTC), door_id, nonce)
+    return TimeToken(issuer, datetime.fromtimestamp(iat, UTC), door_id, nonce, correction)
 
 
 def accept_time_token(
@@ -147,8 +171,14 @@ def accept_time_token(
         raise ValidityError("wrong_door")
     if token.nonce is not None and token.nonce != expected_nonce:
         raise ValidityError("wrong_nonce")
+    if token.correction:
+        return token  # this door, this session, the issuer: it may set the clock back
     if last_token_time is not None and token.time <= last_token_time:
         raise ValidityError("time_token_not_newer")
+    if door_now is not None:
+        since = door_now - last_token_time if last_token_time is not None else None
+        if token.time > door_now + drift_tolerance(since) + MAX_CLOCK_STEP:
+            raise ValidityError("implausible_time", f"{token.time.isoformat()}")
     if token.nonce is not None:
         return token
     if door_now is None:
