@@ -188,3 +188,16 @@ def test_denylist_pieces_and_the_freshness_vector_verify() -> None:
     assert proof.issued_at == now
     assert proof.expires - proof.issued_at == timedelta(minutes=55)
     assert proof.denylist_version == 9
+
+
+def test_the_correction_time_token_vector_verifies() -> None:
+    from carekey.protocol.timetoken import decode_time_token
+
+    v = load()
+    tokens = v["time_token"]
+    assert isinstance(tokens, dict)
+    keyring = IssuerKeyring.of([vectors.issuer_key().public])
+    token = decode_time_token(bytes.fromhex(tokens["correction"]), keyring=keyring)
+    assert token.correction
+    assert token.door_id == bytes.fromhex(str(v["door_id"]))
+    assert token.nonce == vectors.NONCE

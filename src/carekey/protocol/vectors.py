@@ -206,6 +206,9 @@ def generate() -> dict[str, object]:
             "challenge": issue_time_token(
                 issuer_key=issuer, now=NOW, door_id=DOOR_ID, nonce=NONCE
             ).hex(),
+            "correction": issue_time_token(
+                issuer_key=issuer, now=NOW, door_id=DOOR_ID, nonce=NONCE, correction=True
+            ).hex(),
         },
         "denylist": {
             "snapshot_v7": issue_denylist_snapshot(
