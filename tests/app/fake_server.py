@@ -214,6 +214,7 @@ class FakeServer:
                 now=self.bed.clock.now(),
                 door_id=json["door_id"].encode(),
                 nonce=nonce,
+                correction=bool(json.get("correction")),
             )
             return Answer(200, {"time_token": b64(raw)})
         return Answer(404, {"error": {"code": "not_found"}})

@@ -156,9 +156,15 @@ class ServerClient:
         result: dict[str, Any] = self._post("/heartbeat", body, token)
         return result
 
-    def time_token(self, *, token: str, door_id: str, nonce: bytes) -> bytes:
-        """A challenge-bound time token for a door that lost its time."""
-        data = self._post("/time-token", {"door_id": door_id, "nonce": b64(nonce)}, token)
+    def time_token(
+        self, *, token: str, door_id: str, nonce: bytes, correction: bool = False
+    ) -> bytes:
+        """A challenge-bound time token for a door that lost its time (``correction``: for a
+        door whose clock is wrong, which may set it back to the server's time)."""
+        body: dict[str, Any] = {"door_id": door_id, "nonce": b64(nonce)}
+        if correction:
+            body["correction"] = True
+        data = self._post("/time-token", body, token)
         return base64.b64decode(data["time_token"])
 
     def upload(self, *, token: str, body: dict[str, Any]) -> dict[str, Any]:

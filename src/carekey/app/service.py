@@ -50,6 +50,9 @@ from carekey.protocol.keys import DoorPublicKey, Ed25519Public
 from carekey.protocol.session import Command, describe
 
 HEARTBEAT_EVERY = dt.timedelta(seconds=60)
+# A door whose signed receipt is this far from the phone's (server-synced) clock took a wrong
+# time: the app asks the server for a correction bound to the door's challenge.
+CLOCK_WRONG_AFTER = dt.timedelta(hours=1)
 # ``open`` checks in first when the last answered heartbeat is older than this.
 CHECK_IN_BEFORE_OPEN = dt.timedelta(seconds=60)
 # What the bundle carries that is live material (kept in live.json, not in the wallet).
@@ -493,7 +496,7 @@ class KeyApp:
             "The door is not in your keys today",
         )
 
-    def _driver(self, keystore: DeviceKeystore) -> PhoneDriver:
+    def _driver(self, keystore: DeviceKeystore, *, correction: bool = False) -> PhoneDriver:
         def time_tokens(door_id: bytes, nonce: bytes | None) -> bytes | None:
             if nonce is None:
                 # None when too old for the door: it keeps its own clock this time.
@@ -502,7 +505,10 @@ class KeyApp:
                 return None
             try:
                 return self.server.time_token(
-                    token=self.state.session_token, door_id=door_id.decode(), nonce=nonce
+                    token=self.state.session_token,
+                    door_id=door_id.decode(),
+                    nonce=nonce,
+                    correction=correction,
                 )
             except AppError:
                 return None
@@ -519,13 +525,18 @@ class KeyApp:
         )
 
     def _visit(
-        self, door_id: str, command: Command, entry: DoorEntry | None = None
+        self,
+        door_id: str,
+        command: Command,
+        entry: DoorEntry | None = None,
+        *,
+        correct_time: bool = False,
     ) -> VisitOutcome:
         keystore, _, _ = self._require_enrolled()
         if entry is None:
             bundle = self._unlocked_bundle()
             entry = self._entry(bundle, door_id)
-        driver = self._driver(keystore)
+        driver = self._driver(keystore, correction=correct_time)
         # The use counter must never repeat, even after a crash: persist it before the visit.
         self.state.counter += 1
         self._save_state()
@@ -556,6 +567,7 @@ class KeyApp:
                     if carried > status.denylist_version
                     else ()
                 ),
+                correct_time=correct_time,
             )
         except ProtocolError as exc:
             self.outbox.add_app_event("refused", door_id=door_id, reason=exc.code)
@@ -574,6 +586,10 @@ class KeyApp:
             if news:
                 self.outbox.add_door_events(door_id, news)
         code = result.response.result
+        if not correct_time and self._clock_is_wrong(result):
+            # The door's own receipt shows its clock far off (it took a wrong time): once, fetch
+            # the issuer's correction for this door's challenge and try again.
+            return self._visit(door_id, command, entry, correct_time=True)
         if result.ok:
             state = str(result.response.data.get("state", "")) or None
             if command is Command.UNLOCK:
@@ -585,6 +601,14 @@ class KeyApp:
         if advice:
             da, en = f"{da} {advice[0]}", f"{en} {advice[1]}"
         return VisitOutcome(False, code, da, en)
+
+    def _clock_is_wrong(self, result: VisitResult) -> bool:
+        receipt = result.receipt
+        if result.ok or receipt is None or receipt.time is None or self.server is None:
+            return False
+        if result.response.result not in ("expired", "not_yet_valid", "outside_window"):
+            return False
+        return abs(receipt.time - self.clock.now()) > CLOCK_WRONG_AFTER
 
     def open(self, door_id: str, code: str | None = None) -> VisitOutcome:
         """Unlock a door (an explicit tap; the app never unlocks by itself).

@@ -148,6 +148,12 @@ def time_token(
 ) -> TimeTokenResponse:
     """Tid til en dør, der har mistet tiden / time for a door that lost its time."""
     data = door_time_token(
-        db, token=token, door_id=body.door_id, nonce=body.nonce, secret=secret, now=now
+        db,
+        token=token,
+        door_id=body.door_id,
+        nonce=body.nonce,
+        secret=secret,
+        now=now,
+        correction=body.correction,
     )
     return TimeTokenResponse(time_token=b64(data))

@@ -77,6 +77,10 @@ class HeartbeatRequest(BaseModel):
 class TimeTokenRequest(BaseModel):
     door_id: str = Field(min_length=1, max_length=32)
     nonce: Base64Bytes = Field(description="The door's challenge nonce (8-32 bytes), base64")
+    correction: bool = Field(
+        default=False,
+        description="Rettelse: må stille dørens ur tilbage / may set the door's clock back",
+    )
 
 
 class TimeTokenResponse(BaseModel):

@@ -16,10 +16,21 @@ from carekey.protocol.timetoken import issue_time_token
 
 
 def door_time_token(
-    db: Session, *, token: str, door_id: str, nonce: bytes, secret: str, now: dt.datetime
+    db: Session,
+    *,
+    token: str,
+    door_id: str,
+    nonce: bytes,
+    secret: str,
+    now: dt.datetime,
+    correction: bool = False,
 ) -> bytes:
     """A challenge-bound time token for one door of the phone's bundle: the only kind of token a
-    door that lost its time (power loss) accepts. Needs the phone to be online at the door."""
+    door that lost its time (power loss) accepts. Needs the phone to be online at the door.
+
+    ``correction`` makes it the recovery token for a door that took a wrong time: it may set the
+    door's clock back, to the server's own time (the phone cannot choose the time, so issuing it
+    to any holder of the door's key is safe)."""
     session = require_session(db, token=token, secret=secret, now=now)
     if door_id.encode() not in {
         d.door_id for d in current_doors(db, employee=session.employee, now=now)
@@ -30,7 +41,11 @@ def door_time_token(
     )
     try:
         return issue_time_token(
-            issuer_key=issuer_key, now=now, door_id=door_id.encode(), nonce=nonce
+            issuer_key=issuer_key,
+            now=now,
+            door_id=door_id.encode(),
+            nonce=nonce,
+            correction=correction,
         )
     except ProtocolError as exc:
         raise ConflictError(

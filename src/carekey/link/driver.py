@@ -107,6 +107,7 @@ class PhoneDriver:
         args: Mapping[str, object] | None = None,
         *,
         then: FollowUps | Callable[[DoorStatus], FollowUps] = (),
+        correct_time: bool = False,
     ) -> VisitResult:
         """Open a session, send ``command`` (and any ``then`` commands in the same session).
 
@@ -129,7 +130,11 @@ class PhoneDriver:
             if error.code == "door_auth_failed":
                 transport.send(fragment(session.abort(error.code), mtu=transport.mtu))
             raise
-        time_token = self._time_token(door.door_id, status, session.door_nonce)
+        time_token = (
+            self.time_tokens(door.door_id, session.door_nonce)
+            if correct_time and self.time_tokens is not None and session.door_nonce is not None
+            else self._time_token(door.door_id, status, session.door_nonce)
+        )
         carried = self.carried() if self.carried else None
         update = None
         if carried is not None:
