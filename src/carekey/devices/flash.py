@@ -153,6 +153,8 @@ class PersistentState:
 
     def _evict(self, *, refusal: bool) -> None:
         """Bring the ring back within ``ring_size`` and the refusal budget (see :meth:`log`)."""
+        if len(self.ring) <= self.ring_size and not refusal:
+            return
         refusals = sum(1 for event in self.ring if _refusal(event))
         budget = self.refusal_budget
         while len(self.ring) > self.ring_size or (refusal and refusals > budget):
