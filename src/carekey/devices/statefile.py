@@ -283,7 +283,8 @@ def _subjects(items: list[object]) -> OrderedDict[str, SubjectCounters]:
 def _ring(
     items: list[object], door: DoorFirmware, chain: EventChain, ring_size: int
 ) -> deque[SignedEvent]:
-    """Decode and check the stored ring: signed by this door, contiguous, ending at the head."""
+    """Decode and check the stored ring: signed by this door, in chain order (a gap where events
+    were evicted, a hash link between neighbours), ending at or before the head."""
     if len(items) > ring_size:
         raise DoorStateError("state.ring holds more events than ring_size")
     ring: deque[SignedEvent] = deque()
@@ -298,16 +299,31 @@ def _ring(
             raise DoorStateError(f"state.ring[{index}] belongs to another door")
         if ring:
             previous = ring[-1].event
-            if event.seq != previous.seq + 1 or event.prev_hash != previous.hash:
+            if event.seq <= previous.seq or (
+                event.seq == previous.seq + 1 and event.prev_hash != previous.hash
+            ):
                 raise DoorStateError(f"state.ring[{index}] does not continue the chain")
         ring.append(signed)
     if ring:
         last = ring[-1].event
-        if last.seq != chain.next_seq - 1 or last.hash != chain.last_hash:
+        if last.seq >= chain.next_seq or (
+            last.seq == chain.next_seq - 1 and last.hash != chain.last_hash
+        ):
             raise DoorStateError("state.chain does not match the last event in the ring")
     elif chain.next_seq == 1 and chain.last_hash != GENESIS_HASH:
         raise DoorStateError("state.chain: an empty chain must start from the genesis hash")
     return ring
+
+
+def _share(config: _Reader) -> float:
+    """``config.refusal_share``, a number in (0, 1]; files written before it had it get the
+    default."""
+    if "refusal_share" not in config.data:
+        return DoorConfig().refusal_share
+    share = config.number("refusal_share")
+    if not 0.0 < share <= 1.0:
+        raise DoorStateError("state.config.refusal_share must be in (0, 1]")
+    return share
 
 
 def restore_door(data: object, clock: Clock) -> DoorFirmware:
@@ -349,6 +365,7 @@ def restore_door(data: object, clock: Clock) -> DoorFirmware:
         config=DoorConfig(
             auto_relock_s=config.number("auto_relock_s"),
             relay_pulse_ms=config.integer("relay_pulse_ms"),
+            refusal_share=_share(config),
         ),
         ring_size=ring_size,
         battery=battery,
@@ -363,6 +380,9 @@ def restore_door(data: object, clock: Clock) -> DoorFirmware:
         raise DoorStateError("state.chain.last_hash must be 32 bytes")
     flash.ring = _ring(state.items("ring"), door, flash.chain, ring_size)
     flash.events_dropped = state.integer("events_dropped")
+    if len(flash.ring) + flash.events_dropped != flash.chain.next_seq - 1:
+        # Every event of the chain is either in the ring or was evicted and counted.
+        raise DoorStateError("state.events_dropped does not match the ring and the chain")
     flash.overflow_noted = state.boolean("overflow_noted")
     flash.denylist = _denylist(state.sub("denylist"))
     flash.last_token_time = state.when("last_token_time")
