@@ -455,3 +455,34 @@ def test_time_token_issuing_refuses_what_a_door_refuses() -> None:
     bed, _ = world()
     with pytest.raises(ProtocolError):
         issue_time_token(issuer_key=bed.issuer_key, now=dt.datetime(1969, 12, 31, tzinfo=dt.UTC))
+
+
+def test_an_exception_inside_packet_handling_is_a_logged_internal_error(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """(b) Whatever a bug raises while the door handles a message becomes a clean refusal
+    (``internal_error``, in the signed log), the session is dropped and the door stays usable."""
+    import carekey.devices.firmware as firmware
+
+    bed, door = world()
+    signer = DeviceKey.generate()
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(firmware, "verify_credential", broken)
+    seq = door.flash.chain.next_seq
+    code = run_session(
+        bed,
+        door,
+        signer,
+        legit_credential(bed, door, signer),
+        freshness=legit_freshness(bed, door, signer),
+    )
+    assert code == "internal_error"
+    assert "internal error in packet handling" in caplog.text
+    refused = [e.event.reason for e in door.events if e.event.seq >= seq]
+    assert refused == ["internal_error"]
+    assert door.state is DoorState.LOCKED
+    monkeypatch.undo()
+    assert_usable(bed, door)
