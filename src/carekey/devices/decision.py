@@ -98,7 +98,7 @@ def recheck(
         raise Refusal("denylisted", credential)
     if not credential.rights and denylist.blocks_door(door_id):
         raise Refusal("door_withdrawn", credential)
-    if now >= credential.expires + tolerance:
+    if now - tolerance >= credential.expires:  # not ``expires + tolerance``: year 9999
         raise Refusal("expired", credential)
     if credential.windows:
         assert credential.time_zone is not None  # decode_credential guarantees the pair

@@ -34,6 +34,7 @@ crystal, battery and bolt in :mod:`carekey.devices.hardware`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -87,6 +88,8 @@ from carekey.protocol.session import (
     is_known_code,
 )
 from carekey.protocol.timetoken import TimeToken, accept_time_token
+
+_LOGGER = logging.getLogger(__name__)
 
 TIME_SYNC_WANTED_AFTER: Final = timedelta(hours=24)
 FRESHNESS_EXEMPT: Final = frozenset(
@@ -332,7 +335,27 @@ class DoorFirmware:
             return self._send(self._fail(error.code))
         if message is None:
             return []
-        return self._send(self._on_message(message))
+        try:
+            return self._send(self._on_message(message))
+        except Exception:
+            # A bug reached by some (possibly well-signed) input must not escape to the radio
+            # stack nor leave a half-open session: log it, refuse cleanly, stay usable.
+            _LOGGER.exception("door %r: internal error in packet handling", self.door_id)
+            return self._send(self._internal_error())
+
+    def _internal_error(self) -> bytes:
+        """The refusal for an unexpected exception: the session is dropped and the refusal
+        logged (``internal_error``) if the log itself still works."""
+        self._session = None
+        self._credential = None
+        self._freshness = None
+        self._reassembler.reset()
+        self._resync = False
+        try:
+            self._refuse("internal_error", None)
+        except Exception:
+            _LOGGER.exception("door %r: could not log the internal error", self.door_id)
+        return encode_alert(Alert("internal_error"))
 
     # --- the protocol ---
 
@@ -343,13 +366,17 @@ class DoorFirmware:
 
     def _drop_session(self) -> None:
         session = self._session
-        if session is not None and session.state is SessionState.HELLO_DONE:
-            self._refuse("aborted", None)
-        self._session = None
-        self._credential = None
-        self._freshness = None
-        self._reassembler.reset()
-        self._resync = False
+        try:
+            if session is not None and session.state is SessionState.HELLO_DONE:
+                self._refuse("aborted", None)
+        except Exception:
+            _LOGGER.exception("door %r: could not log the aborted session", self.door_id)
+        finally:
+            self._session = None
+            self._credential = None
+            self._freshness = None
+            self._reassembler.reset()
+            self._resync = False
 
     def _fail(self, code: str, credential: Credential | None = None) -> bytes:
         """Refuse outside an established record layer: log, count, clear-text ALERT."""
@@ -518,7 +545,7 @@ class DoorFirmware:
         now = self.clock.now()
         if proof is None:
             raise Refusal(self._freshness_refusal, credential)
-        if now is None or now >= proof.expires + self._tolerance(now):
+        if now is None or now - self._tolerance(now) >= proof.expires:
             raise Refusal("freshness_expired", credential)
         if not self.flash.denylist.holds(self._own_prefix, proof.denylist_version):
             raise Refusal("denylist_required", credential)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from carekey.clock import Clock
+
+END_OF_TIME = datetime.max.replace(tzinfo=UTC)
+"""The last instant a door's clock shows (9999-12-31T23:59:59.999999Z)."""
 
 
 class DoorClock:
@@ -38,11 +41,15 @@ class DoorClock:
         return (self._true.now() - since) * (1.0 + self.drift_ppm * 1e-6)
 
     def now(self) -> datetime | None:
-        """The door's idea of the current UTC time, or None when unknown."""
+        """The door's idea of the current UTC time, or None when unknown. The crystal stops at
+        the last instant of year 9999 rather than run past what ``datetime`` holds."""
         if self._anchor is None:
             return None
         true_at, door_at = self._anchor
-        return door_at + self._scaled(true_at)
+        elapsed = self._scaled(true_at)
+        if elapsed > END_OF_TIME - door_at:
+            return END_OF_TIME
+        return door_at + elapsed
 
     def set(self, when: datetime) -> None:
         """Set the wall clock (from a verified time token)."""

@@ -80,6 +80,7 @@ from carekey.protocol.keys import (
     parse_sign1,
     sign1,
 )
+from carekey.protocol.limits import is_time
 from carekey.protocol.windows import (
     TimeWindow,
     decode_windows,
@@ -272,7 +273,10 @@ def _kinds(kinds: DoorKind | Iterable[DoorKind]) -> frozenset[DoorKind]:
 def _epoch(when: datetime, name: str) -> int:
     if when.tzinfo is None:
         raise IssueError("invalid_argument", f"{name} must be timezone-aware")
-    return int(when.timestamp())
+    epoch = int(when.timestamp())
+    if not is_time(epoch):
+        raise IssueError("invalid_argument", f"{name} must be in 1970-9999")
+    return epoch
 
 
 def _common_claims(
@@ -571,6 +575,8 @@ def _decode_signed(data: bytes, keyring: IssuerKeyring) -> Credential:
     subject = str(_get(claims, 2, str, "sub"))
     exp = _uint(claims[4], "exp")
     nbf = _uint(claims[5], "nbf")
+    if not is_time(exp) or not is_time(nbf):
+        raise DecodeError("malformed", "times are 0..253402300799 (before year 10000)")
     cti = _get(claims, 7, bytes, "cti")
     assert isinstance(cti, bytes)  # narrowed by _get
     cnf = claims[8]
@@ -760,7 +766,7 @@ def verify_credential(
         raise ValidityError("time_unknown")
     if now < credential.not_before - clock_tolerance:
         raise ValidityError("not_yet_valid")
-    if now >= credential.expires + clock_tolerance:
+    if now - clock_tolerance >= credential.expires:  # not ``expires + tolerance``: year 9999
         raise ValidityError("expired")
     if credential.windows:
         assert credential.time_zone is not None  # decode_credential guarantees the pair

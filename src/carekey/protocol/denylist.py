@@ -59,6 +59,7 @@ from carekey.protocol.credential import Credential
 from carekey.protocol.errors import DecodeError, ProtocolError, ValidityError
 from carekey.protocol.keys import DevicePublicKey, IssuerKey, IssuerKeyring, open_issuer_signed
 from carekey.protocol.keys import sign1 as _sign1
+from carekey.protocol.limits import DENYLIST_VERSION_LIMIT, is_time
 from carekey.protocol.timetoken import MAX_TOLERANCE
 
 CLAIM_DENYLIST: Final = -65539
@@ -212,7 +213,10 @@ def _pack_removed(removed: Iterable[EntryKey]) -> bytes:
 def _sign(issuer_key: IssuerKey, now: datetime, body: dict[int, object]) -> bytes:
     if now.tzinfo is None:
         raise ProtocolError("invalid_argument", "now must be timezone-aware")
-    claims = {1: issuer_key.issuer, 6: int(now.timestamp()), CLAIM_DENYLIST: body}
+    iat = int(now.timestamp())
+    if not is_time(iat):
+        raise ProtocolError("invalid_argument", "now must be in 1970-9999")
+    claims = {1: issuer_key.issuer, 6: iat, CLAIM_DENYLIST: body}
     return _sign1(cbor.dumps(claims), issuer_key.signer)
 
 
@@ -224,8 +228,8 @@ def issue_denylist_snapshot(
     *, issuer_key: IssuerKey, version: int, entries: Iterable[DenylistEntry], now: datetime
 ) -> bytes:
     """Sign the full denylist at ``version``, leaving out entries that no longer matter."""
-    if not 0 < version < 2**63:
-        raise ProtocolError("invalid_argument", "version must be positive")
+    if not 0 < version < DENYLIST_VERSION_LIMIT:
+        raise ProtocolError("invalid_argument", "version must be 1..2**32-1")
     return _sign(issuer_key, now, {1: version, 3: _pack_entries(_live(entries, now))})
 
 
@@ -267,8 +271,8 @@ def issue_denylist_pieces(
 
     A list that fits in one piece gives one full snapshot (the same bytes as
     :func:`issue_denylist_snapshot`)."""
-    if not 0 < version < 2**63:
-        raise ProtocolError("invalid_argument", "version must be positive")
+    if not 0 < version < DENYLIST_VERSION_LIMIT:
+        raise ProtocolError("invalid_argument", "version must be 1..2**32-1")
     chunks = split_into_pieces(_live(entries, now), max_entries=max_entries)
     if len(chunks) == 1:
         data = _sign(issuer_key, now, {1: version, 3: _pack_entries(chunks[0][2])})
@@ -294,7 +298,7 @@ def issue_denylist_delta(
     now: datetime,
 ) -> bytes:
     """Sign the changes from ``base_version`` to ``version``: entries added and ids removed."""
-    if not 0 <= base_version < version < 2**63:
+    if not 0 <= base_version < version < DENYLIST_VERSION_LIMIT:
         raise ProtocolError("invalid_argument", "need 0 <= base_version < version")
     body = {1: version, 2: base_version, 3: _pack_entries(_live(added, now))}
     body[4] = _pack_removed(removed)
@@ -353,12 +357,17 @@ def decode_denylist_update(data: bytes, *, keyring: IssuerKeyring) -> DenylistUp
     if claims[1] != issuer:
         raise ProtocolError("wrong_issuer")
     iat, body = claims[6], claims[CLAIM_DENYLIST]
-    if not isinstance(iat, int) or isinstance(iat, bool) or not 0 <= iat < 2**40:
+    if not is_time(iat):
         raise DecodeError("malformed", "iat")
+    assert isinstance(iat, int)
     if not isinstance(body, dict) or set(body) not in ({1, 3}, {1, 2, 3, 4}, {1, 3, 5, 6}):
         raise DecodeError("malformed", "denylist body")
     version, base = body[1], body.get(2)
-    if not isinstance(version, int) or isinstance(version, bool) or not 0 < version < 2**63:
+    if (
+        not isinstance(version, int)
+        or isinstance(version, bool)
+        or not 0 < version < DENYLIST_VERSION_LIMIT
+    ):
         raise DecodeError("malformed", "version")
     if base is not None and (
         not isinstance(base, int) or isinstance(base, bool) or not 0 <= base < version

@@ -12,7 +12,8 @@ every door, online or not, refuses that phone at the latest ``exp`` + tolerance 
 check-in.
 
 Wire form: COSE_Sign1 (as credentials) over ``{1: iss, 4: exp, 6: iat, -65541: {1: device key id
-(16 bytes, ``DevicePublicKey.key_id``), 2: denylist version (uint < 2**63)}}``.
+(16 bytes, ``DevicePublicKey.key_id``), 2: denylist version (uint < 2**32)}}``; ``iat`` and
+``exp`` are below 253402300800 (year 10000).
 
 The denylist version lets a door see that it is behind the list the phone has seen: such a door
 requires the phone to bring the piece of that list that covers the door's own withdrawal entry
@@ -29,6 +30,7 @@ from typing import Final
 from carekey.protocol import cbor
 from carekey.protocol.errors import DecodeError, ProtocolError, ValidityError
 from carekey.protocol.keys import IssuerKey, IssuerKeyring, open_issuer_signed, sign1
+from carekey.protocol.limits import DENYLIST_VERSION_LIMIT, TIME_LIMIT
 
 CLAIM_FRESHNESS: Final = -65541
 MAX_FRESHNESS_BYTES: Final = 256
@@ -66,9 +68,11 @@ def issue_freshness(
         raise ProtocolError("invalid_argument", "device key ids are 16 bytes")
     if not timedelta(seconds=1) <= lifetime <= MAX_FRESHNESS_LIFETIME:
         raise ProtocolError("freshness_too_long", f"lifetime {lifetime}")
-    if not 0 <= denylist_version < 2**63:
+    if not 0 <= denylist_version < DENYLIST_VERSION_LIMIT:
         raise ProtocolError("invalid_argument", "denylist version")
     iat = int(now.timestamp())
+    if not 0 <= iat < iat + int(lifetime.total_seconds()) < TIME_LIMIT:
+        raise ProtocolError("invalid_argument", "now must be in 1970-9999")
     claims = {
         1: issuer_key.issuer,
         4: iat + int(lifetime.total_seconds()),
@@ -92,15 +96,15 @@ def decode_freshness(data: bytes, *, keyring: IssuerKeyring) -> Freshness:
         raise DecodeError("malformed", "freshness claims")
     if claims[1] != issuer:
         raise ProtocolError("wrong_issuer")
-    iat = _uint(claims[6], "iat", 2**40)
-    exp = _uint(claims[4], "exp", 2**40)
+    iat = _uint(claims[6], "iat", TIME_LIMIT)
+    exp = _uint(claims[4], "exp", TIME_LIMIT)
     body = claims[CLAIM_FRESHNESS]
     if not isinstance(body, dict) or set(body) != {1, 2}:
         raise DecodeError("malformed", "freshness body")
     key_id = body[1]
     if not isinstance(key_id, bytes) or len(key_id) != DEVICE_KEY_ID_BYTES:
         raise DecodeError("malformed", "device key id")
-    version = _uint(body[2], "denylist version", 2**63)
+    version = _uint(body[2], "denylist version", DENYLIST_VERSION_LIMIT)
     if not iat < exp:
         raise DecodeError("malformed", "exp must be after iat")
     if timedelta(seconds=exp - iat) > MAX_FRESHNESS_LIFETIME:
@@ -138,6 +142,6 @@ def verify_freshness(
         raise ValidityError("time_unknown")
     if now < proof.issued_at - clock_tolerance:
         raise ValidityError("freshness_not_yet_valid")
-    if now >= proof.expires + clock_tolerance:
+    if now - clock_tolerance >= proof.expires:  # not ``expires + tolerance``: year 9999
         raise ValidityError("freshness_expired", f"expired {proof.expires.isoformat()}")
     return proof

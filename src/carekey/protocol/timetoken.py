@@ -47,6 +47,7 @@ from carekey.protocol import cbor
 from carekey.protocol.bundle import MAX_DOOR_ID_BYTES
 from carekey.protocol.errors import DecodeError, ProtocolError, ValidityError
 from carekey.protocol.keys import IssuerKey, IssuerKeyring, open_issuer_signed, sign1
+from carekey.protocol.limits import is_time
 
 CLAIM_TIME: Final = -65538
 MAX_TIME_TOKEN_BYTES: Final = 512
@@ -114,7 +115,10 @@ def issue_time_token(
         if door_id is None or nonce is None:
             raise ProtocolError("invalid_argument", "a correction names the door and its nonce")
         body[3] = 1
-    claims = {1: issuer_key.issuer, 6: int(now.timestamp()), CLAIM_TIME: body}
+    iat = int(now.timestamp())
+    if not is_time(iat):
+        raise ProtocolError("invalid_argument", "now must be in 1970-9999")
+    claims = {1: issuer_key.issuer, 6: iat, CLAIM_TIME: body}
     return sign1(cbor.dumps(claims), issuer_key.signer)
 
 
@@ -127,8 +131,9 @@ def decode_time_token(data: bytes, *, keyring: IssuerKeyring) -> TimeToken:
     iat, body = claims[6], claims[CLAIM_TIME]
     if claims[1] != issuer:
         raise ProtocolError("wrong_issuer")
-    if not isinstance(iat, int) or isinstance(iat, bool) or not 0 <= iat < 2**40:
+    if not is_time(iat):
         raise DecodeError("malformed", "iat")
+    assert isinstance(iat, int)
     if not isinstance(body, dict) or not set(body) <= {1, 2, 3}:
         raise DecodeError("malformed", "time token body")
     door_id, nonce = body.get(1), body.get(2)

@@ -18,7 +18,7 @@ import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,6 +26,10 @@ from carekey.protocol.errors import ProtocolError
 
 MINUTES_PER_DAY: Final = 1440
 SECONDS_PER_WEEK: Final = 7 * 86400
+GREGORIAN_CYCLE: Final = timedelta(days=146_097)
+"""400 Gregorian years: a whole number of weeks, and the calendar (and so a zone's yearly rule)
+repeats, so an instant and the same instant one cycle earlier fall on the same weekday and wall
+clock."""
 MAX_WINDOWS: Final = 28
 _TZ_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$")
 _HHMM = re.compile(r"^(\d{2}):(\d{2})$")
@@ -105,6 +109,9 @@ def is_within(
     """
     if instant.tzinfo is None:
         raise ProtocolError("invalid_argument", "instant must be timezone-aware")
+    if instant.astimezone(UTC).year >= 9999:
+        # The local wall clock of the last days of year 9999 may be past what ``datetime`` holds.
+        instant -= GREGORIAN_CYCLE
     local = instant.astimezone(tz)
     t = local.weekday() * 86400 + local.hour * 3600 + local.minute * 60 + local.second
     slack = max(0, int(tolerance.total_seconds()))
