@@ -7,33 +7,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-import pytest
-
 from carekey.devices.homelock import HomeLock
 from carekey.protocol.denylist import DenylistEntry, EntryKind
 from carekey.protocol.events import EventKind
 from carekey.protocol.session import Command
 from carekey.protocol.timetoken import MAX_CLOCK_STEP, issue_time_token
 from carekey.sim.testbed import Phone, Testbed
-
-START = dt.datetime(2026, 3, 2, 7, 10, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def bed() -> Testbed:
-    return Testbed(start=START)
-
-
-@pytest.fixture
-def lock(bed: Testbed) -> HomeLock:
-    return bed.home_lock()
-
-
-@pytest.fixture
-def phone(bed: Testbed, lock: HomeLock) -> Phone:
-    phone = bed.phone("mette")
-    bed.credential(phone, lock.door_id)
-    return phone
+from tests.devices.conftest import START
 
 
 def test_a_token_hours_ahead_is_refused_and_the_door_keeps_working(

@@ -13,25 +13,7 @@ from carekey.devices.homelock import HomeLock
 from carekey.protocol.events import EventKind, verify_chain
 from carekey.protocol.session import Command
 from carekey.sim.testbed import Phone, Testbed
-
-START = dt.datetime(2026, 3, 2, 7, 10, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def bed() -> Testbed:
-    return Testbed(start=START)
-
-
-@pytest.fixture
-def lock(bed: Testbed) -> HomeLock:
-    return bed.home_lock()
-
-
-@pytest.fixture
-def phone(bed: Testbed, lock: HomeLock) -> Phone:
-    phone = bed.phone("mette")
-    bed.credential(phone, lock.door_id)
-    return phone
+from tests.devices.conftest import START
 
 
 def kinds(lock: HomeLock) -> list[EventKind]:
