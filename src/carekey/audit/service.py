@@ -45,6 +45,9 @@ ACTION_TEXT: Final[dict[e.AuditAction, tuple[str, str]]] = {
     e.AuditAction.POWER_RESTORED: ("Strøm genoprettet", "Power restored"),
     e.AuditAction.LOG_OVERFLOW: ("Loggen løb fuld", "Log overflow"),
     e.AuditAction.RATE_LIMITED: ("For mange forsøg", "Too many attempts"),
+    e.AuditAction.FORCED_OPEN: ("Døren blev åbnet med magt", "Door forced open"),
+    e.AuditAction.DOOR_AJAR: ("Døren står åben", "Door ajar"),
+    e.AuditAction.DOOR_CLOSED: ("Døren blev lukket", "Door closed"),
 }
 # Why the key app deleted its keys (app event ``wiped``, reason uploaded with it).
 WIPE_REASON_TEXT: Final[dict[str, tuple[str, str]]] = {

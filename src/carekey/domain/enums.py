@@ -38,6 +38,25 @@ class DoorKind(StrEnum):
     GATE_CONTROLLER = "gate_controller"  # module in the gate's door-phone system
 
 
+class LockState(StrEnum):
+    """The bolt as the door's last signed event shows it (Matter DoorLock ``LockState``, with
+    an explicit ``unknown`` instead of a guess)."""
+
+    LOCKED = "locked"
+    UNLOCKED = "unlocked"
+    JAMMED = "jammed"
+    UNKNOWN = "unknown"  # a movement was cut off by a power loss
+
+
+class DoorSensorState(StrEnum):
+    """The door leaf as the door sensor reports it (Matter DoorLock ``DoorState``)."""
+
+    CLOSED = "closed"
+    OPEN = "open"
+    AJAR = "ajar"  # open longer than the door's ajar limit
+    FORCED_OPEN = "forced_open"  # opened while the bolt was locked
+
+
 class DoorStatus(StrEnum):
     STOCK = "stock"
     INSTALLED = "installed"
@@ -147,6 +166,9 @@ class AuditAction(StrEnum):
     POWER_RESTORED = "power_restored"
     LOG_OVERFLOW = "log_overflow"
     RATE_LIMITED = "rate_limited"
+    FORCED_OPEN = "forced_open"
+    DOOR_AJAR = "door_ajar"
+    DOOR_CLOSED = "door_closed"
 
 
 class DenylistEntryKind(StrEnum):

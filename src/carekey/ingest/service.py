@@ -108,6 +108,9 @@ _DOOR_ACTION: Final[dict[EventKind, tuple[e.AuditAction, str | None]]] = {
     EventKind.POWER_RESTORED: (e.AuditAction.POWER_RESTORED, None),
     EventKind.AUTO_RELOCKED: (e.AuditAction.AUTO_RELOCKED, None),
     EventKind.RATE_LIMITED: (e.AuditAction.RATE_LIMITED, None),
+    EventKind.FORCED_OPEN: (e.AuditAction.FORCED_OPEN, None),
+    EventKind.DOOR_AJAR: (e.AuditAction.DOOR_AJAR, None),
+    EventKind.DOOR_CLOSED: (e.AuditAction.DOOR_CLOSED, None),
 }
 
 

@@ -56,6 +56,13 @@ class EventKind(IntEnum):
     POWER_RESTORED = 13
     AUTO_RELOCKED = 14
     RATE_LIMITED = 15
+    FORCED_OPEN = 16
+    """Alarm: the door sensor saw the door open while the bolt was locked (Matter DoorLock
+    alarm code DoorForcedOpen)."""
+    DOOR_AJAR = 17
+    """Alarm: the door has stood open longer than ``DoorConfig.ajar_after_s`` (DoorAjar)."""
+    DOOR_CLOSED = 18
+    """The door sensor saw the door close again: a forced-open or ajar alarm is over."""
 
 
 _SMALL_HEADS: Final = tuple(

@@ -180,6 +180,12 @@ class StatusFlag(enum.IntFlag):
     BATTERY_LOW = 0x04
     JAMMED = 0x08
     UNLOCKED = 0x10
+    DOOR_OPEN = 0x20
+    """The door sensor says the door stands open (doors with a sensor only)."""
+    ALARM = 0x40
+    """An alarm is active: forced open or ajar (the signed log says which)."""
+    STATE_UNKNOWN = 0x80
+    """The bolt's position is unknown (a movement was cut off by a power loss)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +215,7 @@ class DoorStatus:
     def decode(cls, data: bytes) -> DoorStatus:
         """Parse the 10-byte status."""
         flags, battery, version, seq = struct.unpack(">BBII", data)
-        return cls(StatusFlag(flags & 0x1F), battery, version, seq)
+        return cls(StatusFlag(flags), battery, version, seq)
 
     @property
     def time_known(self) -> bool:

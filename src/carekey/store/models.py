@@ -400,6 +400,13 @@ class DoorDevice(Base):
     last_seen_at: Mapped[dt.datetime | None]
     last_event_seq: Mapped[int] = mapped_column(BigId, default=0)
     denylist_version_seen: Mapped[int] = mapped_column(default=0)
+    # From the door's signed events (ingest): the bolt and the door leaf, None until reported.
+    lock_state: Mapped[e.LockState | None] = mapped_column(str_enum(e.LockState, "lock_state"))
+    door_state: Mapped[e.DoorSensorState | None] = mapped_column(
+        str_enum(e.DoorSensorState, "door_state")
+    )
+    # Events the door evicted from its ring before any phone read them (READ_EVENTS answer).
+    events_dropped: Mapped[int] = mapped_column(BigId, default=0, server_default=text("0"))
     installed_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = _created()
 
