@@ -29,7 +29,8 @@ rate limiting (see :class:`FailureLimiter`).
 
 Where the rest lives: the door's own rules (use counter, later requests, command arguments) in
 :mod:`carekey.devices.decision`; its flash and signed log in :mod:`carekey.devices.flash`; its
-crystal, battery and bolt in :mod:`carekey.devices.hardware`.
+crystal, battery and bolt in :mod:`carekey.devices.hardware`; the door sensor (forced open,
+ajar) in :mod:`carekey.devices.doorsensor`.
 """
 
 from __future__ import annotations
@@ -51,8 +52,9 @@ from carekey.devices.decision import (
     read_events_range,
     recheck,
 )
+from carekey.devices.doorsensor import DoorSensor
 from carekey.devices.flash import DoorConfig, PersistentState
-from carekey.devices.hardware import Battery, DoorClock, DoorState, LeafAlarm
+from carekey.devices.hardware import Battery, DoorClock, DoorState
 from carekey.protocol.credential import (
     Credential,
     DoorKind,
@@ -179,8 +181,9 @@ class FirmwareStats:
 # --- the firmware ----------------------------------------------------------------------------
 
 
-class DoorFirmware:
-    """The door side of CareKey over one BLE characteristic (a :class:`DoorPeripheral`).
+class DoorFirmware(DoorSensor):
+    """The door side of CareKey over one BLE characteristic (a :class:`DoorPeripheral`), with
+    the door sensor on the leaf (:class:`~carekey.devices.doorsensor.DoorSensor`).
 
     Subclasses implement :meth:`_actuate` (and may extend :meth:`tick`). Call :meth:`tick`
     (or any entry point) to let timed behaviour such as auto-relock happen.
@@ -226,7 +229,6 @@ class DoorFirmware:
         self.stats = FirmwareStats()
         self.state = DoorState.LOCKED
         self._low_battery_logged = False
-        self._leaf_opened_at: float | None = None  # uptime when the sensor saw the leaf open
         self._reassembly_timeout_s = reassembly_timeout_s
         self._max_message_size = max_message_size
         self._reassembler = Reassembler(mtu=mtu, max_message_size=max_message_size)
@@ -276,87 +278,13 @@ class DoorFirmware:
             flags |= StatusFlag.UNLOCKED
         if self.state is DoorState.UNKNOWN:
             flags |= StatusFlag.STATE_UNKNOWN
-        if self.flash.leaf_open:
-            flags |= StatusFlag.DOOR_OPEN
-        if self.flash.leaf_alarm is not None:
-            flags |= StatusFlag.ALARM
+        flags |= self._sensor_flags()
         battery = 100 if self.battery is None else round(self.battery.percent)
         return DoorStatus(
             flags, battery, self.flash.denylist.version, self.flash.chain.next_seq - 1
         )
 
-    @property
-    def leaf_open(self) -> bool:
-        """Whether the door sensor sees the leaf open."""
-        return self.flash.leaf_open
-
-    @property
-    def leaf_alarm(self) -> LeafAlarm | None:
-        """The door sensor's active alarm (forced open, ajar), if any."""
-        self.tick()
-        return self.flash.leaf_alarm
-
     # --- physical world ---
-
-    def open_leaf(self, *, from_inside: bool = False) -> None:
-        """Somebody opens the door leaf (the door sensor sees it).
-
-        Opened while the door may not open (:meth:`_opening_allowed`: a locked bolt, a latched
-        stairwell door without a relay pulse) and not ``from_inside`` (the thumb-turn or the exit
-        handle), it is a FORCED_OPEN alarm. A leaf that stays open longer than
-        ``config.ajar_after_s`` raises DOOR_AJAR (see :meth:`tick`).
-        """
-        self.tick()
-        if self.flash.leaf_open:
-            return
-        if from_inside:
-            self._open_from_inside()
-        forced = not self._opening_allowed()
-        self.flash.leaf_open = True
-        self._leaf_opened_at = self.clock.uptime()
-        if forced:
-            self.flash.leaf_alarm = LeafAlarm.FORCED_OPEN
-            self._log(EventKind.FORCED_OPEN, reason=f"state={self.state.value}")
-
-    def close_leaf(self) -> None:
-        """Somebody closes the door leaf. Only the end of an alarm is logged (DOOR_CLOSED, with
-        the alarm it ends), so an ordinary visit costs no extra events."""
-        self.tick()
-        if not self.flash.leaf_open:
-            return
-        self.flash.leaf_open = False
-        self._leaf_opened_at = None
-        alarm = self.flash.leaf_alarm
-        if alarm is not None:
-            self.flash.leaf_alarm = None
-            self._log(EventKind.DOOR_CLOSED, reason=f"alarm={alarm.value}")
-        self._leaf_closed()
-
-    def _opening_allowed(self) -> bool:
-        """Subclasses: whether the leaf may open now without an alarm."""
-        return self.state is not DoorState.LOCKED
-
-    def _open_from_inside(self) -> None:
-        """Subclasses: what opening from inside does first (a home lock turns the bolt back)."""
-
-    def _leaf_closed(self) -> None:
-        """Subclasses: what the door does once its leaf is closed (a home lock relocks)."""
-
-    def _check_ajar(self) -> None:
-        """Raise DOOR_AJAR once per opening when the leaf has stood open ``ajar_after_s``; the
-        event carries the time it became due, not the time somebody looked."""
-        opened = self._leaf_opened_at
-        limit = self.flash.config.ajar_after_s
-        if opened is None or limit <= 0 or self.flash.leaf_alarm is LeafAlarm.AJAR:
-            return
-        due = opened + limit
-        uptime = self.clock.uptime()
-        if uptime < due:
-            return
-        self.flash.leaf_alarm = LeafAlarm.AJAR
-        now = self.clock.now()
-        at = None if now is None else now - timedelta(seconds=uptime - due)
-        self._log(EventKind.DOOR_AJAR, reason=f"after_s={int(limit)}", at=at)
 
     def power_loss(self) -> None:
         """Batteries out and back in: time, sessions and rate-limit counters are lost; the
@@ -366,8 +294,7 @@ class DoorFirmware:
         self.clock.power_loss()
         self.limiter.reset()
         self._drop_session()
-        # The sensor's reading and alarm are in flash; how long the leaf has stood open is not
-        # (uptime restarted), so the ajar limit counts again from power-up.
+        # The leaf's reading and alarm are in flash; the ajar limit counts again from power-up.
         self._leaf_opened_at = 0.0 if self.flash.leaf_open else None
         reason = None
         if self.flash.actuating is not None:
@@ -381,8 +308,7 @@ class DoorFirmware:
         """Subclasses: what the door does on power-up (a home lock relocks if one was due)."""
 
     def tick(self) -> None:
-        """Let timed behaviour happen: the actuator's timers (:meth:`_timers`: auto-relock,
-        relay release), then the door sensor's ajar limit."""
+        """Let timed behaviour happen: the actuator's :meth:`_timers`, then the ajar limit."""
         self._timers()
         self._check_ajar()
 
