@@ -101,7 +101,8 @@ class DoorSensor:
         self._leaf_closed()
 
     def _opening_allowed(self) -> bool:
-        """Subclasses: whether the leaf may open now without an alarm."""
+        """Whether the leaf may open now without an alarm. By default (a home lock) unless the
+        bolt is thrown: jammed or unknown, it may not be, and a guess would be a false alarm."""
         return self.state is not DoorState.LOCKED
 
     def _open_from_inside(self) -> None:

@@ -90,10 +90,6 @@ class HomeLock(DoorFirmware):
 
     # --- firmware hooks ---
 
-    def _opening_allowed(self) -> bool:
-        # Only a thrown bolt makes an opening forced: jammed or unknown, it may not be thrown.
-        return self.state is not DoorState.LOCKED
-
     def _open_from_inside(self) -> None:
         if self.state is DoorState.LOCKED:
             self.manual_turn(locked=False)
