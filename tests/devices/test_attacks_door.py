@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pytest
 
 from carekey.devices.controller import EntranceController
-from carekey.devices.firmware import DoorFirmware, FailureLimiter
+from carekey.devices.firmware import DoorFirmware, FailureLimiter, SessionLimits
 from carekey.devices.hardware import DoorState
 from carekey.protocol import cbor
 from carekey.protocol.bundle import HASH_BYTES, Presentation, decode_presentation
@@ -35,7 +35,7 @@ from carekey.protocol.denylist import DenylistEntry, issue_denylist_snapshot
 from carekey.protocol.events import Event, EventKind, decode_event
 from carekey.protocol.framing import Reassembler, fragment
 from carekey.protocol.keys import IssuerKey, parse_sign1, sig_structure
-from carekey.protocol.session import Command, PhoneSession, Response
+from carekey.protocol.session import Command, PhoneSession, Response, SessionError
 from carekey.protocol.timetoken import drift_tolerance, issue_time_token
 from carekey.protocol.windows import TimeWindow
 from carekey.sim.testbed import Phone, Testbed
@@ -798,6 +798,8 @@ def test_an_installer_session_survives_the_withdrawal_on_a_later_request() -> No
 def test_a_session_kept_open_past_the_window_refuses_a_later_unlock() -> None:
     bed = Testbed(start=dt.datetime(2026, 3, 2, 6, 0, tzinfo=dt.UTC))  # Monday 07:00 CET
     lock = make_door(bed, HOME)
+    # The session limit (60 s) ends such a session first (next test); the re-check behind it:
+    lock.session_limits = SessionLimits(handshake_s=10, session_s=7200)
     mette = bed.phone("mette", online=False)
     issue(
         bed,
@@ -820,6 +822,7 @@ def test_a_session_kept_open_past_expiry_refuses_a_later_unlock() -> None:
     lock = make_door(bed, HOME)
     mette = bed.phone("mette", online=False)
     expires = START + dt.timedelta(minutes=1)
+    lock.session_limits = SessionLimits(handshake_s=10, session_s=7200)  # see above
     issue(bed, mette, [lock.door_id], not_before=expires - dt.timedelta(hours=8))
     session = OpenSession(bed, lock, mette)
     assert session.request(Command.STATUS).ok  # a minute before expiry
@@ -881,6 +884,20 @@ CLAIMS = [
     "rights",
     "signature",
 ]
+
+
+def test_a_session_kept_open_past_the_session_limit_is_ended() -> None:
+    bed = Testbed(start=START)
+    lock = make_door(bed, HOME)
+    mette = bed.phone("mette", online=False)
+    issue(bed, mette, [lock.door_id], not_before=START - dt.timedelta(hours=1))
+    session = OpenSession(bed, lock, mette)
+    assert session.request(Command.STATUS).ok
+    bed.clock.advance(dt.timedelta(seconds=lock.session_limits.session_s + 1))
+    with pytest.raises(SessionError, match="session_timeout"):
+        session.request(Command.UNLOCK)
+    assert lock.stats.actuations == 0
+    assert lock.events[-1].event.reason == "session_timeout"
 
 
 def test_one_byte_flipped_in_any_claim_is_refused_at_the_door() -> None:

@@ -192,6 +192,24 @@ def test_a_silent_phone_is_dropped_after_the_timeouts(lock: HomeLock) -> None:
         assert "idle timeout" in server.stats.last_refusal
 
 
+def test_a_trickling_phone_is_dropped_at_the_connection_limit(lock: HomeLock) -> None:
+    """A phone that sends a packet just inside the idle timeout does not keep the door: every
+    connection ends ``max_connection_s`` after it was accepted."""
+    with DoorServer(lock, tick_interval=0.02, idle_timeout=0.5, max_connection_s=0.3) as server:
+        link = connect("127.0.0.1", server.port, timeout=TIMEOUT)
+
+        def trickle() -> None:
+            for _ in range(int(TIMEOUT / 0.05)):
+                link.send([b"\x05garbage"])  # well framed: each packet resets the idle timer
+                time.sleep(0.05)
+
+        with link, pytest.raises(SocketLinkError) as lost:
+            trickle()
+        assert lost.value.code in ("link_lost", "door_unreachable")
+        assert server.wait_until(lambda door: server.stats.refused >= 1, TIMEOUT)
+        assert "connection time limit" in (server.stats.last_refusal or "")
+
+
 # --- one phone at a time ---------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ still work and the state file keeps it all. Floods go through the real firmware 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -254,3 +255,16 @@ def test_a_state_file_whose_dropped_count_does_not_add_up_is_refused(
     path.write_text(json.dumps(state))
     with pytest.raises(DoorStateError, match="events_dropped"):
         load_door(path, bed.clock)
+
+
+def test_a_log_past_four_billion_events_still_says_hello(
+    bed: Testbed, lock: HomeLock, phone: Phone
+) -> None:
+    """The hello's event seq is 32 bits; a longer chain saturates it instead of failing every
+    hello (the door would be unusable for good)."""
+    head = lock.flash.chain
+    lock.flash.chain = dataclasses.replace(head, next_seq=2**32 + 7)
+    result = bed.visit(phone, lock, Command.UNLOCK)
+    assert result.ok, result.response.result
+    assert result.status.event_seq == 2**32 - 1
+    assert lock.events[-1].event.seq == 2**32 + 7

@@ -81,7 +81,9 @@ def test_an_offline_phone_can_lock_a_door_that_lost_its_time_but_not_open_it(
     ("who", "may_read"),
     [("care_worker", True), ("installer", True), ("partner", False)],
 )
-def test_who_may_read_a_doors_log(bed: Testbed, who: str, may_read: bool) -> None:
+def test_who_may_read_a_doors_log_configure_it_and_bring_its_time(
+    bed: Testbed, who: str, may_read: bool
+) -> None:
     entrance = bed.controller(b"entrance-0009")
     phone = bed.phone(who)
     bed.credential(
@@ -101,3 +103,11 @@ def test_who_may_read_a_doors_log(bed: Testbed, who: str, may_read: bool) -> Non
         assert entrance.events[-1].event.reason == "not_permitted"
     configure = bed.visit(phone, entrance, Command.CONFIGURE, {"relay_pulse_ms": 500})
     assert configure.ok is (who == "installer")
+    # The time is the issuer's, bound to the door's challenge: any authenticated key carries it,
+    # none sets a time of its own (no token: nothing to set).
+    bed.clock.advance(dt.timedelta(minutes=1))
+    entrance.power_loss()  # the door wants its time
+    phone.driver.time_tokens = lambda door_id, nonce: bed.time_token(door_id, nonce)
+    assert bed.visit(phone, entrance, Command.TIME_SYNC).ok
+    phone.driver.time_tokens = None
+    assert bed.visit(phone, entrance, Command.TIME_SYNC).response.result == "invalid_argument"

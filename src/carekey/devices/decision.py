@@ -45,7 +45,12 @@ def is_admin(credential: Credential) -> bool:
 def may_read_log(credential: Credential) -> bool:
     """Who may read a door's log (READ_EVENTS): the municipality's own employees and the
     installers and administrators (rights). A partner's key (post, newspapers, meal boxes)
-    opens the stairwell and nothing more: the log is the building's whole care schedule."""
+    opens the stairwell and nothing more: the log is the building's whole care schedule.
+
+    The other two rules of the same table: CONFIGURE needs the admin right (:func:`is_admin`,
+    installers); the time may be brought by any authenticated key, a partner's too, because it
+    is the issuer's, signed and bound to this door's challenge (or broadcast within the
+    plausibility bound): the carrier is a courier and sets no time of its own."""
     return credential.subject_type is SubjectType.EMPLOYEE or bool(credential.rights)
 
 

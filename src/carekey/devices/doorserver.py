@@ -11,8 +11,10 @@ central is connected, the server serves one connection at a time. It stops accep
 phone is connected, so further connections wait in the listen backlog (``backlog``, default 4)
 and are taken in order when the current phone disconnects; a waiting phone whose own timeout
 runs out first gives up with ``door_busy``. A phone that stays connected but silent is dropped
-after ``idle_timeout`` (a BLE supervision timeout would do the same), so nobody holds a door
-forever.
+after ``idle_timeout`` (a BLE supervision timeout would do the same), and every connection
+ends ``max_connection_s`` after it was accepted however busy it is (a phone that trickles a
+packet just inside the idle timeout cannot keep the door from the next phone either), so
+nobody holds a door forever.
 
 **Link violations** (a bad link hello, a frame of length 0 or longer than the negotiated
 ``MTU - 3``, more unread output than ``MAX_OUTBOUND`` bytes) drop that connection only: the
@@ -82,6 +84,7 @@ class _Connection:
     sock: socket.socket
     peer: str
     deadline: float
+    expires: float
     inbound: bytearray = dataclasses.field(default_factory=bytearray)
     outbound: bytearray = dataclasses.field(default_factory=bytearray)
     mtu: int | None = None  # set by the link hello
@@ -119,6 +122,7 @@ class DoorServer:
         tick_interval: float = 0.2,
         idle_timeout: float = 30.0,
         handshake_timeout: float = 5.0,
+        max_connection_s: float = 120.0,
         backlog: int = 4,
         allow_remote: bool = False,
     ) -> None:
@@ -127,7 +131,8 @@ class DoorServer:
                 f"dørsimulatoren lytter kun på 127.0.0.1 / the door simulator listens on "
                 f"loopback only, not {host!r} (allow_remote=True to override)"
             )
-        if min(tick_interval, idle_timeout, handshake_timeout) <= 0 or backlog < 1:
+        timeouts = (tick_interval, idle_timeout, handshake_timeout, max_connection_s)
+        if min(timeouts) <= 0 or backlog < 1:
             raise ValueError("timeouts must be positive and backlog at least 1")
         self.door = door
         self.host = host
@@ -135,6 +140,7 @@ class DoorServer:
         self.tick_interval = tick_interval
         self.idle_timeout = idle_timeout
         self.handshake_timeout = handshake_timeout
+        self.max_connection_s = max_connection_s
         self.backlog = backlog
         self.stats = ServerStats()
         self.lock = threading.RLock()
@@ -246,8 +252,9 @@ class DoorServer:
             while not self._stopping.is_set():
                 now = time.monotonic()
                 wait = next_tick - now
-                if self._connection is not None:
-                    wait = min(wait, self._connection.deadline - now)
+                current = self._connection
+                if current is not None:
+                    wait = min(wait, current.deadline - now, current.expires - now)
                 for key, mask in selector.select(max(0.0, wait)):
                     if key.data == "listen":
                         self._accept(selector, listener)
@@ -258,7 +265,9 @@ class DoorServer:
                         self._service(selector, mask)
                 now = time.monotonic()
                 connection = self._connection
-                if connection is not None and now >= connection.deadline:
+                if connection is not None and now >= connection.expires:
+                    self._drop(selector, listener, "connection time limit", refused=True)
+                elif connection is not None and now >= connection.deadline:
                     phase = "idle" if connection.mtu is not None else "link hello"
                     self._drop(selector, listener, f"{phase} timeout", refused=True)
                 if now >= next_tick:
@@ -289,8 +298,12 @@ class DoorServer:
         sock.setblocking(False)
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        accepted = time.monotonic()
         self._connection = _Connection(
-            sock, f"{peer[0]}:{peer[1]}", time.monotonic() + self.handshake_timeout
+            sock,
+            f"{peer[0]}:{peer[1]}",
+            accepted + self.handshake_timeout,
+            accepted + self.max_connection_s,
         )
         # One phone at a time: later phones wait in the listen backlog until this one leaves.
         selector.unregister(listener)

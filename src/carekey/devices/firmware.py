@@ -154,6 +154,21 @@ class FailureLimiter:
         self.last_failure_s = float("-inf")
 
 
+@dataclass(frozen=True, slots=True)
+class SessionLimits:
+    """How long one radio session may last, in uptime seconds from its CLIENT_HELLO.
+
+    ``handshake_s``: a peer that has not shown a valid key this long after its hello loses the
+    session (one ``session_timeout`` refusal, a failed attempt for the limiter), so a silent or
+    trickling peer cannot hold the door's only session. ``session_s``: no session, even an
+    authenticated one, lasts longer; the longest legitimate one, a denylist catch-up of 150
+    pieces after the answer, takes about 14 s of modelled air time.
+    """
+
+    handshake_s: float = 10.0
+    session_s: float = 60.0
+
+
 class PowerCut(Exception):  # noqa: N818 - it is an event, not an error
     """The power went while the firmware was working (a brown-out from the motor current)."""
 
@@ -210,6 +225,7 @@ class DoorFirmware(DoorSensor):
         reassembly_timeout_s: float = 5.0,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         kind: DoorKind | None = None,
+        session_limits: SessionLimits | None = None,
     ) -> None:
         if kind is not None:
             self.kind = kind
@@ -225,6 +241,8 @@ class DoorFirmware(DoorSensor):
             ring_size=ring_size,
         )
         self.limiter = limiter or FailureLimiter()
+        self.session_limits = session_limits or SessionLimits()
+        self._session_started_s = 0.0
         self.battery = battery if battery is not None or not self.has_battery else Battery()
         self.stats = FirmwareStats()
         self.state = DoorState.LOCKED
@@ -335,6 +353,11 @@ class DoorFirmware(DoorSensor):
             self._reassembler.reset()
             self._resync = False
         self._last_packet_s = uptime
+        expired = self._expire_session(uptime)
+        if expired is not None:
+            # The packet that finds the session overdue, and the rest of its message, go unread.
+            self._resync = True
+            return self._send(expired)
         if self._resync:
             # After a framing error the rest of that message is dropped quietly (one refusal
             # logged per bad message, not one per fragment) until a first fragment arrives.
@@ -355,6 +378,27 @@ class DoorFirmware(DoorSensor):
             # stack nor leave a half-open session: log it, refuse cleanly, stay usable.
             _LOGGER.exception("door %r: internal error in packet handling", self.door_id)
             return self._send(self._internal_error())
+
+    def _expire_session(self, uptime: float) -> bytes | None:
+        """End a session past its limits (:class:`SessionLimits`), logged once; the ALERT."""
+        session = self._session
+        if session is None:
+            return None
+        age = uptime - self._session_started_s
+        limits = self.session_limits
+        if age > limits.session_s or (not session.authenticated and age > limits.handshake_s):
+            return self._fail("session_timeout", self._credential)
+        return None
+
+    def _locked_out(self) -> bool:
+        """During a lockout nothing a peer sends is logged one by one nor signed: it is counted
+        (``limiter.suppressed``) and answered with the clear-text ``rate_limited`` ALERT."""
+        return self.limiter.retry_after(self.clock.uptime()) > 0
+
+    def _suppressed(self) -> bytes:
+        self.limiter.suppressed += 1
+        retry = self.limiter.retry_after(self.clock.uptime())
+        return encode_alert(Alert("rate_limited", int(retry) + 1))
 
     def _internal_error(self) -> bytes:
         """The refusal for an unexpected exception: the session is dropped and the refusal
@@ -392,9 +436,12 @@ class DoorFirmware(DoorSensor):
             self._resync = False
 
     def _fail(self, code: str, credential: Credential | None = None) -> bytes:
-        """Refuse outside an established record layer: log, count, clear-text ALERT."""
+        """Refuse outside an established record layer: log, count, clear-text ALERT (during a
+        lockout: only counted, see :meth:`_locked_out`)."""
         self._session = None
         self._credential = None
+        if self._locked_out():
+            return self._suppressed()
         self._refuse(code, credential)
         return encode_alert(Alert(code))
 
@@ -433,12 +480,10 @@ class DoorFirmware(DoorSensor):
         return self._fail("unexpected_message")
 
     def _on_hello(self, data: bytes) -> bytes:
-        retry = self.limiter.retry_after(self.clock.uptime())
-        if retry > 0:
+        if self._locked_out():
             # Repeated hellos during a lockout are counted, not logged one by one: the RATE_LIMITED
             # event marks the lockout, and a flood cannot wash real events out of the ring.
-            self.limiter.suppressed += 1
-            return encode_alert(Alert("rate_limited", int(retry) + 1))
+            return self._suppressed()
         if self._session is not None:
             return self._fail("unexpected_message")
         session = DoorSession(
@@ -454,6 +499,7 @@ class DoorFirmware(DoorSensor):
         self.stats.x25519 += 2  # ephemeral key generation and the exchange
         self.stats.ed25519_signs += 1
         self._session = session
+        self._session_started_s = self.clock.uptime()
         return reply
 
     def _on_record(self, data: bytes) -> bytes | None:

@@ -126,6 +126,10 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "Låsen mangler den spærreliste, telefonen har set; telefonen skal sende den.",
         "The lock lacks the denylist the phone has seen; the phone must send it.",
     ),
+    "session_timeout": (
+        "Forbindelsen til låsen varede for længe; prøv igen.",
+        "The session with the lock took too long; try again.",
+    ),
     "internal_error": (
         "Låsen kunne ikke behandle beskeden; prøv igen.",
         "The lock could not process the message; try again.",

@@ -202,13 +202,16 @@ class DoorStatus:
     event_seq: int = 0
 
     def encode(self) -> bytes:
-        """``flags u8 | battery u8 | denylist version u32 | last event seq u32`` (big endian)."""
+        """``flags u8 | battery u8 | denylist version u32 | last event seq u32`` (big endian).
+
+        The two counters saturate at 2³² − 1 rather than fail: a door whose log passed four
+        billion events (or a state file saying so) still says hello."""
         return struct.pack(
             ">BBII",
             int(self.flags),
-            self.battery_percent,
-            self.denylist_version,
-            self.event_seq,
+            max(0, min(self.battery_percent, 0xFF)),
+            max(0, min(self.denylist_version, 0xFFFFFFFF)),
+            max(0, min(self.event_seq, 0xFFFFFFFF)),
         )
 
     @classmethod
