@@ -55,7 +55,8 @@ from carekey.devices.decision import (
 from carekey.devices.doorsensor import DoorSensor
 from carekey.devices.flash import DoorConfig, PersistentState
 from carekey.devices.hardware import Battery, DoorClock, DoorState
-from carekey.devices.limits import FailureLimiter, SessionLimits
+from carekey.devices.limits import FailureLimiter as FailureLimiter  # re-exported: older imports
+from carekey.devices.limits import SessionLimits as SessionLimits
 from carekey.protocol.credential import (
     Credential,
     DoorKind,
