@@ -243,6 +243,8 @@ def test_citizen_and_door_details_show_address_doors_and_state(
     for field in ("battery_pct", "last_seen_at", "clock_offset_ms", "last_event_seq"):
         assert field in door
     assert door["denylist_version_current"] >= door["denylist_version_seen"]
+    assert door["lock_state"] is None  # not reported by the door's log yet
+    assert door["door_state"] is None
 
     weak = client.get(f"{API}/doors", headers=admin, params={"low_battery": True}).json()
     batteries = [d["battery_pct"] for d in weak["items"]]
@@ -369,3 +371,27 @@ def test_emergency_keys_are_listed_while_live_and_kept_after(
     assert client.get(f"{API}/emergency-keys", headers=admin).json()["total"] == 0
     everything = client.get(f"{API}/emergency-keys", headers=admin, params={"state": "all"}).json()
     assert [(g["id"], g["active"]) for g in everything["items"]] == [(grant_id, False)]
+
+
+def test_the_door_api_shows_the_lock_and_door_state_its_log_reported(
+    client: TestClient, tenants: Tenants, engine: Engine
+) -> None:
+    with Session(engine) as db, db.begin():
+        door = (
+            db.execute(
+                select(m.DoorDevice)
+                .where(m.DoorDevice.kind == e.DoorKind.HOME_LOCK, m.DoorDevice.municipality_id == 1)
+                .order_by(m.DoorDevice.id)
+            )
+            .scalars()
+            .first()
+        )
+        assert door is not None
+        door.lock_state = e.LockState.UNKNOWN
+        door.door_state = e.DoorSensorState.AJAR
+        door_id = door.id
+    admin = sign_in(client, tenants.admin, engine)
+    found = client.get(f"{API}/doors/{door_id}", headers=admin).json()
+    assert (found["lock_state"], found["door_state"]) == ("unknown", "ajar")
+    listed = client.get(f"{API}/doors", headers=admin, params={"kind": "home_lock"}).json()
+    assert any(d["door_state"] == "ajar" for d in listed["items"])

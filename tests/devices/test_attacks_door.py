@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import pytest
 
 from carekey.devices.controller import EntranceController
-from carekey.devices.firmware import DoorFirmware, FailureLimiter, SessionLimits
+from carekey.devices.firmware import DoorFirmware
 from carekey.devices.hardware import DoorState
+from carekey.devices.limits import FailureLimiter, SessionLimits
 from carekey.protocol import cbor
 from carekey.protocol.bundle import HASH_BYTES, Presentation, decode_presentation
 from carekey.protocol.credential import (

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from carekey.devices.firmware import FailureLimiter
 from carekey.devices.flash import DoorConfig
 from carekey.devices.homelock import HomeLock
+from carekey.devices.limits import FailureLimiter
 from carekey.devices.statefile import DoorStateError, load_door, save_door
 from carekey.link.transport import BluetoothLink
 from carekey.protocol.events import EventKind, SignedEvent, decode_event, verify_chain

@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from carekey.devices.firmware import FailureLimiter
 from carekey.devices.flash import DoorConfig
 from carekey.devices.hardware import Battery, DoorState
 from carekey.devices.homelock import HomeLock
+from carekey.devices.limits import FailureLimiter
 from carekey.protocol.events import EventKind, verify_chain
 from carekey.protocol.session import Command
 from carekey.sim.testbed import Phone, Testbed

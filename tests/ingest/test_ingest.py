@@ -31,7 +31,14 @@ class Door:
     key: DoorKey
     chain: EventChain
 
-    def log(self, kind: EventKind, *, minutes: int = 0, subject: str | None = None) -> bytes:
+    def log(
+        self,
+        kind: EventKind,
+        *,
+        minutes: int = 0,
+        subject: str | None = None,
+        reason: str | None = None,
+    ) -> bytes:
         signed: SignedEvent
         signed, self.chain = self.chain.append(
             self.key,
@@ -39,6 +46,7 @@ class Door:
             time=T0 + dt.timedelta(minutes=minutes),
             subject=subject,
             credential_id=b"\x01" * 16 if subject else None,
+            reason=reason,
         )
         return signed.raw
 
@@ -348,3 +356,96 @@ def test_an_oversized_upload_is_refused_whole(world: World) -> None:
         upload(world, doors=[(world.home, [raws[0], b"\x00" * 1025])])
     assert too_big.value.code == "ingest.event_too_large"
     assert count(world) == 0
+
+
+# --- door states (issue 13): the bolt and the leaf as the newest signed events show them ---
+
+
+def door_row(w: World, door: Door) -> m.DoorDevice:
+    with Session(w.engine) as session:
+        row = session.get(m.DoorDevice, door.device_id)
+        assert row is not None
+        return row
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason", "lock_state", "door_state"),
+    [
+        (EventKind.UNLOCKED, None, e.LockState.UNLOCKED, None),
+        (EventKind.AUTO_RELOCKED, None, e.LockState.LOCKED, None),
+        (EventKind.MANUAL_TURN, "unlocked", e.LockState.UNLOCKED, None),
+        (EventKind.JAMMED, None, e.LockState.JAMMED, None),
+        (EventKind.POWER_RESTORED, "interrupted=unlock", e.LockState.UNKNOWN, None),
+        (EventKind.FORCED_OPEN, "state=locked", None, e.DoorSensorState.FORCED_OPEN),
+        (EventKind.DOOR_AJAR, "after_s=120", None, e.DoorSensorState.AJAR),
+    ],
+)
+def test_the_door_row_shows_the_state_its_signed_events_report(
+    world: World,
+    kind: EventKind,
+    reason: str | None,
+    lock_state: e.LockState | None,
+    door_state: e.DoorSensorState | None,
+) -> None:
+    assert door_row(world, world.home).lock_state is None
+    raws = [world.home.log(EventKind.LOCKED), world.home.log(kind, minutes=1, reason=reason)]
+    upload(world, doors=[(world.home, raws)])
+    row = door_row(world, world.home)
+    assert row.lock_state is (lock_state or e.LockState.LOCKED)
+    assert row.door_state is door_state
+
+
+def test_closing_the_leaf_and_a_plain_power_restore_clear_and_keep_what_they_should(
+    world: World,
+) -> None:
+    raws = [
+        world.home.log(EventKind.UNLOCKED),
+        world.home.log(EventKind.DOOR_AJAR, minutes=2),
+        world.home.log(EventKind.DOOR_CLOSED, minutes=3, reason="alarm=ajar"),
+        world.home.log(EventKind.POWER_RESTORED, minutes=4),
+    ]
+    upload(world, doors=[(world.home, raws)])
+    row = door_row(world, world.home)
+    assert row.door_state is e.DoorSensorState.CLOSED
+    assert row.lock_state is e.LockState.UNLOCKED  # a restore without a cut-off turn: as it was
+
+
+def test_an_older_upload_arriving_late_does_not_overwrite_the_newer_state(world: World) -> None:
+    # Phone A read the forced opening; phone B, later, the close and relock. B uploads first.
+    first = [world.home.log(EventKind.LOCKED), world.home.log(EventKind.FORCED_OPEN, minutes=1)]
+    later = [
+        world.home.log(EventKind.DOOR_CLOSED, minutes=5, reason="alarm=forced_open"),
+        world.home.log(EventKind.JAMMED, minutes=6),
+    ]
+    upload(world, doors=[(world.home, later)])
+    assert door_row(world, world.home).door_state is e.DoorSensorState.CLOSED
+    report = upload(world, doors=[(world.home, first)])
+    assert report["stored"] == 2  # the gap is filled...
+    row = door_row(world, world.home)
+    assert row.door_state is e.DoorSensorState.CLOSED  # ...but the newer state stays
+    assert row.lock_state is e.LockState.JAMMED
+
+
+def test_the_newest_event_in_one_upload_wins_whatever_the_upload_order(world: World) -> None:
+    raws = [
+        world.home.log(EventKind.FORCED_OPEN),
+        world.home.log(EventKind.DOOR_CLOSED, minutes=1, reason="alarm=forced_open"),
+        world.home.log(EventKind.UNLOCKED, minutes=2),
+        world.home.log(EventKind.LOCKED, minutes=3),
+    ]
+    upload(world, doors=[(world.home, list(reversed(raws)))])
+    row = door_row(world, world.home)
+    assert row.door_state is e.DoorSensorState.CLOSED
+    assert row.lock_state is e.LockState.LOCKED
+
+
+def test_a_controller_has_no_bolt_but_its_leaf_is_reported(world: World) -> None:
+    raws = [
+        world.entrance.log(EventKind.RELAY_PULSE, subject=f"e{world.worker}"),
+        world.entrance.log(EventKind.LOCKED, minutes=1),
+        world.entrance.log(EventKind.FORCED_OPEN, minutes=2),
+    ]
+    upload(world, doors=[(world.entrance, raws)])
+    row = door_row(world, world.entrance)
+    assert row.lock_state is None
+    assert row.door_state is e.DoorSensorState.FORCED_OPEN

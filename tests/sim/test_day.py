@@ -34,6 +34,15 @@ def test_a_small_day_keeps_the_invariants_and_writes_the_report(tmp_path: Path) 
     assert summary["visits"] > 50
     assert summary["door_operations"] >= summary["visits"]
     assert summary["events_lost"] == 0
+    # Every door alarm of the day's scenarios reached the server through a phone (issue 13).
+    assert set(summary["alarms_raised"]) == {
+        "jammed",
+        "forced_open",
+        "door_ajar",
+        "low_battery",
+        "unknown",
+    }
+    assert all(count > 0 for count in summary["alarms_raised"].values()), summary["alarms_raised"]
     assert summary["openings_after_revocation_reached"] == 0
     assert summary["partner_home_openings"] == 0
     assert summary["non_staff_home_openings"] == 0

@@ -50,6 +50,30 @@ def status_label(status: e.DoorStatus) -> str:
     }[status]
 
 
+def lock_state_label(state: e.LockState | None) -> str:
+    """The bolt as the door's signed log last reported it, in the user's language."""
+    if state is None:
+        return _("Ikke meldt endnu")
+    return {
+        e.LockState.LOCKED: _("Låst"),
+        e.LockState.UNLOCKED: _("Ulåst"),
+        e.LockState.JAMMED: _("Sidder fast"),
+        e.LockState.UNKNOWN: _("Ukendt (strømsvigt under drejning)"),
+    }[state]
+
+
+def door_state_label(state: e.DoorSensorState | None) -> str:
+    """The door leaf as the door sensor last reported it, in the user's language."""
+    if state is None:
+        return _("Ikke meldt endnu")
+    return {
+        e.DoorSensorState.CLOSED: _("Lukket"),
+        e.DoorSensorState.OPEN: _("Åben"),
+        e.DoorSensorState.AJAR: _("Står åben"),
+        e.DoorSensorState.FORCED_OPEN: _("Åbnet med magt"),
+    }[state]
+
+
 def pair_label(pair: tuple[str, str] | None) -> str:
     """A (Danish, English) pair in the user's language."""
     if pair is None:
@@ -87,6 +111,8 @@ def formatters() -> dict[str, Any]:
     return {
         "kind_label": kind_label,
         "status_label": status_label,
+        "lock_state_label": lock_state_label,
+        "door_state_label": door_state_label,
         "pair_label": pair_label,
         "number": number,
         "percent": percent,

@@ -24,6 +24,11 @@ from carekey.domain.places import Address
 from carekey.doors.service import LOW_BATTERY_PCT
 from carekey.store import models as m
 
+ALARM_LOCK_STATES: Final = frozenset({e.LockState.JAMMED, e.LockState.UNKNOWN})
+ALARM_DOOR_STATES: Final = frozenset({e.DoorSensorState.FORCED_OPEN, e.DoorSensorState.AJAR})
+"""A door is in alarm while its newest signed events say its bolt is jammed or unknown, or its
+leaf was forced open or stands ajar (Matter DoorLock's alarms; a low battery has its own list)."""
+
 CLOCK_DRIFT_MS: Final = 2_000
 """A door clock further off than this (either way) is shown as drifting (2 s: about a year of a
 ±20 ppm crystal without a phone setting the time would be 10 minutes)."""
@@ -49,6 +54,13 @@ class DoorSummary:
     citizen_name: str | None = None
     events_stored: int = 0
     refusals: int = 0
+    lock_state: e.LockState | None = None
+    door_state: e.DoorSensorState | None = None
+
+    @property
+    def alarm(self) -> bool:
+        """The bolt is jammed or unknown, or the leaf was forced open or stands ajar."""
+        return self.lock_state in ALARM_LOCK_STATES or self.door_state in ALARM_DOOR_STATES
 
     @property
     def low_battery(self) -> bool:
@@ -99,6 +111,8 @@ def summaries(db: Session, rows: Iterable[DoorRow], *, with_counts: bool) -> lis
                 citizen_name=resident[1] if resident else None,
                 events_stored=total,
                 refusals=refusals,
+                lock_state=e.LockState(d.lock_state) if d.lock_state else None,
+                door_state=e.DoorSensorState(d.door_state) if d.door_state else None,
             )
         )
     return result

@@ -17,7 +17,7 @@ from carekey.adminui.deps import permits, render
 from carekey.adminui.i18n import gettext as _
 from carekey.adminui.security import WebUser
 from carekey.dashboard import service as dashboard
-from carekey.dashboard.doors import CLOCK_DRIFT_MS
+from carekey.dashboard.doors import ALARM_DOOR_STATES, ALARM_LOCK_STATES, CLOCK_DRIFT_MS
 from carekey.doors.service import LOW_BATTERY_PCT
 from carekey.http.deps import NowDep, SessionDep
 
@@ -42,6 +42,8 @@ def _helpers() -> dict[str, Any]:
         "revocation_label": revocation_label,
         "low_battery_pct": LOW_BATTERY_PCT,
         "drift_ms": CLOCK_DRIFT_MS,
+        "alarm_lock_states": ALARM_LOCK_STATES,
+        "alarm_door_states": ALARM_DOOR_STATES,
         "left_unlocked_min": int(dashboard.LEFT_UNLOCKED_AFTER.total_seconds() // 60),
     }
 

@@ -308,6 +308,37 @@ def door_health_counts(
     return int(low or 0), int(drifting or 0)
 
 
+def _in_alarm(
+    lock_states: Collection[e.LockState], door_states: Collection[e.DoorSensorState]
+) -> ColumnElement[bool]:
+    return or_(DD.lock_state.in_(list(lock_states)), DD.door_state.in_(list(door_states)))
+
+
+def doors_in_alarm(
+    db: Session,
+    scope: Scope,
+    *,
+    lock_states: Collection[e.LockState],
+    door_states: Collection[e.DoorSensorState],
+    limit: int,
+) -> tuple[int, list[DoorRow]]:
+    """How many doors on a wall in ``scope`` are in alarm (bolt or leaf in one of the given
+    states), and the ``limit`` most recently seen of them."""
+    alarm = _in_alarm(lock_states, door_states)
+    total = db.execute(
+        select(func.count()).select_from(DD).where(*_live(scope)).where(alarm)
+    ).scalar_one()
+    rows = _door_rows(
+        db,
+        _door_statement()
+        .where(*_live(scope))
+        .where(alarm)
+        .order_by(DD.last_seen_at.desc().nulls_last(), DD.serial)
+        .limit(limit),
+    )
+    return int(total), rows
+
+
 def weakest_batteries(
     db: Session, scope: Scope, *, battery_below: int, limit: int
 ) -> list[DoorRow]:

@@ -24,7 +24,13 @@ from carekey.access import Action, Actor, Scope, reach
 from carekey.audit.service import AuditRow, iter_audit
 from carekey.clock import COPENHAGEN
 from carekey.dashboard import queries
-from carekey.dashboard.doors import CLOCK_DRIFT_MS, DoorSummary, summaries
+from carekey.dashboard.doors import (
+    ALARM_DOOR_STATES,
+    ALARM_LOCK_STATES,
+    CLOCK_DRIFT_MS,
+    DoorSummary,
+    summaries,
+)
 from carekey.dashboard.exposure import Exposure, RevocationExposure, exposure
 from carekey.domain import enums as e
 from carekey.domain.places import Address
@@ -92,6 +98,9 @@ class Dashboard:
     denylist_version: int
     low_battery_count: int
     low_battery: list[DoorSummary]
+    alarm_count: int
+    alarms: list[DoorSummary]
+    """Doors in alarm: forced open, ajar, jammed, or a bolt in an unknown state."""
     drifting_count: int
     drifting: list[DoorSummary]
     left_unlocked_count: int
@@ -106,6 +115,7 @@ class Dashboard:
         """How many doors need attention."""
         return (
             self.low_battery_count
+            + self.alarm_count
             + self.drifting_count
             + self.left_unlocked_count
             + len(self.exposed)
@@ -151,6 +161,13 @@ def dashboard(db: Session, *, actor: Actor, now: dt.datetime) -> Dashboard:
     low = queries.weakest_batteries(db, scope, battery_below=LOW_BATTERY_PCT, limit=ALERT_LIST)
     drift = queries.worst_clocks(db, scope, clock_off_by_more_than=CLOCK_DRIFT_MS, limit=ALERT_LIST)
     left_count, left = _left_unlocked(db, scope, now)
+    alarm_count, alarms = queries.doors_in_alarm(
+        db,
+        scope,
+        lock_states=ALARM_LOCK_STATES,
+        door_states=ALARM_DOOR_STATES,
+        limit=ALERT_LIST,
+    )
     exposed, revocations = exposure(db, scope=scope, now=now)
     return Dashboard(
         day_start=day_start,
@@ -162,6 +179,8 @@ def dashboard(db: Session, *, actor: Actor, now: dt.datetime) -> Dashboard:
         denylist_version=queries.newest_denylist_version(db, scope.municipality_id),
         low_battery_count=low_count,
         low_battery=summaries(db, low, with_counts=False),
+        alarm_count=alarm_count,
+        alarms=summaries(db, alarms, with_counts=False),
         drifting_count=drift_count,
         drifting=summaries(db, drift, with_counts=False),
         left_unlocked_count=left_count,

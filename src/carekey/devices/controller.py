@@ -6,6 +6,10 @@ actuator differs. ``unlock`` closes the relay for ``relay_pulse_ms`` (the door-p
 releases a running pulse early. The controller is mains powered (no battery model) and is built
 for an ``entrance`` (stairwell door) or a ``gate``: a credential must name that kind, and a
 home-only credential does not open it, just as an entrance credential never opens a home lock.
+
+The stairwell door has a door sensor: opened outside a relay pulse and not from inside (the exit
+handle), it is a FORCED_OPEN alarm; standing open longer than ``ajar_after_s`` (a wedge in the
+door) a DOOR_AJAR alarm (see :meth:`DoorFirmware.open_leaf`).
 """
 
 from __future__ import annotations
@@ -34,11 +38,15 @@ class EntranceController(DoorFirmware):
         self.tick()
         return self._release_at is not None
 
-    def tick(self) -> None:
+    def _timers(self) -> None:
         """Open the relay again when the pulse has run."""
         if self._release_at is not None and self.clock.uptime() >= self._release_at:
             self._release_at = None
             self.state = DoorState.LOCKED
+
+    def _opening_allowed(self) -> bool:
+        # Only while the door-phone system holds the door open (a relay pulse is running).
+        return self.relay_closed
 
     def _actuate(self, *, unlock: bool) -> str | None:
         if unlock:

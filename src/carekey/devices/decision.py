@@ -9,6 +9,7 @@ they raise :class:`Refusal` with the code the firmware logs and returns.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import Final
@@ -22,6 +23,8 @@ from carekey.protocol.timetoken import drift_tolerance
 from carekey.protocol.windows import is_within, load_time_zone
 
 MAX_TRACKED_SUBJECTS: Final = 512
+MAX_AJAR_AFTER_S: Final = 86_400
+"""The longest ajar limit CONFIGURE accepts (a day; 0 switches the alarm off)."""
 
 
 class Refusal(Exception):  # noqa: N818 - a door's refusal is an outcome, not a program error
@@ -138,18 +141,24 @@ def configuration(
 ) -> tuple[DoorConfig, IssuerKeyring]:
     """What CONFIGURE asks for, checked as a whole: the new settings and issuer keyring.
 
-    Every argument must be known and in range, and at least one issuer key must stay active
+    Every argument must be known and in range (``auto_relock_s`` 0-3600, ``relay_pulse_ms``
+    100-30000, ``ajar_after_s`` 0-:data:`MAX_AJAR_AFTER_S`, whole numbers, not booleans), and at
+    least one issuer key must stay active
     (an installer never locks every issuer out); otherwise nothing changes
     (``invalid_argument``, or the keyring's own refusal code).
     """
     if not isinstance(args, dict) or not args:
         raise Refusal("invalid_argument", credential)
-    auto_relock, pulse = config.auto_relock_s, config.relay_pulse_ms
+    auto_relock, pulse, ajar = config.auto_relock_s, config.relay_pulse_ms, config.ajar_after_s
     for key, value in args.items():
+        if isinstance(value, bool):
+            raise Refusal("invalid_argument", credential)
         if key == "auto_relock_s" and isinstance(value, int) and 0 <= value <= 3600:
             auto_relock = float(value)
         elif key == "relay_pulse_ms" and isinstance(value, int) and 100 <= value <= 30000:
             pulse = value
+        elif key == "ajar_after_s" and isinstance(value, int) and 0 <= value <= MAX_AJAR_AFTER_S:
+            ajar = float(value)
         elif key == "add_issuer_key" and _is_key_pair(value):
             assert isinstance(value, list)
             try:
@@ -165,7 +174,10 @@ def configuration(
             raise Refusal("invalid_argument", credential)
     if not keyring.active:
         raise Refusal("invalid_argument", credential)
-    return DoorConfig(auto_relock_s=auto_relock, relay_pulse_ms=pulse), keyring
+    new = dataclasses.replace(
+        config, auto_relock_s=auto_relock, relay_pulse_ms=pulse, ajar_after_s=ajar
+    )
+    return new, keyring
 
 
 def _is_key_pair(value: object) -> bool:

@@ -29,7 +29,8 @@ rate limiting (see :class:`FailureLimiter`).
 
 Where the rest lives: the door's own rules (use counter, later requests, command arguments) in
 :mod:`carekey.devices.decision`; its flash and signed log in :mod:`carekey.devices.flash`; its
-crystal, battery and bolt in :mod:`carekey.devices.hardware`.
+crystal, battery and bolt in :mod:`carekey.devices.hardware`; the door sensor (forced open,
+ajar) in :mod:`carekey.devices.doorsensor`.
 """
 
 from __future__ import annotations
@@ -51,8 +52,11 @@ from carekey.devices.decision import (
     read_events_range,
     recheck,
 )
+from carekey.devices.doorsensor import DoorSensor
 from carekey.devices.flash import DoorConfig, PersistentState
 from carekey.devices.hardware import Battery, DoorClock, DoorState
+from carekey.devices.limits import FailureLimiter as FailureLimiter  # re-exported: older imports
+from carekey.devices.limits import SessionLimits as SessionLimits
 from carekey.protocol.credential import (
     Credential,
     DoorKind,
@@ -99,74 +103,6 @@ FRESHNESS_EXEMPT: Final = frozenset(
 MAX_HELD_RANGES: Final = 32
 
 
-# --- rate limiting ---------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class FailureLimiter:
-    """Exponential backoff on failed sessions, measured in uptime seconds.
-
-    The first ``free_failures`` failures cost nothing. Each further failure locks the door's
-    radio protocol for ``base_lockout_s * 2**k`` seconds (k = 0, 1, 2, ...), at most
-    ``max_lockout_s``; during a lockout a CLIENT_HELLO gets a clear-text ALERT ``rate_limited``
-    with the seconds left, before any cryptography (so a flood cannot drain the battery either).
-    A successful session, or ``decay_s`` without failures, forgives everything. Because the
-    lockout is capped, the legitimate phone always gets in at most ``max_lockout_s`` after a
-    flood stops.
-    """
-
-    free_failures: int = 5
-    base_lockout_s: float = 2.0
-    max_lockout_s: float = 60.0
-    decay_s: float = 600.0
-    failures: int = 0
-    last_failure_s: float = float("-inf")
-    locked_until_s: float = float("-inf")
-    suppressed: int = 0
-
-    def retry_after(self, uptime_s: float) -> float:
-        """Seconds until a new session is allowed (0: allowed now)."""
-        return max(0.0, self.locked_until_s - uptime_s)
-
-    def record_failure(self, uptime_s: float) -> bool:
-        """Count a failure; True if it started a lockout."""
-        if uptime_s - self.last_failure_s > self.decay_s:
-            self.failures = 0
-        self.failures += 1
-        self.last_failure_s = uptime_s
-        excess = self.failures - self.free_failures
-        if excess <= 0:
-            return False
-        lockout = min(self.base_lockout_s * 2 ** min(excess - 1, 30), self.max_lockout_s)
-        self.locked_until_s = uptime_s + lockout
-        return True
-
-    def record_success(self) -> None:
-        """A phone authenticated: forget past failures."""
-        self.failures = 0
-        self.locked_until_s = float("-inf")
-
-    def reset(self) -> None:
-        """Power loss clears the volatile counters."""
-        self.record_success()
-        self.last_failure_s = float("-inf")
-
-
-@dataclass(frozen=True, slots=True)
-class SessionLimits:
-    """How long one radio session may last, in uptime seconds from its CLIENT_HELLO.
-
-    ``handshake_s``: a peer that has not shown a valid key this long after its hello loses the
-    session (one ``session_timeout`` refusal, a failed attempt for the limiter), so a silent or
-    trickling peer cannot hold the door's only session. ``session_s``: no session, even an
-    authenticated one, lasts longer; the longest legitimate one, a denylist catch-up of 150
-    pieces after the answer, takes about 14 s of modelled air time.
-    """
-
-    handshake_s: float = 10.0
-    session_s: float = 60.0
-
-
 class PowerCut(Exception):  # noqa: N818 - it is an event, not an error
     """The power went while the firmware was working (a brown-out from the motor current)."""
 
@@ -194,8 +130,9 @@ class FirmwareStats:
 # --- the firmware ----------------------------------------------------------------------------
 
 
-class DoorFirmware:
-    """The door side of CareKey over one BLE characteristic (a :class:`DoorPeripheral`).
+class DoorFirmware(DoorSensor):
+    """The door side of CareKey over one BLE characteristic (a :class:`DoorPeripheral`), with
+    the door sensor on the leaf (:class:`~carekey.devices.doorsensor.DoorSensor`).
 
     Subclasses implement :meth:`_actuate` (and may extend :meth:`tick`). Call :meth:`tick`
     (or any entry point) to let timed behaviour such as auto-relock happen.
@@ -291,6 +228,9 @@ class DoorFirmware:
             flags |= StatusFlag.JAMMED
         if self.state is DoorState.UNLOCKED:
             flags |= StatusFlag.UNLOCKED
+        if self.state is DoorState.UNKNOWN:
+            flags |= StatusFlag.STATE_UNKNOWN
+        flags |= self._sensor_flags()
         battery = 100 if self.battery is None else round(self.battery.percent)
         return DoorStatus(
             flags, battery, self.flash.denylist.version, self.flash.chain.next_seq - 1
@@ -306,6 +246,8 @@ class DoorFirmware:
         self.clock.power_loss()
         self.limiter.reset()
         self._drop_session()
+        # The leaf's reading and alarm are in flash; the ajar limit counts again from power-up.
+        self._leaf_opened_at = 0.0 if self.flash.leaf_open else None
         reason = None
         if self.flash.actuating is not None:
             reason = f"interrupted={self.flash.actuating}"
@@ -318,7 +260,12 @@ class DoorFirmware:
         """Subclasses: what the door does on power-up (a home lock relocks if one was due)."""
 
     def tick(self) -> None:
-        """Let timed behaviour happen (subclasses: auto-relock, relay release)."""
+        """Let timed behaviour happen: the actuator's :meth:`_timers`, then the ajar limit."""
+        self._timers()
+        self._check_ajar()
+
+    def _timers(self) -> None:
+        """Subclasses: auto-relock, relay release."""
 
     # --- DoorPeripheral ---
 
@@ -778,6 +725,9 @@ class DoorFirmware:
             "next_seq": self.flash.chain.next_seq,
             "events_dropped": self.flash.events_dropped,
             "auto_relock_s": int(self.flash.config.auto_relock_s),
+            "ajar_after_s": int(self.flash.config.ajar_after_s),
+            "door_open": self.flash.leaf_open,
+            "alarm": None if self.flash.leaf_alarm is None else self.flash.leaf_alarm.value,
         }
 
     def _read_events(self, args: dict[str, object] | object) -> dict[str, object]:
@@ -793,6 +743,7 @@ class DoorFirmware:
         )
         flash.config.auto_relock_s = config.auto_relock_s
         flash.config.relay_pulse_ms = config.relay_pulse_ms
+        flash.config.ajar_after_s = config.ajar_after_s
         receipt = self._log(EventKind.CONFIG_CHANGED, credential=credential, ref=ref)
         return Response(data={"auto_relock_s": int(config.auto_relock_s)}, receipt=receipt.raw)
 

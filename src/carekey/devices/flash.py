@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
+from carekey.devices.hardware import LeafAlarm
 from carekey.protocol.credential import Credential
 from carekey.protocol.denylist import DenylistState
 from carekey.protocol.events import EventChain, EventKind, SignedEvent
@@ -39,6 +40,8 @@ class DoorConfig:
     refusal_share: float = 0.25
     """The share of the event ring that refusals may hold (64 of 256 slots); see
     :meth:`PersistentState.log`."""
+    ajar_after_s: float = 120.0
+    """How long the leaf may stand open before the door raises DOOR_AJAR (0 disables it)."""
 
 
 def is_refusal(kind: EventKind, subject: str | None) -> bool:
@@ -69,6 +72,10 @@ class PersistentState:
     cleared once the outcome is logged, so a power cut in between is found and logged."""
     relock_pending: bool = False
     """An auto-relock is due (kept across power loss: the lock relocks on power-up)."""
+    leaf_open: bool = False
+    """The door sensor's last reading: the leaf stands open."""
+    leaf_alarm: LeafAlarm | None = None
+    """The sensor's active alarm (forced open, ajar) until the leaf closes again."""
     subjects: OrderedDict[str, SubjectCounters] = field(default_factory=OrderedDict)
 
     @property

@@ -1,8 +1,9 @@
 """The door's hardware as the firmware sees it: the crystal, the battery pack and the bolt.
 
 Nothing here speaks the protocol. :class:`DoorClock` is set only by verified time tokens (the
-firmware does that), :class:`Battery` drains per motor turn and per radio session, and
-:class:`DoorState` is what the bolt (home lock) or the door (controller) is doing.
+firmware does that), :class:`Battery` drains per motor turn and per radio session,
+:class:`DoorState` is what the bolt (home lock) or the door (controller) is doing, and
+:class:`LeafAlarm` is what the door sensor (a reed contact on the leaf) has raised.
 """
 
 from __future__ import annotations
@@ -102,3 +103,11 @@ class DoorState(enum.StrEnum):
     UNLOCKED = "unlocked"
     JAMMED = "jammed"
     UNKNOWN = "unknown"  # a movement was cut off by a power loss: the door does not guess
+
+
+class LeafAlarm(enum.StrEnum):
+    """An alarm the door sensor raised, active until the leaf is closed again (Matter DoorLock
+    alarm codes DoorForcedOpen and DoorAjar)."""
+
+    FORCED_OPEN = "forced_open"  # the leaf opened while the door was locked
+    AJAR = "ajar"  # the leaf stood open longer than ``DoorConfig.ajar_after_s``

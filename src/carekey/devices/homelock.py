@@ -17,6 +17,10 @@ Behaviour on top of :class:`~carekey.devices.firmware.DoorFirmware`:
   (event log, counters, denylist, issuer keys, settings, the write-ahead of the bolt and a
   pending auto-relock) survives. A relock that was due, or a movement the power cut off
   (state ``unknown``), makes the lock turn to locked at power-up (AUTO_RELOCKED);
+- **door sensor** (:meth:`open_leaf`, :meth:`close_leaf`): a leaf opened while the bolt is
+  thrown, other than from inside with the thumb-turn, is a FORCED_OPEN alarm; a leaf open longer
+  than ``ajar_after_s`` a DOOR_AJAR alarm; closing ends the alarm (DOOR_CLOSED). Auto-relock
+  waits while the leaf is open and relocks when it closes; a phone's LOCK with the leaf open jams;
 - **brown-out** (``brown_out_next_turn``, for tests): the motor current cuts the power right
   after the bolt moved and before the outcome is logged: the write-ahead finds it.
 """
@@ -58,10 +62,11 @@ class HomeLock(DoorFirmware):
         self.flash.relock_pending = False
         self._log(EventKind.MANUAL_TURN, reason="locked" if locked else "unlocked")
 
-    def tick(self) -> None:
-        """Run the auto-relock if it is due."""
+    def _timers(self) -> None:
+        """Run the auto-relock if it is due and the leaf is closed (the bolt would hit the
+        frame: the lock waits and relocks when the leaf closes)."""
         due = self._relock_at
-        if due is None or self.clock.uptime() < due:
+        if due is None or self.clock.uptime() < due or self.flash.leaf_open:
             return
         self._relock_at = None
         self.flash.relock_pending = False
@@ -71,7 +76,12 @@ class HomeLock(DoorFirmware):
             self._log(EventKind.AUTO_RELOCKED, at=at)
 
     def _power_restored(self) -> None:
-        # A relock that was due, or a movement cut off (unknown state): lock now, at power-up.
+        # A relock that was due, or a movement cut off (unknown state): lock now, at power-up,
+        # or once the leaf is closed if it stands open.
+        if self.flash.leaf_open and (self.flash.relock_pending or self.state is DoorState.UNKNOWN):
+            self._relock_at = 0.0
+            self.flash.relock_pending = True
+            return
         if self.flash.relock_pending or self.state is DoorState.UNKNOWN:
             self._relock_at = None
             self.flash.relock_pending = False
@@ -79,6 +89,17 @@ class HomeLock(DoorFirmware):
                 self._log(EventKind.AUTO_RELOCKED)
 
     # --- firmware hooks ---
+
+    def _open_from_inside(self) -> None:
+        if self.state is DoorState.LOCKED:
+            self.manual_turn(locked=False)
+
+    def _leaf_closed(self) -> None:
+        uptime = self.clock.uptime()
+        if self._relock_at is not None and self._relock_at <= uptime:
+            # Overdue while the leaf stood open: relock now, logged at the time it closed.
+            self._relock_at = uptime
+            self._timers()
 
     def _actuate(self, *, unlock: bool) -> str | None:
         if not self._turn(locked=not unlock):
@@ -93,7 +114,8 @@ class HomeLock(DoorFirmware):
         if self.state is target:
             return True
         self._drain_actuation()
-        if self._obstructed:
+        # With the leaf open, a thrown bolt hits the frame: the motor jams as when obstructed.
+        if self._obstructed or (locked and self.flash.leaf_open):
             self.state = DoorState.JAMMED
             self._relock_at = None
             self._log(EventKind.JAMMED)

@@ -3,7 +3,8 @@
 :func:`save_door` / :func:`load_door` keep what a real door keeps in flash and its
 battery-backed clock: the door key, the issuer keyring, the event chain head and ring, the
 counters per subject, the denylist, settings, the time of the last token, the wall clock (as an
-offset, so it keeps running while the process is down), the battery and the bolt. It is JSON
+offset, so it keeps running while the process is down), the battery, the bolt and the door
+sensor (leaf open, active alarm, how long it has stood open). It is JSON
 (format ``carekey-door-state`` version 1), written atomically (temporary file, fsync, rename)
 with mode 0600 since it holds the door's private key. RAM-only state (an open session,
 rate-limit counters, operation statistics) starts afresh after a restart, as after a reset.
@@ -27,7 +28,7 @@ from carekey.clock import Clock
 from carekey.devices.controller import EntranceController
 from carekey.devices.firmware import DoorFirmware
 from carekey.devices.flash import DoorConfig, SubjectCounters
-from carekey.devices.hardware import Battery, DoorState
+from carekey.devices.hardware import Battery, DoorState, LeafAlarm
 from carekey.devices.homelock import HomeLock
 from carekey.devices.kinds import firmware_class, parse_door_kind
 from carekey.link.socket import check_mtu
@@ -111,6 +112,13 @@ def door_state(door: DoorFirmware) -> dict[str, Any]:
         "battery": None if door.battery is None else dataclasses.asdict(door.battery),
         "low_battery_logged": door._low_battery_logged,
         "actuator": actuator,
+        "leaf": {
+            "open": flash.leaf_open,
+            "alarm": None if flash.leaf_alarm is None else flash.leaf_alarm.value,
+            "open_for_s": (
+                None if door._leaf_opened_at is None else max(0.0, uptime - door._leaf_opened_at)
+            ),
+        },
     }
 
 
@@ -326,6 +334,38 @@ def _share(config: _Reader) -> float:
     return share
 
 
+def _ajar_after(config: _Reader) -> float:
+    """``config.ajar_after_s``, 0 or more; files written before it had it get the default."""
+    if "ajar_after_s" not in config.data:
+        return DoorConfig().ajar_after_s
+    limit = config.number("ajar_after_s")
+    if limit < 0:
+        raise DoorStateError("state.config.ajar_after_s must be 0 or more")
+    return limit
+
+
+def _restore_leaf(state: _Reader, door: DoorFirmware, down_s: float) -> None:
+    """The door sensor: ``leaf`` {open, alarm, open_for_s}; files written before it had one
+    get a closed leaf without an alarm. An alarm needs an open leaf (closing ends it)."""
+    if state.data.get("leaf") is None:
+        return
+    leaf = state.sub("leaf")
+    is_open = leaf.boolean("open")
+    alarm = leaf.data.get("alarm")
+    if alarm is not None and alarm not in {a.value for a in LeafAlarm}:
+        raise DoorStateError("state.leaf.alarm must be null, 'forced_open' or 'ajar'")
+    if alarm is not None and not is_open:
+        raise DoorStateError("state.leaf.alarm needs an open leaf")
+    open_for = leaf.opt_number("open_for_s")
+    if open_for is not None and (open_for < 0 or not is_open):
+        raise DoorStateError("state.leaf.open_for_s must be 0 or more, for an open leaf only")
+    door.flash.leaf_open = is_open
+    door.flash.leaf_alarm = None if alarm is None else LeafAlarm(str(alarm))
+    if is_open:
+        # The leaf stood open while the process was down as well.
+        door._leaf_opened_at = door.clock.uptime() - (open_for or 0.0) - down_s
+
+
 def restore_door(data: object, clock: Clock) -> DoorFirmware:
     """Rebuild a door from :func:`door_state` output; raise :class:`DoorStateError` if the data
     is malformed, inconsistent or not signed by the stored door key."""
@@ -366,6 +406,7 @@ def restore_door(data: object, clock: Clock) -> DoorFirmware:
             auto_relock_s=config.number("auto_relock_s"),
             relay_pulse_ms=config.integer("relay_pulse_ms"),
             refusal_share=_share(config),
+            ajar_after_s=_ajar_after(config),
         ),
         ring_size=ring_size,
         battery=battery,
@@ -420,6 +461,7 @@ def restore_door(data: object, clock: Clock) -> DoorFirmware:
         release_in = actuator.opt_number("release_in_s")
         door._release_at = None if release_in is None else max(0.0, release_in - down_s)
         door.pulses = actuator.integer("pulses")
+    _restore_leaf(state, door, down_s)
     return door
 
 

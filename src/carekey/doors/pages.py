@@ -35,7 +35,12 @@ def _action_label(action: e.AuditAction) -> str:
 
 
 def _helpers() -> dict[str, Any]:
-    return {**formatting.formatters(), "action_label": _action_label}
+    return {
+        **formatting.formatters(),
+        "action_label": _action_label,
+        "alarm_lock_states": doors.ALARM_LOCK_STATES,
+        "alarm_door_states": doors.ALARM_DOOR_STATES,
+    }
 
 
 @router.get("/doors", response_class=HTMLResponse)

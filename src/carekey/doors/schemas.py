@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from carekey.domain import enums as e
 from carekey.doors.service import DoorView
 from carekey.http.schemas import AddressOut, DoorSummary, address_out
 from carekey.store import models as m
@@ -21,6 +22,13 @@ class DoorOut(DoorSummary):
     placement: Literal["dwelling", "entrance", "gate"] | None
     address: AddressOut | None
     citizen_id: int | None
+    lock_state: e.LockState | None = Field(
+        description="Låsen ifølge dørens seneste hændelser / the bolt as the door's newest "
+        "signed events show it (unknown: a movement was cut off by a power loss)"
+    )
+    door_state: e.DoorSensorState | None = Field(
+        description="Døren (dørføler) / the door leaf as the door sensor last reported it"
+    )
 
 
 class DoorDetail(DoorOut):
@@ -56,6 +64,8 @@ def _door_fields(view: DoorView) -> dict[str, Any]:
         "placement": _placement(d),
         "address": address_out(view.address),
         "citizen_id": view.citizen_id,
+        "lock_state": d.lock_state,
+        "door_state": d.door_state,
     }
 
 

@@ -453,6 +453,9 @@ def _ingest_door(
 ) -> DoorReport:
     report = DoorReport(door.serial)
     door_id = door.serial.encode()
+    if not isinstance(door.last_event_seq, int):
+        db.flush()  # raised earlier in this transaction: read the stored value back
+    known_seq = door.last_event_seq  # before this upload raises it
     try:
         door_key = DoorPublicKey(Ed25519Public(door.public_key))
     except ProtocolError:
@@ -601,7 +604,9 @@ def _ingest_door(
         queries.raise_last_event_seq(door, top_seq)
     if versions:
         door.last_seen_at = now
-    _door_health(door, [new[seq] for seq in sorted(inserted) if seq in new])
+    stored_now = [new[seq] for seq in sorted(inserted) if seq in new]
+    _door_health(door, stored_now)
+    _door_states(door, [ev for ev in stored_now if ev.seq > known_seq])
     report.last_seq = max(highest, top_seq) or None
     return report
 
@@ -623,6 +628,47 @@ def _door_health(door: m.DoorDevice, events: list[Event]) -> None:
                 door.battery_pct = max(0, min(100, int(reason.removeprefix("battery="))))
         except ValueError:
             log.warning("ingest: door %s: unreadable %s reason %r", door.serial, event.kind, reason)
+
+
+def _lock_state(event: Event) -> e.LockState | None:
+    """The bolt after ``event``, if the event says (None: it does not)."""
+    kind, reason = event.kind, event.reason or ""
+    if kind in (EventKind.LOCKED, EventKind.AUTO_RELOCKED):
+        return e.LockState.LOCKED
+    if kind is EventKind.UNLOCKED:
+        return e.LockState.UNLOCKED
+    if kind is EventKind.MANUAL_TURN and reason in ("locked", "unlocked"):
+        return e.LockState(reason)
+    if kind is EventKind.JAMMED:
+        return e.LockState.JAMMED
+    if kind is EventKind.POWER_RESTORED and reason.startswith("interrupted="):
+        return e.LockState.UNKNOWN  # the power cut a movement off: the door does not guess
+    return None
+
+
+_SENSOR_STATE: Final[dict[EventKind, e.DoorSensorState]] = {
+    EventKind.FORCED_OPEN: e.DoorSensorState.FORCED_OPEN,
+    EventKind.DOOR_AJAR: e.DoorSensorState.AJAR,
+    EventKind.DOOR_CLOSED: e.DoorSensorState.CLOSED,
+}
+
+
+def _door_states(door: m.DoorDevice, events: list[Event]) -> None:
+    """The bolt (``lock_state``, home locks only: a controller's relay has no bolt) and the
+    leaf (``door_state``) as the door's newest signed events show them.
+
+    ``events`` must be the ones this upload stored above the highest seq known before it, in seq
+    order: uploads arrive out of order through different phones, and an older event filling a
+    gap must not overwrite what a newer one said. An ordinary opening is not logged (only the
+    alarms and their end are), so ``door_state`` moves between closed, ajar and forced open."""
+    home = door.kind == e.DoorKind.HOME_LOCK
+    for event in events:
+        lock = _lock_state(event) if home else None
+        if lock is not None:
+            door.lock_state = lock
+        sensor = _SENSOR_STATE.get(event.kind)
+        if sensor is not None:
+            door.door_state = sensor
 
 
 def _door_row(

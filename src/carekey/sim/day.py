@@ -62,6 +62,7 @@ from carekey.protocol.session import Command
 from carekey.protocol.windows import TimeWindow
 from carekey.seed.service import DEMO_PASSWORD, PROFILES, seed
 from carekey.server.app import create_app
+from carekey.sim import day_alarms as alarms
 from carekey.sim import day_incidents as incidents
 from carekey.sim.day_check import Revoked, count_openings, gather_evidence
 from carekey.sim.day_doors import DoorRun, DoorTap, start_door
@@ -543,6 +544,7 @@ class DaySimulation:
                 "partner_round",
                 partial(self._partner_round, agreement, doors, window, day),
             )
+        alarms.schedule_alarms(self)  # one scenario per door alarm (issue 13)
 
     def _drain(self, progress: Callable[[int, int], None]) -> None:
         total = len(self.queue)
@@ -660,6 +662,7 @@ class DaySimulation:
             "events_lost": found.events_lost,
             "events_awaiting_collection": found.awaiting,
             "events_dropped_by_doors": found.dropped,
+            "alarms_raised": alarms.alarms_raised(engine),
             "server_flagged_events": found.flagged,
             "openings_after_revocation_reached": found.after_reached,
             "partner_home_openings": found.partner_home_openings,

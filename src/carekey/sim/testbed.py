@@ -14,9 +14,10 @@ from typing import TypeVar
 
 from carekey.clock import FrozenClock
 from carekey.devices.controller import EntranceController
-from carekey.devices.firmware import DoorFirmware, FailureLimiter
+from carekey.devices.firmware import DoorFirmware
 from carekey.devices.flash import DoorConfig
 from carekey.devices.homelock import HomeLock
+from carekey.devices.limits import FailureLimiter
 from carekey.link.catchup import CarriedDenylist
 from carekey.link.driver import DoorEntry, PhoneDriver, VisitResult
 from carekey.link.transport import BluetoothLink
