@@ -196,6 +196,7 @@ class KeyApp:
         """Door id -> the bundle's ``last_seq``, from the last keys opened (kept while sealed)."""
         self._log_refused: set[str] = set()
         """Doors that refused to let these keys read their log (asked again with new keys)."""
+        self._log_refused_keys: object = None
         self.wallet_expired_on_start = self._expire_if_due()
 
     # --- state ---------------------------------------------------------------------------------
@@ -313,7 +314,9 @@ class KeyApp:
         """``bundle`` is the open keys now: note where the server is in each door's log."""
         if self._bundle is None or self._bundle.get("credentials") != bundle.get("credentials"):
             self._presenters.clear()
-            self._log_refused.clear()
+        if bundle.get("credentials") != self._log_refused_keys:
+            self._log_refused.clear()  # new keys may read where the old ones could not
+            self._log_refused_keys = bundle.get("credentials")
         self._bundle = bundle
         for door in bundle.get("doors", []):
             last = door.get("last_seq")
