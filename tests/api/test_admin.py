@@ -243,6 +243,12 @@ def test_citizen_and_door_details_show_address_doors_and_state(
     for field in ("battery_pct", "last_seen_at", "clock_offset_ms", "last_event_seq"):
         assert field in door
     assert door["denylist_version_current"] >= door["denylist_version_seen"]
+    assert door["events_dropped"] == 0
+    with Session(engine) as session, session.begin():
+        row = session.get(m.DoorDevice, home["id"])
+        assert row is not None
+        row.events_dropped = 17
+    assert client.get(f"{API}/doors/{home['id']}", headers=admin).json()["events_dropped"] == 17
 
     weak = client.get(f"{API}/doors", headers=admin, params={"low_battery": True}).json()
     batteries = [d["battery_pct"] for d in weak["items"]]

@@ -49,6 +49,9 @@ class DoorSummary:
     citizen_name: str | None = None
     events_stored: int = 0
     refusals: int = 0
+    events_dropped: int = 0
+    """Events the door's ring evicted, by the door's own (unsigned) count as a phone reported
+    it: information, not evidence (see :mod:`carekey.ingest.service`)."""
 
     @property
     def low_battery(self) -> bool:
@@ -99,6 +102,7 @@ def summaries(db: Session, rows: Iterable[DoorRow], *, with_counts: bool) -> lis
                 citizen_name=resident[1] if resident else None,
                 events_stored=total,
                 refusals=refusals,
+                events_dropped=d.events_dropped or 0,
             )
         )
     return result
