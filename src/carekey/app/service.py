@@ -25,8 +25,10 @@ the door has answered (:mod:`carekey.link.logread`): from one past the later of 
 ``last_seq`` for the door (what the server had) and this phone's own ``log_read``, within
 ``LOG_PAGES_PER_VISIT`` pages. The events go into the outbox with the page's ``first_seq``,
 ``next_seq`` and ``events_dropped`` before ``log_read`` moves, so a crash in between reads them
-again rather than skipping them. A key the door does not let read its log (``not_permitted``,
-e.g. a partner's) opens as usual; the app then stops asking that door until its keys change.
+again rather than skipping them. The app does not ask while its proof of freshness has run out
+(the door would refuse, and log the refusal). A key the door does not let read its log
+(``not_permitted``, e.g. a partner's) opens as usual; the app then stops asking that door
+until its keys change.
 """
 
 from __future__ import annotations
@@ -570,7 +572,10 @@ class KeyApp:
                 "Døren svarer ikke. Gå tættere på og prøv igen.",
                 "The door does not answer. Move closer and try again.",
             ) from exc
-        read_from = None if door_id in self._log_refused else self.log_position(door_id)
+        # The door lets a key read its log only with a live proof of freshness (and never a
+        # partner's key): without one, asking would only log a refusal at the door.
+        may_read = door_id not in self._log_refused and not self.live.freshness_expired()
+        read_from = self.log_position(door_id) if may_read else None
         try:
             result = driver.run(
                 transport,
@@ -616,7 +621,8 @@ class KeyApp:
     def _collected(self, door_id: str, log: LogRead) -> None:
         """Queue what a session read of the door's log; only then move ``log_read`` on."""
         if log.refused is not None:
-            self._log_refused.add(door_id)  # e.g. not_permitted: do not ask again with these keys
+            if log.refused == "not_permitted":  # these keys never may: do not ask again
+                self._log_refused.add(door_id)
             return
         if log.events:
             self.outbox.add_door_events(
