@@ -129,3 +129,37 @@ def test_the_eviction_rule() -> None:
     assert ingest.explained_by_eviction((11, 20), 21)
     assert not ingest.explained_by_eviction((11, 21), 21)
     assert not ingest.explained_by_eviction((11, 20), 0)
+
+
+def audit_flags(w: World, door: Door) -> dict[int, list[str]]:
+    """The audit log's flags per seq of the door, as the office sees them."""
+    from carekey.access import Scope
+    from carekey.audit import queries as audit_sql
+    from carekey.audit.service import _row
+
+    with Session(w.engine) as session:
+        employee = session.get(m.Employee, w.worker)
+        assert employee is not None
+        scope = Scope(employee.municipality_id, None, w.worker)
+        where = audit_sql.LogFilter(door_device_id=door.device_id)
+        rows = [_row(r) for r in audit_sql.log_rows(session, scope, where, limit=500, offset=0)]
+    return {r.door_seq: r.flags for r in rows if r.door_seq is not None}
+
+
+def test_the_audit_log_tells_an_evicted_gap_from_an_unexplained_one(
+    world: World,  # noqa: F811
+) -> None:
+    subject = f"e{world.worker}"
+    send(world, world.home, world.home.visits(4, subject))  # 1..4
+    world.home.visits(3, subject)  # 5..7: withheld, no marker (yet)
+    send(world, world.home, world.home.visits(2, subject))  # 8..9
+    assert audit_flags(world, world.home)[8] == ["chain_gap"]
+
+    world.home.visits(3, subject)  # 10..12: evicted
+    marker = world.home.log(EventKind.LOG_OVERFLOW)  # 13
+    send(world, world.home, [marker], events_dropped=6)
+    flags = audit_flags(world, world.home)
+    # The door's signed marker lies above both gaps: each is explained by an eviction.
+    assert flags[13] == ["chain_evicted"]
+    assert flags[8] == ["chain_evicted"]
+    assert flags[9] == []
