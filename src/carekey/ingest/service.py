@@ -29,7 +29,8 @@ rule: **a gap whose missing events all lie below a stored, validly signed LOG_OV
 the door is explained by eviction** (``DoorReport.evicted``); a gap above the door's last stored
 marker stays an unexplained gap (``DoorReport.gaps``, flagged) until a later marker arrives. The
 event after a gap keeps ``chain_gap`` either way (the event before it *is* missing); whether the
-gap is explained follows from the stored marker rows (:func:`explained_by_eviction`).
+gap is explained follows from the stored marker rows (:func:`explained_by_eviction`; the
+audit log shows it as ``chain_evicted``, so a later marker explains an earlier gap too).
 
 ``first_seq``, ``next_seq`` and ``events_dropped`` of a door batch are what the door's page
 said of its ring, but they are not signed: a phone could make them up. They are information
