@@ -9,7 +9,6 @@ from typing import Any
 
 from carekey.app.service import KeyApp
 from carekey.devices.firmware import DoorFirmware
-from carekey.link.logread import LOG_PAGES_PER_VISIT
 from carekey.protocol.credential import DoorKind, SubjectType
 from carekey.protocol.events import decode_event
 from carekey.protocol.session import Command
@@ -73,6 +72,8 @@ def test_a_visit_collects_the_log_from_the_bundle_position_without_a_denylist_ch
 def test_more_than_eight_events_are_collected_within_the_budget_and_the_rest_next_time(
     world: World,
 ) -> None:
+    from carekey.link.logread import LOG_PAGES_PER_VISIT
+
     lock = world.server.doors[DOOR]
     log_events(world.bed, lock, 100)  # 200 events, more than the budget of one session
     app = world.logged_in()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-import pytest
 from sqlalchemy.orm import Session
 
 from carekey.ingest import service as ingest
@@ -15,8 +14,6 @@ from carekey.keyservice.app_session import AppSession
 from carekey.protocol.events import EventKind
 from carekey.store import models as m
 from tests.ingest.test_ingest import NOW, Door, World, world  # noqa: F401
-
-pytestmark = pytest.mark.usefixtures("world")
 
 
 def send(
