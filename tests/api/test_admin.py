@@ -245,6 +245,12 @@ def test_citizen_and_door_details_show_address_doors_and_state(
     assert door["denylist_version_current"] >= door["denylist_version_seen"]
     assert door["lock_state"] is None  # not reported by the door's log yet
     assert door["door_state"] is None
+    assert door["events_dropped"] == 0
+    with Session(engine) as session, session.begin():
+        row = session.get(m.DoorDevice, home["id"])
+        assert row is not None
+        row.events_dropped = 17
+    assert client.get(f"{API}/doors/{home['id']}", headers=admin).json()["events_dropped"] == 17
 
     weak = client.get(f"{API}/doors", headers=admin, params={"low_battery": True}).json()
     batteries = [d["battery_pct"] for d in weak["items"]]

@@ -162,3 +162,32 @@ def test_upload_needs_an_app_session(scene: Scene, tenants: Tenants, engine: Eng
     # An office token is not an app session.
     office = sign_in(scene.client, tenants.admin, engine)
     assert scene.client.post(URL, json=body, headers=office).status_code == 401
+
+
+def test_the_doors_page_metadata_is_validated_and_events_dropped_returned(
+    scene: Scene, tenants: Tenants, engine: Engine
+) -> None:
+    phone, _citizen, door_id, body = _visit_and_body(scene, tenants)
+    rows = _audit_rows(engine)
+    for bad in (-1, "5", True, 2**60, 1.5):
+        door = {**body["doors"][0], "events_dropped": bad}
+        response = scene.client.post(URL, json={**body, "doors": [door]}, headers=phone.auth)
+        assert response.status_code == 422, bad
+        error = response.json()["error"]
+        assert error["code"] == "request.invalid"
+        assert "events_dropped" in str(error)
+    door = {**body["doors"][0], "next_seq": -3}
+    assert (
+        scene.client.post(URL, json={**body, "doors": [door]}, headers=phone.auth).status_code
+        == 422
+    )
+    assert _audit_rows(engine) == rows
+
+    batch = {**body["doors"][0], "events_dropped": 1, "first_seq": 1, "next_seq": 3}
+    response = scene.client.post(URL, json={**body, "doors": [batch]}, headers=phone.auth)
+    assert response.status_code == 200, response.text
+    assert response.json()["doors"][0]["events_dropped"] == 1
+    with Session(engine) as session:
+        door_row = session.get(m.DoorDevice, door_id)
+        assert door_row is not None
+        assert door_row.events_dropped == 1

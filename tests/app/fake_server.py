@@ -58,6 +58,9 @@ class FakeServer:
     freshness_s: int = 3300
     freshness_warn_s: int = 900
     piece_entries: int = 2
+    subject_type: SubjectType = SubjectType.EMPLOYEE
+    kinds: tuple[DoorKind, ...] = (DoorKind.HOME,)
+    last_seq: dict[str, int] = field(default_factory=dict)  # what "the server" has per door
     device_key: DevicePublicKey | None = None
     calls: list[str] = field(default_factory=list)
     heartbeat_bodies: list[Any] = field(default_factory=list)
@@ -81,9 +84,9 @@ class FakeServer:
         raw = issue_credential(
             issuer_key=self.bed.issuer_key,
             subject="E0001",
-            subject_type=SubjectType.EMPLOYEE,
+            subject_type=self.subject_type,
             device_key=self.device_key,
-            kinds=(DoorKind.HOME,),
+            kinds=self.kinds,
             not_before=now - dt.timedelta(minutes=5),
             expires=now + dt.timedelta(hours=8),
             serial=self.serial,
@@ -168,7 +171,7 @@ class FakeServer:
                     "door_public_key": b64(self.doors[door_id].door_key.public.key.raw),
                     "citizen_id": 1,
                     "label": "",
-                    "last_seq": 0,
+                    "last_seq": self.last_seq.get(door_id, 0),
                 }
                 for n, door_id in enumerate(self.door_ids, 1)
             ],

@@ -130,12 +130,27 @@ def test_app_events_get_unique_short_keys_and_bad_input_is_refused(outbox: Outbo
     assert outbox.count() == 50
 
 
+def test_a_doors_page_metadata_rides_with_its_events_highest_first(outbox: Outbox) -> None:
+    outbox.add_door_events("HL-0001", [event(1)], first_seq=1, next_seq=2, events_dropped=0)
+    outbox.add_door_events("HL-0001", [event(2)], first_seq=1, next_seq=5, events_dropped=3)
+    outbox.add_door_events("HL-0002", [event(1, "HL-0002")])  # an older app: none
+    body = outbox.build_upload(outbox.pending())
+    parsed = UploadIn.model_validate(body)
+    one, two = parsed.doors
+    assert (one.first_seq, one.next_seq, one.events_dropped) == (1, 5, 3)
+    assert (two.first_seq, two.next_seq, two.events_dropped) == (None, None, None)
+    assert "events_dropped" not in body["doors"][1]
+    with pytest.raises(ValueError, match="events_dropped"):
+        outbox.add_door_events("HL-0001", [event(3)], events_dropped=-1)
+
+
 def test_the_limits_agree_with_the_server() -> None:
     assert {k.value for k in ingest.AppEventKind} == ob.APP_EVENT_KINDS
     assert ob.MAX_REASON == ingest.MAX_REASON
     assert ob.MAX_EVENT_BYTES == ingest.MAX_UPLOAD_EVENT_BYTES
     assert ob.MAX_EVENTS_PER_UPLOAD == ingest.MAX_EVENTS_PER_UPLOAD
     assert ob.MAX_DOORS_PER_UPLOAD == ingest.MAX_DOORS_PER_UPLOAD
+    assert ob.MAX_DOOR_COUNTER == ingest.MAX_DOOR_COUNTER
     assert ob.MAX_APP_EVENTS_PER_UPLOAD == ingest.MAX_APP_EVENTS_PER_UPLOAD
 
 

@@ -494,3 +494,24 @@ def test_number_helpers_format_by_language() -> None:
         assert formatting.percent(15) == "15%"
     finally:
         i18n.reset_language(token)
+
+
+def test_the_door_page_shows_the_events_the_door_dropped(
+    client: TestClient, clock: FrozenClock, tenants: Tenants, engine: Engine
+) -> None:
+    home = _home(engine, tenants)
+    _signed_in(client, clock, engine, tenants.admin)
+    quiet = client.get(f"/doors/{home.lock}")
+    assert quiet.status_code == 200
+    assert "Hændelser tabt i døren" not in quiet.text  # nothing dropped: no row
+    with Session(engine) as db, db.begin():
+        lock = db.get(m.DoorDevice, home.lock)
+        assert lock is not None
+        lock.events_dropped = 1234
+
+    page = client.get(f"/doors/{home.lock}")
+    assert "Hændelser tabt i døren" in page.text
+    assert 'data-events-dropped="1234"' in page.text
+    assert "1.234" in page.text
+    english = client.get(f"/lang/en?next=/doors/{home.lock}")
+    assert "Events dropped by the door" in english.text

@@ -40,12 +40,15 @@ MAX_EVENT_BYTES: Final = 1_024
 MAX_EVENTS_PER_UPLOAD: Final = 5_000  # door events and receipts together
 MAX_DOORS_PER_UPLOAD: Final = 1_000
 MAX_APP_EVENTS_PER_UPLOAD: Final = 1_000
+MAX_DOOR_COUNTER: Final = 2**53 - 1  # first_seq, next_seq, events_dropped
 
 EVENTS_PER_ITEM: Final = 500  # a long door log is split into items of at most this many events
 BACKOFF_BASE: Final = dt.timedelta(seconds=5)
 BACKOFF_CAP: Final = dt.timedelta(minutes=15)
 BACKOFF_JITTER: Final = 0.2  # the delay is shortened by up to this fraction
 _MAX_ERROR: Final = 500
+
+_DOOR_META: Final = ("first_seq", "next_seq", "events_dropped")
 
 RECEIPT: Final = "receipt"
 DOOR_EVENTS: Final = "door_events"
@@ -145,15 +148,37 @@ class Outbox:
         with self._transaction() as db:
             return self._insert(db, RECEIPT, door_id, payload)
 
-    def add_door_events(self, door_id: str, events: list[bytes]) -> list[int]:
+    def add_door_events(
+        self,
+        door_id: str,
+        events: list[bytes],
+        *,
+        first_seq: int | None = None,
+        next_seq: int | None = None,
+        events_dropped: int | None = None,
+    ) -> list[int]:
         """Queue entries of a door's signed event log, in the door's order; returns the ids.
 
-        Long logs are split into items of at most 500 events; all of them are committed in one
-        transaction. No events, no items.
+        ``first_seq``, ``next_seq`` and ``events_dropped`` are what the door's READ_EVENTS page
+        said of its ring (unsigned; the server treats them as information only). Long logs are
+        split into items of at most 500 events, each carrying them; all of them are committed
+        in one transaction. No events, no items.
         """
         _check_door_id(door_id)
         for event in events:
             _check_event(event)
+        meta = {
+            name: value
+            for name, value in (
+                ("first_seq", first_seq),
+                ("next_seq", next_seq),
+                ("events_dropped", events_dropped),
+            )
+            if value is not None
+        }
+        for name, value in meta.items():
+            if not 0 <= value <= MAX_DOOR_COUNTER:
+                raise ValueError(f"{name} must be 0-{MAX_DOOR_COUNTER}")
         with self._transaction() as db:
             return [
                 self._insert(
@@ -163,6 +188,7 @@ class Outbox:
                     {
                         "door_id": door_id,
                         "events": [_b64(e) for e in events[i : i + EVENTS_PER_ITEM]],
+                        **meta,
                     },
                 )
                 for i in range(0, len(events), EVENTS_PER_ITEM)
@@ -238,14 +264,23 @@ class Outbox:
     def build_upload(self, items: Sequence[OutboxItem]) -> dict[str, Any]:
         """The JSON body of ``POST /api/v1/app/events`` for ``items``.
 
-        Door event batches of the same door are joined in item order into one ``doors`` entry.
+        Door event batches of the same door are joined in item order into one ``doors`` entry;
+        its ``first_seq``, ``next_seq`` and ``events_dropped`` are the highest the items carry
+        (each only grows at the door).
         """
         doors: dict[str, list[str]] = {}
+        meta: dict[str, dict[str, int]] = {}
         receipts: list[dict[str, Any]] = []
         app_events: list[dict[str, Any]] = []
         for item in sorted(items, key=lambda i: i.id):
             if item.kind == DOOR_EVENTS:
-                doors.setdefault(item.payload["door_id"], []).extend(item.payload["events"])
+                door_id = item.payload["door_id"]
+                doors.setdefault(door_id, []).extend(item.payload["events"])
+                known = meta.setdefault(door_id, {})
+                for name in _DOOR_META:
+                    value = item.payload.get(name)
+                    if isinstance(value, int):
+                        known[name] = max(known.get(name, value), value)
             elif item.kind == RECEIPT:
                 receipts.append(dict(item.payload))
             elif item.kind == APP_EVENT:
@@ -253,7 +288,9 @@ class Outbox:
             else:  # pragma: no cover - the table's CHECK constraint forbids it
                 raise ValueError(f"unknown outbox item kind {item.kind!r}")
         return {
-            "doors": [{"door_id": d, "events": events} for d, events in doors.items()],
+            "doors": [
+                {"door_id": d, "events": events, **meta.get(d, {})} for d, events in doors.items()
+            ],
             "receipts": receipts,
             "app_events": app_events,
         }

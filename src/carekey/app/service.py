@@ -6,7 +6,8 @@ State on the phone (``data_dir``):
 - ``wallet.bin``: today's keys, encrypted under the personal code and the device key;
 - ``outbox.sqlite``: receipts and app events waiting for the server;
 - ``app.json``: settings and non-secret state (server, phone id, employee number, the session
-  token used for heartbeats, the door-session use counter);
+  token used for heartbeats, the door-session use counter, and per door the highest seq of the
+  door's log this phone has read and queued: ``log_read``);
 - ``live.json`` and ``denylist.json``: the live, non-secret material renewed by every heartbeat
   even while the keys are sealed (proof of freshness, time token, policy, denylist pieces;
   :mod:`carekey.app.live`).
@@ -18,6 +19,16 @@ given at the door (``open(door_id, code)``): one call unlocks and opens. Keys ar
 they expire (checked at start and on every tick, whether or not the app ran at the moment of
 expiry), on WIPE, on logout and after too many wrong codes; every deletion is an app event
 ``wiped`` in the outbox.
+
+Every door session (unlock or lock, online or offline) also collects the door's signed log once
+the door has answered (:mod:`carekey.link.logread`): from one past the later of the bundle's
+``last_seq`` for the door (what the server had) and this phone's own ``log_read``, within
+``LOG_PAGES_PER_VISIT`` pages. The events go into the outbox with the page's ``first_seq``,
+``next_seq`` and ``events_dropped`` before ``log_read`` moves, so a crash in between reads them
+again rather than skipping them. The app does not ask while its proof of freshness has run out
+(the door would refuse, and log the refusal). A key the door does not let read its log
+(``not_permitted``, e.g. a partner's) opens as usual; the app then stops asking that door
+until its keys change.
 """
 
 from __future__ import annotations
@@ -42,10 +53,10 @@ from carekey.app.seal import IdleSeal
 from carekey.app.wallet import Wallet, WalletError, check_code
 from carekey.clock import Clock, local
 from carekey.link.driver import DoorEntry, PhoneDriver, VisitResult
+from carekey.link.logread import LogRead
 from carekey.link.transport import Transport
 from carekey.protocol.credential import BundleLeaf, bundle_presenter
 from carekey.protocol.errors import ProtocolError
-from carekey.protocol.events import decode_event
 from carekey.protocol.keys import DoorPublicKey, Ed25519Public
 from carekey.protocol.session import Command, describe
 
@@ -130,6 +141,8 @@ class _State:
     lang: str = "da"
     last_heartbeat: str | None = None
     last_sync: str | None = None
+    log_read: dict[str, int] = field(default_factory=dict)
+    """Door id -> the highest seq of its log this phone has read (queued in the outbox)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -140,22 +153,6 @@ TransportFactory = Callable[[str], Transport]
 def _keys_only(bundle: dict[str, Any]) -> dict[str, Any]:
     """The bundle without its live material (that lives in live.json, renewed while sealed)."""
     return {k: v for k, v in bundle.items() if k not in _LIVE_KEYS and k != "session_token"}
-
-
-def _events_since(result: VisitResult, door_key: DoorPublicKey) -> list[bytes]:
-    """The door's signed events from a READ_EVENTS answer in the visit (verified here, so a
-    garbled answer is dropped rather than queued for ever)."""
-    out: list[bytes] = []
-    for extra in result.extra:
-        events = extra.data.get("events", []) if extra.ok else []
-        for raw in events if isinstance(events, list) else []:
-            try:
-                if isinstance(raw, bytes):
-                    decode_event(raw, door_key=door_key)
-                    out.append(raw)
-            except ProtocolError:
-                continue
-    return out
 
 
 class KeyApp:
@@ -195,6 +192,13 @@ class KeyApp:
         """Times the personal code was needed at a door (``open``/``lock_door`` while sealed)."""
         self.visits = 0
         """Door sessions started by ``open``/``lock_door`` in this run."""
+        self.last_log: LogRead | None = None
+        """What the last door session collected of the door's log (None: it did not read)."""
+        self._server_seq: dict[str, int] = {}
+        """Door id -> the bundle's ``last_seq``, from the last keys opened (kept while sealed)."""
+        self._log_refused: set[str] = set()
+        """Doors that refused to let these keys read their log (asked again with new keys)."""
+        self._log_refused_keys: object = None
         self.wallet_expired_on_start = self._expire_if_due()
 
     # --- state ---------------------------------------------------------------------------------
@@ -305,10 +309,26 @@ class KeyApp:
             wallet.store(bundle, code=code, keys_valid_until=until)
         except WalletError as exc:
             raise AppError(exc.code, exc.message_da, exc.message_en) from exc
+        self._keys_opened(bundle)
+        self._code = code
+
+    def _keys_opened(self, bundle: dict[str, Any]) -> None:
+        """``bundle`` is the open keys now: note where the server is in each door's log."""
         if self._bundle is None or self._bundle.get("credentials") != bundle.get("credentials"):
             self._presenters.clear()
+        if bundle.get("credentials") != self._log_refused_keys:
+            self._log_refused.clear()  # new keys may read where the old ones could not
+            self._log_refused_keys = bundle.get("credentials")
         self._bundle = bundle
-        self._code = code
+        for door in bundle.get("doors", []):
+            last = door.get("last_seq")
+            if isinstance(last, int) and not isinstance(last, bool) and last >= 0:
+                self._server_seq[str(door["door_id"])] = last
+
+    def log_position(self, door_id: str) -> int:
+        """The seq the next visit to ``door_id`` starts reading its log at: one past the later
+        of what the server had (the keys' ``last_seq``) and what this phone has read itself."""
+        return max(self._server_seq.get(door_id, 0), self.state.log_read.get(door_id, 0)) + 1
 
     def unlock(self, personal_code: str) -> AppStatus:
         """Open the wallet with the personal code; the keys stay open while they are used
@@ -329,9 +349,7 @@ class KeyApp:
             if exc.code in reason:
                 self._keys_deleted(reason[exc.code])
             raise AppError(exc.code, exc.message_da, exc.message_en) from exc
-        if self._bundle is None or self._bundle.get("credentials") != bundle.get("credentials"):
-            self._presenters.clear()
-        self._bundle = bundle
+        self._keys_opened(bundle)
         self._code = personal_code
         self._seal.touch()
         if fetch_pending and self.live.refresh_pending:
@@ -554,19 +572,18 @@ class KeyApp:
                 "Døren svarer ikke. Gå tættere på og prøv igen.",
                 "The door does not answer. Move closer and try again.",
             ) from exc
-        carried = self.live.denylist_version
+        # The door lets a key read its log only with a live proof of freshness (and never a
+        # partner's key): without one, asking would only log a refusal at the door.
+        may_read = door_id not in self._log_refused and not self.live.freshness_expired()
+        read_from = self.log_position(door_id) if may_read else None
         try:
             result = driver.run(
                 transport,
                 entry,
                 command,
-                # When this visit brings the door a newer denylist (or the time), read back the
-                # door's own signed events for it, so the office sees the door has learnt it.
-                then=lambda status: (
-                    ((Command.READ_EVENTS, {"from_seq": status.event_seq + 1, "limit": 8}),)
-                    if carried > status.denylist_version
-                    else ()
-                ),
+                # After the door's answer, in the same session: the door's log from where
+                # neither the server nor this phone has it (carekey.link.logread).
+                read_log=read_from,
                 correct_time=correct_time,
             )
         except ProtocolError as exc:
@@ -581,10 +598,9 @@ class KeyApp:
         if result.response.receipt is not None:
             # Durable before it is shown as done.
             self.outbox.add_receipt(door_id, result.response.receipt)
-        if carried > result.status.denylist_version:
-            news = _events_since(result, entry.door_public_key)
-            if news:
-                self.outbox.add_door_events(door_id, news)
+        self.last_log = result.log
+        if result.log is not None:
+            self._collected(door_id, result.log)
         code = result.response.result
         if not correct_time and self._clock_is_wrong(result):
             # The door's own receipt shows its clock far off (it took a wrong time): once, fetch
@@ -601,6 +617,25 @@ class KeyApp:
         if advice:
             da, en = f"{da} {advice[0]}", f"{en} {advice[1]}"
         return VisitOutcome(False, code, da, en)
+
+    def _collected(self, door_id: str, log: LogRead) -> None:
+        """Queue what a session read of the door's log; only then move ``log_read`` on."""
+        if log.refused is not None:
+            if log.refused == "not_permitted":  # these keys never may: do not ask again
+                self._log_refused.add(door_id)
+            return
+        if log.events:
+            self.outbox.add_door_events(
+                door_id,
+                list(log.events),
+                first_seq=log.first_seq,
+                next_seq=log.next_seq,
+                events_dropped=log.events_dropped,
+            )
+        top = max(self.log_position(door_id) - 1, log.highest_seq or 0)
+        if top > self.state.log_read.get(door_id, 0):
+            self.state.log_read[door_id] = top
+            self._save_state()
 
     def _clock_is_wrong(self, result: VisitResult) -> bool:
         receipt = result.receipt

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, case, exists, false, func, select
 from sqlalchemy.orm import Session, aliased
 
 from carekey.access import Scope
@@ -42,6 +42,19 @@ def _statement(scope: Scope, where: LogFilter) -> Select[*tuple[Any, ...]]:
     entrance = aliased(m.Entrance)
     gate = aliased(m.Gate)
     prop = aliased(m.Property)
+    marker = aliased(m.AuditEvent)
+    # A gap before this event that the door's own signed LOG_OVERFLOW marker explains: a marker
+    # of the same door at or above this seq (carekey.ingest.service, "Gaps the door explains").
+    evicted = case(
+        (
+            AE.chain_gap,
+            exists()
+            .where(marker.door_device_id == AE.door_device_id)
+            .where(marker.action == e.AuditAction.LOG_OVERFLOW)
+            .where(marker.door_seq >= AE.door_seq),
+        ),
+        else_=false(),
+    ).label("chain_evicted")
     stmt = (
         select(
             AE.id,
@@ -72,6 +85,7 @@ def _statement(scope: Scope, where: LogFilter) -> Select[*tuple[Any, ...]]:
             AE.door_seq,
             AE.chain_gap,
             AE.chain_broken,
+            evicted,
         )
         .outerjoin(m.Employee, m.Employee.id == AE.employee_id)
         .outerjoin(m.PartnerStaff, m.PartnerStaff.id == AE.partner_staff_id)

@@ -63,7 +63,11 @@ KIND_TEXT: Final[dict[e.DoorKind, str]] = {
     e.DoorKind.GATE_CONTROLLER: "Port",
 }
 
-_FLAG_TEXT: Final = {"chain_gap": "mangler hændelser før", "chain_broken": "kæde brudt"}
+_FLAG_TEXT: Final = {
+    "chain_gap": "mangler hændelser før",
+    "chain_evicted": "hændelser før tabt i døren (overløb)",
+    "chain_broken": "kæde brudt",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,8 @@ class AuditRow:
     door_seq: int | None
     chain_gap: bool
     chain_broken: bool
+    chain_evicted: bool = False
+    """The gap before this event is explained by the door's signed LOG_OVERFLOW marker."""
 
     @property
     def local_time(self) -> dt.datetime:
@@ -98,11 +104,11 @@ class AuditRow:
 
     @property
     def flags(self) -> list[str]:
-        """What is wrong with this event's place in its door's chain, if anything."""
+        """What is wrong with this event's place in its door's chain, if anything: a gap the
+        door's overflow marker explains is ``chain_evicted`` instead of ``chain_gap``."""
+        gap = "chain_evicted" if self.chain_evicted else "chain_gap"
         return [
-            name
-            for name, on in (("chain_gap", self.chain_gap), ("chain_broken", self.chain_broken))
-            if on
+            name for name, on in ((gap, self.chain_gap), ("chain_broken", self.chain_broken)) if on
         ]
 
     @property
@@ -260,6 +266,7 @@ def _row(r: Any) -> AuditRow:
         door_seq=r.door_seq,
         chain_gap=bool(r.chain_gap),
         chain_broken=bool(r.chain_broken),
+        chain_evicted=bool(getattr(r, "chain_evicted", False)),
     )
 
 

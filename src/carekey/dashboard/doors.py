@@ -62,6 +62,10 @@ class DoorSummary:
         """The bolt is jammed or unknown, or the leaf was forced open or stands ajar."""
         return self.lock_state in ALARM_LOCK_STATES or self.door_state in ALARM_DOOR_STATES
 
+    events_dropped: int = 0
+    """Events the door's ring evicted, by the door's own (unsigned) count as a phone reported
+    it: information, not evidence (see :mod:`carekey.ingest.service`)."""
+
     @property
     def low_battery(self) -> bool:
         """Below the low-battery threshold."""
@@ -113,6 +117,7 @@ def summaries(db: Session, rows: Iterable[DoorRow], *, with_counts: bool) -> lis
                 refusals=refusals,
                 lock_state=e.LockState(d.lock_state) if d.lock_state else None,
                 door_state=e.DoorSensorState(d.door_state) if d.door_state else None,
+                events_dropped=d.events_dropped or 0,
             )
         )
     return result

@@ -18,6 +18,11 @@ class DoorOut(DoorSummary):
     clock_offset_ms: int | None
     denylist_version_seen: int
     last_event_seq: int
+    events_dropped: int = Field(
+        default=0,
+        description="Hændelser tabt i døren (dørens egen, usignerede optælling) / events dropped "
+        "by the door's ring (the door's own unsigned count, as a phone reported it)",
+    )
     installed_at: dt.datetime | None
     placement: Literal["dwelling", "entrance", "gate"] | None
     address: AddressOut | None
@@ -60,6 +65,7 @@ def _door_fields(view: DoorView) -> dict[str, Any]:
         "clock_offset_ms": d.clock_offset_ms,
         "denylist_version_seen": d.denylist_version_seen,
         "last_event_seq": d.last_event_seq,
+        "events_dropped": d.events_dropped or 0,
         "installed_at": d.installed_at,
         "placement": _placement(d),
         "address": address_out(view.address),

@@ -16,6 +16,7 @@ from sqlalchemy import Row, Table, case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from carekey.domain import enums as e
 from carekey.store import models as m
 from carekey.store.bulk import insert_rows
 
@@ -148,6 +149,28 @@ def mark_broken(db: Session, *, event_ids: Iterable[int]) -> None:
     """Flag stored events as contested (``chain_broken``)."""
     for chunk in _chunks(event_ids):
         db.execute(update(_AUDIT).where(_AUDIT.c.id.in_(chunk)).values(chain_broken=True))
+
+
+def last_overflow_marker(db: Session, *, door_device_id: int) -> int:
+    """The highest seq of a LOG_OVERFLOW marker stored for the door (0 if none)."""
+    found = db.execute(
+        select(AE.door_seq)
+        .where(AE.door_device_id == door_device_id)
+        .where(AE.action == e.AuditAction.LOG_OVERFLOW)
+        .where(AE.door_seq.is_not(None))
+        .order_by(AE.door_seq.desc())
+        .limit(1)
+    ).scalar()
+    return int(found) if found is not None else 0
+
+
+def raise_events_dropped(door: m.DoorDevice, count: int) -> None:
+    """Move the door's ``events_dropped`` up to ``count`` when flushed, never down (as
+    :func:`raise_last_event_seq`)."""
+    door.events_dropped = case(
+        (m.DoorDevice.events_dropped < count, count),
+        else_=m.DoorDevice.events_dropped,
+    )
 
 
 def raise_last_event_seq(door: m.DoorDevice, seq: int) -> None:

@@ -14,12 +14,28 @@ from carekey.ingest import service as ingest
 # service's: ingest.MAX_EVENTS_PER_UPLOAD, ingest.MAX_UPLOAD_EVENT_BYTES, ...
 _B64_MAX = 4 * ingest.MAX_UPLOAD_EVENT_BYTES
 _LIST_MAX = 10 * ingest.MAX_EVENTS_PER_UPLOAD
+_COUNTER_MAX = ingest.MAX_DOOR_COUNTER
 
 
 class DoorBatchIn(BaseModel):
     door_id: str = Field(min_length=1, max_length=32, description="The door's serial")
     events: list[str] = Field(
         max_length=_LIST_MAX, description="Signed events as the door gave them, base64 each"
+    )
+    # What the door's READ_EVENTS page said of its ring; optional (older apps send none),
+    # unsigned, so information only (see ingest.service).
+    first_seq: int | None = Field(
+        default=None, strict=True, ge=0, le=_COUNTER_MAX, description="The ring's lowest seq"
+    )
+    next_seq: int | None = Field(
+        default=None, strict=True, ge=0, le=_COUNTER_MAX, description="The door's next seq"
+    )
+    events_dropped: int | None = Field(
+        default=None,
+        strict=True,
+        ge=0,
+        le=_COUNTER_MAX,
+        description="Events the door's ring has evicted, by the door's own count",
     )
 
 
@@ -49,6 +65,9 @@ class UploadIn(BaseModel):
                 ingest.DoorBatch(
                     b.door_id,
                     [_bytes(raw, f"doors[{i}].events[{j}]") for j, raw in enumerate(b.events)],
+                    first_seq=b.first_seq,
+                    next_seq=b.next_seq,
+                    events_dropped=b.events_dropped,
                 )
                 for i, b in enumerate(self.doors)
             ],

@@ -18,6 +18,28 @@ missing"; ``chain_broken`` means "its ``prev_hash`` does not match the event bef
 conflicting version of it was uploaded). A gap that a later upload fills is cleared then, since
 late delivery through another phone is normal and not tampering.
 
+**Gaps the door explains.** A door's ring keeps its last 256 events; what it evicts is a gap in
+``seq`` for ever (:mod:`carekey.devices.flash`). The first eviction of an *overflow episode*
+puts a signed LOG_OVERFLOW marker into the chain *before* the events it evicts are gone, so the
+marker's seq is above every event that episode evicts at its start; later evictions in the same
+episode take the oldest events left (before or, once the ring has rolled past the pinned marker,
+after it), and the episode ends when a READ_EVENTS page returns the marker, after which the next
+eviction starts a new episode with a new marker above everything the old one evicted. Hence the
+rule: **a gap whose missing events all lie below a stored, validly signed LOG_OVERFLOW marker of
+the door is explained by eviction** (``DoorReport.evicted``); a gap above the door's last stored
+marker stays an unexplained gap (``DoorReport.gaps``, flagged) until a later marker arrives. The
+event after a gap keeps ``chain_gap`` either way (the event before it *is* missing); whether the
+gap is explained follows from the stored marker rows (:func:`explained_by_eviction`; the
+audit log shows it as ``chain_evicted``, so a later marker explains an earlier gap too).
+
+``first_seq``, ``next_seq`` and ``events_dropped`` of a door batch are what the door's page
+said of its ring, but they are not signed: a phone could make them up. They are information
+only: ``events_dropped`` raises ``door_device.events_dropped`` (never lowers it, and never past
+the highest seq the door has signed) and is shown in the administration, but it never turns an
+unexplained gap into an explained one. A phone that withholds events below a marker is not
+told apart from an eviction (the server cannot know what the ring held); what it cannot do is
+hide events where the door has not said it overflowed.
+
 Bulk by design (issue 4 asks ≥ 10,000 events/s): one ``INSERT`` executemany per door batch, a
 handful of queries per door whatever the batch size, no ORM object per event.
 """
@@ -57,6 +79,7 @@ MAX_DOORS_PER_UPLOAD: Final = 1_000
 MAX_APP_EVENTS_PER_UPLOAD: Final = 1_000
 MAX_IDEMPOTENCY_KEY: Final = 48  # stored as "<phone id>:<key>" in a 64-character column
 MAX_REASON: Final = 64
+MAX_DOOR_COUNTER: Final = 2**53 - 1  # first_seq, next_seq, events_dropped of a door batch
 _EXACT_GAPS: Final = 100  # gaps per door whose lower end is looked up exactly
 
 
@@ -116,10 +139,16 @@ _DOOR_ACTION: Final[dict[EventKind, tuple[e.AuditAction, str | None]]] = {
 
 @dataclass(frozen=True, slots=True)
 class DoorBatch:
-    """Signed events a phone read from one door; ``door_id`` is the door's serial."""
+    """Signed events a phone read from one door; ``door_id`` is the door's serial.
+
+    ``first_seq``, ``next_seq`` and ``events_dropped`` are the door's page metadata as the
+    phone reports it (unsigned, optional: information only, see the module docstring)."""
 
     door_id: str
     events: Sequence[bytes]
+    first_seq: int | None = None
+    next_seq: int | None = None
+    events_dropped: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +192,9 @@ class DoorReport:
     duplicates: int = 0
     receipts: int = 0
     gaps: list[tuple[int, int]] = field(default_factory=list)
+    """Missing events no signed overflow marker explains (flagged)."""
+    evicted: list[tuple[int, int]] = field(default_factory=list)
+    """Missing events the door's own signed LOG_OVERFLOW marker explains (not flagged)."""
     broken_links: list[int] = field(default_factory=list)
     conflicts: list[int] = field(default_factory=list)
     bad_signatures: list[int] = field(default_factory=list)
@@ -170,6 +202,8 @@ class DoorReport:
     wrong_door: list[int] = field(default_factory=list)
     reordered: bool = False
     last_seq: int | None = None
+    events_dropped: int | None = None
+    """The door's ``events_dropped`` as stored after this upload (None: the door is unknown)."""
     error: UploadError | None = None
 
     @property
@@ -193,6 +227,8 @@ class DoorReport:
             "duplicates": self.duplicates,
             "receipts": self.receipts,
             "last_seq": self.last_seq,
+            "events_dropped": self.events_dropped,
+            "evicted": [list(g) for g in self.evicted],
             "reordered": self.reordered,
             "flags": {
                 "gaps": [list(g) for g in self.gaps],
@@ -243,6 +279,7 @@ class IngestReport:
         return {
             "stored": self.stored,
             "duplicates": self.duplicates,
+            "evicted": sum(len(d.evicted) for d in self.doors),
             "flagged": {
                 "gaps": sum(len(d.gaps) for d in self.doors),
                 "broken_links": sum(len(d.broken_links) for d in self.doors),
@@ -272,6 +309,19 @@ def check_upload(upload: Upload) -> None:
         raise too_many("doors", MAX_DOORS_PER_UPLOAD)
     if len(upload.app_events) > MAX_APP_EVENTS_PER_UPLOAD:
         raise too_many("app_events", MAX_APP_EVENTS_PER_UPLOAD)
+    for batch in upload.doors:
+        for name in ("first_seq", "next_seq", "events_dropped"):
+            value = getattr(batch, name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int):
+                value = -1
+            if not 0 <= value <= MAX_DOOR_COUNTER:
+                raise UploadError(
+                    "ingest.bad_counter",
+                    f"{name} skal være et helt tal 0-{MAX_DOOR_COUNTER}",
+                    f"{name} must be a whole number 0-{MAX_DOOR_COUNTER}",
+                )
     raws = [raw for b in upload.doors for raw in b.events] + [r.event for r in upload.receipts]
     if any(len(raw) > MAX_UPLOAD_EVENT_BYTES for raw in raws):
         raise UploadError(
@@ -314,8 +364,11 @@ def ingest_upload(
     municipality_id = session.phone.municipality_id
     grouped: dict[str, list[bytes]] = {}
     receipt_count: dict[str, int] = {}
+    dropped: dict[str, int] = {}
     for batch in upload.doors:
         grouped.setdefault(batch.door_id, []).extend(batch.events)
+        if batch.events_dropped is not None:
+            dropped[batch.door_id] = max(dropped.get(batch.door_id, 0), batch.events_dropped)
     for receipt in upload.receipts:
         grouped.setdefault(receipt.door_id, []).append(receipt.event)
         receipt_count[receipt.door_id] = receipt_count.get(receipt.door_id, 0) + 1
@@ -330,7 +383,9 @@ def ingest_upload(
             log.warning("ingest: unknown door %r from phone %s", serial, session.phone.id)
             report.doors.append(DoorReport(serial, error=_unknown_door()))
             continue
-        door_report = _ingest_door(db, door=door, raws=raws, who=who, now=now)
+        door_report = _ingest_door(
+            db, door=door, raws=raws, who=who, now=now, events_dropped=dropped.get(serial)
+        )
         door_report.receipts = receipt_count.get(serial, 0)
         report.doors.append(door_report)
     if upload.app_events:
@@ -448,8 +503,21 @@ def _stored_rows(db: Session, door_id: int, seqs: Iterable[int]) -> dict[int, _S
     }
 
 
+def explained_by_eviction(gap: tuple[int, int], last_marker: int) -> bool:
+    """Whether the missing events ``gap`` (first, last) are explained by the door's ring: they
+    all lie below a signed LOG_OVERFLOW marker of the door, ``last_marker`` being the highest
+    stored (0: none). See the module docstring for why; ``events_dropped`` plays no part."""
+    return last_marker > 0 and gap[1] < last_marker
+
+
 def _ingest_door(
-    db: Session, *, door: m.DoorDevice, raws: Sequence[bytes], who: _Attribution, now: dt.datetime
+    db: Session,
+    *,
+    door: m.DoorDevice,
+    raws: Sequence[bytes],
+    who: _Attribution,
+    now: dt.datetime,
+    events_dropped: int | None = None,
 ) -> DoorReport:
     report = DoorReport(door.serial)
     door_id = door.serial.encode()
@@ -587,11 +655,16 @@ def _ingest_door(
         if broken:
             report.broken_links.append(seq)
     present = set(new) | set(stored) | ({highest} if anchor else set())
+    last_marker = queries.last_overflow_marker(db, door_device_id=door.id) if gap_before else 0
     for number, seq in enumerate(gap_before):
         lower = max((s for s in present if s < seq), default=0)
         if number < _EXACT_GAPS:
             lower = max(lower, queries.last_stored_below(db, door_device_id=door.id, seq=seq))
-        report.gaps.append((lower + 1, seq - 1))
+        missing = (lower + 1, seq - 1)
+        if explained_by_eviction(missing, last_marker):
+            report.evicted.append(missing)
+        else:
+            report.gaps.append(missing)
     report.conflicts = sorted(conflicts)
     report.duplicates = sum(
         count - (1 if seq in inserted else 0)
@@ -608,6 +681,19 @@ def _ingest_door(
     _door_health(door, stored_now)
     _door_states(door, [ev for ev in stored_now if ev.seq > known_seq])
     report.last_seq = max(highest, top_seq) or None
+    report.events_dropped = door.events_dropped if isinstance(door.events_dropped, int) else 0
+    if events_dropped is not None and events_dropped > report.events_dropped:
+        if events_dropped <= (report.last_seq or 0):
+            queries.raise_events_dropped(door, events_dropped)
+            report.events_dropped = events_dropped
+        else:
+            # A door cannot have evicted more events than it has signed: not stored.
+            log.warning(
+                "ingest: door %s: events_dropped %d above its last seq %s",
+                door.serial,
+                events_dropped,
+                report.last_seq,
+            )
     return report
 
 

@@ -10,7 +10,11 @@ door public key, credential) and a command. The driver:
    nonce when the door lost its time, since only a challenge-bound token can restore it), and a
    denylist update when the door's version is older than the phone's;
 3. sends the request with the next value of its monotonic use counter, and checks the receipt
-   (an event signed by the door key, bound to this request).
+   (an event signed by the door key, bound to this request);
+4. after the door's answer, in the same session: any ``then`` follow-ups, then (``read_log``)
+   pages of the door's signed log within :data:`~carekey.link.logread.LOG_PAGES_PER_VISIT`
+   (:mod:`carekey.link.logread`), then denylist pieces for a door that is behind. Neither the
+   log nor the pieces delay the answer: ``VisitResult.response_air_ms`` is measured before them.
 
 Refusals come back as :class:`~carekey.protocol.session.Response` with a stable ``result`` code;
 link and handshake failures raise :class:`~carekey.protocol.errors.ProtocolError`.
@@ -22,9 +26,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from carekey.link.catchup import CATCH_UP_PIECES_PER_SESSION, CarriedDenylist, parse_held
+from carekey.link.logread import LOG_PAGE_LIMIT, LOG_PAGES_PER_VISIT, LogRead, page_int
 from carekey.link.transport import Transport, TransportError
 from carekey.protocol.errors import ProtocolError
-from carekey.protocol.events import Event, verify_receipt
+from carekey.protocol.events import Event, decode_event, verify_receipt
 from carekey.protocol.framing import Reassembler, fragment
 from carekey.protocol.keys import DeviceSigner, DoorPublicKey
 from carekey.protocol.session import Command, DoorStatus, PhoneSession, Response
@@ -70,6 +75,8 @@ class VisitResult:
     """Modeled air time from connecting to the first answer, when the link models it."""
     catch_up_pieces: int = 0
     """Denylist pieces the door took after its answer, in this session."""
+    log: LogRead | None = None
+    """What the session collected of the door's log (``run(read_log=...)``), else None."""
 
     @property
     def ok(self) -> bool:
@@ -90,6 +97,7 @@ class PhoneDriver:
         freshness: FreshnessSource | None = None,
         carried: CarriedSource | None = None,
         catch_up_pieces: int = CATCH_UP_PIECES_PER_SESSION,
+        log_pages: int = LOG_PAGES_PER_VISIT,
     ) -> None:
         self.device_key = device_key
         self.counter = counter
@@ -98,6 +106,7 @@ class PhoneDriver:
         self.freshness = freshness
         self.carried = carried
         self.catch_up_pieces = catch_up_pieces
+        self.log_pages = log_pages
 
     def run(
         self,
@@ -108,11 +117,15 @@ class PhoneDriver:
         *,
         then: FollowUps | Callable[[DoorStatus], FollowUps] = (),
         correct_time: bool = False,
+        read_log: int | None = None,
     ) -> VisitResult:
         """Open a session, send ``command`` (and any ``then`` commands in the same session).
 
         ``then`` may be a function of the door's signed status, to decide follow-ups (e.g. read
-        back the events the door is about to log) from what the door said in its hello."""
+        back the events the door is about to log) from what the door said in its hello.
+        ``read_log`` is a seq: once the door has answered (and the follow-ups are done), read
+        its log from there, page after page, within ``log_pages`` pages (``VisitResult.log``).
+        A refused or failed reading ends the session's extras but never the visit."""
         self.counter += 1
         session = PhoneSession(
             door_id=door.door_id,
@@ -160,11 +173,15 @@ class PhoneDriver:
                 break
             record = session.request(next_command, next_args)
             extra.append(session.receive_response(self._exchange(transport, reassembler, record)))
+        log: LogRead | None = None
+        if read_log is not None and response.ok and all(x.ok for x in extra):
+            log = self._read_log(transport, reassembler, session, door, read_log)
         pieces = 0
         if (
             carried is not None
             and response.ok
             and all(x.ok for x in extra)
+            and (log is None or (log.refused is None and not log.link_failed))
             and status.denylist_version < carried.version
         ):
             pieces = self._catch_up(transport, reassembler, session, door, carried, response)
@@ -175,6 +192,72 @@ class PhoneDriver:
             extra=tuple(extra),
             response_air_ms=None if air_ms is None else float(air_ms),
             catch_up_pieces=pieces,
+            log=log,
+        )
+
+    def _read_log(
+        self,
+        transport: Transport,
+        reassembler: Reassembler,
+        session: PhoneSession,
+        door: DoorEntry,
+        from_seq: int,
+    ) -> LogRead:
+        """Pages of the door's log from ``from_seq`` on, after it has answered (see
+        :mod:`carekey.link.logread`). Events that do not verify with the door's key are left
+        out (a garbled answer is not queued for ever); the next page starts after the highest
+        seq returned, and a page that brings nothing new ends the reading."""
+        events: list[bytes] = []
+        seqs: list[int] = []
+        pages = 0
+        first = following = dropped = None
+        refused: str | None = None
+        failed = False
+        position = max(1, from_seq)
+        for _ in range(max(0, self.log_pages)):
+            record = session.request(
+                Command.READ_EVENTS, {"from_seq": position, "limit": LOG_PAGE_LIMIT}
+            )
+            try:
+                answer = session.receive_response(self._exchange(transport, reassembler, record))
+            except ProtocolError:
+                failed = True  # the bolt has moved and the receipt is kept: only reading stops
+                break
+            if not answer.ok:
+                refused = answer.result
+                break
+            pages += 1
+            data = answer.data
+            first = page_int(data.get("first_seq"))
+            following = page_int(data.get("next_seq"))
+            dropped = page_int(data.get("events_dropped"))
+            raws = data.get("events")
+            top = position - 1
+            for raw in raws if isinstance(raws, list) else []:
+                if not isinstance(raw, bytes):
+                    continue
+                try:
+                    seq = decode_event(raw, door_key=door.door_public_key).event.seq
+                except ProtocolError:
+                    continue
+                if seq < position:
+                    continue  # not asked for (a door answering from the wrong place)
+                events.append(raw)
+                seqs.append(seq)
+                top = max(top, seq)
+            if top < position or (following is not None and top + 1 >= following):
+                break  # nothing new, or the end of the log
+            position = top + 1
+        return LogRead(
+            from_seq=max(1, from_seq),
+            events=tuple(events),
+            seqs=tuple(seqs),
+            pages=pages,
+            first_seq=first,
+            next_seq=following,
+            events_dropped=dropped,
+            refused=refused,
+            link_failed=failed,
         )
 
     def _catch_up(
@@ -230,6 +313,7 @@ __all__ = [
     "DenylistSource",
     "DoorEntry",
     "FreshnessSource",
+    "LogRead",
     "PhoneDriver",
     "TimeTokenSource",
     "TransportError",

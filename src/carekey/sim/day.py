@@ -55,7 +55,6 @@ from carekey.link.driver import DoorEntry, PhoneDriver
 from carekey.link.transport import BluetoothLink, Transport
 from carekey.protocol.credential import DoorKind, SubjectType, issue_credential
 from carekey.protocol.errors import ProtocolError
-from carekey.protocol.events import decode_event
 from carekey.protocol.freshness import DEFAULT_FRESHNESS_LIFETIME, issue_freshness
 from carekey.protocol.keys import DeviceKey, DoorKey
 from carekey.protocol.session import Command
@@ -87,7 +86,6 @@ PERSONAL_CODE = "2468"
 # 3 passes over 32 MiB): the simulation opens ~3,000 wallets (logins, codes typed at doors),
 # and their cost is not what it measures. The server's own password hashing is NOT changed.
 SIM_WALLET = Argon2Params(time_cost=1, memory_kib=1024)
-LOG_READ_INTERVAL = dt.timedelta(hours=2)
 SYNC_EVERY_VISITS = 3  # and uploads after every 3rd
 STALE_CODES = frozenset({"freshness_expired", "freshness_missing"})
 BLOCKS = frozenset({"phone_lost", "employee_blocked"})
@@ -287,59 +285,30 @@ class DaySimulation:
         if not outcome.ok:
             self.refusals[outcome.code] += 1
             self.last_refusal = outcome.code
+        else:
+            self._collected(phone, serial)
         return outcome.ok
 
-    def _read_log(self, phone: SimPhone, serial: str) -> None:
-        """Read the door's signed log (READ_EVENTS) with the app's own keys, counter and outbox,
-        as the key app should when leaving (not yet in ``KeyApp``; see docs/simulation.md)."""
+    def _collected(self, phone: SimPhone, serial: str) -> None:
+        """Note what the key app collected of the door's log in its last door session (it reads
+        the log itself on every visit, :mod:`carekey.link.logread`), for the day's check."""
         app = phone.app
         assert app is not None
+        log = app.last_log
         run = self.runs.get(serial)
-        if run is None:
+        if log is None or run is None:
             return
-        try:
-            keystore, _, _ = app._require_enrolled()
-            # Right after locking up the keys are sealed: the phone reads the doors it opened on
-            # arrival with the presentations it keeps for locking up (``app.lockup``).
-            entry = app._lock_up.entry(serial)
-            if entry is None:
-                entry = app._entry(app._unlocked_bundle(), serial)
-        except AppError:
-            return
-        # Where this phone starts: after what the server had when the bundle was issued (as the
-        # phone saw it on arrival), or what this phone has read itself since, whichever is
-        # later. Not what other phones read: a phone that read the log and was lost before
-        # uploading must not hide those events.
-        server_seq = phone.server_seq.get(serial, 0)
-        start = max(server_seq, run.read_by.get(phone.phone_id, 0)) + 1
-        driver = app._driver(keystore)
-        app.state.counter += 1
-        app._save_state()
-        driver.counter = app.state.counter - 1
-        transport = app.transports(serial)
-        try:
-            result = driver.run(
-                transport, entry, Command.READ_EVENTS, {"from_seq": start, "limit": 64}
-            )
-        except ProtocolError as exc:
-            self.refusals[f"read:{exc.code}"] += 1
-            return
-        finally:
-            transport.close()
-        app.state.counter = max(app.state.counter, driver.counter)
-        app._save_state()
         self.tally["log_reads"] += 1
-        if not result.ok:
-            self.refusals[f"read:{result.response.result}"] += 1
-            return
-        events = [bytes(x) for x in result.response.data.get("events", [])]  # type: ignore[attr-defined]
-        if events:
-            app.outbox.add_door_events(serial, events)
-            door_key = run.firmware.door_key.public
-            seqs = {decode_event(raw, door_key=door_key).event.seq for raw in events}
-            run.read_by[phone.phone_id] = max(run.read_by.get(phone.phone_id, 0), max(seqs))
-            run.seqs_read.setdefault(phone.phone_id, set()).update(seqs)
-            run.read_upto = max(run.read_upto, max(seqs))
+        self.tally["log_pages"] += log.pages
+        if log.refused is not None:
+            self.refusals[f"read:{log.refused}"] += 1
+        if log.link_failed:
+            self.refusals["read:link_failed"] += 1
+        if log.seqs:
+            top = max(log.seqs)
+            run.read_by[phone.phone_id] = max(run.read_by.get(phone.phone_id, 0), top)
+            run.seqs_read.setdefault(phone.phone_id, set()).update(log.seqs)
+            run.read_upto = max(run.read_upto, top)
         run.last_read = self.clock.now()
 
     def _arrive(self, phone: SimPhone, visit: Visit) -> None:
@@ -354,11 +323,6 @@ class DaySimulation:
                 self.tally["visit_outer_door_refused"] += 1
         self.last_refusal = ""
         opened = self._tap_door(phone, citizen.home, Command.UNLOCK)
-        bundle = phone.app._bundle
-        if bundle is not None:  # what the server had of these doors' logs, from the keys
-            for door in bundle["doors"]:
-                if door["door_id"] in (citizen.home, citizen.entrance, *citizen.gates):
-                    phone.server_seq[door["door_id"]] = int(door.get("last_seq") or 0)
         if opened:
             self.tally["visits_home_opened"] += 1
             self.at(visit.leave, "leave", lambda: self._leave(phone, visit))
@@ -370,14 +334,9 @@ class DaySimulation:
     def _leave(self, phone: SimPhone, visit: Visit) -> None:
         if phone.app is None or phone.lost:
             return
+        # Locking up also collects the home lock's log; the stairwell and the gate had theirs
+        # collected when they opened on arrival.
         self._tap_door(phone, visit.citizen.home, Command.LOCK)
-        self._read_log(phone, visit.citizen.home)
-        for serial in [visit.citizen.entrance, *visit.citizen.gates[:1]]:
-            run = self.runs.get(serial) if serial else None
-            if run is not None and (
-                run.last_read is None or self.clock.now() - run.last_read >= LOG_READ_INTERVAL
-            ):
-                self._read_log(phone, run.meta.serial)
         phone.since_sync += 1
         if phone.since_sync >= SYNC_EVERY_VISITS and self._online(phone):
             self.tally["uploaded_items"] += phone.app.sync()
@@ -663,6 +622,8 @@ class DaySimulation:
             "events_awaiting_collection": found.awaiting,
             "events_dropped_by_doors": found.dropped,
             "alarms_raised": alarms.alarms_raised(engine),
+            "log_reads": self.tally["log_reads"],
+            "log_pages": self.tally["log_pages"],
             "server_flagged_events": found.flagged,
             "openings_after_revocation_reached": found.after_reached,
             "partner_home_openings": found.partner_home_openings,

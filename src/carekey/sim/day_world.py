@@ -131,7 +131,6 @@ class SimPhone:
     offline: tuple[dt.datetime, dt.datetime] | None = None
     since_sync: int = 0
     visit_count: int = 0
-    server_seq: dict[str, int] = field(default_factory=dict)  # door -> last_seq in the keys
 
 
 # --- the world, as seeded ---------------------------------------------------------------------
