@@ -9,6 +9,9 @@ from typer.testing import CliRunner
 
 from carekey.cli.main import app
 from carekey.config import get_settings
+from carekey.store import migrate
+
+MIGRATIONS = Path(migrate.__file__).parent / "migrations" / "versions"
 
 
 @pytest.fixture
@@ -23,7 +26,8 @@ def test_upgrade_then_seed_then_skip(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "data" / "carekey.db").exists()
-    assert "0003" in result.output  # the newest migration
+    newest = sorted(p.name for p in MIGRATIONS.glob("0*.py"))[-1][:4]
+    assert f"→ {newest}" in result.output  # migrated up to the newest migration
     result = runner.invoke(app, ["db", "upgrade"])
     assert "allerede" in result.output
     result = runner.invoke(app, ["seed", "--profile", "small", "--seed", "3"])

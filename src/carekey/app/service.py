@@ -50,8 +50,9 @@ from carekey.app.live import LiveStore, Policy
 from carekey.app.lockup import LockUp
 from carekey.app.outbox import Outbox
 from carekey.app.seal import IdleSeal
+from carekey.app.views import AppStatus, DoorView, VisitOutcome
 from carekey.app.wallet import Wallet, WalletError, check_code
-from carekey.clock import Clock, local
+from carekey.clock import Clock
 from carekey.link.driver import DoorEntry, PhoneDriver, VisitResult
 from carekey.link.logread import LogRead
 from carekey.link.transport import Transport
@@ -72,62 +73,6 @@ _LIVE_KEYS = ("freshness", "policy", "denylist", "time_token")
 # (docs/protocol.md, time tokens): an older one would make the door refuse the whole request.
 BROADCAST_TOKEN_MAX_AGE = dt.timedelta(seconds=45)
 SYNC_EVERY = dt.timedelta(seconds=30)
-
-
-@dataclass(frozen=True)
-class DoorView:
-    """One door as the employee sees it."""
-
-    door_id: str
-    kind: str  # home_lock, entrance_controller, gate_controller
-    label: str
-    citizen_name: str
-    address: str
-    emergency: bool = False
-
-
-@dataclass(frozen=True)
-class VisitOutcome:
-    """The result of tapping open or lock, with a message for people."""
-
-    ok: bool
-    code: str
-    message_da: str
-    message_en: str
-    state: str | None = None
-
-    def message(self, lang: str = "da") -> str:
-        """The message in ``lang``."""
-        return self.message_en if lang == "en" else self.message_da
-
-
-@dataclass(frozen=True)
-class AppStatus:
-    """What the top of the screen shows."""
-
-    enrolled: bool
-    keys_present: bool
-    unlocked: bool
-    keys_valid_until: dt.datetime | None
-    online: bool | None  # None: not tried yet
-    pending_uploads: int
-    employee_number: str | None
-    wrong_codes: int
-    freshness_expires_at: dt.datetime | None = None  # when the proof of freshness runs out
-    freshness_warning: bool = False  # less than policy.freshness_warn_s left, or run out
-    freshness_expired: bool = False  # run out by the phone's clock (or never had one)
-
-    def valid_until_local(self) -> str | None:
-        """'HH:MM' in Europe/Copenhagen."""
-        if self.keys_valid_until is None:
-            return None
-        return local(self.keys_valid_until).strftime("%H:%M")
-
-    def freshness_until_local(self) -> str | None:
-        """'HH:MM' (Europe/Copenhagen) when the proof of freshness runs out."""
-        if self.freshness_expires_at is None:
-            return None
-        return local(self.freshness_expires_at).strftime("%H:%M")
 
 
 @dataclass
