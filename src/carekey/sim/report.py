@@ -121,6 +121,12 @@ def write_report(directory: Path, summary: dict[str, Any], details: dict[str, An
             summary.get("non_staff_home_openings"),
             0,
         ),
+        (
+            "Alarmtyper, hvis scenarie nåede kontoret (fast, brudt op, stående åben, lavt "
+            "batteri, ukendt) / alarm kinds whose scenario reached the office",
+            sum(1 for n in (summary.get("alarms_raised") or {}).values() if n),
+            len(summary.get("alarms_raised") or {}) or 5,
+        ),
     ]
     rows = "\n".join(
         f"<tr><td>{html.escape(label)}</td><td>{value}</td>"
