@@ -133,6 +133,13 @@ def session_factory(engine: Engine, *, info: dict[str, Any] | None = None) -> se
     return sessionmaker(engine, expire_on_commit=False, info=info or {})
 
 
+def writer_engine(engine: Engine) -> Engine:
+    """The same engine (pool, events) whose transactions are declared as writing by default
+    (``WRITES: True``): for the CLI and the simulation, which write outside requests, beside a
+    running server. A session may still declare itself read-only (``declare_writes``)."""
+    return engine.execution_options(**{WRITES: True})
+
+
 def declare_writes(session: Session, writes: bool) -> None:
     """Say whether the session's transaction will write, before its first statement (later it
     has no effect): on SQLite a writer begins ``BEGIN IMMEDIATE``, see ``_sqlite_transactions``.
