@@ -13,7 +13,8 @@ from carekey.access import Actor
 from carekey.audit import export
 from carekey.audit import service as audit_log
 from carekey.domain import enums as e
-from carekey.http.deps import ActorDep, NowDep, SessionDep
+from carekey.http.deps import ActorDep, NowDep, SessionDep, writes_on_read
+from carekey.store.db import declare_writes
 
 router = APIRouter(prefix="/api/v1/admin", tags=["revision / audit"])
 
@@ -55,6 +56,7 @@ def audit(
 
 
 @router.get("/audit.csv", response_class=StreamingResponse)
+@writes_on_read
 def audit_csv(
     request: Request,
     db: SessionDep,
@@ -90,4 +92,5 @@ def _stream(request: Request, actor: Actor, filters: dict[str, Any]) -> Iterator
     # The response is sent after the request's own session has committed and closed, so the
     # export reads through a session of its own, in one read-only transaction.
     with request.app.state.sessions() as db, db.begin():
+        declare_writes(db, False)
         yield from export.audit_csv(audit_log.iter_audit(db, actor=actor, **filters))

@@ -30,7 +30,8 @@ from carekey.clock import COPENHAGEN
 from carekey.dashboard import service as dashboard
 from carekey.domain import enums as e
 from carekey.domain.errors import ForbiddenError, NotFoundError
-from carekey.http.deps import NowDep, SessionDep
+from carekey.http.deps import NowDep, SessionDep, writes_on_read
+from carekey.store.db import declare_writes
 
 router = APIRouter(include_in_schema=False)
 
@@ -194,6 +195,7 @@ def _stamp(now: dt.datetime) -> str:
 
 
 @router.get("/audit.csv")
+@writes_on_read
 def audit_csv_export(
     request: Request, user: AuditExporter, db: SessionDep, now: NowDep
 ) -> Response:
@@ -206,6 +208,7 @@ def audit_csv_export(
         # The response is sent after the request's session has committed and closed, so the
         # export reads through a session of its own, in one read-only transaction.
         with request.app.state.sessions() as own, own.begin():
+            declare_writes(own, False)
             rows = iter(()) if nothing else audit_log.iter_audit(own, actor=actor, **query)
             yield from export.audit_csv(rows)
 
@@ -217,6 +220,7 @@ def audit_csv_export(
 
 
 @router.get("/audit.xlsx")
+@writes_on_read
 def audit_xlsx_export(
     request: Request, user: AuditExporter, db: SessionDep, now: NowDep
 ) -> Response:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from carekey.app import cli as keyapp_cli
 from carekey.config import Settings, get_settings
 from carekey.domain.errors import DomainError
-from carekey.store.db import create_db_engine
+from carekey.store.db import create_db_engine, writer_engine
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -63,7 +63,7 @@ def _settings(database_url: str | None) -> Settings:
 
 def _engine(settings: Settings) -> Engine:
     try:
-        return create_db_engine(settings.resolved_database_url)
+        return writer_engine(create_db_engine(settings.resolved_database_url))
     except ValueError as exc:
         _fail(str(exc))
 
@@ -335,7 +335,7 @@ def serve(
                 console.print(line, soft_wrap=True, highlight=False)
             if live:
                 activity = LiveActivity(
-                    create_db_engine(settings.resolved_database_url),
+                    writer_engine(create_db_engine(settings.resolved_database_url)),
                     server_url=url,
                     secret=settings.secret_key.get_secret_value(),
                     data_dir=demo / "live",

@@ -45,6 +45,16 @@ class TooManyAttemptsError(DomainError):
         self.retry_after_s = retry_after_s
 
 
+class UnavailableError(DomainError):
+    """The server cannot do it now, through no fault of the request (the database is busy or
+    its disk is full); nothing was stored, and the same request may be sent again after
+    ``retry_after_s``."""
+
+    def __init__(self, code: str, message_da: str, message_en: str, retry_after_s: int) -> None:
+        super().__init__(code, message_da, message_en)
+        self.retry_after_s = retry_after_s
+
+
 def not_found(what_da: str, what_en: str) -> NotFoundError:
     """The standard "not found" for a kind of thing, e.g. ``not_found("Telefonen", "phone")``."""
     return NotFoundError(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -13,12 +13,37 @@ from sqlalchemy.orm import Session
 from carekey.access import Actor
 from carekey.auth.service import actor_from_token
 from carekey.domain.errors import UnauthorizedError
+from carekey.store.db import declare_writes, unavailable_as_domain_error
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_WRITES_ON_READ = "__carekey_writes_on_read__"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def writes_on_read(endpoint: F) -> F:
+    """Mark a GET endpoint that writes (an audit record of an export, say), so that its
+    transaction is a writer's like a POST's (see ``get_db``)."""
+    setattr(endpoint, _WRITES_ON_READ, True)
+    return endpoint
+
+
+def request_writes(request: Request) -> bool:
+    """Whether the request's transaction will write: every method but GET, HEAD and OPTIONS,
+    and the endpoints marked ``writes_on_read``."""
+    if request.method not in READ_METHODS:
+        return True
+    return bool(getattr(request.scope.get("endpoint"), _WRITES_ON_READ, False))
 
 
 def get_db(request: Request) -> Iterator[Session]:
     """One unit of work per request: committed when the endpoint returns, rolled back if it
-    raises, so a refused request never leaves anything half-written."""
-    with request.app.state.sessions() as session, session.begin():
+    raises, so a refused request never leaves anything half-written. On SQLite a request that
+    writes takes the write lock at its start and waits its turn behind another writer
+    (``store.db.declare_writes``); a busy or full database answers 503 with Retry-After."""
+    sessions = request.app.state.sessions
+    with unavailable_as_domain_error(sessions), sessions() as session, session.begin():
+        declare_writes(session, request_writes(request))
         yield session
 
 

@@ -19,6 +19,7 @@ from carekey.domain.errors import (
     NotFoundError,
     TooManyAttemptsError,
     UnauthorizedError,
+    UnavailableError,
 )
 from carekey.protocol.errors import ProtocolError
 
@@ -31,6 +32,7 @@ _STATUS: list[tuple[type[DomainError], int]] = [
     (ConflictError, 409),
     (InvariantError, 422),
     (TooManyAttemptsError, 429),
+    (UnavailableError, 503),
 ]
 
 
@@ -43,7 +45,7 @@ def headers_of(exc: DomainError) -> dict[str, str] | None:
     """Headers that go with the status: how to authenticate, or when to try again."""
     if isinstance(exc, UnauthorizedError):
         return {"WWW-Authenticate": "Bearer"}
-    if isinstance(exc, TooManyAttemptsError):
+    if isinstance(exc, TooManyAttemptsError | UnavailableError):
         return {"Retry-After": str(exc.retry_after_s)}
     return None
 

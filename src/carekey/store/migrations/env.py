@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
+from carekey.store.db import WRITES
 from carekey.store.models import Base
 
 config = context.config
@@ -13,6 +14,10 @@ if not isinstance(engine, Engine):  # pragma: no cover - only when someone runs 
     raise RuntimeError("Run migrations with `carekey db upgrade`, which knows the database URL")
 
 with engine.connect() as connection:
+    # One transaction (on SQLite too, see store.db._sqlite_transactions: its DDL is
+    # transactional, so a migration that fails leaves the schema as it was), holding the write
+    # lock from its start.
+    connection.execution_options(**{WRITES: True})
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
