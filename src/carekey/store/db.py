@@ -13,16 +13,29 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from carekey.config import normalize_database_url
+from carekey.store import deadline
+from carekey.store.deadline import DatabaseTimeouts
 
 POSTGRES_POOL_SIZE = 16
 POSTGRES_POOL_OVERFLOW = 8
 
 
-def create_db_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
+def create_db_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    timeouts: DatabaseTimeouts | None = None,
+    **kwargs: Any,
+) -> Engine:
     """An engine for a ``postgresql://`` or ``sqlite:///`` URL, set up the way CareKey needs it.
 
     SQLite gets foreign keys enforced, WAL journaling and a busy timeout, and its parent folder
     is created, so a new user needs nothing installed.
+
+    PostgreSQL with ``timeouts`` (the server passes them; the CLI and migrations do not, so a
+    long import is not cut short): connect, statement, lock and pool-checkout timeouts, and
+    connections whose every wait ends with the request's budget (``carekey.store.deadline``),
+    so a stalled database answers 503 fast and the pool recovers by itself once it is back.
     """
     url = normalize_database_url(url)
     parsed = make_url(url)
@@ -40,7 +53,19 @@ def create_db_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
     # backend fork each) in the morning rush.
     kwargs.setdefault("pool_size", POSTGRES_POOL_SIZE)
     kwargs.setdefault("max_overflow", POSTGRES_POOL_OVERFLOW)
-    return create_engine(url, echo=echo, **kwargs)
+    if timeouts is None:
+        return create_engine(url, echo=echo, **kwargs)
+    kwargs.setdefault("pool_timeout", timeouts.pool_s)
+    kwargs["connect_args"] = {**timeouts.connect_args(), **kwargs.get("connect_args", {})}
+    engine = create_engine(url, echo=echo, **kwargs)
+    event.listen(engine, "do_connect", _deadline_connect)
+    return engine
+
+
+def _deadline_connect(
+    _dialect: object, _record: object, cargs: tuple[Any, ...], cparams: dict[str, Any]
+) -> Any:
+    return deadline.connect(*cargs, **cparams)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
