@@ -9,7 +9,7 @@ from typing import Any
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -34,7 +34,7 @@ from carekey.server.headers import SecurityHeaders
 from carekey.signin import api as auth
 from carekey.staff import api as staff
 from carekey.store.cache import CACHE_KEY, TimedCache
-from carekey.store.db import create_db_engine, ping, session_factory
+from carekey.store.db import create_db_engine, ping, session_factory, write_probe
 from carekey.store.deadline import DatabaseTimeouts, request_budget
 from carekey.store.migrate import current_revision, head_revision
 
@@ -128,7 +128,7 @@ def create_app(
         except Exception as exc:  # readiness answers, whatever the database does
             checks["read_error"] = type(exc).__name__
         try:
-            _write_probe(state.engine)
+            write_probe(state.engine)
             checks["write"] = True
         except Exception as exc:
             checks["write_error"] = type(exc).__name__
@@ -189,9 +189,3 @@ def _check_schema(state: State) -> None:
     """Read the schema's revision; remember once it is current (it stays so while we run)."""
     ping(state.engine)
     state.schema_seen_current = current_revision(state.engine) == state.head_revision
-
-
-def _write_probe(engine: Engine) -> None:
-    """A tiny real write, committed: the one row of ``alembic_version`` set to itself."""
-    with engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = version_num"))

@@ -95,3 +95,10 @@ def ping(engine: Engine) -> None:
     """Raise unless the database answers a trivial query (for ``/healthz``)."""
     with engine.connect() as connection:
         connection.execute(text("SELECT 1"))
+
+
+def write_probe(engine: Engine) -> None:
+    """Raise unless the database takes a tiny real write, committed (for ``/readyz``): the one
+    row of ``alembic_version`` set to itself, so a full disk or a read-only database shows."""
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
