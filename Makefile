@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: demo test fuzz bench lint types imports pytest lock serve clean
+.PHONY: demo test faults fuzz bench lint types imports pytest lock serve clean
 
 # A stamp per lock file: the venv is rebuilt only when a lock file changes.
 $(BIN)/python:
@@ -72,6 +72,11 @@ pytest: $(VENV)/.dev-stamp
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --junitxml=$(JUNIT_XML) \
 	  --cov --cov-report=term --cov-report=json:$(COVERAGE_JSON) $(PYTEST_ARGS)
 	$(BIN)/python tools/coverage_floor.py $(COVERAGE_JSON) --junit $(JUNIT_XML)
+
+# The fault-injection suite in full (tests/faults: an own PostgreSQL frozen for 20 s, restarted,
+# killed mid-upload); `make test` runs it short (a 6 s freeze).
+faults: $(VENV)/.dev-stamp
+	CAREKEY_FAULTS_FULL=1 $(BIN)/pytest -q -s tests/faults $(PYTEST_ARGS)
 
 # Regenerate the lock files after changing dependencies in pyproject.toml.
 lock: $(VENV)/.dev-stamp

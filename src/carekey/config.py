@@ -30,6 +30,15 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "info"
+    # How long the server waits on PostgreSQL (seconds; ``carekey.store.deadline``): opening a
+    # connection, the server-side statement and lock timeouts, a pooled connection, and a
+    # request's whole budget for database waits. A stalled database then answers 503 with
+    # Retry-After within about ``db_request_timeout_s`` + ``db_connect_timeout_s``.
+    db_connect_timeout_s: float = Field(default=2.0, ge=2.0, le=60.0)
+    db_statement_timeout_s: float = Field(default=2.5, gt=0.0, le=3600.0)
+    db_lock_timeout_s: float = Field(default=2.0, gt=0.0, le=3600.0)
+    db_pool_timeout_s: float = Field(default=2.0, gt=0.0, le=60.0)
+    db_request_timeout_s: float = Field(default=3.0, gt=0.0, le=3600.0)
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from carekey.config import Settings
 from carekey.server.app import create_app
@@ -29,3 +29,32 @@ def test_healthz_reports_an_unmigrated_database(tmp_path: Path) -> None:
     assert response.status_code == 503
     assert response.json()["schema"] == "needs upgrade"
     engine.dispose()
+
+
+def test_readyz_tells_read_and_write_apart(engine: Engine) -> None:
+    with TestClient(create_app(Settings(), engine=engine)) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json()["checks"] == {"read": True, "write": True, "schema": "current"}
+        with engine.begin() as connection:  # a database nobody may write to any more
+            connection.execute(text("DROP TABLE alembic_version"))
+        broken = client.get("/readyz")
+    assert broken.status_code == 503
+    assert broken.json()["checks"]["write"] is False
+    assert broken.json()["error"]["code"] == "server.not_ready"
+    assert broken.headers["retry-after"]
+
+
+def test_an_unexpected_error_answers_in_the_json_error_shape(engine: Engine) -> None:
+    app = create_app(Settings(), engine=engine)
+
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/api/v1/boom", boom)
+    app.router.routes.insert(0, app.router.routes.pop())  # before the admin UI's mount
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/api/v1/boom")
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "server.internal_error"

@@ -51,6 +51,35 @@ class ServerError(AppError):
         self.status = status
 
 
+class UnavailableError(ServerError):
+    """The server answered but cannot serve right now (503, or a 502/504 from a proxy in
+    front): nothing was done, and the same request may be sent again later (``retry_after_s``
+    from the server's ``Retry-After``). Not a bad answer and not a refusal."""
+
+    def __init__(
+        self, code: str, message_da: str, message_en: str, status: int, retry_after_s: int
+    ) -> None:
+        super().__init__(code, message_da, message_en, status)
+        self.retry_after_s = retry_after_s
+
+
+_UNAVAILABLE = (502, 503, 504)
+
+
+def _unavailable(response: Any, code: str = "app.server_unavailable") -> UnavailableError:
+    try:
+        retry_after = max(1, int(response.headers.get("retry-after", "5")))
+    except (AttributeError, ValueError):
+        retry_after = 5
+    return UnavailableError(
+        code,
+        "Serveren er midlertidigt utilgængelig; prøv igen om lidt. Nøglerne virker stadig",
+        "The server is temporarily unavailable; try again shortly. The keys still work",
+        response.status_code,
+        retry_after,
+    )
+
+
 def _offline(exc: Exception) -> OfflineError:
     return OfflineError(
         "app.offline",
@@ -84,6 +113,8 @@ class ServerClient:
         try:
             data = response.json()
         except ValueError as exc:
+            if response.status_code in _UNAVAILABLE:
+                raise _unavailable(response) from exc
             raise ServerError(
                 "app.bad_response",
                 "Serveren svarede uforståeligt",
@@ -92,6 +123,8 @@ class ServerClient:
             ) from exc
         if response.status_code >= 400:
             error = data.get("error", {}) if isinstance(data, dict) else {}
+            if response.status_code in _UNAVAILABLE:
+                raise _unavailable(response, str(error.get("code", "app.server_unavailable")))
             raise ServerError(
                 str(error.get("code", "app.server_error")),
                 str(error.get("message", "Serveren afviste forespørgslen")),

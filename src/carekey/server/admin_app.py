@@ -16,6 +16,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import MutableHeaders, State
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -37,7 +38,15 @@ from carekey.adminui.security import (
     set_session_cookie,
 )
 from carekey.domain.errors import DomainError
-from carekey.http.errors import error_body, status_of
+from carekey.http.errors import (
+    RETRY_AFTER_S,
+    UnexpectedErrors,
+    database_unavailable,
+    error_body,
+    internal_error_response,
+    status_of,
+    unavailable_response,
+)
 from carekey.store import models as m
 
 STATIC_DIR = Path(__file__).parents[1] / "adminui" / "static"
@@ -65,6 +74,7 @@ def create_admin_ui(state: State) -> FastAPI:
     for part in (dashboard_pages, door_pages, audit_pages, staff, phones, districts, citizens):
         app.include_router(part.router)
     app.include_router(emergency_keys.router)
+    app.add_middleware(UnexpectedErrors, answer=_unexpected_answer)
     app.add_middleware(LanguageAndSession)
 
     @app.exception_handler(SignInRequiredError)
@@ -114,6 +124,30 @@ def create_admin_ui(state: State) -> FastAPI:
             status_code=status_of(exc),
         )
 
+    @app.exception_handler(SQLAlchemyError)
+    async def database_error(request: Request, exc: SQLAlchemyError) -> Response:
+        """A database that cannot serve: 503 with Retry-After (the page says to try again);
+        any other database error: 500. Under ``/api/`` the API's JSON shape."""
+        if request.url.path.startswith("/api/"):
+            if database_unavailable(exc):
+                return unavailable_response(exc, request)
+            return internal_error_response()
+        if database_unavailable(exc):
+            unavailable_response(exc, request)  # logs it
+            danish = i18n.current_language() == "da"
+            page = render(
+                request,
+                "error.html",
+                {
+                    "title": _("Det lykkedes ikke"),
+                    "message": UNAVAILABLE_DA if danish else UNAVAILABLE_EN,
+                },
+                status_code=503,
+            )
+            page.headers["Retry-After"] = str(RETRY_AFTER_S)
+            return page
+        return _unexpected_answer(request.scope, exc)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         """No such page; under ``/api/`` (an unknown API path) the API's JSON shape."""
@@ -130,6 +164,26 @@ def create_admin_ui(state: State) -> FastAPI:
         )
 
     return app
+
+
+UNAVAILABLE_DA: Final = "Serveren kan ikke nå sin database lige nu. Prøv igen om lidt."
+UNAVAILABLE_EN: Final = "The server cannot reach its database right now. Try again shortly."
+
+
+def _unexpected_answer(scope: Scope, exc: Exception) -> Response:
+    """An error no handler took, as the API's JSON under ``/api/``, else a plain page (no
+    template: whatever failed may fail again while rendering one)."""
+    if str(scope.get("path", "")).startswith("/api/"):
+        return unavailable_response(exc) if database_unavailable(exc) else internal_error_response()
+    if database_unavailable(exc):
+        status, da, en = 503, UNAVAILABLE_DA, UNAVAILABLE_EN
+    else:
+        status = 500
+        da = "Der skete en fejl på serveren; den er logget."
+        en = "Something went wrong on the server; it has been logged."
+    page = f"<!doctype html><title>CareKey</title><p lang='da'>{da}</p><p lang='en'>{en}</p>"
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else None
+    return HTMLResponse(page, status_code=status, headers=headers)
 
 
 _PAGE_HEADERS: Final = (

@@ -10,6 +10,8 @@ import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
+from starlette.datastructures import State
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 import carekey
 from carekey.audit import actions_api as admin_actions
@@ -22,7 +24,7 @@ from carekey.districts import api as districts
 from carekey.doors import api as doors
 from carekey.emergency_keys import api as emergency_keys
 from carekey.http.deps import DB_SESSIONS_PER_PROCESS
-from carekey.http.errors import install_error_handlers
+from carekey.http.errors import UnexpectedErrors, error_body, install_error_handlers
 from carekey.ingest import api as events
 from carekey.keyservice import api as keyapp
 from carekey.phones import api as phones
@@ -32,7 +34,8 @@ from carekey.server.headers import SecurityHeaders
 from carekey.signin import api as auth
 from carekey.staff import api as staff
 from carekey.store.cache import CACHE_KEY, TimedCache
-from carekey.store.db import create_db_engine, ping, session_factory
+from carekey.store.db import create_db_engine, ping, session_factory, write_probe
+from carekey.store.deadline import DatabaseTimeouts, request_budget
 from carekey.store.migrate import current_revision, head_revision
 
 
@@ -45,11 +48,14 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_engine = engine is None
-        app.state.engine = engine or create_db_engine(settings.resolved_database_url)
+        app.state.engine = engine or create_db_engine(
+            settings.resolved_database_url, timeouts=database_timeouts(settings)
+        )
         app.state.sessions = session_factory(app.state.engine, info={CACHE_KEY: TimedCache()})
         app.state.settings = settings
         app.state.clock = clock or SystemClock()
         app.state.head_revision = head_revision(app.state.engine)
+        app.state.schema_seen_current = False
         # The hot key-app endpoints' own bound on concurrent database sessions (see keyapp).
         app.state.db_limiter = anyio.CapacityLimiter(DB_SESSIONS_PER_PROCESS)
         try:
@@ -84,26 +90,102 @@ def create_app(
         app.include_router(router)
 
     @app.get("/healthz", tags=["drift / operations"])
-    def healthz(request: Request) -> JSONResponse:
-        """Liveness and readiness: the database answers and its schema is current."""
-        eng: Engine = request.app.state.engine
-        body: dict[str, Any] = {"status": "ok", "version": carekey.__version__}
-        try:
-            ping(eng)
-            body["database"] = eng.dialect.name
-            schema_ok = current_revision(eng) == request.app.state.head_revision
-            body["schema"] = "current" if schema_ok else "needs upgrade"
-        except Exception as exc:  # health must answer, whatever the database does
-            return JSONResponse(
-                {"status": "error", "database": "unreachable", "detail": type(exc).__name__},
-                status_code=503,
-            )
-        if not schema_ok:
+    async def healthz(request: Request) -> JSONResponse:
+        """Liveness: the process answers, fast, whatever the database does (a stalled database
+        must not get a live server restarted). Before the schema has been seen current once
+        (here or by ``/readyz``) it is checked, and an unmigrated database answers 503
+        ``needs upgrade``; an unreachable one then gives ``schema: unknown``, still 200."""
+        state = request.app.state
+        body: dict[str, Any] = {
+            "status": "ok",
+            "version": carekey.__version__,
+            "database": state.engine.dialect.name,
+        }
+        if not state.schema_seen_current:
+            try:
+                await anyio.to_thread.run_sync(_check_schema, state)
+            except Exception:  # liveness answers, whatever the database does
+                body["schema"] = "unknown"
+                return JSONResponse(body)
+        body["schema"] = "current" if state.schema_seen_current else "needs upgrade"
+        if not state.schema_seen_current:
             body["status"] = "degraded"
             return JSONResponse(body, status_code=503)
         return JSONResponse(body)
 
+    @app.get("/readyz", tags=["drift / operations"])
+    def readyz(request: Request) -> JSONResponse:
+        """Readiness: the database can be read (and its schema is current) and written. The
+        write is real and committed, a no-op update of the one-row ``alembic_version``, so a
+        full disk or a read-only database shows; a rolled-back write would not. 503 with
+        Retry-After and the error shape if either fails, so a load balancer sends no work."""
+        state = request.app.state
+        checks: dict[str, Any] = {"read": False, "write": False, "schema": "unknown"}
+        try:
+            _check_schema(state)
+            checks["read"] = True
+            checks["schema"] = "current" if state.schema_seen_current else "needs upgrade"
+        except Exception as exc:  # readiness answers, whatever the database does
+            checks["read_error"] = type(exc).__name__
+        try:
+            write_probe(state.engine)
+            checks["write"] = True
+        except Exception as exc:
+            checks["write_error"] = type(exc).__name__
+        body: dict[str, Any] = {
+            "status": "ready",
+            "version": carekey.__version__,
+            "database": state.engine.dialect.name,
+            "checks": checks,
+        }
+        if checks["read"] and checks["write"] and checks["schema"] == "current":
+            return JSONResponse(body)
+        body["status"] = "not_ready"
+        body.update(
+            error_body(
+                "server.not_ready",
+                "Serveren kan ikke betjene forespørgsler lige nu; se checks",
+                "The server cannot serve requests right now; see checks",
+            )
+        )
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
+
     # The administration UI last: it answers every path the API does not.
     app.mount("/", create_admin_ui(app.state))
+    app.add_middleware(UnexpectedErrors)
+    app.add_middleware(DatabaseBudget, seconds=settings.db_request_timeout_s)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def database_timeouts(settings: Settings) -> DatabaseTimeouts:
+    """The PostgreSQL timeouts of the server's engine, from the ``CAREKEY_DB_*`` settings."""
+    return DatabaseTimeouts(
+        connect_s=settings.db_connect_timeout_s,
+        statement_s=settings.db_statement_timeout_s,
+        lock_s=settings.db_lock_timeout_s,
+        pool_s=settings.db_pool_timeout_s,
+        request_s=settings.db_request_timeout_s,
+    )
+
+
+class DatabaseBudget:
+    """Every request gets ``seconds`` for its database waits, counted from its arrival
+    (``carekey.store.deadline``): past them, it answers 503 instead of hanging."""
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with request_budget(self.seconds):
+            await self.app(scope, receive, send)
+
+
+def _check_schema(state: State) -> None:
+    """Read the schema's revision; remember once it is current (it stays so while we run)."""
+    ping(state.engine)
+    state.schema_seen_current = current_revision(state.engine) == state.head_revision

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from carekey.config import normalize_database_url
 from carekey.domain.errors import UnavailableError
+from carekey.store import deadline
+from carekey.store.deadline import DatabaseTimeouts
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +27,23 @@ POSTGRES_POOL_SIZE = 16
 POSTGRES_POOL_OVERFLOW = 8
 
 
-def create_db_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
+def create_db_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    timeouts: DatabaseTimeouts | None = None,
+    **kwargs: Any,
+) -> Engine:
     """An engine for a ``postgresql://`` or ``sqlite:///`` URL, set up the way CareKey needs it.
 
     SQLite gets foreign keys enforced, WAL journaling with a bounded WAL file, a busy timeout,
     and real transactions (``_sqlite_transactions``); its parent folder is created, so a new
     user needs nothing installed.
+
+    PostgreSQL with ``timeouts`` (the server passes them; the CLI and migrations do not, so a
+    long import is not cut short): connect, statement, lock and pool-checkout timeouts, and
+    connections whose every wait ends with the request's budget (``carekey.store.deadline``),
+    so a stalled database answers 503 fast and the pool recovers by itself once it is back.
     """
     url = normalize_database_url(url)
     parsed = make_url(url)
@@ -49,7 +62,19 @@ def create_db_engine(url: str, *, echo: bool = False, **kwargs: Any) -> Engine:
     # backend fork each) in the morning rush.
     kwargs.setdefault("pool_size", POSTGRES_POOL_SIZE)
     kwargs.setdefault("max_overflow", POSTGRES_POOL_OVERFLOW)
-    return create_engine(url, echo=echo, **kwargs)
+    if timeouts is None:
+        return create_engine(url, echo=echo, **kwargs)
+    kwargs.setdefault("pool_timeout", timeouts.pool_s)
+    kwargs["connect_args"] = {**timeouts.connect_args(), **kwargs.get("connect_args", {})}
+    engine = create_engine(url, echo=echo, **kwargs)
+    event.listen(engine, "do_connect", _deadline_connect)
+    return engine
+
+
+def _deadline_connect(
+    _dialect: object, _record: object, cargs: tuple[Any, ...], cparams: dict[str, Any]
+) -> Any:
+    return deadline.connect(*cargs, **cparams)
 
 
 SQLITE_BUSY_TIMEOUT_MS = 5_000
@@ -224,3 +249,12 @@ def ping(engine: Engine) -> None:
     """Raise unless the database answers a trivial query (for ``/healthz``)."""
     with engine.connect() as connection:
         connection.execution_options(**{WRITES: False}).execute(text("SELECT 1"))
+
+
+def write_probe(engine: Engine) -> None:
+    """Raise unless the database takes a tiny real write, committed (for ``/readyz``): the one
+    row of ``alembic_version`` set to itself, so a full disk or a read-only database shows."""
+    with engine.connect() as connection:
+        connection.execution_options(**{WRITES: True})
+        with connection.begin():
+            connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
