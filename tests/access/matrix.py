@@ -59,6 +59,7 @@ GET    /docs                                   public  public  public  public  p
 GET    /docs/oauth2-redirect                   public  public  public  public  public  public  public  public
 GET    /redoc                                  public  public  public  public  public  public  public  public
 GET    /healthz                                public  public  public  public  public  public  public  public
+GET    /readyz                                 public  public  public  public  public  public  public  public
 GET    /lang/{language}                        public  public  public  public  public  public  public  public
 GET    /login                                  public  public  public  public  public  public  public  public
 GET    /login/totp                             public  public  public  public  public  public  public  public

@@ -171,7 +171,15 @@ def grant_revoked(grant_id: int) -> Effect:
 
 # --- public routes -----------------------------------------------------------------------------
 
-for _path in ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/healthz", "/login"):
+for _path in (
+    "/openapi.json",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/redoc",
+    "/healthz",
+    "/readyz",
+    "/login",
+):
     simple("GET", _path)
 simple("GET", "/lang/{language}", "/lang/en", params={"next": "/"})
 simple("GET", "/login/totp")
