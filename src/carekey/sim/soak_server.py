@@ -3,7 +3,7 @@ worker, for finding what grows during ``carekey bench soak`` (a benchmark tool, 
 
 Without ``CAREKEY_SOAK_TRACE_DIR`` this is exactly ``carekey serve``. With it, every worker (each
 imports this module as ``__mp_main__`` when ``multiprocessing`` spawns it) starts ``tracemalloc``
-and writes, every ``CAREKEY_SOAK_TRACE_S`` seconds (default 60), a snapshot
+30 s after its start, then writes every ``CAREKEY_SOAK_TRACE_S`` seconds (default 60) a snapshot
 ``<dir>/<pid>-<n>.snap`` and the 40 most numerous object types (``<pid>-<n>.types``). Compare two
 snapshots with ``python -m carekey.sim.soak_server diff A.snap B.snap``: the lines of code whose
 allocations still alive grew the most. Tracing costs CPU and memory of its own: figures of a
@@ -15,6 +15,7 @@ from __future__ import annotations
 import collections
 import gc
 import os
+import runpy
 import sys
 import threading
 import time
@@ -26,7 +27,11 @@ TRACE_S_ENV = "CAREKEY_SOAK_TRACE_S"
 
 
 def _probe(folder: Path, every_s: float) -> None:
-    """Write a snapshot and the object counts every ``every_s`` seconds, forever."""
+    """Start tracing once the worker has had time to start (tracing from the first import makes
+    the start too slow), then write a snapshot and the object counts every ``every_s`` seconds,
+    forever."""
+    time.sleep(30)
+    tracemalloc.start(10)
     n = 0
     while True:
         time.sleep(every_s)
@@ -43,7 +48,6 @@ def start_probe() -> None:
     folder = os.environ.get(TRACE_DIR_ENV)
     if not folder:
         return
-    tracemalloc.start(12)
     every_s = float(os.environ.get(TRACE_S_ENV, "60"))
     threading.Thread(target=_probe, args=(Path(folder), every_s), daemon=True).start()
 
@@ -63,7 +67,5 @@ if __name__ == "__mp_main__":  # a worker spawned by the server's supervisor
 elif __name__ == "__main__":
     if sys.argv[1:2] == ["diff"]:
         diff(sys.argv[2], sys.argv[3])
-    else:
-        from carekey.cli.main import run
-
-        run()
+    else:  # the ``carekey`` command line, run as ``python -m carekey`` would
+        runpy.run_module("carekey", run_name="__main__")  # __main__ stays this module
