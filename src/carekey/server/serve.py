@@ -36,6 +36,7 @@ import uvicorn
 
 from carekey.config import Settings
 from carekey.server.app import create_app
+from carekey.server.memory import pin_mmap_threshold
 
 GRACEFUL_S: Final = 5
 RESTART_DELAY_S: Final = 0.5  # before restarting a worker that died while serving
@@ -95,7 +96,9 @@ class _ReadyServer(uvicorn.Server):
 
 def _worker(settings: Settings, host: str, port: int, keep_alive_s: int, ready: Event) -> None:
     """One worker process: its own socket, one uvicorn server (which handles SIGTERM/SIGINT);
-    sets ``ready`` once it serves."""
+    sets ``ready`` once it serves. Large freed blocks go back to the system
+    (:func:`carekey.server.memory.pin_mmap_threshold`, issue 14)."""
+    pin_mmap_threshold()
     sock = reuseport_socket(host, port)
     config = _uvicorn_config(settings, keep_alive_s=keep_alive_s)
     _ReadyServer(config, ready).run(sockets=[sock])
@@ -114,6 +117,7 @@ def run(
     if workers < 1:
         raise ValueError("workers must be at least 1")
     if workers == 1:
+        pin_mmap_threshold()  # as each worker does (issue 14)
         config = _uvicorn_config(settings, keep_alive_s=keep_alive_s, host=host, port=port)
         uvicorn.Server(config).run()
         return 0

@@ -31,11 +31,14 @@ def running_server(
     workers: int = 1,
     startup_s: float = 60.0,
     keep_alive_s: int | None = None,
+    module: str = "carekey",
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[tuple[str, int]]:
     """``carekey serve`` on loopback as a subprocess (``workers`` processes, see
     ``carekey.server.serve``); once ``/healthz`` answers, yields its base URL and process id (the
     workers are its children: a benchmark accounts for their CPU), and stops it afterwards
-    (terminate, then kill if it does not stop)."""
+    (terminate, then kill if it does not stop). ``module`` is what ``python -m`` runs (a
+    benchmark's own launcher of the same CLI); ``extra_env`` is added to the environment."""
     port = free_port()
     env = {
         **os.environ,
@@ -43,11 +46,12 @@ def running_server(
         "CAREKEY_SECRET_KEY": secret,
         "CAREKEY_ENVIRONMENT": "development",
         "CAREKEY_LOG_LEVEL": "warning",
+        **(extra_env or {}),
     }
     command = [
         sys.executable,
         "-m",
-        "carekey",
+        module,
         "serve",
         "--host",
         "127.0.0.1",
