@@ -10,6 +10,7 @@ from sqlalchemy import Engine, text
 from carekey.config import Settings
 from carekey.server.app import create_app
 from carekey.store.db import create_db_engine
+from carekey.store.migrate import upgrade
 
 
 def test_healthz_answers_on_a_migrated_database(engine: Engine) -> None:
@@ -31,7 +32,10 @@ def test_healthz_reports_an_unmigrated_database(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_readyz_tells_read_and_write_apart(engine: Engine) -> None:
+def test_readyz_tells_read_and_write_apart(tmp_path: Path) -> None:
+    # A database of its own: the test breaks it (the shared test database must stay whole).
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'ready.db'}")
+    upgrade(engine)
     with TestClient(create_app(Settings(), engine=engine)) as client:
         ready = client.get("/readyz")
         assert ready.status_code == 200
@@ -43,6 +47,7 @@ def test_readyz_tells_read_and_write_apart(engine: Engine) -> None:
     assert broken.json()["checks"]["write"] is False
     assert broken.json()["error"]["code"] == "server.not_ready"
     assert broken.headers["retry-after"]
+    engine.dispose()
 
 
 def test_an_unexpected_error_answers_in_the_json_error_shape(engine: Engine) -> None:

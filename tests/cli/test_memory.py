@@ -70,8 +70,3 @@ def test_pinned_threshold_returns_the_argon2_memory() -> None:
 def test_pin_succeeds_on_glibc_and_is_repeatable() -> None:
     assert pin_mmap_threshold()
     assert pin_mmap_threshold()
-
-
-@pytest.mark.skipif(GLIBC, reason="off glibc only")
-def test_pin_is_a_no_op_off_glibc() -> None:
-    assert pin_mmap_threshold() is False
