@@ -329,9 +329,23 @@ def running_server(
 
 def _run_load(plan: LoadPlan, echo: Echo, *, timeout_s: float) -> dict[str, float | int]:
     """Run the load generator in a separate process; relay its lines; return its figures."""
+    figures: dict[str, float | int] = run_load_process(
+        process_main, plan, echo, timeout_s=timeout_s
+    )
+    return figures
+
+
+def run_load_process(
+    target: Callable[[Any, Any], None], plan: Any, echo: Echo, *, timeout_s: float
+) -> Any:
+    """Run ``target(plan, queue)`` in a spawned process (so the load's CPU is not the server's
+    nor this process's), relay its ``("log", line)`` messages to ``echo``, raise on its
+    ``("error", text)`` or when it stops without a result or takes longer than ``timeout_s``,
+    and return the payload of its result message. The benchmarks of logins and of the soak
+    share it."""
     context = multiprocessing.get_context("spawn")
     messages: Any = context.Queue()
-    process = context.Process(target=process_main, args=(plan, messages), daemon=True)
+    process = context.Process(target=target, args=(plan, messages), daemon=True)
     process.start()
     deadline = time.monotonic() + timeout_s
     try:
@@ -351,8 +365,7 @@ def _run_load(plan: LoadPlan, echo: Echo, *, timeout_s: float) -> dict[str, floa
             elif kind == "error":
                 raise RuntimeError(f"the load process failed: {payload}")
             else:
-                result: dict[str, float | int] = payload
-                return result
+                return payload
     finally:
         process.join(timeout=10)
         if process.is_alive():

@@ -28,9 +28,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import multiprocessing
 import os
-import queue as queue_module
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -53,6 +51,7 @@ from carekey.sim.bench_login import (
     BENCH_PASSWORD,
     BENCH_SECRET,
     BENCH_SEED,
+    run_load_process,
     setup_bench_data,
     vacuum_analyze,
 )
@@ -125,35 +124,8 @@ def add_admin(engine: Engine, *, municipality_id: int, now: dt.datetime) -> str:
 
 def _run_load(plan: SoakPlan, echo: Echo, *, timeout_s: float) -> dict[str, Any]:
     """Run the load process; relay its lines; return its figures."""
-    context = multiprocessing.get_context("spawn")
-    messages: Any = context.Queue()
-    process = context.Process(target=process_main, args=(plan, messages), daemon=True)
-    process.start()
-    deadline = time.monotonic() + timeout_s
-    try:
-        while True:
-            try:
-                kind, payload = messages.get(timeout=1.0)
-            except queue_module.Empty:
-                if not process.is_alive():
-                    raise RuntimeError(
-                        f"the load process stopped without a result (exit {process.exitcode})"
-                    ) from None
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the load process took too long; stopped") from None
-                continue
-            if kind == "log":
-                echo(str(payload))
-            elif kind == "error":
-                raise RuntimeError(f"the load process failed: {payload}")
-            else:
-                result: dict[str, Any] = payload
-                return result
-    finally:
-        process.join(timeout=10)
-        if process.is_alive():
-            process.terminate()
-            process.join(timeout=5)
+    figures: dict[str, Any] = run_load_process(process_main, plan, echo, timeout_s=timeout_s)
+    return figures
 
 
 def summary(figures: dict[str, Any], *, duration_s: float) -> dict[str, Any]:
