@@ -9,6 +9,7 @@ from sqlalchemy import Engine, func, select
 
 from carekey.domain import enums as e
 from carekey.domain.errors import DomainError
+from carekey.domain.partner_policy import valid_cvr
 from carekey.seed.service import PROFILES, seed
 from carekey.store import models as m
 from carekey.store.db import create_db_engine
@@ -45,10 +46,31 @@ def test_copenhagen_profile_has_the_promised_sizes(engine: Engine) -> None:
     assert _count(engine, m.DoorDevice, m.DoorDevice.kind == e.DoorKind.ENTRANCE_CONTROLLER) == 1200
     assert _count(engine, m.Gate) == 300
     assert _count(engine, m.DoorDevice, m.DoorDevice.kind == e.DoorKind.GATE_CONTROLLER) == 300
-    assert _count(engine, m.Employee) == 1500
-    assert _count(engine, m.Phone) == 1500
+    municipal = (
+        m.Employee.partner_company_id.is_(None),
+        m.Employee.housing_association_id.is_(None),
+    )
+    assert _count(engine, m.Employee, *municipal) == 1500
+    assert _count(engine, m.Phone, m.Phone.partner_company_id.is_(None)) == 1500
     assert _count(engine, m.HousingAssociation) == 40
     assert _count(engine, m.PartnerCompany) == 6
+    # One user per association; per company an administrator and 5-20 workers with a phone each.
+    assert _count(engine, m.Employee, m.Employee.housing_association_id.is_not(None)) == 40
+    workers = _count(engine, m.EmployeeRole, m.EmployeeRole.role == e.Role.PARTNER_WORKER)
+    assert 6 * 5 <= workers <= 6 * 20
+    assert _count(engine, m.EmployeeRole, m.EmployeeRole.role == e.Role.PARTNER_ADMIN) == 6
+    assert _count(engine, m.Phone, m.Phone.partner_company_id.is_not(None)) == workers
+    # Nobody of another party is in a district; every company has a valid CVR number.
+    with engine.connect() as connection:
+        in_districts = connection.execute(
+            select(func.count())
+            .select_from(m.EmployeeDistrict)
+            .join(m.Employee, m.Employee.id == m.EmployeeDistrict.employee_id)
+            .where(m.Employee.partner_company_id.is_not(None))
+        ).scalar_one()
+        cvrs = connection.execute(select(m.PartnerCompany.cvr)).scalars().all()
+    assert in_districts == 0
+    assert all(valid_cvr(c or "") for c in cvrs)
     # Every citizen has a home lock in their own dwelling, in their own district's municipality.
     with engine.connect() as connection:
         orphans = connection.execute(
@@ -111,14 +133,19 @@ def test_unknown_profile_is_refused(engine: Engine) -> None:
 def test_issuer_key_is_sealed_and_opens_with_the_secret(engine: Engine) -> None:
     with engine.begin() as connection:
         seed(connection, profile="small", seed=1, secret=SECRET)
-        key = connection.execute(select(m.IssuerKey)).one()
-    assert key.private_key_sealed is not None
-    private = unseal(key.private_key_sealed, secret=SECRET, purpose="issuer_key")
+        keys = connection.execute(select(m.IssuerKey).order_by(m.IssuerKey.id)).all()
+    # The home-care key and the partner issuer key (home locks never trust it): two keys.
+    assert [k.purpose for k in keys] == [e.IssuerKeyPurpose.HOME_CARE, e.IssuerKeyPurpose.PARTNER]
+    assert keys[0].public_key != keys[1].public_key
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-    public = Ed25519PrivateKey.from_private_bytes(private).public_key()
-    assert public.public_bytes(Encoding.Raw, PublicFormat.Raw) == key.public_key
+    for key in keys:
+        assert key.private_key_sealed is not None
+        private = unseal(key.private_key_sealed, secret=SECRET, purpose="issuer_key")
+        public = Ed25519PrivateKey.from_private_bytes(private).public_key()
+        assert public.public_bytes(Encoding.Raw, PublicFormat.Raw) == key.public_key
+    key = keys[0]
     with pytest.raises(DomainError):
         unseal(key.private_key_sealed, secret="wrong", purpose="issuer_key")
     with pytest.raises(DomainError):

@@ -7,12 +7,13 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from carekey.domain import enums as e
 from carekey.domain.errors import InvariantError
+from carekey.domain.partner_policy import valid_cvr_near
 from carekey.store import models as m
 from tests.store.factories import World, door, make_world
 
@@ -107,8 +108,16 @@ def test_a_controller_is_never_placed_in_a_dwelling(session: Session, world: Wor
 
 
 def _agreement(session: Session) -> m.Agreement:
-    association = m.HousingAssociation(name="Boligforeningen Lindegården")
-    company = m.PartnerCompany(name="Nordpost", category=e.PartnerCategory.POST)
+    municipality_id = session.execute(select(m.Municipality.id)).scalars().first()
+    association = m.HousingAssociation(
+        municipality_id=municipality_id, name="Boligforeningen Lindegården"
+    )
+    company = m.PartnerCompany(
+        municipality_id=municipality_id,
+        name="Nordpost",
+        cvr=valid_cvr_near(24256790),
+        category=e.PartnerCategory.POST,
+    )
     session.add_all([association, company])
     session.flush()
     agreement = m.Agreement(
@@ -160,14 +169,19 @@ def test_agreement_covers_entrances_never_home_locks(session: Session, world: Wo
 
 def test_partner_credentials_never_open_homes(session: Session, world: World) -> None:
     agreement = _agreement(session)
-    staff = m.PartnerStaff(company_id=agreement.partner_company_id, full_name="Bo Bud")
+    staff = m.Employee(
+        municipality_id=world.municipality.id,
+        employee_number="P01-001",
+        full_name="Bo Bud",
+        partner_company_id=agreement.partner_company_id,
+    )
     session.add(staff)
     session.flush()
     base = {
         "municipality_id": world.municipality.id,
         "issuer_kid": bytes(8),
         "subject_type": e.SubjectType.PARTNER_STAFF,
-        "partner_staff_id": staff.id,
+        "employee_id": staff.id,
         "serial": 1,
         "denylist_version": 0,
         "door_device_ids": [world.entrance_controller.id],
@@ -184,6 +198,37 @@ def test_partner_credentials_never_open_homes(session: Session, world: World) ->
         session,
         insert(m.IssuedCredential).values(
             credential_id=b"\x01" * 16, kind=e.CredentialKind.HOME, **base
+        ),
+    )
+
+
+def test_a_person_belongs_to_at_most_one_other_party(session: Session, world: World) -> None:
+    agreement = _agreement(session)
+    _raw_fails(
+        session,
+        insert(m.Employee).values(
+            municipality_id=world.municipality.id,
+            employee_number="X1",
+            full_name="Både Og",
+            status="active",
+            session_epoch=0,
+            created_at=NOW,
+            housing_association_id=agreement.housing_association_id,
+            partner_company_id=agreement.partner_company_id,
+        ),
+    )
+
+
+def test_a_company_without_cvr_must_be_a_public_body(session: Session, world: World) -> None:
+    _raw_fails(
+        session,
+        insert(m.PartnerCompany).values(
+            municipality_id=world.municipality.id,
+            name="Uden CVR ApS",
+            organisation_kind="company",
+            category="parcel",
+            status="active",
+            created_at=NOW,
         ),
     )
 

@@ -35,6 +35,16 @@ class Action(StrEnum):
     EXPORT_AUDIT = "audit.export"  # CSV / Excel
     READ_ADMIN_ACTIONS = "admin_actions.read"
     MANAGE_ISSUER_KEYS = "issuer_keys.manage"
+    # Housing associations and partner companies (issue 15).
+    READ_ORGANISATIONS = "organisations.read"  # associations and companies, their users
+    MANAGE_ORGANISATIONS = "organisations.manage"  # register, approve, block; first users
+    READ_PROPERTIES = "properties.read"  # properties, entrances, gates, modules fitted
+    ANSWER_PERMISSION = "permissions.answer"  # the municipality's request for a module
+    READ_AGREEMENTS = "agreements.read"
+    MANAGE_AGREEMENTS = "agreements.manage"  # make, change, end; block a company
+    READ_PARTNER_LOG = "partner_log.read"  # partner openings (never home care)
+    MANAGE_PARTNER_STAFF = "partner_staff.manage"  # workers, phones, enrolment, block
+    REQUEST_ERRAND = "errands.request"  # a one-off delivery to a named resident
 
 
 class Reach(Enum):
@@ -45,13 +55,32 @@ class Reach(Enum):
     # Own districts, and never an employee who is an administrator (a district lead may not
     # block or edit the people who run the system).
     OWN_DISTRICTS_NOT_ADMINISTRATORS = "own_districts_not_administrators"
+    # The actor's own housing association or partner company, inside their municipality.
+    OWN_ASSOCIATION = "own_association"
+    OWN_COMPANY = "own_company"
 
 
 _M, _D, _DX = Reach.MUNICIPALITY, Reach.OWN_DISTRICTS, Reach.OWN_DISTRICTS_NOT_ADMINISTRATORS
+_A, _C = Reach.OWN_ASSOCIATION, Reach.OWN_COMPANY
+
+# The actions of the municipality's own office roles (never the other parties').
+_MUNICIPAL: Final = frozenset(
+    a
+    for a in Action
+    if a
+    not in {
+        Action.ANSWER_PERMISSION,
+        Action.MANAGE_AGREEMENTS,
+        Action.MANAGE_PARTNER_STAFF,
+        Action.REQUEST_ERRAND,
+    }
+)
 
 # Office roles only: care workers and installers act through the key app, never here.
 ROLE_TABLE: Final[dict[Role, dict[Action, Reach]]] = {
-    Role.ADMINISTRATOR: dict.fromkeys(Action, _M),
+    # The municipality sees agreements and partner openings and registers the organisations,
+    # but the agreements are the association's, the staff the company's.
+    Role.ADMINISTRATOR: dict.fromkeys(_MUNICIPAL, _M),
     Role.DISTRICT_LEAD: {
         Action.READ_STAFF: _D,
         # Employees of their own districts, never an administrator, and only the care-worker
@@ -81,15 +110,44 @@ ROLE_TABLE: Final[dict[Role, dict[Action, Reach]]] = {
         Action.READ_AUDIT: _M,
         Action.EXPORT_AUDIT: _M,
         Action.READ_ADMIN_ACTIONS: _M,
+        Action.READ_ORGANISATIONS: _M,
+        Action.READ_PROPERTIES: _M,
+        Action.READ_AGREEMENTS: _M,
+        Action.READ_PARTNER_LOG: _M,
+    },
+    # A housing association's user: its own properties, agreements and partner log; home care
+    # at most as an anonymous count (docs/access.md, "What an association sees").
+    Role.ASSOCIATION_USER: {
+        Action.READ_ORGANISATIONS: _A,
+        Action.READ_PROPERTIES: _A,
+        Action.ANSWER_PERMISSION: _A,
+        Action.READ_AGREEMENTS: _A,
+        Action.MANAGE_AGREEMENTS: _A,
+        Action.READ_PARTNER_LOG: _A,
+    },
+    # A partner company's administrator: its own staff and phones, agreements, openings.
+    Role.PARTNER_ADMIN: {
+        Action.READ_ORGANISATIONS: _C,
+        Action.READ_AGREEMENTS: _C,
+        Action.READ_PARTNER_LOG: _C,
+        Action.MANAGE_PARTNER_STAFF: _C,
+        Action.REQUEST_ERRAND: _C,
     },
 }
 
 OFFICE_ROLES: Final = frozenset(ROLE_TABLE)
 
+# The roles of the other parties' people; such a person holds no other role.
+ORGANISATION_ROLES: Final = frozenset(
+    {Role.ASSOCIATION_USER, Role.PARTNER_ADMIN, Role.PARTNER_WORKER}
+)
+ASSOCIATION_ROLES: Final = frozenset({Role.ASSOCIATION_USER})
+COMPANY_ROLES: Final = frozenset({Role.PARTNER_ADMIN, Role.PARTNER_WORKER})
+
 
 def _reach_of(actor: Actor, action: Action) -> Reach | None:
     reaches = {ROLE_TABLE.get(role, {}).get(action) for role in actor.roles} - {None}
-    for widest in (_M, _D, _DX):
+    for widest in (_M, _D, _DX, _A, _C):
         if widest in reaches:
             return widest
     return None
@@ -111,11 +169,15 @@ def reach(actor: Actor, action: Action) -> Scope:
     found = _reach_of(actor, action)
     if found is None:
         raise forbidden()
+    if (found is _A and actor.association_id is None) or (found is _C and actor.company_id is None):
+        raise forbidden()
     return Scope(
         municipality_id=actor.municipality_id,
-        district_ids=None if found is _M else actor.district_ids,
+        district_ids=None if found in (_M, _A, _C) else actor.district_ids,
         actor_employee_id=actor.employee_id,
         exclude_administrators=found is _DX,
+        association_id=actor.association_id if found is _A else None,
+        company_id=actor.company_id if found is _C else None,
     )
 
 
@@ -125,6 +187,7 @@ _ASSIGNABLE: Final[dict[Reach, frozenset[Role]]] = {
     _D: frozenset({Role.CARE_WORKER}),
     _DX: frozenset({Role.CARE_WORKER}),
 }
+_ASSIGNABLE[_M] = frozenset(Role) - ORGANISATION_ROLES
 
 # Who may hold a key to a citizen's home through an emergency grant (ROLES.md, "Keys").
 KEY_HOLDING_ROLES: Final = frozenset({Role.CARE_WORKER})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, exists, not_, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, exists, false, not_, or_, select, true
 from sqlalchemy.orm import Session
 
 from carekey.access.scope import Scope
@@ -56,9 +56,14 @@ def _employee_condition(scope: Scope, employee_id: Any) -> ColumnElement[bool]:
 
 
 def employees_in(scope: Scope) -> ColumnElement[bool]:
-    """A condition on ``Employee`` keeping the employees in reach."""
+    """A condition on ``Employee`` keeping the municipality's own employees in reach (never a
+    housing association's or a partner company's people: ``access.org_queries``)."""
+    if scope.organisation:
+        return false()
     return and_(
         m.Employee.municipality_id == scope.municipality_id,
+        m.Employee.housing_association_id.is_(None),
+        m.Employee.partner_company_id.is_(None),
         _employee_condition(scope, m.Employee.id),
     )
 
@@ -70,8 +75,13 @@ def employee_ids_in(scope: Scope, column: Any) -> ColumnElement[bool]:
 
 
 def phones_in(scope: Scope) -> ColumnElement[bool]:
-    """A condition on ``Phone``: a district lead reaches the phones of employees in reach."""
-    own = m.Phone.municipality_id == scope.municipality_id
+    """A condition on ``Phone``: the municipality's own phones (never a partner company's); a
+    district lead reaches the phones of employees in reach."""
+    if scope.organisation:
+        return false()
+    own = and_(
+        m.Phone.municipality_id == scope.municipality_id, m.Phone.partner_company_id.is_(None)
+    )
     if scope.district_ids is None:
         return own
     return and_(
@@ -81,6 +91,8 @@ def phones_in(scope: Scope) -> ColumnElement[bool]:
 
 def districts_in(scope: Scope) -> ColumnElement[bool]:
     """A condition on ``District``."""
+    if scope.organisation:
+        return false()
     own = m.District.municipality_id == scope.municipality_id
     if scope.district_ids is None:
         return own
@@ -89,6 +101,8 @@ def districts_in(scope: Scope) -> ColumnElement[bool]:
 
 def citizens_in(scope: Scope) -> ColumnElement[bool]:
     """A condition on ``Citizen``."""
+    if scope.organisation:
+        return false()
     own = m.Citizen.municipality_id == scope.municipality_id
     if scope.district_ids is None:
         return own
@@ -127,6 +141,8 @@ def doors_in(scope: Scope, door_id: Any = None) -> ColumnElement[bool]:
     """A condition on ``DoorDevice`` (or on a column holding a door id): the doors on the way to
     the homes of the citizens in reach."""
     column = m.DoorDevice.id if door_id is None else door_id
+    if scope.organisation:
+        return false()
     if scope.district_ids is None:
         if door_id is None:
             return m.DoorDevice.municipality_id == scope.municipality_id
@@ -138,6 +154,8 @@ def doors_in(scope: Scope, door_id: Any = None) -> ColumnElement[bool]:
 def audit_events_in(scope: Scope) -> ColumnElement[bool]:
     """A condition on ``AuditEvent``: every event of the municipality, or the events at the
     doors, or about the citizens, of the districts in reach."""
+    if scope.organisation:
+        return false()
     own = m.AuditEvent.municipality_id == scope.municipality_id
     if scope.district_ids is None:
         return own
@@ -154,6 +172,8 @@ def grants_in(scope: Scope) -> ColumnElement[bool]:
     """A condition on ``EmergencyKeyGrant``: for a district lead, grants whose citizen **and**
     employee are both in the lead's districts."""
     grant = m.EmergencyKeyGrant
+    if scope.organisation:
+        return false()
     own = grant.municipality_id == scope.municipality_id
     if scope.district_ids is None:
         return own
@@ -183,6 +203,15 @@ _NAMES: dict[type[Any], tuple[str, str]] = {
 }
 
 
+def _of_another_party(obj: object) -> bool:
+    """A housing association's or partner company's person or phone: not the municipality's
+    to see (404, like another municipality's)."""
+    return (
+        getattr(obj, "housing_association_id", None) is not None
+        or getattr(obj, "partner_company_id", None) is not None
+    )
+
+
 def in_scope(db: Session, scope: Scope, model: type[Any], object_id: int) -> bool:
     """Whether the object is in reach."""
     if not 1 <= object_id <= MAX_ID:
@@ -200,7 +229,12 @@ def get_in_scope(db: Session, scope: Scope, model: type[T], object_id: int) -> T
     """
     what = _NAMES[model]
     obj = db.get(model, object_id) if 1 <= object_id <= MAX_ID else None
-    if obj is None or getattr(obj, "municipality_id", None) != scope.municipality_id:
+    if (
+        obj is None
+        or getattr(obj, "municipality_id", None) != scope.municipality_id
+        or scope.organisation
+        or _of_another_party(obj)
+    ):
         raise not_found(*what)
     if scope.district_ids is not None and not in_scope(db, scope, model, object_id):
         raise forbidden()

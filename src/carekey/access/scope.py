@@ -19,8 +19,17 @@ class Scope:
     district_ids: frozenset[int] | None
     actor_employee_id: int
     exclude_administrators: bool = False
+    # Set for the user of a housing association or a partner company: the scope is that
+    # organisation's, and never reaches the municipality's staff, citizens or home doors.
+    association_id: int | None = None
+    company_id: int | None = None
+
+    @property
+    def organisation(self) -> bool:
+        """Whether the scope is a housing association's or a partner company's."""
+        return self.association_id is not None or self.company_id is not None
 
     @property
     def whole_municipality(self) -> bool:
         """Whether the scope covers every district of the municipality."""
-        return self.district_ids is None
+        return self.district_ids is None and not self.organisation

@@ -65,8 +65,7 @@ def _statement(scope: Scope, where: LogFilter) -> Select[*tuple[Any, ...]]:
             AE.employee_id,
             m.Employee.full_name.label("employee_name"),
             m.Employee.employee_number,
-            AE.partner_staff_id,
-            m.PartnerStaff.full_name.label("partner_name"),
+            m.Employee.partner_company_id,
             m.PartnerCompany.name.label("partner_company"),
             AE.citizen_id,
             m.Citizen.given_name,
@@ -88,8 +87,7 @@ def _statement(scope: Scope, where: LogFilter) -> Select[*tuple[Any, ...]]:
             evicted,
         )
         .outerjoin(m.Employee, m.Employee.id == AE.employee_id)
-        .outerjoin(m.PartnerStaff, m.PartnerStaff.id == AE.partner_staff_id)
-        .outerjoin(m.PartnerCompany, m.PartnerCompany.id == m.PartnerStaff.company_id)
+        .outerjoin(m.PartnerCompany, m.PartnerCompany.id == m.Employee.partner_company_id)
         .outerjoin(m.Citizen, m.Citizen.id == AE.citizen_id)
         .outerjoin(door, door.id == AE.door_device_id)
         .outerjoin(dwelling, dwelling.id == door.dwelling_id)

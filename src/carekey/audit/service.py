@@ -82,8 +82,8 @@ class AuditRow:
     employee_id: int | None
     employee_name: str | None
     employee_number: str | None
-    partner_staff_id: int | None
-    partner_name: str | None
+    partner_company_id: int | None
+    """Set when the person is a partner company's worker (issue 15)."""
     partner_company: str | None
     citizen_id: int | None
     citizen_name: str | None
@@ -130,19 +130,20 @@ class AuditRow:
         what_da, what_en = self.what
         reason = self.reason_text
         who: dict[str, Any] | None = None
-        if self.employee_id is not None:
+        if self.employee_id is not None and self.partner_company_id is not None:
+            who = {
+                "type": "partner",
+                "id": self.employee_id,
+                "name": self.employee_name,
+                "employee_number": self.employee_number,
+                "company": self.partner_company,
+            }
+        elif self.employee_id is not None:
             who = {
                 "type": "employee",
                 "id": self.employee_id,
                 "name": self.employee_name,
                 "employee_number": self.employee_number,
-            }
-        elif self.partner_staff_id is not None:
-            who = {
-                "type": "partner",
-                "id": self.partner_staff_id,
-                "name": self.partner_name,
-                "company": self.partner_company,
             }
         return {
             "id": self.id,
@@ -179,7 +180,7 @@ class AuditRow:
         """The cells of this row under ``audit.export.CSV_HEADER``."""
         reason = self.reason_text
         who = self.employee_name or ""
-        partner = f"{self.partner_name} ({self.partner_company})" if self.partner_staff_id else ""
+        partner = self.partner_company or "" if self.partner_company_id else ""
         return [
             self.local_time.strftime("%Y-%m-%d %H:%M:%S"),
             _utc_text(self.occurred_at),
@@ -254,8 +255,7 @@ def _row(r: Any) -> AuditRow:
         employee_id=r.employee_id,
         employee_name=r.employee_name,
         employee_number=r.employee_number,
-        partner_staff_id=r.partner_staff_id,
-        partner_name=r.partner_name,
+        partner_company_id=r.partner_company_id,
         partner_company=r.partner_company,
         citizen_id=r.citizen_id,
         citizen_name=(f"{r.given_name} {r.family_name}" if r.given_name is not None else None),

@@ -17,7 +17,12 @@ import pyotp
 from sqlalchemy.orm import Session
 
 from carekey.access import Actor, district_ids_of
-from carekey.access.policy import OFFICE_ROLES
+from carekey.access.policy import (
+    ASSOCIATION_ROLES,
+    COMPANY_ROLES,
+    OFFICE_ROLES,
+    ORGANISATION_ROLES,
+)
 from carekey.auth import queries
 from carekey.auth.passwords import verify_password
 from carekey.auth.throttle import SignInThrottle
@@ -74,7 +79,14 @@ def check_employee_password(
 
 
 def _roles(employee: m.Employee) -> frozenset[Any]:
-    return frozenset(r.role for r in employee.roles)
+    """The roles that count: a housing association's or partner company's person holds only
+    their organisation's roles, a municipal employee never one of those (whatever rows say)."""
+    roles = frozenset(r.role for r in employee.roles)
+    if employee.housing_association_id is not None:
+        return roles & ASSOCIATION_ROLES
+    if employee.partner_company_id is not None:
+        return roles & COMPANY_ROLES
+    return roles - ORGANISATION_ROLES
 
 
 def check_office_password(
@@ -176,6 +188,8 @@ def actor_of(db: Session, employee: m.Employee) -> Actor:
         roles=_roles(employee),
         label=f"{employee.full_name} ({employee.employee_number})",
         district_ids=district_ids_of(db, employee.id),
+        association_id=employee.housing_association_id,
+        company_id=employee.partner_company_id,
     )
 
 

@@ -63,7 +63,7 @@ class RevocationExposure:
 
 
 # (employee id, partner staff id, citizen id, revoked at): one revocation
-_GroupKey = tuple[int | None, int | None, int | None, dt.datetime]
+_GroupKey = tuple[int | None, int | None, dt.datetime]
 # (version needed, until, employee id, citizen removal, revocation)
 _Need = tuple[int | None, dt.datetime, int | None, bool, _GroupKey]
 
@@ -111,7 +111,7 @@ def exposure(
     blocked = queries.employees_by_id(db, {c.employee_id for c in creds if c.employee_id})
     for c in creds:
         version = carrier(c.revoked_at)
-        key: _GroupKey = (c.employee_id, c.partner_staff_id, None, c.revoked_at)
+        key: _GroupKey = (c.employee_id, None, c.revoked_at)
         if c.phone_id is not None:
             phones[key].add(int(c.phone_id))
         if c.emergency_grant_id is not None:
@@ -131,7 +131,7 @@ def exposure(
         for door_id, removed_at, citizen_id in removed:
             if latest_key is None or removed_at is None:
                 continue
-            key = (None, None, citizen_id, removed_at)
+            key = (None, citizen_id, removed_at)
             end = min(removed_at + MAX_VALIDITY, latest_key)
             needs[door_id].append((carrier(removed_at), end, None, True, key))
     if not needs:
@@ -189,11 +189,10 @@ def _revocations(
 ) -> list[RevocationExposure]:
     keys = list(per_revocation)
     labels = queries.phone_labels(db, {p for k in keys for p in phones.get(k, ())})
-    partners = queries.partner_staff_names(db, {k[1] for k in keys if k[1] is not None})
-    citizens = queries.citizen_names(db, {k[2] for k in keys if k[2] is not None})
+    citizens = queries.citizen_names(db, {k[1] for k in keys if k[1] is not None})
     lines = []
     for key, doors in per_revocation.items():
-        employee_id, partner_id, citizen_id, revoked_at = key
+        employee_id, citizen_id, revoked_at = key
         employee = employees.get(employee_id) if employee_id is not None else None
         kind = "other"
         if citizen_id is not None:
@@ -209,8 +208,6 @@ def _revocations(
             if citizen_id is not None
             else employee[0]
             if employee is not None
-            else partners.get(partner_id)
-            if partner_id is not None
             else None
         )
         lines.append(

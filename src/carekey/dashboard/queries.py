@@ -418,8 +418,7 @@ class RevokedCredential:
     door_device_ids: list[int] | None
     revoked_at: dt.datetime
     expires_at: dt.datetime
-    employee_id: int | None
-    partner_staff_id: int | None
+    employee_id: int | None  # a municipal employee or a partner worker
     phone_id: int | None
     emergency_grant_id: int | None
 
@@ -434,7 +433,6 @@ def revoked_live_credentials(
             IC.revoked_at,
             IC.expires_at,
             IC.employee_id,
-            IC.partner_staff_id,
             IC.phone_id,
             IC.emergency_grant_id,
         )
@@ -443,8 +441,8 @@ def revoked_live_credentials(
         .where(IC.expires_at > now)
     )
     return [
-        RevokedCredential(doors, revoked_at, expires_at, employee, partner, phone, grant)
-        for doors, revoked_at, expires_at, employee, partner, phone, grant in rows
+        RevokedCredential(doors, revoked_at, expires_at, employee, phone, grant)
+        for doors, revoked_at, expires_at, employee, phone, grant in rows
         if revoked_at is not None  # always, by the query; this tells the type checker
     ]
 
@@ -532,18 +530,6 @@ def phone_labels(db: Session, phone_ids: Collection[int]) -> dict[int, str]:
         return {}
     rows = db.execute(select(m.Phone.id, m.Phone.label).where(m.Phone.id.in_(list(phone_ids))))
     return {int(i): label for i, label in rows}
-
-
-def partner_staff_names(db: Session, staff_ids: Collection[int]) -> dict[int, str]:
-    """Partner staff id -> full name."""
-    if not staff_ids:
-        return {}
-    rows = db.execute(
-        select(m.PartnerStaff.id, m.PartnerStaff.full_name).where(
-            m.PartnerStaff.id.in_(list(staff_ids))
-        )
-    )
-    return {int(i): name for i, name in rows}
 
 
 def citizen_names(db: Session, citizen_ids: Collection[int]) -> dict[int, str]:

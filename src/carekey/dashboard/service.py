@@ -214,11 +214,9 @@ class HomeEntry:
 
 
 def _who(row: AuditRow) -> str | None:
-    if row.employee_name:
-        return row.employee_name
-    if row.partner_name:
-        return f"{row.partner_name} ({row.partner_company})"
-    return None
+    if row.employee_name and row.partner_company:
+        return f"{row.employee_name} ({row.partner_company})"
+    return row.employee_name or None
 
 
 def home_visits(

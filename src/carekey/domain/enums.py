@@ -11,6 +11,12 @@ class Role(StrEnum):
     DISTRICT_LEAD = "district_lead"
     AUDITOR = "auditor"
     INSTALLER = "installer"
+    # Users of the other parties (issue 15): they belong to a housing association or a partner
+    # company (``employee.housing_association_id`` / ``partner_company_id``), never to a
+    # district, and never hold a key to a home.
+    ASSOCIATION_USER = "association_user"  # decides about its properties' entrances and gates
+    PARTNER_ADMIN = "partner_admin"  # manages a partner company's staff and phones
+    PARTNER_WORKER = "partner_worker"  # opens stairwell doors under agreements (key app only)
 
 
 class EmployeeStatus(StrEnum):
@@ -102,6 +108,14 @@ class ErrandStatus(StrEnum):
     USED = "used"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+
+
+class IssuerKeyPurpose(StrEnum):
+    """What an issuer key signs. A home lock trusts only ``home_care`` keys; entrance and gate
+    controllers also trust the ``partner`` key, for partner credentials and nothing else."""
+
+    HOME_CARE = "home_care"  # every credential of the municipality's staff, time, denylist
+    PARTNER = "partner"  # partner workers' stairwell credentials only
 
 
 class IssuerKeyStatus(StrEnum):

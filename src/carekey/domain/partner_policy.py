@@ -205,3 +205,23 @@ def _check_windows(windows: Iterable[TimeWindow]) -> tuple[TimeWindow, ...]:
             f"The agreement grants {minutes // 60} hours a week; at most {hours} are needed",
         )
     return ordered
+
+
+DEFAULT_BASIS: Final[dict[PartnerCategory, LegalBasis]] = {
+    PartnerCategory.POST: LegalBasis.STATUTORY_MAIL,
+    PartnerCategory.NEWSPAPER: LegalBasis.GOODS_OR_SERVICES,
+    PartnerCategory.ADVERTISING: LegalBasis.GOODS_OR_SERVICES,
+    PartnerCategory.PARCEL: LegalBasis.NAMED_RESIDENT,
+    PartnerCategory.MEAL_BOX: LegalBasis.NAMED_RESIDENT,
+    PartnerCategory.PHARMACY: LegalBasis.NAMED_RESIDENT,
+}
+"""The basis a kind of company usually states (the form's suggestion; demo data)."""
+
+
+def valid_cvr_near(number: int) -> str:
+    """The first valid CVR number at or after ``number`` (for generated demo data)."""
+    for candidate in range(max(number, 10_000_000), 100_000_000):
+        text = f"{candidate:08d}"
+        if valid_cvr(text):
+            return text
+    raise ValueError("no valid CVR number at or after this one")

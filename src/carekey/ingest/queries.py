@@ -54,15 +54,14 @@ def doors_by_serial(
 
 def credential_holders(
     db: Session, *, municipality_id: int, credential_ids: Iterable[bytes]
-) -> Iterator[Row[bytes, int | None, int | None, int | None]]:
-    """``credential_id``, ``employee_id``, ``partner_staff_id`` and ``phone_id`` of the
+) -> Iterator[Row[bytes, int | None, int | None]]:
+    """``credential_id``, ``employee_id`` and ``phone_id`` of the
     municipality's issued credentials among ``credential_ids``."""
     for chunk in _chunks(credential_ids):
         yield from db.execute(
             select(
                 m.IssuedCredential.credential_id,
                 m.IssuedCredential.employee_id,
-                m.IssuedCredential.partner_staff_id,
                 m.IssuedCredential.phone_id,
             )
             .where(m.IssuedCredential.municipality_id == municipality_id)

@@ -292,8 +292,7 @@ def _unknown_door() -> UploadError:
 
 @dataclass(frozen=True, slots=True)
 class _Person:
-    employee_id: int | None = None
-    partner_staff_id: int | None = None
+    employee_id: int | None = None  # a municipal employee or a partner worker (issue 15)
     phone_id: int | None = None
 
 
@@ -319,9 +318,7 @@ class _Attribution:
         for row in queries.credential_holders(
             self.db, municipality_id=self.municipality_id, credential_ids=ids
         ):
-            self.credentials[row.credential_id] = _Person(
-                row.employee_id, row.partner_staff_id, row.phone_id
-            )
+            self.credentials[row.credential_id] = _Person(row.employee_id, row.phone_id)
         for missing in ids - self.credentials.keys():
             self.credentials[missing] = _NOBODY
         employee_ids = {i for ev in events if (i := _employee_of(ev.subject)) is not None}
@@ -662,7 +659,6 @@ def _door_row(
         "action": action,
         "door_device_id": door.id,
         "employee_id": person.employee_id,
-        "partner_staff_id": person.partner_staff_id,
         "citizen_id": who.citizen(door, occurred),
         "phone_id": person.phone_id,
         "credential_id": credential_id if credential_id and len(credential_id) <= 16 else None,
@@ -718,7 +714,6 @@ def _ingest_app_events(
                 "action": action,
                 "door_device_id": door.id if door else None,
                 "employee_id": session.employee.id,
-                "partner_staff_id": None,
                 "citizen_id": who.citizen(door, occurred) if door else None,
                 "phone_id": phone.id,
                 "credential_id": None,

@@ -11,7 +11,7 @@ import threading
 
 from sqlalchemy.orm import Session
 
-from carekey.domain.enums import IssuerKeyStatus
+from carekey.domain.enums import IssuerKeyPurpose, IssuerKeyStatus
 from carekey.domain.errors import DomainError
 from carekey.keyservice import queries
 from carekey.protocol.keys import Ed25519Public, IssuerKey, IssuerKeyring, IssuerPublicKey
@@ -27,19 +27,37 @@ _lock = threading.Lock()
 ACTIVE_KEY_CACHE_S = 10.0
 
 
-def active_issuer_key(db: Session, *, municipality_id: int, secret: str) -> IssuerKey:
-    """The key that signs this municipality's credentials now (unsealed, cached by key id)."""
+def active_issuer_key(
+    db: Session,
+    *,
+    municipality_id: int,
+    secret: str,
+    purpose: IssuerKeyPurpose = IssuerKeyPurpose.HOME_CARE,
+) -> IssuerKey:
+    """The key that signs this municipality's credentials now (unsealed, cached by key id):
+    the home-care key, or with ``purpose=PARTNER`` the partner issuer key, which signs partner
+    workers' stairwell credentials and nothing else."""
     return cached(
         db,
-        ("active_issuer_key", municipality_id),
+        ("active_issuer_key", municipality_id, purpose.value),
         ACTIVE_KEY_CACHE_S,
-        lambda: _active_issuer_key(db, municipality_id=municipality_id, secret=secret),
+        lambda: _active_issuer_key(
+            db, municipality_id=municipality_id, secret=secret, purpose=purpose
+        ),
     )
 
 
-def _active_issuer_key(db: Session, *, municipality_id: int, secret: str) -> IssuerKey:
-    row = queries.active_issuer_key(db, municipality_id=municipality_id)
+def _active_issuer_key(
+    db: Session, *, municipality_id: int, secret: str, purpose: IssuerKeyPurpose
+) -> IssuerKey:
+    row = queries.active_issuer_key(db, municipality_id=municipality_id, purpose=purpose)
     if row is None or row.private_key_sealed is None:
+        if purpose is IssuerKeyPurpose.PARTNER:
+            raise DomainError(
+                "issuer.no_partner_key",
+                "Kommunen har ingen aktiv partnerudstedernøgle (carekey issuer create --partner)",
+                "The municipality has no active partner issuer key",
+            )
         raise DomainError(
             "issuer.no_active_key",
             "Kommunen har ingen aktiv udstedernøgle",
@@ -56,9 +74,13 @@ def _active_issuer_key(db: Session, *, municipality_id: int, secret: str) -> Iss
     return key
 
 
-def keyring(db: Session, *, municipality_id: int) -> IssuerKeyring:
-    """The issuer keys a door of this municipality should trust (next and active) or refuse."""
-    rows = queries.issuer_keys(db, municipality_id=municipality_id)
+def keyring(
+    db: Session, *, municipality_id: int, purpose: IssuerKeyPurpose = IssuerKeyPurpose.HOME_CARE
+) -> IssuerKeyring:
+    """The issuer keys a door of this municipality should trust (next and active) or refuse:
+    the home-care keys, or with ``purpose=PARTNER`` the partner keys (entrance and gate
+    controllers only; a home lock never holds them)."""
+    rows = queries.issuer_keys(db, municipality_id=municipality_id, purpose=purpose)
     trusted = [
         IssuerPublicKey(r.code, Ed25519Public(r.public_key))
         for r in rows
@@ -79,6 +101,7 @@ def create_issuer_key(
     secret: str,
     now: dt.datetime,
     status: IssuerKeyStatus = IssuerKeyStatus.NEXT,
+    purpose: IssuerKeyPurpose = IssuerKeyPurpose.HOME_CARE,
 ) -> m.IssuerKey:
     """Generate a new issuer key, sealed at rest; ``next`` until it is activated."""
     municipality = db.get(m.Municipality, municipality_id)
@@ -92,6 +115,7 @@ def create_issuer_key(
         public_key=key.signer.public.raw,
         private_key_sealed=seal(key.signer.seed(), secret=secret, purpose="issuer_key"),
         status=status,
+        purpose=purpose,
         created_at=now,
         activated_at=now if status is IssuerKeyStatus.ACTIVE else None,
     )

@@ -16,7 +16,7 @@ from sqlalchemy import Row, Table, and_, bindparam, exists, insert, select, upda
 from sqlalchemy.orm import Session
 
 from carekey.domain import enums as e
-from carekey.domain.enums import IssuerKeyStatus
+from carekey.domain.enums import IssuerKeyPurpose, IssuerKeyStatus
 from carekey.keyservice.bundle import LIVE_DOOR_STATUSES
 from carekey.store import models as m
 
@@ -251,22 +251,28 @@ def municipality_by_code(db: Session, *, code: str) -> m.Municipality | None:
 # --- issuer keys -------------------------------------------------------------------------------
 
 
-def active_issuer_key(db: Session, *, municipality_id: int) -> Row[bytes, bytes | None, str] | None:
-    """The municipality's active issuer key: ``kid``, ``private_key_sealed`` and the
-    municipality's ``code``."""
+def active_issuer_key(
+    db: Session, *, municipality_id: int, purpose: IssuerKeyPurpose = IssuerKeyPurpose.HOME_CARE
+) -> Row[bytes, bytes | None, str] | None:
+    """The municipality's active issuer key for ``purpose``: ``kid``, ``private_key_sealed``
+    and the municipality's ``code``."""
     return db.execute(
         select(m.IssuerKey.kid, m.IssuerKey.private_key_sealed, m.Municipality.code)
         .join(m.Municipality, m.Municipality.id == m.IssuerKey.municipality_id)
         .where(m.IssuerKey.municipality_id == municipality_id)
         .where(m.IssuerKey.status == IssuerKeyStatus.ACTIVE)
+        .where(m.IssuerKey.purpose == purpose)
     ).one_or_none()
 
 
-def issuer_keys(db: Session, *, municipality_id: int) -> Sequence[Row[bytes, IssuerKeyStatus, str]]:
-    """Every issuer key of the municipality: ``public_key``, ``status`` and the municipality's
-    ``code``."""
+def issuer_keys(
+    db: Session, *, municipality_id: int, purpose: IssuerKeyPurpose = IssuerKeyPurpose.HOME_CARE
+) -> Sequence[Row[bytes, IssuerKeyStatus, str]]:
+    """Every issuer key of the municipality for ``purpose``: ``public_key``, ``status`` and
+    the municipality's ``code``."""
     return db.execute(
         select(m.IssuerKey.public_key, m.IssuerKey.status, m.Municipality.code)
         .join(m.Municipality, m.Municipality.id == m.IssuerKey.municipality_id)
         .where(m.IssuerKey.municipality_id == municipality_id)
+        .where(m.IssuerKey.purpose == purpose)
     ).all()

@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 
 from carekey.domain import enums as e
 from carekey.domain.errors import DomainError
+from carekey.domain.partner_policy import DEFAULT_BASIS, OrganisationKind, valid_cvr_near
 from carekey.protocol.credential import MAX_VALIDITY
 from carekey.seed import names, queries
 from carekey.store import models as m
@@ -168,27 +169,45 @@ class _Builder:
             .public_key()
             .public_bytes(Encoding.Raw, PublicFormat.Raw)
         )
+        home_care_nonce = rng.randbytes(12)
+        # The partner issuer key (home locks never trust it), derived from the same seed draw
+        # so that the rest of the demo data stays as it was.
+        partner_private = hashlib.sha256(b"carekey-partner-issuer" + issuer_private).digest()
+        partner_public = (
+            Ed25519PrivateKey.from_private_bytes(partner_private)
+            .public_key()
+            .public_bytes(Encoding.Raw, PublicFormat.Raw)
+        )
+        keys = [
+            (1, issuer_private, issuer_public, e.IssuerKeyPurpose.HOME_CARE, home_care_nonce),
+            (
+                2,
+                partner_private,
+                partner_public,
+                e.IssuerKeyPurpose.PARTNER,
+                hashlib.sha256(b"nonce" + partner_private).digest()[:12],
+            ),
+        ]
         yield (
-            "udstedernøgle / issuer key",
+            "udstedernøgler / issuer keys",
             m.IssuerKey,
             [
                 {
-                    "id": 1,
+                    "id": key_id,
                     "municipality_id": municipality_id,
-                    "kid": hashlib.sha256(issuer_public).digest()[:8],
+                    "kid": hashlib.sha256(public).digest()[:8],
                     "algorithm": "Ed25519",
-                    "public_key": issuer_public,
+                    "public_key": public,
                     "private_key_sealed": seal(
-                        issuer_private,
-                        secret=self.secret,
-                        purpose="issuer_key",
-                        nonce=rng.randbytes(12),
+                        private, secret=self.secret, purpose="issuer_key", nonce=nonce
                     ),
                     "status": e.IssuerKeyStatus.ACTIVE,
+                    "purpose": purpose,
                     "created_at": self.t - dt.timedelta(days=30),
                     "activated_at": self.t - dt.timedelta(days=30),
                     "retired_at": None,
                 }
+                for key_id, private, public, purpose, nonce in keys
             ],
         )
         yield (
@@ -217,8 +236,9 @@ class _Builder:
             associations.append(
                 {
                     "id": i + 1,
+                    "municipality_id": municipality_id,
                     "name": f"{word} {base}{suffix}",
-                    "cvr": f"{30000000 + i * 7919:08d}",
+                    "cvr": valid_cvr_near(30000000 + i * 7919),
                     "contact_email": f"administration{i + 1}@boligforening.example",
                     "created_at": self._when(2000),
                 }
@@ -418,7 +438,7 @@ class _Builder:
         ]
         yield "tilladelser / permissions", m.PermissionRequest, permissions
 
-        yield from self._partners(properties, entrances, gates, devices)
+        yield from self._partners(municipality_id, properties, entrances, gates, devices)
 
     def _staff(
         self, municipality_id: int, districts: list[dict[str, Any]]
@@ -434,6 +454,7 @@ class _Builder:
             hash_len=32,
             type=Type.ID,
         ).decode()
+        self._password_hash = password_hash
         employees: list[dict[str, Any]] = []
         roles: list[dict[str, Any]] = []
         memberships: list[dict[str, Any]] = []
@@ -503,6 +524,7 @@ class _Builder:
 
     def _partners(
         self,
+        municipality_id: int,
         properties: list[dict[str, Any]],
         entrances: list[dict[str, Any]],
         gates: list[dict[str, Any]],
@@ -510,47 +532,25 @@ class _Builder:
     ) -> Iterator[tuple[str, type[m.Base], list[dict[str, Any]]]]:
         p, rng = self.p, self.rng
         companies: list[dict[str, Any]] = []
-        staff: list[dict[str, Any]] = []
-        phones: list[dict[str, Any]] = []
         for i in range(p.partners):
             name, category = names.PARTNERS[i % len(names.PARTNERS)]
             companies.append(
                 {
                     "id": i + 1,
+                    "municipality_id": municipality_id,
                     "name": name,
-                    "cvr": f"{40000000 + i * 104729:08d}",
+                    "cvr": valid_cvr_near(40000000 + i * 104729),
+                    "organisation_kind": OrganisationKind.COMPANY,
                     "category": e.PartnerCategory(category),
                     "status": e.PartnerStatus.ACTIVE,
+                    "contact_email": f"kontakt{i + 1}@partner.example",
                     "blocked_reason": None,
                     "blocked_at": None,
                     "created_at": self._when(1500),
                 }
             )
-            for _ in range(rng.randrange(5, 21)):
-                staff_id = len(staff) + 1
-                given, family = self._name()
-                staff.append(
-                    {
-                        "id": staff_id,
-                        "company_id": i + 1,
-                        "full_name": f"{given} {family}",
-                        "status": e.PartnerStatus.ACTIVE,
-                    }
-                )
-                phones.append(
-                    {
-                        "id": staff_id,
-                        "company_id": i + 1,
-                        "staff_id": staff_id,
-                        "label": f"P{i + 1}-TLF-{staff_id:04d}",
-                        "public_key": None,
-                        "status": e.PartnerPhoneStatus.ACTIVE,
-                        "enrolled_at": None,
-                    }
-                )
         yield "samarbejdspartnere / partner companies", m.PartnerCompany, companies
-        yield "partnerpersonale / partner staff", m.PartnerStaff, staff
-        yield "partnertelefoner / partner phones", m.PartnerPhone, phones
+        yield from self._organisation_people(municipality_id, companies)
 
         controller_of_entrance = {d["entrance_id"]: d for d in devices if d["entrance_id"]}
         controller_of_gate = {d["gate_id"]: d for d in devices if d["gate_id"]}
@@ -585,6 +585,8 @@ class _Builder:
                         "id": agreement_id,
                         "housing_association_id": association_id,
                         "partner_company_id": company["id"],
+                        "legal_basis": DEFAULT_BASIS[company["category"]],
+                        "blocked_at": None,
                         "valid_from": self.t - dt.timedelta(days=rng.randrange(30, 900)),
                         "valid_until": None,
                         "requires_errand": category in ("parcel", "meal_box", "pharmacy"),
@@ -626,3 +628,81 @@ class _Builder:
         yield "aftaler / agreements", m.Agreement, agreements
         yield "aftaledøre / agreement doors", m.AgreementDoor, agreement_doors
         yield "tidsvinduer / time windows", m.AgreementWindow, windows
+
+    def _organisation_people(
+        self, municipality_id: int, companies: list[dict[str, Any]]
+    ) -> Iterator[tuple[str, type[m.Base], list[dict[str, Any]]]]:
+        """One user per housing association (``B001``…), and per partner company an
+        administrator (``P01-ADM``) and 5–20 workers (``P01-001``…) with a company phone each:
+        rows of ``employee`` and ``phone`` after the municipality's own."""
+        p, rng = self.p, self.rng
+        people: list[dict[str, Any]] = []
+        roles: list[dict[str, Any]] = []
+        phones: list[dict[str, Any]] = []
+
+        def person(number: str, name: str, role: e.Role, **organisation: int) -> int:
+            person_id = p.employees + len(people) + 1
+            people.append(
+                {
+                    "id": person_id,
+                    "municipality_id": municipality_id,
+                    "employee_number": number,
+                    "full_name": name,
+                    "email": f"{number.lower()}@org.example",
+                    "password_hash": self._password_hash,
+                    "totp_secret_sealed": None,
+                    "status": e.EmployeeStatus.ACTIVE,
+                    "blocked_reason": None,
+                    "blocked_at": None,
+                    "housing_association_id": organisation.get("housing_association_id"),
+                    "partner_company_id": organisation.get("partner_company_id"),
+                    "created_at": self._when(1500),
+                }
+            )
+            roles.append({"employee_id": person_id, "role": role})
+            return person_id
+
+        for association_id in range(1, p.housing_associations + 1):
+            given, family = self._name()
+            person(
+                f"B{association_id:03d}",
+                f"{given} {family}",
+                e.Role.ASSOCIATION_USER,
+                housing_association_id=association_id,
+            )
+        for company in companies:
+            number = company["id"]
+            given, family = self._name()
+            person(
+                f"P{number:02d}-ADM",
+                f"{given} {family}",
+                e.Role.PARTNER_ADMIN,
+                partner_company_id=number,
+            )
+            for n in range(rng.randrange(5, 21)):
+                given, family = self._name()
+                worker = person(
+                    f"P{number:02d}-{n + 1:03d}",
+                    f"{given} {family}",
+                    e.Role.PARTNER_WORKER,
+                    partner_company_id=number,
+                )
+                phones.append(
+                    {
+                        "id": p.employees + len(phones) + 1,
+                        "municipality_id": municipality_id,
+                        "employee_id": worker,
+                        "label": f"P{number:02d}-TLF-{n + 1:03d}",
+                        "model": None,
+                        "public_key": None,
+                        "status": e.PhoneStatus.ACTIVE,
+                        "blocked_reason": None,
+                        "enrolled_at": None,
+                        "last_seen_at": None,
+                        "partner_company_id": number,
+                        "created_at": self._when(400),
+                    }
+                )
+        yield "foreningers og partneres brugere / association and partner users", m.Employee, people
+        yield "deres roller / their roles", m.EmployeeRole, roles
+        yield "partnertelefoner / partner phones", m.Phone, phones

@@ -270,7 +270,12 @@ def switch_language(request: Request, language: str, next: str | None = None) ->
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, user: WebUserDep) -> Response:
-    """The start page: the dashboard for those who may read it, else the audit log."""
+    """The start page: the dashboard for those who may read it, the association's or the
+    partner company's portal for their users, else the audit log."""
     if allowed(user.actor, Action.READ_DASHBOARD):
         return RedirectResponse("/dashboard", status_code=303)
+    if user.actor.association_id is not None:
+        return RedirectResponse("/association", status_code=303)
+    if user.actor.company_id is not None:
+        return RedirectResponse("/partner", status_code=303)
     return RedirectResponse("/audit", status_code=303)

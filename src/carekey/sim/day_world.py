@@ -237,14 +237,16 @@ def load_world(engine: Engine, *, secret: str) -> World:
         issuer_key = issuer_service.active_issuer_key(s, municipality_id=1, secret=secret)
         partner_rows = s.execute(
             select(
-                m.PartnerStaff.id,
-                m.PartnerStaff.company_id,
+                m.Employee.id,
+                m.Employee.partner_company_id.label("company_id"),
                 m.Agreement.id.label("agreement_id"),
                 m.PartnerCompany.category,
             )
-            .join(m.PartnerCompany, m.PartnerCompany.id == m.PartnerStaff.company_id)
+            .join(m.EmployeeRole, m.EmployeeRole.employee_id == m.Employee.id)
+            .join(m.PartnerCompany, m.PartnerCompany.id == m.Employee.partner_company_id)
             .join(m.Agreement, m.Agreement.partner_company_id == m.PartnerCompany.id)
-            .order_by(m.PartnerStaff.id, m.Agreement.id)
+            .where(m.EmployeeRole.role == e.Role.PARTNER_WORKER)
+            .order_by(m.Employee.id, m.Agreement.id)
         ).all()
         agreement_doors: dict[int, list[str]] = {}
         for a in s.execute(

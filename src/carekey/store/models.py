@@ -8,7 +8,7 @@ bulk insert or manual SQL can break them). See ``docs/data-model.md`` for the pi
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -18,48 +18,40 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     Index,
-    Integer,
     LargeBinary,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
     event,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from carekey.clock import utcnow
 from carekey.domain import enums as e
-from carekey.domain.rules import check_door_placement, check_partner_door
-from carekey.domain.values import check_time_window
-from carekey.store.types import UTCDateTime, str_enum
+from carekey.domain.rules import check_door_placement
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_N_name)s",
-    "pk": "pk_%(table_name)s",
-}
+# The base, the naming convention and the column helpers live in ``store.base``; the partner
+# tables in ``store.partner_models`` (re-exported here: ``models.Agreement`` and so on).
+from carekey.store.base import NAMING_CONVENTION, Base, BigId, _created
+from carekey.store.partner_models import (
+    Agreement,
+    AgreementDoor,
+    AgreementWindow,
+    Errand,
+    PartnerCompany,
+)
+from carekey.store.types import str_enum
 
-# 64-bit ids where a table grows without bound (the audit trail); SQLite's INTEGER is 64-bit.
-BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {
-        dt.datetime: UTCDateTime(),
-        dict[str, Any]: JSON(),
-    }
-
-    def check_invariants(self) -> None:
-        """Raise ``InvariantError`` if this object breaks a rule of the domain."""
-
-
-def _created() -> Mapped[dt.datetime]:
-    return mapped_column(default=utcnow)
+__all__ = [
+    "NAMING_CONVENTION",
+    "Agreement",
+    "AgreementDoor",
+    "AgreementWindow",
+    "Base",
+    "BigId",
+    "Errand",
+    "PartnerCompany",
+]
 
 
 # --- tenants, keys and districts ---------------------------------------------------------------
@@ -112,6 +104,13 @@ class IssuerKey(Base):
     # The private key sealed (AES-GCM) under the server's key-encryption key; never stored plain.
     private_key_sealed: Mapped[bytes | None] = mapped_column(LargeBinary(256))
     status: Mapped[e.IssuerKeyStatus] = mapped_column(str_enum(e.IssuerKeyStatus, "status"))
+    # home_care keys are trusted by every door; the partner key only by entrance and gate
+    # controllers, and only for partner credentials (docs/protocol.md, "The partner issuer").
+    purpose: Mapped[e.IssuerKeyPurpose] = mapped_column(
+        str_enum(e.IssuerKeyPurpose, "purpose"),
+        default=e.IssuerKeyPurpose.HOME_CARE,
+        server_default=text("'home_care'"),
+    )
     created_at: Mapped[dt.datetime] = _created()
     activated_at: Mapped[dt.datetime | None]
     retired_at: Mapped[dt.datetime | None]
@@ -142,6 +141,10 @@ class Employee(Base):
     __table_args__ = (
         UniqueConstraint("municipality_id", "employee_number"),
         UniqueConstraint("id", "municipality_id"),
+        CheckConstraint(
+            "housing_association_id IS NULL OR partner_company_id IS NULL",
+            name="one_organisation",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -160,6 +163,15 @@ class Employee(Base):
     blocked_at: Mapped[dt.datetime | None]
     # Bumped whenever the employee is blocked or unblocked: older sessions stop working.
     session_epoch: Mapped[int] = mapped_column(default=0)
+    # A user of another party (issue 15): a housing association's user, or a partner company's
+    # administrator or worker. Never both; such a person is never in a district and never
+    # holds a key to a home (``carekey.access``, ``keyservice.bundle_doors``).
+    housing_association_id: Mapped[int | None] = mapped_column(
+        ForeignKey("housing_association.id"), index=True
+    )
+    partner_company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partner_company.id"), index=True
+    )
     created_at: Mapped[dt.datetime] = _created()
 
     roles: Mapped[list[EmployeeRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
@@ -235,6 +247,11 @@ class Phone(Base):
     bundle_expires_at: Mapped[dt.datetime | None]
     # The expiry of the last proof of freshness issued to this phone (exact: see keyservice).
     freshness_expires_at: Mapped[dt.datetime | None]
+    # A partner company's phone (issue 15): only that company's workers log in on it, and a
+    # municipal worker never does.
+    partner_company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partner_company.id"), index=True
+    )
     created_at: Mapped[dt.datetime] = _created()
 
 
@@ -265,10 +282,13 @@ class HousingAssociation(Base):
     """A housing association (boligforening) that owns properties and permits stairwell modules."""
 
     __tablename__ = "housing_association"
+    __table_args__ = (UniqueConstraint("municipality_id", "cvr"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The municipality that runs the key system for the association's properties there.
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    cvr: Mapped[str | None] = mapped_column(String(8), unique=True)
+    cvr: Mapped[str | None] = mapped_column(String(8))
     contact_email: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = _created()
 
@@ -420,134 +440,6 @@ class DoorDevice(Base):
         )
 
 
-# --- partners and agreements -------------------------------------------------------------------
-
-
-class PartnerCompany(Base):
-    """An approved company (post, newspapers, parcels, meal boxes) with stairwell access only."""
-
-    __tablename__ = "partner_company"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    cvr: Mapped[str | None] = mapped_column(String(8), unique=True)
-    category: Mapped[e.PartnerCategory] = mapped_column(str_enum(e.PartnerCategory, "category"))
-    status: Mapped[e.PartnerStatus] = mapped_column(
-        str_enum(e.PartnerStatus, "status"), default=e.PartnerStatus.ACTIVE
-    )
-    blocked_reason: Mapped[str | None] = mapped_column(Text)
-    blocked_at: Mapped[dt.datetime | None]
-    created_at: Mapped[dt.datetime] = _created()
-
-
-class PartnerStaff(Base):
-    __tablename__ = "partner_staff"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("partner_company.id"), index=True)
-    full_name: Mapped[str] = mapped_column(String(200))
-    status: Mapped[e.PartnerStatus] = mapped_column(
-        str_enum(e.PartnerStatus, "status"), default=e.PartnerStatus.ACTIVE
-    )
-
-
-class PartnerPhone(Base):
-    __tablename__ = "partner_phone"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("partner_company.id"), index=True)
-    staff_id: Mapped[int | None] = mapped_column(ForeignKey("partner_staff.id"), index=True)
-    label: Mapped[str] = mapped_column(String(64))
-    public_key: Mapped[bytes | None] = mapped_column(LargeBinary(128), unique=True)
-    status: Mapped[e.PartnerPhoneStatus] = mapped_column(
-        str_enum(e.PartnerPhoneStatus, "status"), default=e.PartnerPhoneStatus.ACTIVE
-    )
-    enrolled_at: Mapped[dt.datetime | None]
-
-
-class Agreement(Base):
-    """A housing association lets a partner company into some of its stairwells and gates."""
-
-    __tablename__ = "agreement"
-    __table_args__ = (
-        CheckConstraint("valid_until IS NULL OR valid_until > valid_from", name="validity"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    housing_association_id: Mapped[int] = mapped_column(
-        ForeignKey("housing_association.id"), index=True
-    )
-    partner_company_id: Mapped[int] = mapped_column(ForeignKey("partner_company.id"), index=True)
-    valid_from: Mapped[dt.datetime]
-    valid_until: Mapped[dt.datetime | None]
-    requires_errand: Mapped[bool] = mapped_column(Boolean, default=False)
-    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
-    blocked_reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = _created()
-
-
-class AgreementDoor(Base):
-    """A stairwell door or gate an agreement covers. The kind is part of the foreign key, so a
-    home lock can never be linked to a partner, whatever code writes the row."""
-
-    __tablename__ = "agreement_door"
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["door_device_id", "door_kind"], ["door_device.id", "door_device.kind"]
-        ),
-        CheckConstraint(
-            "door_kind IN ('entrance_controller', 'gate_controller')", name="never_home_lock"
-        ),
-    )
-
-    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id"), primary_key=True)
-    door_device_id: Mapped[int] = mapped_column(primary_key=True, index=True)
-    door_kind: Mapped[e.DoorKind] = mapped_column(str_enum(e.DoorKind, "door_kind"))
-
-    def check_invariants(self) -> None:
-        check_partner_door(e.DoorKind(self.door_kind))
-
-
-class AgreementWindow(Base):
-    """A weekly time window (local time of the property) in which the agreement admits."""
-
-    __tablename__ = "agreement_window"
-    __table_args__ = (
-        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
-        CheckConstraint("start_minute >= 0 AND end_minute <= 1440", name="within_day"),
-        CheckConstraint("start_minute < end_minute", name="not_empty"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id"), index=True)
-    weekday: Mapped[int]
-    start_minute: Mapped[int]
-    end_minute: Mapped[int]
-
-    def check_invariants(self) -> None:
-        check_time_window(self.weekday, self.start_minute, self.end_minute)
-
-
-class Errand(Base):
-    """An approved errand (ærinde): one delivery by a partner to one stairwell in a period."""
-
-    __tablename__ = "errand"
-    __table_args__ = (CheckConstraint("not_after > not_before", name="validity"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id"), index=True)
-    partner_staff_id: Mapped[int | None] = mapped_column(ForeignKey("partner_staff.id"))
-    entrance_id: Mapped[int] = mapped_column(ForeignKey("entrance.id"), index=True)
-    purpose: Mapped[e.PartnerCategory] = mapped_column(str_enum(e.PartnerCategory, "purpose"))
-    reference: Mapped[str | None] = mapped_column(String(64))  # e.g. a parcel number
-    not_before: Mapped[dt.datetime]
-    not_after: Mapped[dt.datetime]
-    status: Mapped[e.ErrandStatus] = mapped_column(
-        str_enum(e.ErrandStatus, "status"), default=e.ErrandStatus.APPROVED
-    )
-    created_at: Mapped[dt.datetime] = _created()
-
-
 # --- keys, revocation and the audit trail ------------------------------------------------------
 
 
@@ -586,12 +478,8 @@ class IssuedCredential(Base):
 
     __tablename__ = "issued_credential"
     __table_args__ = (
-        CheckConstraint(
-            "(subject_type = 'employee' AND employee_id IS NOT NULL AND partner_staff_id IS NULL)"
-            " OR (subject_type = 'partner_staff' AND partner_staff_id IS NOT NULL"
-            " AND employee_id IS NULL)",
-            name="one_subject",
-        ),
+        # A partner worker is an ``employee`` row of a partner company (issue 15).
+        CheckConstraint("employee_id IS NOT NULL", name="one_subject"),
         # Only the municipality's own employees ever get keys to homes.
         CheckConstraint(
             "subject_type = 'employee' OR kind IN ('entrance', 'gate')", name="homes_staff_only"
@@ -605,9 +493,7 @@ class IssuedCredential(Base):
     issuer_kid: Mapped[bytes] = mapped_column(LargeBinary(16))
     subject_type: Mapped[e.SubjectType] = mapped_column(str_enum(e.SubjectType, "subject_type"))
     employee_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"), index=True)
-    partner_staff_id: Mapped[int | None] = mapped_column(ForeignKey("partner_staff.id"))
     phone_id: Mapped[int | None] = mapped_column(ForeignKey("phone.id"), index=True)
-    partner_phone_id: Mapped[int | None] = mapped_column(ForeignKey("partner_phone.id"))
     emergency_grant_id: Mapped[int | None] = mapped_column(ForeignKey("emergency_key_grant.id"))
     kind: Mapped[e.CredentialKind] = mapped_column(str_enum(e.CredentialKind, "kind"))
     serial: Mapped[int] = mapped_column(BigId)
@@ -673,7 +559,6 @@ class AuditEvent(Base):
     action: Mapped[e.AuditAction] = mapped_column(str_enum(e.AuditAction, "action"))
     door_device_id: Mapped[int | None] = mapped_column(ForeignKey("door_device.id"))
     employee_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"))
-    partner_staff_id: Mapped[int | None] = mapped_column(ForeignKey("partner_staff.id"))
     citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"))
     phone_id: Mapped[int | None] = mapped_column(ForeignKey("phone.id"))
     credential_id: Mapped[bytes | None] = mapped_column(LargeBinary(16))
