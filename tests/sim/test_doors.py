@@ -8,7 +8,9 @@ import pytest
 
 from carekey.devices.controller import EntranceController
 from carekey.devices.homelock import HomeLock
-from carekey.protocol.keys import DoorKey
+from carekey.protocol.keys import DoorKey, IssuerKeyring
+from carekey.sim.day_doors import start_door
+from carekey.sim.day_world import DoorMeta
 from carekey.sim.doors import commission_from_row
 from carekey.sim.testbed import Testbed
 
@@ -70,3 +72,28 @@ def test_a_controller_row_gets_a_controller_with_a_fresh_key(bed: Testbed) -> No
         clock=bed.clock,
     )
     assert other != public
+
+
+def test_partner_keyrings_go_to_entrance_and_gate_rows_only(bed: Testbed) -> None:
+    """The same keyrings for every row: controllers trust the partner key, home locks never."""
+    doors = {
+        kind: commission_from_row(
+            serial=f"{kind}-1",
+            kind=kind,
+            door_key_seed=None,
+            keyring=bed.keyring,
+            clock=bed.clock,
+            partner_keyring=bed.partner_keyring,
+        )[0]
+        for kind in ("home_lock", "entrance_controller", "gate_controller")
+    }
+    assert doors["home_lock"].flash.partner_keyring == IssuerKeyring()
+    assert doors["entrance_controller"].flash.partner_keyring == bed.partner_keyring
+    assert doors["gate_controller"].flash.partner_keyring == bed.partner_keyring
+    for kind in ("home_lock", "gate_controller"):
+        meta = DoorMeta(1, f"{kind}-2", kind, bytes(32), 80.0, 0, 0.0, dt.timedelta(hours=1))
+        run = start_door(
+            meta, keyring=bed.keyring, clock=bed.clock, partner_keyring=bed.partner_keyring
+        )
+        held = run.firmware.flash.partner_keyring
+        assert held == (IssuerKeyring() if kind == "home_lock" else bed.partner_keyring)

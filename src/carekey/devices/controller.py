@@ -10,6 +10,11 @@ home-only credential does not open it, just as an entrance credential never open
 The stairwell door has a door sensor: opened outside a relay pulse and not from inside (the exit
 handle), it is a FORCED_OPEN alarm; standing open longer than ``ajar_after_s`` (a wedge in the
 door) a DOOR_AJAR alarm (see :meth:`DoorFirmware.open_leaf`).
+
+A controller also trusts the municipality's *partner issuer keys* (``flash.partner_keyring``,
+:mod:`carekey.protocol.partner`): credentials they sign open it only when they are a partner's,
+without rights, for entrances and gates (else ``partner_issuer_misuse``). A home lock never
+holds one.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from carekey.devices.firmware import DoorFirmware
 from carekey.devices.hardware import DoorState
 from carekey.protocol.credential import DoorKind
 from carekey.protocol.events import EventKind
+from carekey.protocol.keys import IssuerKeyring
 
 
 class EntranceController(DoorFirmware):
@@ -31,6 +37,10 @@ class EntranceController(DoorFirmware):
             raise ValueError("a controller serves an entrance or a gate, not a home door")
         self._release_at: float | None = None
         self.pulses = 0
+
+    def _partner_keys(self) -> IssuerKeyring:
+        """The partner issuer keys: credentials, and only credentials, are checked with them."""
+        return self.flash.partner_keyring
 
     @property
     def relay_closed(self) -> bool:

@@ -12,13 +12,14 @@ from __future__ import annotations
 import dataclasses
 from collections import OrderedDict
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Final, NamedTuple
 
 from carekey.devices.flash import DoorConfig, SubjectCounters
 from carekey.protocol.credential import Credential, Right, SubjectType
 from carekey.protocol.denylist import DenylistState
 from carekey.protocol.errors import ProtocolError
 from carekey.protocol.keys import Ed25519Public, IssuerKeyring, IssuerPublicKey
+from carekey.protocol.partner import shared_kids
 from carekey.protocol.timetoken import drift_tolerance
 from carekey.protocol.windows import is_within, load_time_zone
 
@@ -132,6 +133,15 @@ def read_events_range(
     return from_seq, limit
 
 
+class Configured(NamedTuple):
+    """What CONFIGURE leaves a door with: settings, issuer keyring and partner keyring (None for
+    a door that takes no partner keys, a home lock)."""
+
+    config: DoorConfig
+    keyring: IssuerKeyring
+    partner_keyring: IssuerKeyring | None
+
+
 def configuration(
     args: dict[str, object] | object,
     *,
@@ -139,13 +149,34 @@ def configuration(
     keyring: IssuerKeyring,
     credential: Credential,
 ) -> tuple[DoorConfig, IssuerKeyring]:
-    """What CONFIGURE asks for, checked as a whole: the new settings and issuer keyring.
+    """CONFIGURE at a door without partner keys (a home lock): :func:`door_configuration` with
+    ``partner_keyring=None``; the new settings and issuer keyring."""
+    new = door_configuration(
+        args, config=config, keyring=keyring, partner_keyring=None, credential=credential
+    )
+    return new.config, new.keyring
+
+
+def door_configuration(
+    args: dict[str, object] | object,
+    *,
+    config: DoorConfig,
+    keyring: IssuerKeyring,
+    partner_keyring: IssuerKeyring | None,
+    credential: Credential,
+) -> Configured:
+    """What CONFIGURE asks for, checked as a whole: the new settings and keyrings.
 
     Every argument must be known and in range (``auto_relock_s`` 0-3600, ``relay_pulse_ms``
     100-30000, ``ajar_after_s`` 0-:data:`MAX_AJAR_AFTER_S`, whole numbers, not booleans), and at
     least one issuer key must stay active
     (an installer never locks every issuer out); otherwise nothing changes
     (``invalid_argument``, or the keyring's own refusal code).
+
+    Partner issuer keys (:mod:`carekey.protocol.partner`): ``add_partner_issuer_key`` [issuer,
+    32-byte public key] and ``retire_partner_issuer_key`` kid change ``partner_keyring``, on a
+    controller only: a door given ``partner_keyring=None`` (a home lock) refuses both as
+    ``not_supported``. No key id may end up in both keyrings (``invalid_argument``).
     """
     if not isinstance(args, dict) or not args:
         raise Refusal("invalid_argument", credential)
@@ -170,14 +201,35 @@ def configuration(
                 keyring = keyring.with_retired(value)
             except ProtocolError as error:
                 raise Refusal(error.code, credential) from None
+        elif key in ("add_partner_issuer_key", "retire_partner_issuer_key"):
+            partner_keyring = _partner_change(partner_keyring, key, value, credential)
         else:
             raise Refusal("invalid_argument", credential)
     if not keyring.active:
         raise Refusal("invalid_argument", credential)
+    if partner_keyring is not None and shared_kids(keyring, partner_keyring):
+        raise Refusal("invalid_argument", credential)
     new = dataclasses.replace(
         config, auto_relock_s=auto_relock, relay_pulse_ms=pulse, ajar_after_s=ajar
     )
-    return new, keyring
+    return Configured(new, keyring, partner_keyring)
+
+
+def _partner_change(
+    partner_keyring: IssuerKeyring | None, key: str, value: object, credential: Credential
+) -> IssuerKeyring:
+    """One partner-key argument of CONFIGURE applied to ``partner_keyring``, or the refusal."""
+    if partner_keyring is None:
+        raise Refusal("not_supported", credential)
+    try:
+        if key == "add_partner_issuer_key" and _is_key_pair(value):
+            assert isinstance(value, list)
+            return partner_keyring.with_active(IssuerPublicKey(value[0], Ed25519Public(value[1])))
+        if key == "retire_partner_issuer_key" and isinstance(value, bytes):
+            return partner_keyring.with_retired(value)
+    except ProtocolError as error:
+        raise Refusal(error.code, credential) from None
+    raise Refusal("invalid_argument", credential)
 
 
 def _is_key_pair(value: object) -> bool:

@@ -46,7 +46,7 @@ from carekey.devices.decision import (
     Refusal,
     accept_use,
     clock_tolerance,
-    configuration,
+    door_configuration,
     is_admin,
     may_read_log,
     read_events_range,
@@ -160,6 +160,7 @@ class DoorFirmware(DoorSensor):
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         kind: DoorKind | None = None,
         session_limits: SessionLimits | None = None,
+        partner_keyring: IssuerKeyring | None = None,
     ) -> None:
         if kind is not None:
             self.kind = kind
@@ -173,6 +174,7 @@ class DoorFirmware(DoorSensor):
             chain=EventChain(door_id),
             config=config or DoorConfig(),
             ring_size=ring_size,
+            partner_keyring=partner_keyring or IssuerKeyring(),
         )
         self.limiter = limiter or FailureLimiter()
         self.session_limits = session_limits or SessionLimits()
@@ -195,6 +197,11 @@ class DoorFirmware(DoorSensor):
 
     def _setup(self) -> None:
         """Subclasses initialise their actuator state here."""
+
+    def _partner_keys(self) -> IssuerKeyring | None:
+        """The partner issuer keys credentials are checked with: none here (a home lock never
+        trusts one); :class:`~carekey.devices.controller.EntranceController` gives its own."""
+        return None
 
     # --- what tests and the simulation read ---
 
@@ -490,13 +497,14 @@ class DoorFirmware(DoorSensor):
                     now=now,
                     clock_tolerance=tolerance,
                     denylist=listed,
+                    partner_keyring=self._partner_keys(),
                 )
             except ProtocolError as error:
                 # Locking is always allowed: a door that lost its time still locks for a key
                 # that passed every check but the time ones (which come last).
                 if error.code != "time_unknown" or request.command is not Command.LOCK:
                     raise
-                credential = decode_credential(request.credential, keyring=self.flash.keyring)
+                credential = self._decode(request.credential)
             self.stats.ecdsa_verifications += 1
             session.verify_possession(credential.device_key)
         except ProtocolError as error:
@@ -543,10 +551,15 @@ class DoorFirmware(DoorSensor):
         if not self.flash.denylist.holds(self._own_prefix, proof.denylist_version):
             raise Refusal("denylist_required", credential)
 
+    def _decode(self, raw: bytes) -> Credential:
+        return decode_credential(
+            raw, keyring=self.flash.keyring, partner_keyring=self._partner_keys()
+        )
+
     def _attribute(self, raw: bytes) -> Credential | None:
         """Whose authentic credential was refused by policy (for the log), if it decodes."""
         try:
-            return decode_credential(raw, keyring=self.flash.keyring)
+            return self._decode(raw)
         except ProtocolError:
             return None
 
@@ -738,9 +751,14 @@ class DoorFirmware(DoorSensor):
         self, args: dict[str, object] | object, credential: Credential, ref: bytes | None
     ) -> Response:
         flash = self.flash
-        config, flash.keyring = configuration(
-            args, config=flash.config, keyring=flash.keyring, credential=credential
+        config, flash.keyring, partners = door_configuration(
+            args,
+            config=flash.config,
+            keyring=flash.keyring,
+            partner_keyring=self._partner_keys(),
+            credential=credential,
         )
+        flash.partner_keyring = flash.partner_keyring if partners is None else partners
         flash.config.auto_relock_s = config.auto_relock_s
         flash.config.relay_pulse_ms = config.relay_pulse_ms
         flash.config.ajar_after_s = config.ajar_after_s

@@ -18,6 +18,7 @@ from carekey.protocol.credential import Credential
 from carekey.protocol.denylist import DenylistState
 from carekey.protocol.events import EventChain, EventKind, SignedEvent
 from carekey.protocol.keys import DoorKey, IssuerKeyring
+from carekey.protocol.partner import shared_kids
 
 EVENTS_PER_READ_BUDGET: Final = 3000
 """Bytes of signed events one READ_EVENTS answer may carry (the message limit is 4096)."""
@@ -61,6 +62,9 @@ class PersistentState:
     keyring: IssuerKeyring
     chain: EventChain
     config: DoorConfig
+    partner_keyring: IssuerKeyring = field(default_factory=IssuerKeyring)
+    """Partner issuer keys (:mod:`carekey.protocol.partner`): only a controller holds any; no key
+    id is in both keyrings."""
     ring_size: int = 256
     ring: deque[SignedEvent] = field(default_factory=deque)
     events_dropped: int = 0
@@ -77,6 +81,10 @@ class PersistentState:
     leaf_alarm: LeafAlarm | None = None
     """The sensor's active alarm (forced open, ajar) until the leaf closes again."""
     subjects: OrderedDict[str, SubjectCounters] = field(default_factory=OrderedDict)
+
+    def __post_init__(self) -> None:
+        if shared_kids(self.keyring, self.partner_keyring):
+            raise ValueError("a key id cannot be in both the issuer and the partner keyring")
 
     @property
     def refusal_budget(self) -> int:

@@ -21,6 +21,10 @@ Behaviour on top of :class:`~carekey.devices.firmware.DoorFirmware`:
   thrown, other than from inside with the thumb-turn, is a FORCED_OPEN alarm; a leaf open longer
   than ``ajar_after_s`` a DOOR_AJAR alarm; closing ends the alarm (DOOR_CLOSED). Auto-relock
   waits while the leaf is open and relocks when it closes; a phone's LOCK with the leaf open jams;
+- **no partner issuer key**: a home lock checks credentials with its issuer keyring only, so a
+  partner's key (:mod:`carekey.protocol.partner`) is ``unknown_issuer_key`` here whatever it
+  claims; it refuses to be built with a partner keyring and CONFIGURE refuses partner keys
+  (``not_supported``);
 - **brown-out** (``brown_out_next_turn``, for tests): the motor current cuts the power right
   after the bolt moved and before the outcome is logged: the write-ahead finds it.
 """
@@ -44,6 +48,8 @@ class HomeLock(DoorFirmware):
     def _setup(self) -> None:
         if self.kind is not DoorKind.HOME:
             raise ValueError("a home lock is a home door")
+        if self.flash.partner_keyring.keys:
+            raise ValueError("a home lock never trusts a partner issuer key")
         self._obstructed = False
         self._relock_at: float | None = None
         self.brown_out_next_turn = False

@@ -66,15 +66,19 @@ def build_door(
     drift_ppm: float = 0.0,
     mtu: int = 247,
     config: DoorConfig | None = None,
+    partner_keyring: IssuerKeyring | None = None,
 ) -> DoorFirmware:
     """A simulated door: a :class:`HomeLock` for ``home`` doors, an
     :class:`EntranceController` for entrances and gates.
 
     The door id is the serial's UTF-8 bytes (:func:`door_id_of`). ``synced`` (default)
     commissions the door with the time, as the installer's phone does, so phones need no
-    challenge-bound time token on the first visit.
+    challenge-bound time token on the first visit. ``partner_keyring`` (the municipality's
+    partner issuer keys) goes to entrances and gates only: a home door is built without it, so
+    callers may pass the same keyrings for every door.
     """
     door_kind = parse_door_kind(kind)
+    partners = None if door_kind is DoorKind.HOME else partner_keyring
     door = firmware_class(door_kind)(
         door_id=door_id_of(serial),
         door_key=door_key,
@@ -85,6 +89,7 @@ def build_door(
         mtu=check_mtu(mtu),
         config=config,
         kind=door_kind,
+        partner_keyring=partners,
     )
     if synced:
         now = clock.now()

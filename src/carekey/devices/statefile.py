@@ -1,10 +1,11 @@
 """The door's flash and battery-backed clock kept in a state file, for a door served by a process.
 
 :func:`save_door` / :func:`load_door` keep what a real door keeps in flash and its
-battery-backed clock: the door key, the issuer keyring, the event chain head and ring, the
-counters per subject, the denylist, settings, the time of the last token, the wall clock (as an
-offset, so it keeps running while the process is down), the battery, the bolt and the door
-sensor (leaf open, active alarm, how long it has stood open). It is JSON
+battery-backed clock: the door key, the issuer keyring and (a controller's) partner keyring,
+the event chain head and ring, the counters per subject, the denylist, settings, the time of
+the last token, the wall clock (as an offset, so it keeps running while the process is down),
+the battery, the bolt and the door sensor (leaf open, active alarm, how long it has stood
+open). It is JSON
 (format ``carekey-door-state`` version 1), written atomically (temporary file, fsync, rename)
 with mode 0600 since it holds the door's private key. RAM-only state (an open session,
 rate-limit counters, operation statistics) starts afresh after a restart, as after a reset.
@@ -32,6 +33,7 @@ from carekey.devices.hardware import Battery, DoorState, LeafAlarm
 from carekey.devices.homelock import HomeLock
 from carekey.devices.kinds import firmware_class, parse_door_kind
 from carekey.link.socket import check_mtu
+from carekey.protocol.credential import DoorKind
 from carekey.protocol.denylist import PREFIX_SPACE, DenylistState, EntryKind
 from carekey.protocol.errors import ProtocolError
 from carekey.protocol.events import GENESIS_HASH, EventChain, SignedEvent, decode_event
@@ -42,6 +44,7 @@ from carekey.protocol.keys import (
     IssuerPublicKey,
     KeyStatus,
 )
+from carekey.protocol.partner import shared_kids
 
 STATE_FORMAT: Final = "carekey-door-state"
 STATE_VERSION: Final = 1
@@ -87,10 +90,8 @@ def door_state(door: DoorFirmware) -> dict[str, Any]:
         "mtu": door.mtu,
         "drift_ppm": door.clock.drift_ppm,
         "clock": {"saved_at": true_now.isoformat(), "door_time": _iso(door.clock.now())},
-        "keyring": [
-            {"issuer": key.issuer, "key": key.key.raw.hex(), "status": status.value}
-            for key, status in flash.keyring.keys.values()
-        ],
+        "keyring": _keys(flash.keyring),
+        "partner_keyring": _keys(flash.partner_keyring),
         "chain": {"next_seq": flash.chain.next_seq, "last_hash": flash.chain.last_hash.hex()},
         "config": dataclasses.asdict(flash.config),
         "ring_size": flash.ring_size,
@@ -120,6 +121,13 @@ def door_state(door: DoorFirmware) -> dict[str, Any]:
             ),
         },
     }
+
+
+def _keys(keyring: IssuerKeyring) -> list[dict[str, str]]:
+    return [
+        {"issuer": key.issuer, "key": key.key.raw.hex(), "status": status.value}
+        for key, status in keyring.keys.values()
+    ]
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -232,20 +240,33 @@ def _time(value: object, where: str) -> dt.datetime:
     return when.astimezone(dt.UTC)
 
 
-def _keyring(items: list[object]) -> IssuerKeyring:
+def _keyring(items: list[object], name: str = "keyring") -> IssuerKeyring:
     keys: dict[bytes, tuple[IssuerPublicKey, KeyStatus]] = {}
     for index, item in enumerate(items):
-        entry = _Reader(item, f"state.keyring[{index}]")
+        entry = _Reader(item, f"state.{name}[{index}]")
         try:
             key = IssuerPublicKey(entry.text("issuer"), Ed25519Public(entry.raw("key")))
             status = KeyStatus(entry.text("status"))
         except (ProtocolError, ValueError) as error:
-            raise DoorStateError(f"state.keyring[{index}]: {error}") from None
+            raise DoorStateError(f"state.{name}[{index}]: {error}") from None
         keys[key.kid] = (key, status)
-    keyring = IssuerKeyring(keys)
+    return IssuerKeyring(keys)
+
+
+def _keyrings(state: _Reader, kind: DoorKind) -> tuple[IssuerKeyring, IssuerKeyring]:
+    """``keyring`` (at least one active key) and ``partner_keyring``: files written before it
+    had one get an empty one; a home lock never holds a partner key, and no key id is in both."""
+    keyring = _keyring(state.items("keyring"))
     if not keyring.active:
         raise DoorStateError("state.keyring has no active issuer key")
-    return keyring
+    partners = IssuerKeyring()
+    if "partner_keyring" in state.data:
+        partners = _keyring(state.items("partner_keyring"), "partner_keyring")
+    if kind is DoorKind.HOME and partners.keys:
+        raise DoorStateError("state.partner_keyring: a home lock never holds a partner key")
+    if shared_kids(keyring, partners):
+        raise DoorStateError("state.partner_keyring shares a key id with state.keyring")
+    return keyring, partners
 
 
 def _denylist(reader: _Reader) -> DenylistState:
@@ -394,10 +415,12 @@ def restore_door(data: object, clock: Clock) -> DoorFirmware:
         fields = _Reader(battery_data, "state.battery")
         battery = Battery(**{f.name: fields.number(f.name) for f in dataclasses.fields(Battery)})
     ring_size = state.integer("ring_size", low=1)
+    keyring, partner_keyring = _keyrings(state, kind)
     door = firmware_class(kind)(
         door_id=door_id,
         door_key=door_key,
-        keyring=_keyring(state.items("keyring")),
+        keyring=keyring,
+        partner_keyring=partner_keyring,
         clock=clock,
         door_groups=groups,
         drift_ppm=state.number("drift_ppm"),

@@ -81,6 +81,7 @@ from carekey.protocol.keys import (
     sign1,
 )
 from carekey.protocol.limits import is_time
+from carekey.protocol.partner import check_partner_claims, issuer_key_for
 from carekey.protocol.windows import (
     TimeWindow,
     decode_windows,
@@ -231,6 +232,8 @@ class Credential:
     rights: frozenset[Right] = frozenset()
     bundle: BundleClaim | None = None
     leaf_index: int | None = None
+    partner_issued: bool = False
+    """Signed by a partner issuer key (see ``partner``): a partner's entrance/gate key."""
 
     @property
     def is_bundle(self) -> bool:
@@ -562,10 +565,12 @@ def _bundle_claim(value: object, kind_bits: int) -> BundleClaim:
     return BundleClaim(root, size, _KINDS_OF_BITS[kind_bits])
 
 
-def _decode_signed(data: bytes, keyring: IssuerKeyring) -> Credential:
+def _decode_signed(
+    data: bytes, keyring: IssuerKeyring, partner_keyring: IssuerKeyring | None
+) -> Credential:
     """Signature and structure of a plain or bundle credential (COSE_Sign1 bytes)."""
     message = parse_sign1(data, max_bytes=MAX_CREDENTIAL_BYTES)
-    key = keyring.trusted(message.kid)
+    key, partner = issuer_key_for(message.kid, keyring, partner_keyring)
     payload = message.verify_with(key.key)
     claims = cbor.loads(payload, max_bytes=MAX_CREDENTIAL_BYTES, max_depth=5, max_items=160)
     if not isinstance(claims, dict) or set(claims) not in (_PLAIN_CLAIMS, _BUNDLE_CLAIMS):
@@ -632,6 +637,8 @@ def _decode_signed(data: bytes, keyring: IssuerKeyring) -> Credential:
         expires = datetime.fromtimestamp(exp, UTC)
     except (OverflowError, OSError, ValueError):
         raise DecodeError("malformed", "time out of range") from None
+    if partner:
+        check_partner_claims(subject_type is SubjectType.PARTNER, bool(rights), kind_bits)
     return Credential(
         credential_id=cti,
         issuer=issuer,
@@ -651,13 +658,16 @@ def _decode_signed(data: bytes, keyring: IssuerKeyring) -> Credential:
         raw=bytes(data),
         rights=rights,
         bundle=bundle,
+        partner_issued=partner,
     )
 
 
-def _decode_presentation(data: bytes, keyring: IssuerKeyring) -> Credential:
+def _decode_presentation(
+    data: bytes, keyring: IssuerKeyring, partner_keyring: IssuerKeyring | None
+) -> Credential:
     """Signature, structure and inclusion proof of a bundle presentation."""
     presentation = decode_presentation(data)
-    signed = _decode_signed(presentation.credential, keyring)
+    signed = _decode_signed(presentation.credential, keyring, partner_keyring)
     bundle = signed.bundle
     if bundle is None:
         raise DecodeError("malformed", "a presentation must carry a bundle credential")
@@ -668,6 +678,8 @@ def _decode_presentation(data: bytes, keyring: IssuerKeyring) -> Credential:
     leaf_kinds = _KINDS_OF_BITS[presentation.kind_bits]
     if not leaf_kinds <= bundle.kinds:
         raise DecodeError("malformed", "leaf kinds outside the credential's kinds")
+    if signed.partner_issued:  # implied by the union's check; stated for the leaf itself
+        check_partner_claims(True, False, presentation.kind_bits)
     return Credential(
         credential_id=signed.credential_id,
         issuer=signed.issuer,
@@ -687,10 +699,13 @@ def _decode_presentation(data: bytes, keyring: IssuerKeyring) -> Credential:
         raw=bytes(data),
         bundle=bundle,
         leaf_index=presentation.index,
+        partner_issued=signed.partner_issued,
     )
 
 
-def decode_credential(data: bytes, *, keyring: IssuerKeyring) -> Credential:
+def decode_credential(
+    data: bytes, *, keyring: IssuerKeyring, partner_keyring: IssuerKeyring | None = None
+) -> Credential:
     """Check the signature and structure of a credential, without any door or time policy.
 
     For the phone and the server, which want to read a credential they hold (plain or bundle);
@@ -699,12 +714,16 @@ def decode_credential(data: bytes, *, keyring: IssuerKeyring) -> Credential:
     result names the presented door. Raises ``ProtocolError`` (``malformed``, ``oversized``,
     ``unknown_issuer_key``, ``retired_issuer_key``, ``bad_signature``, ``bad_proof``,
     ``wrong_issuer``, ``validity_too_long``, ``unknown_time_zone``).
+
+    ``partner_keyring`` (entrances and gates only; None trusts no partner key) holds the partner
+    issuer keys: a credential signed by one must be a partner's, without rights, for entrances
+    and gates only, else ``partner_issuer_misuse`` (see ``partner``).
     """
     if len(data) > MAX_PRESENTATION_BYTES:
         raise DecodeError("oversized", f"{len(data)} bytes > {MAX_PRESENTATION_BYTES}")
     if is_presentation(data):
-        return _decode_presentation(data, keyring)
-    return _decode_signed(data, keyring)
+        return _decode_presentation(data, keyring, partner_keyring)
+    return _decode_signed(data, keyring, partner_keyring)
 
 
 def verify_credential(
@@ -718,13 +737,15 @@ def verify_credential(
     door_groups: Collection[bytes] = (),
     denylist: Denylist | None = None,
     last_serial: int | None = None,
+    partner_keyring: IssuerKeyring | None = None,
 ) -> Credential:
     """The door's decision on a credential: return it if the door may open, else raise.
 
     ``data`` is a plain credential or a bundle presentation (told apart by the first byte).
     Checks, in order (the first failure is the refusal code the door logs): structure
     (``malformed``/``oversized``), issuer key (``unknown_issuer_key``/``retired_issuer_key``),
-    signature (``bad_signature``), claims (``wrong_issuer``, ``validity_too_long``), a
+    signature (``bad_signature``), claims (``wrong_issuer``, ``validity_too_long``; signed by a
+    key of ``partner_keyring``: ``partner_issuer_misuse``, see ``decode_credential``), a
     presentation's inclusion proof (``bad_proof``), door (``wrong_door``; a presentation must
     name this door, and a bundle credential without a presentation names none), kind
     (``wrong_kind``: the door's kind must be one of the credential's — for a presentation, the
@@ -744,7 +765,7 @@ def verify_credential(
         raise ProtocolError("invalid_argument", "clock tolerance must not be negative")
     if now is not None and now.tzinfo is None:
         raise ProtocolError("invalid_argument", "now must be timezone-aware")
-    credential = decode_credential(data, keyring=keyring)
+    credential = decode_credential(data, keyring=keyring, partner_keyring=partner_keyring)
     if credential.bundle is not None and credential.leaf_index is None:
         raise ValidityError("wrong_door", "a bundle credential must be presented for one door")
     if not credential.names_door(door_id, door_groups):

@@ -122,6 +122,14 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "Denne nøgle må ikke læse dørens log eller ændre den.",
         "This key may not read or change the door's log.",
     ),
+    "partner_issuer_misuse": (
+        "Partnerudstedernøglen må kun underskrive samarbejdspartneres nøgler til opgange og porte.",
+        "The partner issuer key may only sign partners' keys to entrances and gates.",
+    ),
+    "not_supported": (
+        "Denne dør understøtter ikke denne indstilling.",
+        "This door does not support the setting.",
+    ),
     "denylist_required": (
         "Låsen mangler den spærreliste, telefonen har set; telefonen skal sende den.",
         "The lock lacks the denylist the phone has seen; the phone must send it.",

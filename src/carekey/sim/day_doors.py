@@ -87,9 +87,16 @@ class DoorTap:
             self.run.learned.append(Learned(self.clock.now(), version, seq))
 
 
-def start_door(meta: DoorMeta, *, keyring: IssuerKeyring, clock: FrozenClock) -> DoorRun:
+def start_door(
+    meta: DoorMeta,
+    *,
+    keyring: IssuerKeyring,
+    clock: FrozenClock,
+    partner_keyring: IssuerKeyring | None = None,
+) -> DoorRun:
     """Start a planned door's firmware now: its clock is the seeded offset plus the drift since
-    06:00, its last time token ``token_age`` old, its battery as seeded."""
+    06:00, its last time token ``token_age`` old, its battery as seeded. ``partner_keyring``
+    (partner issuer keys) goes to entrances and gates only."""
     firmware = build_door(
         serial=meta.serial,
         kind=meta.kind,
@@ -98,6 +105,7 @@ def start_door(meta: DoorMeta, *, keyring: IssuerKeyring, clock: FrozenClock) ->
         door_key=DoorKey.from_seed(meta.key_seed),
         synced=False,
         drift_ppm=meta.drift_ppm,
+        partner_keyring=partner_keyring,
     )
     now = clock.now()
     drifted = (now - local(6)) * (meta.drift_ppm * 1e-6)

@@ -21,6 +21,7 @@ def commission_from_row(
     door_key_seed: bytes | None,
     keyring: IssuerKeyring,
     clock: Clock,
+    partner_keyring: IssuerKeyring | None = None,
 ) -> tuple[DoorFirmware, bytes]:
     """Build a simulated door for a ``door_device`` row; return it and its public key.
 
@@ -29,6 +30,7 @@ def commission_from_row(
     ``kind`` may be the database's (``home_lock`` …) or the protocol's (``home`` …). The door
     knows the time, as after an installer's visit. Save it with
     :func:`carekey.devices.statefile.save_door` to serve it with ``carekey door serve``.
+    ``partner_keyring`` (partner issuer keys) is trusted by entrances and gates only.
     """
     if door_key_seed is None:
         door_key = DoorKey.generate()
@@ -36,5 +38,12 @@ def commission_from_row(
         door_key = DoorKey.from_seed(door_key_seed)
     else:
         raise ValueError("door_key_seed must be 32 bytes")
-    door = build_door(serial=serial, kind=kind, keyring=keyring, clock=clock, door_key=door_key)
+    door = build_door(
+        serial=serial,
+        kind=kind,
+        keyring=keyring,
+        clock=clock,
+        door_key=door_key,
+        partner_keyring=partner_keyring,
+    )
     return door, door_key.public.key.raw

@@ -3,6 +3,10 @@
 Tests, the whole-day simulation and the protocol benchmark build their worlds with it, so they
 exercise the same code paths. Everything is generated fresh (keys from the OS CSPRNG); time comes
 from the injected clock.
+
+Besides the issuer key the bench has a partner issuer key (``partner_key``,
+:mod:`carekey.protocol.partner`): its entrances and gates trust it, its home locks never do, and
+:meth:`Testbed.partner_credential` signs a partner's stairwell key with it.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from carekey.protocol.freshness import DEFAULT_FRESHNESS_LIFETIME, issue_freshne
 from carekey.protocol.keys import DeviceKey, DeviceSigner, DoorKey, IssuerKey, IssuerKeyring
 from carekey.protocol.session import Command
 from carekey.protocol.timetoken import issue_time_token
+from carekey.protocol.windows import TimeWindow
 
 _D = TypeVar("_D", bound=DoorFirmware)
 
@@ -65,6 +70,8 @@ class Testbed:
         self.clock = FrozenClock(start)
         self.issuer_key = IssuerKey.generate(issuer)
         self.keyring = IssuerKeyring.of([self.issuer_key.public])
+        self.partner_key = IssuerKey.generate(issuer)
+        self.partner_keyring = IssuerKeyring.of([self.partner_key.public])
         self.denylist_version = 0
         self.denylist_entries: list[DenylistEntry] = []
         self._serials: dict[str, int] = {}
@@ -111,7 +118,7 @@ class Testbed:
         kind: DoorKind = DoorKind.ENTRANCE,
         groups: Iterable[bytes] = (),
     ) -> EntranceController:
-        """An entrance or gate controller."""
+        """An entrance or gate controller; it trusts the partner issuer key too."""
         controller = EntranceController(
             door_id=door_id,
             door_key=DoorKey.generate(),
@@ -119,6 +126,7 @@ class Testbed:
             clock=self.clock,
             door_groups=groups,
             kind=kind,
+            partner_keyring=self.partner_keyring,
         )
         return self._install(controller, synced=True)
 
@@ -167,6 +175,42 @@ class Testbed:
             rights=[Right.ADMIN, Right.INSTALLER] if admin else [],
         )
         for door in doors:
+            phone.credentials[door] = raw
+        return raw
+
+    def partner_credential(
+        self,
+        phone: Phone,
+        *doors: bytes,
+        kinds: Iterable[DoorKind] = (DoorKind.ENTRANCE, DoorKind.GATE),
+        windows: Iterable[TimeWindow] = (),
+        time_zone: str = "Europe/Copenhagen",
+        valid_for: timedelta = timedelta(hours=8),
+        not_before: datetime | None = None,
+        groups: Iterable[bytes] = (),
+        store_for: Iterable[bytes] = (),
+    ) -> bytes:
+        """Issue a partner's stairwell key, signed by the partner issuer key, for ``doors`` and
+        ``groups``, with weekly ``windows`` in ``time_zone`` (none: any time of its validity);
+        store it in the phone's bundle for ``doors`` and ``store_for``."""
+        start = not_before or self.clock.now() - timedelta(minutes=5)
+        window_list = list(windows)
+        raw = issue_credential(
+            issuer_key=self.partner_key,
+            subject=phone.subject,
+            subject_type=SubjectType.PARTNER,
+            device_key=phone.device_key.public,
+            kinds=kinds,
+            not_before=start,
+            expires=start + valid_for,
+            serial=self.next_serial(phone.subject),
+            denylist_version=self.denylist_version,
+            doors=doors,
+            door_groups=list(groups),
+            windows=window_list,
+            time_zone=time_zone if window_list else None,
+        )
+        for door in (*doors, *store_for):
             phone.credentials[door] = raw
         return raw
 
