@@ -495,6 +495,10 @@ class IssuedCredential(Base):
     employee_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"), index=True)
     phone_id: Mapped[int | None] = mapped_column(ForeignKey("phone.id"), index=True)
     emergency_grant_id: Mapped[int | None] = mapped_column(ForeignKey("emergency_key_grant.id"))
+    # A partner worker's credential is issued under one agreement (and, for a delivery to a
+    # named resident, one errand): blocking or ending the agreement revokes exactly these.
+    agreement_id: Mapped[int | None] = mapped_column(ForeignKey("agreement.id"), index=True)
+    errand_id: Mapped[int | None] = mapped_column(ForeignKey("errand.id"))
     kind: Mapped[e.CredentialKind] = mapped_column(str_enum(e.CredentialKind, "kind"))
     serial: Mapped[int] = mapped_column(BigId)
     denylist_version: Mapped[int]

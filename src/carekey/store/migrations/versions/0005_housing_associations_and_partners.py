@@ -252,6 +252,17 @@ def upgrade() -> None:
         batch.create_check_constraint(
             op.f("ck_issued_credential_one_subject"), "employee_id IS NOT NULL"
         )
+        batch.add_column(sa.Column("agreement_id", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("errand_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key(
+            op.f("fk_issued_credential_agreement_id"), "agreement", ["agreement_id"], ["id"]
+        )
+        batch.create_foreign_key(
+            op.f("fk_issued_credential_errand_id"), "errand", ["errand_id"], ["id"]
+        )
+        batch.create_index(
+            op.f("ix_issued_credential_agreement_id"), ["agreement_id"], unique=False
+        )
 
     with op.batch_alter_table("partner_phone") as batch:
         batch.drop_index(batch.f("ix_partner_phone_staff_id"))
@@ -303,6 +314,11 @@ def downgrade() -> None:
     op.execute(f"DELETE FROM issued_credential WHERE employee_id IN ({org_people})")
     op.execute(f"UPDATE audit_event SET employee_id = NULL WHERE employee_id IN ({org_people})")
     with op.batch_alter_table("issued_credential") as batch:
+        batch.drop_index(batch.f("ix_issued_credential_agreement_id"))
+        batch.drop_constraint(op.f("fk_issued_credential_errand_id"), type_="foreignkey")
+        batch.drop_constraint(op.f("fk_issued_credential_agreement_id"), type_="foreignkey")
+        batch.drop_column("errand_id")
+        batch.drop_column("agreement_id")
         batch.drop_constraint(op.f("ck_issued_credential_one_subject"), type_="check")
         batch.add_column(sa.Column("partner_staff_id", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("partner_phone_id", sa.Integer(), nullable=True))

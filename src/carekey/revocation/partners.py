@@ -1,0 +1,67 @@
+"""Revoking partner credentials: exactly those issued under some agreements (issue 15).
+
+A housing association that blocks a company, or an agreement that ends, revokes the credentials
+the server issued under those agreements, and nothing else: the company's workers keep their
+keys for other associations' stairwells. The credential ids go on the municipality's denylist in
+one new version (the same path as a blocked phone or employee: phones carry it to the doors, and
+online controllers get it pushed), and the live rows are marked revoked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from carekey.domain import enums as e
+from carekey.revocation import denylist as dl
+from carekey.store import models as m
+
+
+def live_agreement_credentials(
+    db: Session, *, agreement_ids: Collection[int], now: dt.datetime
+) -> list[m.IssuedCredential]:
+    """The credentials issued under ``agreement_ids`` that a door may still accept (expired
+    less than the prune margin ago counts: a door's clock may be behind)."""
+    if not agreement_ids:
+        return []
+    return list(
+        db.execute(
+            select(m.IssuedCredential)
+            .where(m.IssuedCredential.agreement_id.in_(sorted(agreement_ids)))
+            .where(m.IssuedCredential.expires_at > now - dl.PRUNE_MARGIN)
+        ).scalars()
+    )
+
+
+def revoke_agreements(
+    db: Session,
+    *,
+    municipality_id: int,
+    agreement_ids: Collection[int],
+    reason: e.DenylistReason,
+    now: dt.datetime,
+) -> int | None:
+    """Denylist every live credential issued under ``agreement_ids`` (by credential id) in one
+    new denylist version and mark them revoked; return that version, or None when none was
+    live (nothing to carry to the doors). Idempotent: an already denylisted credential is kept."""
+    creds = [
+        c
+        for c in live_agreement_credentials(db, agreement_ids=agreement_ids, now=now)
+        if c.municipality_id == municipality_id
+    ]
+    if not creds:
+        return None
+    for c in creds:
+        c.revoked_at = c.revoked_at or now
+    return dl.apply_changes(
+        db,
+        municipality_id=municipality_id,
+        reason=reason,
+        now=now,
+        add=[
+            dl.Entry(e.DenylistEntryKind.CREDENTIAL, c.credential_id, c.expires_at) for c in creds
+        ],
+    )
