@@ -17,6 +17,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "carekey"
 PARTS = (
+    "associations",
     "audit",
     "citizens",
     "dashboard",

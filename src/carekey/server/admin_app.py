@@ -56,6 +56,8 @@ router = APIRouter(include_in_schema=False)
 def create_admin_ui(state: State) -> FastAPI:
     """The administration UI as an application of its own, sharing the server's ``state``
     (engine, sessions, clock, settings, sign-in throttle)."""
+    from carekey.associations import agreement_pages as association_agreements
+    from carekey.associations import pages as association_pages
     from carekey.audit import pages as audit_pages
     from carekey.citizens import pages as citizens
     from carekey.dashboard import pages as dashboard_pages
@@ -74,6 +76,8 @@ def create_admin_ui(state: State) -> FastAPI:
     for part in (dashboard_pages, door_pages, audit_pages, staff, phones, districts, citizens):
         app.include_router(part.router)
     app.include_router(emergency_keys.router)
+    app.include_router(association_pages.router)
+    app.include_router(association_agreements.router)
     app.add_middleware(UnexpectedErrors, answer=_unexpected_answer)
     app.add_middleware(LanguageAndSession)
 

@@ -14,6 +14,7 @@ from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import carekey
+from carekey.associations import api as associations
 from carekey.audit import actions_api as admin_actions
 from carekey.audit import api as audit
 from carekey.auth.throttle import SignInThrottle
@@ -86,6 +87,7 @@ def create_app(
         emergency_keys.router,
         admin_actions.router,
         audit.router,
+        associations.router,
     ):
         app.include_router(router)
 
