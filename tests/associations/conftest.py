@@ -99,7 +99,7 @@ def _controller_of(db: Session, property_id: int) -> tuple[int, int] | None:
 
 
 @pytest.fixture
-def portal(engine: Engine, tenants: Tenants) -> Portal:
+def portal(engine: Engine, tenants: Tenants) -> Portal:  # noqa: F811 - the fixture
     with Session(engine) as db, db.begin():
         user = {
             n: db.execute(select(m.Employee.id).where(m.Employee.employee_number == n)).scalar_one()
@@ -271,9 +271,9 @@ def actor(engine: Engine, employee_id: int) -> Actor:
         return actor_of(db, employee)
 
 
-def headers(client: TestClient, engine: Engine, employee_id: int) -> dict[str, str]:
+def headers(http: TestClient, engine: Engine, employee_id: int) -> dict[str, str]:
     """Bearer headers of one person, signed in through the API (password and TOTP)."""
-    return sign_in(client, employee_id, engine)
+    return sign_in(http, employee_id, engine)
 
 
 def leaks(text: str, portal: Portal) -> list[str]:

@@ -75,7 +75,9 @@ def test_properties_show_modules_and_only_a_banded_count_of_home_care(
     ]
     text = found.text
     assert leaks(text, portal) == []
-    assert "dwelling" not in text and "citizen" not in text and "home_lock" not in text
+    assert "dwelling" not in text
+    assert "citizen" not in text
+    assert "home_lock" not in text
     one = client.get(f"{API}/properties/{portal.a_property}", headers=a)
     assert one.status_code == 200
     assert one.json()["municipal_openings"] == prop["municipal_openings"]
@@ -272,7 +274,8 @@ def test_a_bad_agreement_is_422_with_the_rule_and_writes_nothing(
         assert response.status_code == 422, (code, response.text)
         error = response.json()["error"]
         assert error["code"] == code, (code, error)
-        assert error["message"] and error["message_en"]
+        assert error["message"]
+        assert error["message_en"]
     assert (_count(engine, m.Agreement), _count(engine, m.AgreementWindow)) == before
     assert _count(engine, m.AdminAction) == actions
     # A home lock is no door of an agreement: its id is not an entrance of the association.
@@ -299,8 +302,10 @@ def test_block_a_company_at_once_revokes_its_credentials_here_only(
     with Session(engine) as db:
         agreement = db.get(m.Agreement, portal.a_agreement)
         other = db.get(m.Agreement, portal.b_agreement)
-        assert agreement is not None and other is not None
-        assert agreement.blocked and agreement.blocked_reason == "Misbrug af nøgle"
+        assert agreement is not None
+        assert other is not None
+        assert agreement.blocked
+        assert agreement.blocked_reason == "Misbrug af nøgle"
         assert agreement.blocked_at is not None
         assert not other.blocked  # B's agreement with the same company is B's business
         creds = {
