@@ -205,6 +205,7 @@ _REFRESH_STATEMENT = (
         _MUNICIPALITY.c.freshness_lifetime_s,
         _MUNICIPALITY.c.seal_after_s,
         _MUNICIPALITY.c.freshness_warn_s,
+        _EMPLOYEE.c.partner_company_id,
     )
     .select_from(_EMPLOYEE)
     .join(_MUNICIPALITY, _MUNICIPALITY.c.id == _EMPLOYEE.c.municipality_id)

@@ -158,3 +158,18 @@ def live_entries(db: Session, *, municipality_id: int, now: dt.datetime) -> list
             )
         ).scalars()
     )
+
+
+def live_agreement_credentials(
+    db: Session, *, agreement_ids: Collection[int], since: dt.datetime
+) -> list[m.IssuedCredential]:
+    """The credentials issued under ``agreement_ids`` that expire after ``since``."""
+    if not agreement_ids:
+        return []
+    return list(
+        db.execute(
+            select(m.IssuedCredential)
+            .where(m.IssuedCredential.agreement_id.in_(sorted(agreement_ids)))
+            .where(m.IssuedCredential.expires_at > since)
+        ).scalars()
+    )
