@@ -4,11 +4,13 @@ municipality (issue 15). Run on data, on both backends."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import Engine, text
 
 from carekey.store.migrate import downgrade, upgrade
 
-NOW = "2027-01-04 09:00:00+00:00"
+NOW = dt.datetime(2027, 1, 4, 9, 0, tzinfo=dt.UTC)
 
 
 def _rows(engine: Engine, sql: str) -> list[tuple[object, ...]]:
@@ -21,32 +23,32 @@ def test_partner_staff_phones_and_what_names_them_move_to_employees(engine: Engi
     statements = [
         "INSERT INTO municipality (id, code, name, timezone, key_lifetime_minutes,"
         " heartbeat_interval_s, emergency_key_max_minutes, wrong_code_limit, created_at)"
-        f" VALUES (7, '0101', 'Københavns Kommune', 'Europe/Copenhagen', 540, 60, 480, 5, '{NOW}')",
+        " VALUES (7, '0101', 'Københavns Kommune', 'Europe/Copenhagen', 540, 60, 480, 5, :now)",
         "INSERT INTO housing_association (id, name, cvr, created_at)"
-        f" VALUES (3, 'Boligforeningen Lyset', '30000000', '{NOW}')",
+        " VALUES (3, 'Boligforeningen Lyset', '30000000', :now)",
         "INSERT INTO property (id, municipality_id, housing_association_id, street,"
         " house_number, postal_code, city) VALUES (5, 7, 3, 'Lysvej', '1', '2200', 'København N')",
         "INSERT INTO entrance (id, property_id, label) VALUES (6, 5, 'Lysvej 1')",
         "INSERT INTO partner_company (id, name, cvr, category, status, created_at)"
-        f" VALUES (2, 'Morgenbud ApS', '24256790', 'newspaper', 'active', '{NOW}')",
+        " VALUES (2, 'Morgenbud ApS', '24256790', 'newspaper', 'active', :now)",
         "INSERT INTO partner_company (id, name, cvr, category, status, created_at)"
-        f" VALUES (4, 'Madservice', NULL, 'meal_box', 'active', '{NOW}')",
+        " VALUES (4, 'Madservice', NULL, 'meal_box', 'active', :now)",
         "INSERT INTO partner_staff (id, company_id, full_name, status)"
         " VALUES (11, 2, 'Bo Bud', 'active')",
         "INSERT INTO partner_phone (id, company_id, staff_id, label, status)"
         " VALUES (12, 2, 11, 'P-1', 'lost')",
         "INSERT INTO agreement (id, housing_association_id, partner_company_id, valid_from,"
-        f" requires_errand, blocked, created_at) VALUES (8, 3, 2, '{NOW}', false, false, '{NOW}')",
+        " requires_errand, blocked, created_at) VALUES (8, 3, 2, :now, false, false, :now)",
         "INSERT INTO errand (id, agreement_id, partner_staff_id, entrance_id, purpose,"
-        f" not_before, not_after, status, created_at) VALUES (9, 8, 11, 6, 'newspaper', '{NOW}',"
-        f" '2027-01-04 10:00:00+00:00', 'approved', '{NOW}')",
+        " not_before, not_after, status, created_at) VALUES (9, 8, 11, 6, 'newspaper', :now,"
+        " :later, 'approved', :now)",
         "INSERT INTO audit_event (id, municipality_id, source, action, partner_staff_id,"
-        f" occurred_at, received_at, chain_gap, chain_broken) VALUES (10, 7, 'app', 'login', 11,"
-        f" '{NOW}', '{NOW}', false, false)",
+        " occurred_at, received_at, chain_gap, chain_broken) VALUES (10, 7, 'app', 'login', 11,"
+        " :now, :now, false, false)",
     ]
     with engine.begin() as connection:
         for statement in statements:
-            connection.execute(text(statement))
+            connection.execute(text(statement), {"now": NOW, "later": NOW + dt.timedelta(hours=1)})
     upgrade(engine)
     (worker,) = _rows(
         engine,
