@@ -137,7 +137,9 @@ class LiveActivity:
                 keyring = issuer_service.keyring(session, municipality_id=worker.municipality_id)
                 # Entrance and gate controllers also trust the partner issuer (home locks never do).
                 partner_keyring = issuer_service.keyring(
-                    session, municipality_id=worker.municipality_id, purpose=e.IssuerKeyPurpose.PARTNER
+                    session,
+                    municipality_id=worker.municipality_id,
+                    purpose=e.IssuerKeyPurpose.PARTNER,
                 )
                 homes: list[list[str]] = []
                 citizens = session.execute(
