@@ -243,6 +243,39 @@ POST   /citizens/{citizen_id}/restore                 allow   allow   deny     d
 GET    /emergency-keys                                allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
 POST   /emergency-keys                                allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
 POST   /emergency-keys/{grant_id}/revoke              allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+#
+# --- the register of housing associations and partner companies (issue 15) --------------------
+# The municipality registers the other parties: administrators register, create their first
+# users and block a company (organisations.manage); auditors read it all. Leads have nothing of
+# it (ROLES.md gives them no part in agreements). An association's user reads its own
+# association and the register of companies (to choose partners: assoc_out sees Q too); a
+# partner administrator reads its own company and the associations it has agreements with (A,
+# through the agreement A-P; B is Q's). Neither may change the register. Frederiksberg's
+# administrator registers into Frederiksberg (the request names nothing of Copenhagen's) and
+# gets 404 for Copenhagen's association or company.
+GET    /api/v1/organisations/associations             allow   deny    deny     allow   refused refused hidden  allow   hidden    allow   hidden     refused unauth
+POST   /api/v1/organisations/associations             allow   deny    deny     deny    refused refused allow   deny    deny      deny    deny       refused unauth
+GET    /api/v1/organisations/associations/{association_id} allow   deny    deny     allow   refused refused deny    allow   deny      allow   deny       refused unauth
+POST   /api/v1/organisations/associations/{association_id}/users allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /api/v1/organisations/companies                allow   deny    deny     allow   refused refused hidden  allow   allow     allow   hidden     refused unauth
+POST   /api/v1/organisations/companies                allow   deny    deny     deny    refused refused allow   deny    deny      deny    deny       refused unauth
+GET    /api/v1/organisations/companies/{company_id}   allow   deny    deny     allow   refused refused deny    allow   allow     allow   deny       refused unauth
+POST   /api/v1/organisations/companies/{company_id}/admins allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+# Blocking a company stops its workers' keys in the whole municipality: administrators only (an
+# association blocks its own agreement with a company instead: agreements.manage).
+POST   /api/v1/organisations/companies/{company_id}/block allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/organisations/companies/{company_id}/unblock allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+#
+# --- web UI: the register (the same policy as the API) -----------------------------------------
+GET    /organisations                                 allow   deny    deny     allow   refused refused hidden  allow   hidden    allow   hidden     refused unauth
+POST   /organisations/associations                    allow   deny    deny     deny    refused refused allow   deny    deny      deny    deny       refused unauth
+POST   /organisations/companies                       allow   deny    deny     deny    refused refused allow   deny    deny      deny    deny       refused unauth
+GET    /organisations/associations/{association_id}   allow   deny    deny     allow   refused refused deny    allow   deny      allow   deny       refused unauth
+POST   /organisations/associations/{association_id}/users allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /organisations/companies/{company_id}          allow   deny    deny     allow   refused refused deny    allow   allow     allow   deny       refused unauth
+POST   /organisations/companies/{company_id}/admins   allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /organisations/companies/{company_id}/block    allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /organisations/companies/{company_id}/unblock  allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
 """
 
 Route = tuple[str, str]

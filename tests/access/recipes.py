@@ -979,3 +979,8 @@ def _web_revoke(ctx: Ctx) -> list[Req]:
         )
         for gid, _reason, what in grants_of(ctx)
     ]
+
+
+# --- further parts: their recipes register themselves (one module per part) --------------------
+
+from tests.access import recipes_orgs  # noqa: E402, F401 - registers the register's recipes
