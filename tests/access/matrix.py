@@ -45,6 +45,13 @@ The outcomes:
     public   for everyone: 2xx or 3xx
     nowrite  may answer (never 5xx), but nothing is written: a form that refuses row by row
 
+A new route needs a line here (one cell per column, in this order) and a recipe: in
+``tests/access/recipes.py``, or for a part of its own in a module ``recipes_<part>.py`` that
+registers with ``@recipe(method, path)`` and is imported at the end of ``recipes.py`` (as
+``recipes_orgs``). A recipe aims at ``ctx.side`` (the districts' probes) or ``ctx.org`` (the
+organisations' probes: ``world_orgs.OrgSide``), gives a ``marker`` for a read and an ``effect``
+for a change.
+
 Where ROLES.md is silent, the choice and its reason is in a comment above the row. "(no object)"
 means the request names nothing of a district, so lead_out makes the same request as lead_in.
 """
