@@ -25,6 +25,7 @@ PARTS = (
     "emergency_keys",
     "ingest",
     "keyservice",
+    "organisations",
     "phones",
     "revocation",
     "seed",

@@ -37,6 +37,22 @@ def live_credentials(
     return list(db.execute(statement).scalars())
 
 
+def live_credentials_of_employees(
+    db: Session, *, now: dt.datetime, employee_ids: Collection[int]
+) -> list[m.IssuedCredential]:
+    """The credentials of any of ``employee_ids`` that have not expired at ``now``, revoked or
+    not (a partner company's people, blocked together)."""
+    if not employee_ids:
+        return []
+    return list(
+        db.execute(
+            select(m.IssuedCredential)
+            .where(m.IssuedCredential.expires_at > now)
+            .where(m.IssuedCredential.employee_id.in_(sorted(employee_ids)))
+        ).scalars()
+    )
+
+
 def door_contacts(db: Session, *, door_ids: Collection[int]) -> dict[int, dt.datetime | None]:
     """Each door's last recorded contact (``last_seen_at``), by door id."""
     if not door_ids:
