@@ -26,6 +26,7 @@ PARTS = (
     "emergency_keys",
     "ingest",
     "keyservice",
+    "organisations",
     "phones",
     "revocation",
     "seed",

@@ -12,7 +12,25 @@ expected outcome for each actor, in the column order of ``ACTORS``:
     care      a care worker            (cannot obtain office credentials at all)
     inst      an installer             (same)
     other     Frederiksberg's administrator, acting on Copenhagen's object
+
+    The other parties (issue 15; ``tests.access.world_orgs``), all of Copenhagen:
+
+    assoc       the user of housing association A, acting on A's own object (A's property,
+                entrance, gate, agreement with P, A's partner log); on a municipal route, on
+                the same probe object as everyone else (D01's)
+    assoc_out   the same association user, acting on housing association B's object (B is
+                another association in Copenhagen, with its agreement with Q)
+    padmin      the partner administrator of company P, acting on P's own object (P's
+                workers, phones, agreement with A)
+    padmin_out  the same partner administrator, acting on company Q's object
+    pworker     a partner worker of P: the key app only, like a care worker (cannot obtain
+                office credentials at all: ``refused`` where care workers are)
+
     anon      no credentials
+
+The municipality's own routes are for its own staff: to the people of a housing association or
+a partner company every one of them is ``deny`` (403, or 404 where the object is the
+municipality's), the start page ``/`` aside, which sends them to their own portal.
 
 The outcomes:
 
@@ -26,6 +44,13 @@ The outcomes:
     device   a key-app route: office tokens and cookies confer nothing; 4xx, nothing changes
     public   for everyone: 2xx or 3xx
     nowrite  may answer (never 5xx), but nothing is written: a form that refuses row by row
+
+A new route needs a line here (one cell per column, in this order) and a recipe: in
+``tests/access/recipes.py``, or for a part of its own in a module ``recipes_<part>.py`` that
+registers with ``@recipe(method, path)`` and is imported at the end of ``recipes.py`` (as
+``recipes_orgs``). A recipe aims at ``ctx.side`` (the districts' probes) or ``ctx.org`` (the
+organisations' probes: ``world_orgs.OrgSide``), gives a ``marker`` for a read and an ``effect``
+for a change.
 
 Where ROLES.md is silent, the choice and its reason is in a comment above the row. "(no object)"
 means the request names nothing of a district, so lead_out makes the same request as lead_in.
@@ -52,176 +77,251 @@ class Outcome(StrEnum):
 
 
 _TABLE = """
-#                                              admin   lead_in lead_out auditor care  inst    other   anon
+#                                                     admin   lead_in lead_out auditor care    inst    other   assoc   assoc_out padmin  padmin_out pworker anon
 # --- public: documentation, health, language, signing in and out --------------------------------
-GET    /openapi.json                           public  public  public  public  public  public  public  public
-GET    /docs                                   public  public  public  public  public  public  public  public
-GET    /docs/oauth2-redirect                   public  public  public  public  public  public  public  public
-GET    /redoc                                  public  public  public  public  public  public  public  public
-GET    /healthz                                public  public  public  public  public  public  public  public
-GET    /readyz                                 public  public  public  public  public  public  public  public
-GET    /lang/{language}                        public  public  public  public  public  public  public  public
-GET    /login                                  public  public  public  public  public  public  public  public
-GET    /login/totp                             public  public  public  public  public  public  public  public
-POST   /logout                                 public  public  public  public  public  public  public  public
-# Signing in: office people get in (other: into their own municipality); care workers and
-# installers never get office credentials; a wrong password is 401.
-POST   /api/v1/auth/token                      allow   allow   allow   allow   refused refused allow   unauth
-POST   /login                                  allow   allow   allow   allow   refused refused allow   unauth
-POST   /login/totp                             allow   allow   allow   allow   refused refused allow   unauth
+GET    /openapi.json                                  public  public  public   public  public  public  public  public  public    public  public     public  public
+GET    /docs                                          public  public  public   public  public  public  public  public  public    public  public     public  public
+GET    /docs/oauth2-redirect                          public  public  public   public  public  public  public  public  public    public  public     public  public
+GET    /redoc                                         public  public  public   public  public  public  public  public  public    public  public     public  public
+GET    /healthz                                       public  public  public   public  public  public  public  public  public    public  public     public  public
+GET    /readyz                                        public  public  public   public  public  public  public  public  public    public  public     public  public
+GET    /lang/{language}                               public  public  public   public  public  public  public  public  public    public  public     public  public
+GET    /login                                         public  public  public   public  public  public  public  public  public    public  public     public  public
+GET    /login/totp                                    public  public  public   public  public  public  public  public  public    public  public     public  public
+POST   /logout                                        public  public  public   public  public  public  public  public  public    public  public     public  public
+# Signing in: office people get in (other: into their own municipality; an association's user
+# and a partner administrator too, into their organisation's portal); care workers, installers
+# and partner workers never get office credentials; a wrong password is 401.
+POST   /api/v1/auth/token                             allow   allow   allow    allow   refused refused allow   allow   allow     allow   allow      refused unauth
+POST   /login                                         allow   allow   allow    allow   refused refused allow   allow   allow     allow   allow      refused unauth
+POST   /login/totp                                    allow   allow   allow    allow   refused refused allow   allow   allow     allow   allow      refused unauth
 # Signing an API token out: needs a live token (care workers' forged ones name no session).
-POST   /api/v1/auth/logout                     allow   allow   allow   allow   refused refused allow   unauth
+POST   /api/v1/auth/logout                            allow   allow   allow    allow   refused refused allow   allow   allow     allow   allow      refused unauth
 #
 # --- the key app: authenticated by the phone's device key, never by an office role -------------
-POST   /api/v1/app/enrol                       device  device  device  device  device  device  device  device
+POST   /api/v1/app/enrol                              device  device  device   device  device  device  device  device  device    device  device     device  device
 # A challenge is a server-signed nonce for the phone to sign; it names no data (the same answer
 # for a phone that does not exist), so anyone may ask for one.
-POST   /api/v1/app/challenge                   public  public  public  public  public  public  public  public
-POST   /api/v1/app/login                       device  device  device  device  device  device  device  device
-POST   /api/v1/app/bundle                      device  device  device  device  device  device  device  device
-POST   /api/v1/app/heartbeat                   device  device  device  device  device  device  device  device
-POST   /api/v1/app/time-token                  device  device  device  device  device  device  device  device
-POST   /api/v1/app/events                      device  device  device  device  device  device  device  device
+POST   /api/v1/app/challenge                          public  public  public   public  public  public  public  public  public    public  public     public  public
+POST   /api/v1/app/login                              device  device  device   device  device  device  device  device  device    device  device     device  device
+POST   /api/v1/app/bundle                             device  device  device   device  device  device  device  device  device    device  device     device  device
+POST   /api/v1/app/heartbeat                          device  device  device   device  device  device  device  device  device    device  device     device  device
+POST   /api/v1/app/time-token                         device  device  device   device  device  device  device  device  device    device  device     device  device
+POST   /api/v1/app/events                             device  device  device   device  device  device  device  device  device    device  device     device  device
 #
 # --- administration API: employees ---------------------------------------------------------------
 # ROLES.md: auditors see employees and phones (all own, read); leads create and edit employees of
 # their own districts (not administrators); leads block and unblock in their own districts.
-GET    /api/v1/admin/employees                 allow   allow   hidden  allow   refused refused hidden  unauth
-POST   /api/v1/admin/employees                 allow   allow   deny    deny    refused refused deny    unauth
-GET    /api/v1/admin/employees/{employee_id}   allow   allow   deny    allow   refused refused deny    unauth
-PATCH  /api/v1/admin/employees/{employee_id}   allow   allow   deny    deny    refused refused deny    unauth
-POST   /api/v1/admin/employees/{employee_id}/block    allow allow deny deny    refused refused deny    unauth
-POST   /api/v1/admin/employees/{employee_id}/unblock  allow allow deny deny    refused refused deny    unauth
+GET    /api/v1/admin/employees                        allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/employees                        allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/employees/{employee_id}          allow   allow   deny     allow   refused refused deny    deny    deny      deny    deny       refused unauth
+PATCH  /api/v1/admin/employees/{employee_id}          allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/employees/{employee_id}/block    allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/employees/{employee_id}/unblock  allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
 #
 # --- phones ------------------------------------------------------------------------------------
-GET    /api/v1/admin/phones                    allow   allow   hidden  allow   refused refused hidden  unauth
+GET    /api/v1/admin/phones                           allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
 # Silent in ROLES.md: registering, re-assigning and enrolling phones. A phone carries keys and
 # belongs to the municipality's device register, so administrators only.
-POST   /api/v1/admin/phones                    allow   deny    deny    deny    refused refused deny    unauth
-GET    /api/v1/admin/phones/{phone_id}         allow   allow   deny    allow   refused refused deny    unauth
-PATCH  /api/v1/admin/phones/{phone_id}         allow   deny    deny    deny    refused refused deny    unauth
-POST   /api/v1/admin/phones/{phone_id}/block   allow   allow   deny    deny    refused refused deny    unauth
-POST   /api/v1/admin/phones/{phone_id}/unblock allow   allow   deny    deny    refused refused deny    unauth
-POST   /api/v1/admin/phones/{phone_id}/enrolment-code allow deny deny  deny    refused refused deny    unauth
+POST   /api/v1/admin/phones                           allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/phones/{phone_id}                allow   allow   deny     allow   refused refused deny    deny    deny      deny    deny       refused unauth
+PATCH  /api/v1/admin/phones/{phone_id}                allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/phones/{phone_id}/block          allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/phones/{phone_id}/unblock        allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/phones/{phone_id}/enrolment-code allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
 #
 # --- districts: only administrators create or change them (the municipality's organisation) ----
 # Silent in ROLES.md: seeing districts. A lead sees their own; an auditor reads everything.
-GET    /api/v1/admin/districts                 allow   allow   hidden  allow   refused refused hidden  unauth
+GET    /api/v1/admin/districts                        allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
 # Frederiksberg's administrator creates a district in Frederiksberg (checked: nothing of
 # Copenhagen's); the request names nothing of Copenhagen's.
-POST   /api/v1/admin/districts                 allow   deny    deny    deny    refused refused allow   unauth
-GET    /api/v1/admin/districts/{district_id}   allow   allow   deny    allow   refused refused deny    unauth
-PATCH  /api/v1/admin/districts/{district_id}   allow   deny    deny    deny    refused refused deny    unauth
+POST   /api/v1/admin/districts                        allow   deny    deny     deny    refused refused allow   deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/districts/{district_id}          allow   allow   deny     allow   refused refused deny    deny    deny      deny    deny       refused unauth
+PATCH  /api/v1/admin/districts/{district_id}          allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
 #
 # --- citizens ----------------------------------------------------------------------------------
 # ROLES.md: auditors see citizens and addresses (read); leads add citizens and remove addresses
 # in their own districts. Silent: editing a citizen and undoing a removal; a lead "runs their
 # districts' citizens", so the same as adding and removing: own districts.
-GET    /api/v1/admin/citizens                  allow   allow   hidden  allow   refused refused hidden  unauth
-POST   /api/v1/admin/citizens                  allow   allow   deny    deny    refused refused deny    unauth
-GET    /api/v1/admin/citizens/{citizen_id}     allow   allow   deny    allow   refused refused deny    unauth
-PATCH  /api/v1/admin/citizens/{citizen_id}     allow   allow   deny    deny    refused refused deny    unauth
-POST   /api/v1/admin/citizens/{citizen_id}/remove  allow allow deny    deny    refused refused deny    unauth
-POST   /api/v1/admin/citizens/{citizen_id}/restore allow allow deny    deny    refused refused deny    unauth
+GET    /api/v1/admin/citizens                         allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/citizens                         allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/citizens/{citizen_id}            allow   allow   deny     allow   refused refused deny    deny    deny      deny    deny       refused unauth
+PATCH  /api/v1/admin/citizens/{citizen_id}            allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/citizens/{citizen_id}/remove     allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/citizens/{citizen_id}/restore    allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
 #
 # --- doors -------------------------------------------------------------------------------------
 # Silent in ROLES.md: the door devices. They are the doors of the citizens' homes, so they follow
 # the citizens: a lead sees those of their own districts' citizens, an auditor reads them all.
-GET    /api/v1/admin/doors                     allow   allow   hidden  allow   refused refused hidden  unauth
-GET    /api/v1/admin/doors/{door_id}           allow   allow   deny    allow   refused refused deny    unauth
+GET    /api/v1/admin/doors                            allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/doors/{door_id}                  allow   allow   deny     allow   refused refused deny    deny    deny      deny    deny       refused unauth
 #
 # --- emergency keys: a lead only when the citizen AND the employee are in their own districts ---
 # (and sees or revokes only such keys); auditors read them all and change nothing.
-GET    /api/v1/admin/emergency-keys            allow   allow   hidden  allow   refused refused hidden  unauth
-POST   /api/v1/admin/emergency-keys            allow   allow   deny    deny    refused refused deny    unauth
-GET    /api/v1/admin/emergency-keys/{grant_id} allow   allow   deny    allow   refused refused deny    unauth
-POST   /api/v1/admin/emergency-keys/{grant_id}/revoke allow allow deny deny    refused refused deny    unauth
+GET    /api/v1/admin/emergency-keys                   allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/emergency-keys                   allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/emergency-keys/{grant_id}        allow   allow   deny     allow   refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/emergency-keys/{grant_id}/revoke allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
 #
 # --- logs --------------------------------------------------------------------------------------
 # Silent in ROLES.md: the log of administrative actions (who changed what). It spans every
 # district and is the auditors' material: administrators and auditors, not leads.
-GET    /api/v1/admin/actions                   allow   deny    deny    allow   refused refused hidden  unauth
+GET    /api/v1/admin/actions                          allow   deny    deny     allow   refused refused hidden  deny    deny      deny    deny       refused unauth
 # The audit log and its export: a lead sees their own districts' doors. (ROLES.md gives care
 # workers and installers their own actions and orders; not through the office routes, which
 # they cannot use at all.)
-GET    /api/v1/admin/audit                     allow   allow   hidden  allow   refused refused hidden  unauth
-GET    /api/v1/admin/audit.csv                 allow   allow   hidden  allow   refused refused hidden  unauth
+GET    /api/v1/admin/audit                            allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/audit.csv                        allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
 #
 # --- web UI: overview --------------------------------------------------------------------------
-GET    /                                       allow   allow   allow   allow   refused refused allow   unauth
+# The start page sends each signed-in person on: the dashboard, the audit log, or for an
+# association's user and a partner administrator their own portal (/association, /partner).
+GET    /                                              allow   allow   allow    allow   refused refused allow   allow   allow     allow   allow      refused unauth
 # Silent in ROLES.md: the dashboard (today's figures, doors that need attention). It is read
 # only; auditors read everything of their municipality (no object).
-GET    /dashboard                              allow   allow   allow   allow   refused refused allow   unauth
-GET    /doors                                  allow   allow   hidden  allow   refused refused hidden  unauth
-GET    /doors/{door_id}                        allow   allow   deny    allow   refused refused deny    unauth
-GET    /audit                                  allow   allow   hidden  allow   refused refused hidden  unauth
-GET    /audit.csv                              allow   allow   hidden  allow   refused refused hidden  unauth
-GET    /audit.xlsx                             allow   allow   hidden  allow   refused refused hidden  unauth
+GET    /dashboard                                     allow   allow   allow    allow   refused refused allow   deny    deny      deny    deny       refused unauth
+GET    /doors                                         allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
+GET    /doors/{door_id}                               allow   allow   deny     allow   refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /audit                                         allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
+GET    /audit.csv                                     allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
+GET    /audit.xlsx                                    allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
 # ROLES.md: the "who was in this home" report: all own for administrators and auditors, own
 # districts' doors for leads.
-GET    /citizens/{citizen_id}/report           allow   allow   deny    allow   refused refused deny    unauth
+GET    /citizens/{citizen_id}/report                  allow   allow   deny     allow   refused refused deny    deny    deny      deny    deny       refused unauth
 #
 # --- web UI: pickers (suggestions while filling in the emergency-key form) ----------------------
 # Silent in ROLES.md: they serve the forms that change things; auditors change nothing and read
 # through the lists, so they get no pickers.
-GET    /pickers/employees                      allow   allow   hidden  deny    refused refused hidden  unauth
-GET    /pickers/citizens                       allow   allow   hidden  deny    refused refused hidden  unauth
+GET    /pickers/employees                             allow   allow   hidden   deny    refused refused hidden  deny    deny      deny    deny       refused unauth
+GET    /pickers/citizens                              allow   allow   hidden   deny    refused refused hidden  deny    deny      deny    deny       refused unauth
 #
 # --- web UI: employees (the same policy as the API; forms that change are not for auditors) ----
-GET    /employees                              allow   allow   hidden  allow   refused refused hidden  unauth
+GET    /employees                                     allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
 # The form for a new employee (no object).
-GET    /employees/new                          allow   allow   allow   deny    refused refused allow   unauth
-POST   /employees/new                          allow   allow   deny    deny    refused refused deny    unauth
+GET    /employees/new                                 allow   allow   allow    deny    refused refused allow   deny    deny      deny    deny       refused unauth
+POST   /employees/new                                 allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
 # ROLES.md: leads import staff of their own districts. The import form names nothing (no
 # object). The file is judged row by row: a row of another district (or, for Frederiksberg, a
 # district code Frederiksberg does not have) must be rejected and nothing written.
-GET    /employees/import                       allow   allow   allow   deny    refused refused allow   unauth
-POST   /employees/import                       allow   allow   nowrite deny    refused refused nowrite unauth
-POST   /employees/import/confirm               allow   allow   nowrite deny    refused refused nowrite unauth
-GET    /employees/{employee_id}                allow   allow   deny    allow   refused refused deny    unauth
-GET    /employees/{employee_id}/edit           allow   allow   deny    deny    refused refused deny    unauth
-POST   /employees/{employee_id}/edit           allow   allow   deny    deny    refused refused deny    unauth
-GET    /employees/{employee_id}/block          allow   allow   deny    deny    refused refused deny    unauth
-POST   /employees/{employee_id}/block          allow   allow   deny    deny    refused refused deny    unauth
-POST   /employees/{employee_id}/unblock        allow   allow   deny    deny    refused refused deny    unauth
+GET    /employees/import                              allow   allow   allow    deny    refused refused allow   deny    deny      deny    deny       refused unauth
+POST   /employees/import                              allow   allow   nowrite  deny    refused refused nowrite deny    deny      deny    deny       refused unauth
+POST   /employees/import/confirm                      allow   allow   nowrite  deny    refused refused nowrite deny    deny      deny    deny       refused unauth
+GET    /employees/{employee_id}                       allow   allow   deny     allow   refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /employees/{employee_id}/edit                  allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /employees/{employee_id}/edit                  allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /employees/{employee_id}/block                 allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /employees/{employee_id}/block                 allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /employees/{employee_id}/unblock               allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
 #
 # --- web UI: phones (registering, changing and enrolling: administrators, as in the API) --------
-GET    /phones                                 allow   allow   hidden  allow   refused refused hidden  unauth
+GET    /phones                                        allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
 # The form for a new phone (no object): Frederiksberg's administrator registers their own.
-GET    /phones/new                             allow   deny    deny    deny    refused refused allow   unauth
-POST   /phones/new                             allow   deny    deny    deny    refused refused deny    unauth
-GET    /phones/{phone_id}                      allow   allow   deny    allow   refused refused deny    unauth
-GET    /phones/{phone_id}/edit                 allow   deny    deny    deny    refused refused deny    unauth
-POST   /phones/{phone_id}/edit                 allow   deny    deny    deny    refused refused deny    unauth
+GET    /phones/new                                    allow   deny    deny     deny    refused refused allow   deny    deny      deny    deny       refused unauth
+POST   /phones/new                                    allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /phones/{phone_id}                             allow   allow   deny     allow   refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /phones/{phone_id}/edit                        allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /phones/{phone_id}/edit                        allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
 # ROLES.md also lets a care worker report their own phone lost; they do that through the key
 # app or by calling the office, never through the office UI, which they cannot sign in to.
-POST   /phones/{phone_id}/lost                 allow   allow   deny    deny    refused refused deny    unauth
-GET    /phones/{phone_id}/block                allow   allow   deny    deny    refused refused deny    unauth
-POST   /phones/{phone_id}/block                allow   allow   deny    deny    refused refused deny    unauth
-POST   /phones/{phone_id}/unblock              allow   allow   deny    deny    refused refused deny    unauth
-POST   /phones/{phone_id}/enrol                allow   deny    deny    deny    refused refused deny    unauth
+POST   /phones/{phone_id}/lost                        allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /phones/{phone_id}/block                       allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /phones/{phone_id}/block                       allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /phones/{phone_id}/unblock                     allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /phones/{phone_id}/enrol                       allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
 #
 # --- web UI: districts ---------------------------------------------------------------------------
-GET    /districts                              allow   allow   hidden  allow   refused refused hidden  unauth
-POST   /districts                              allow   deny    deny    deny    refused refused allow   unauth
-GET    /districts/{district_id}                allow   allow   deny    allow   refused refused deny    unauth
-POST   /districts/{district_id}                allow   deny    deny    deny    refused refused deny    unauth
+GET    /districts                                     allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
+POST   /districts                                     allow   deny    deny     deny    refused refused allow   deny    deny      deny    deny       refused unauth
+GET    /districts/{district_id}                       allow   allow   deny     allow   refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /districts/{district_id}                       allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
 #
 # --- web UI: citizens ----------------------------------------------------------------------------
-GET    /citizens                               allow   allow   hidden  allow   refused refused hidden  unauth
+GET    /citizens                                      allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
 # The form for a new citizen (no object).
-GET    /citizens/new                           allow   allow   allow   deny    refused refused allow   unauth
-POST   /citizens/new                           allow   allow   deny    deny    refused refused deny    unauth
-GET    /citizens/{citizen_id}                  allow   allow   deny    allow   refused refused deny    unauth
-POST   /citizens/{citizen_id}                  allow   allow   deny    deny    refused refused deny    unauth
-GET    /citizens/{citizen_id}/remove           allow   allow   deny    deny    refused refused deny    unauth
-POST   /citizens/{citizen_id}/remove           allow   allow   deny    deny    refused refused deny    unauth
-POST   /citizens/{citizen_id}/restore          allow   allow   deny    deny    refused refused deny    unauth
+GET    /citizens/new                                  allow   allow   allow    deny    refused refused allow   deny    deny      deny    deny       refused unauth
+POST   /citizens/new                                  allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /citizens/{citizen_id}                         allow   allow   deny     allow   refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /citizens/{citizen_id}                         allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /citizens/{citizen_id}/remove                  allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /citizens/{citizen_id}/remove                  allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /citizens/{citizen_id}/restore                 allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
 #
 # --- web UI: emergency keys ----------------------------------------------------------------------
-GET    /emergency-keys                         allow   allow   hidden  allow   refused refused hidden  unauth
-POST   /emergency-keys                         allow   allow   deny    deny    refused refused deny    unauth
-POST   /emergency-keys/{grant_id}/revoke       allow   allow   deny    deny    refused refused deny    unauth
+GET    /emergency-keys                                allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
+POST   /emergency-keys                                allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /emergency-keys/{grant_id}/revoke              allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+#
+# --- the register of housing associations and partner companies (issue 15) --------------------
+# The municipality registers the other parties: administrators register, create their first
+# users and block a company (organisations.manage); auditors read it all. Leads have nothing of
+# it (ROLES.md gives them no part in agreements). An association's user reads its own
+# association and the register of companies (to choose partners: assoc_out sees Q too); a
+# partner administrator reads its own company and the associations it has agreements with (A,
+# through the agreement A-P; B is Q's). Neither may change the register. Frederiksberg's
+# administrator registers into Frederiksberg (the request names nothing of Copenhagen's) and
+# gets 404 for Copenhagen's association or company.
+GET    /api/v1/organisations/associations             allow   deny    deny     allow   refused refused hidden  allow   hidden    allow   hidden     refused unauth
+POST   /api/v1/organisations/associations             allow   deny    deny     deny    refused refused allow   deny    deny      deny    deny       refused unauth
+GET    /api/v1/organisations/associations/{association_id} allow   deny    deny     allow   refused refused deny    allow   deny      allow   deny       refused unauth
+POST   /api/v1/organisations/associations/{association_id}/users allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /api/v1/organisations/companies                allow   deny    deny     allow   refused refused hidden  allow   allow     allow   hidden     refused unauth
+POST   /api/v1/organisations/companies                allow   deny    deny     deny    refused refused allow   deny    deny      deny    deny       refused unauth
+GET    /api/v1/organisations/companies/{company_id}   allow   deny    deny     allow   refused refused deny    allow   allow     allow   deny       refused unauth
+POST   /api/v1/organisations/companies/{company_id}/admins allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+# Blocking a company stops its workers' keys in the whole municipality: administrators only (an
+# association blocks its own agreement with a company instead: agreements.manage).
+POST   /api/v1/organisations/companies/{company_id}/block allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/organisations/companies/{company_id}/unblock allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+#
+# --- web UI: the register (the same policy as the API) -----------------------------------------
+GET    /organisations                                 allow   deny    deny     allow   refused refused hidden  allow   hidden    allow   hidden     refused unauth
+POST   /organisations/associations                    allow   deny    deny     deny    refused refused allow   deny    deny      deny    deny       refused unauth
+POST   /organisations/companies                       allow   deny    deny     deny    refused refused allow   deny    deny      deny    deny       refused unauth
+GET    /organisations/associations/{association_id}   allow   deny    deny     allow   refused refused deny    allow   deny      allow   deny       refused unauth
+POST   /organisations/associations/{association_id}/users allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /organisations/companies/{company_id}          allow   deny    deny     allow   refused refused deny    allow   allow     allow   deny       refused unauth
+POST   /organisations/companies/{company_id}/admins   allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /organisations/companies/{company_id}/block    allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /organisations/companies/{company_id}/unblock  allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+#
+# --- the housing association's portal (issue 15) -------------------------------------------
+# ROLES.md: the association's user decides about its own properties' entrances and gates: the
+# portal is theirs alone. The municipality's staff read associations and agreements through the
+# register (above), never through the portal (403); a partner company has its own portal. Aimed
+# at association B's things, A's user gets 404, and B's things are never in A's lists. The
+# company register is the municipality's list of approved companies (public facts), so A's user
+# sees Q there too; blocking is of A's own agreements, so Q (no agreement with A) is 404.
+GET    /api/v1/association/properties                 deny    deny    deny     deny    refused refused deny    allow   hidden    deny    deny       refused unauth
+GET    /api/v1/association/properties/{property_id}   deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
+GET    /api/v1/association/permission-requests        deny    deny    deny     deny    refused refused deny    allow   hidden    deny    deny       refused unauth
+GET    /api/v1/association/permission-requests/{request_id} deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
+POST   /api/v1/association/permission-requests/{request_id}/answer deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
+GET    /api/v1/association/companies                  deny    deny    deny     deny    refused refused deny    allow   allow     deny    deny       refused unauth
+POST   /api/v1/association/companies/{company_id}/block deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
+POST   /api/v1/association/companies/{company_id}/unblock deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
+GET    /api/v1/association/agreements                 deny    deny    deny     deny    refused refused deny    allow   hidden    deny    deny       refused unauth
+POST   /api/v1/association/agreements                 deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
+GET    /api/v1/association/agreements/{agreement_id}  deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
+PATCH  /api/v1/association/agreements/{agreement_id}  deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
+POST   /api/v1/association/agreements/{agreement_id}/end deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
+GET    /api/v1/association/log                        deny    deny    deny     deny    refused refused deny    allow   hidden    deny    deny       refused unauth
+GET    /api/v1/association/log.csv                    deny    deny    deny     deny    refused refused deny    allow   hidden    deny    deny       refused unauth
+# --- web UI: the portal (the same policy as the API) -------------------------------------------
+# The form for a new agreement names nothing (no object): it offers A's own entrances only.
+GET    /association                                   deny    deny    deny     deny    refused refused deny    allow   hidden    deny    deny       refused unauth
+POST   /association/permissions/{request_id}          deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
+GET    /association/agreements                        deny    deny    deny     deny    refused refused deny    allow   hidden    deny    deny       refused unauth
+GET    /association/agreements/new                    deny    deny    deny     deny    refused refused deny    allow   hidden    deny    deny       refused unauth
+POST   /association/agreements/new                    deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
+GET    /association/agreements/{agreement_id}         deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
+GET    /association/agreements/{agreement_id}/edit    deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
+POST   /association/agreements/{agreement_id}/edit    deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
+POST   /association/agreements/{agreement_id}/end     deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
+GET    /association/companies/{company_id}/block      deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
+POST   /association/companies/{company_id}/block      deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
+POST   /association/companies/{company_id}/unblock    deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
+GET    /association/log                               deny    deny    deny     deny    refused refused deny    allow   hidden    deny    deny       refused unauth
+GET    /association/log.csv                           deny    deny    deny     deny    refused refused deny    allow   hidden    deny    deny       refused unauth
 """
 
 Route = tuple[str, str]

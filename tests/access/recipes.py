@@ -45,6 +45,7 @@ from tests.access.world import (
     web_password_step,
     web_totp_step,
 )
+from tests.access.world_orgs import OrgSide
 
 A = "/api/v1/admin"
 REASON = "matrix"
@@ -68,6 +69,11 @@ class Ctx:
     @property
     def side(self) -> Side:
         return self.world.side(self.actor)
+
+    @property
+    def org(self) -> OrgSide:
+        """The organisations' probes the actor aims at (``World.org_side``)."""
+        return self.world.org_side(self.actor)
 
     @property
     def creds(self) -> Credentials:
@@ -973,3 +979,11 @@ def _web_revoke(ctx: Ctx) -> list[Req]:
         )
         for gid, _reason, what in grants_of(ctx)
     ]
+
+
+# --- further parts: their recipes register themselves (one module per part) --------------------
+
+from tests.access import (  # noqa: E402 - each registers its part's recipes
+    recipes_assoc,  # noqa: F401 - the association's portal
+    recipes_orgs,  # noqa: F401 - the register
+)

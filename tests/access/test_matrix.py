@@ -27,6 +27,9 @@ from tests.access.routes import app_routes
 from tests.access.world import ACTORS, ActorName
 
 CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The title of the page a failed CSRF check answers with (403, like a refusal by the policy):
+# a signed-in actor's form carries the session's token, so a refusal must come from the policy.
+CSRF_REFUSAL = "Forespørgslen blev afvist"
 # Tables a refused request may still write to: logging a refusal is fine.
 LOG_TABLES = frozenset({"admin_action", "audit_event"})
 Snapshot = dict[str, list[tuple[Any, ...]]]
@@ -121,6 +124,10 @@ def verdict(outcome: Outcome, req: Req, response: Any, ctx: Ctx, changed: list[s
     unauth = status == 401 if api else status == 401 or (300 <= status < 400 and to_login)
     deny = status in (403, 404)
     text = body_text(response) if req.marker else ""
+
+    def text_of() -> str:
+        return text or body_text(response)
+
     shown = req.marker is not None and req.marker in text
     problems: list[str] = []
     if status >= 500:
@@ -152,6 +159,9 @@ def verdict(outcome: Outcome, req: Req, response: Any, ctx: Ctx, changed: list[s
         problems.append(f"expected a refusal (401/403/404 or /login), got {status}")
     if outcome is Outcome.DEVICE and not 400 <= status < 500:
         problems.append(f"a key-app route gave {status} without a device proof")
+    signed_in_form = req.credentials and ctx.creds.web is not None and not api
+    if signed_in_form and req.method in CHANGING and status == 403 and CSRF_REFUSAL in text_of():
+        problems.append("refused by the CSRF check, not by the access policy")
     if outcome in (Outcome.DENY, Outcome.UNAUTH, Outcome.REFUSED) and shown:
         problems.append(f"the refusal shows {req.marker!r}")
     refusal = outcome not in (Outcome.ALLOW, Outcome.PUBLIC)

@@ -5,15 +5,18 @@ lead of D01 and D03, an auditor, a care worker, an installer and, for every kind
 probe in D01 (the lead's own district: ``side("in")``) and one in D02 (not the lead's:
 ``side("out")``); and Frederiksberg (municipality 2) with its administrator, who must never see
 or touch Copenhagen's probes. Probe objects carry distinctive names and numbers so that a page or
-a list can be searched for them.
+a list can be searched for them. The other parties (issue 15) are built in ``world_orgs``:
+housing associations A and B, partner companies P and Q, their agreements, people and phones;
+A's user, P's administrator and P's worker sign in like everyone else (P's worker cannot: a
+partner worker has the key app only, like a care worker).
 
 Credentials: every office sign-in goes through ``api_headers`` (the API token endpoint) or
 ``web_sign_in`` (the /login and /login/totp pages). Both send a TOTP code and move the frozen clock
 on by 30 s first, so that each code is used once: the token endpoint is about to require
 ``totp_code`` and to accept each code only once; the current server ignores the extra field.
-Care workers and installers cannot sign in at all; ``minted_api_headers`` and ``minted_web``
-forge what they would hold if they had once been office users (a role changed after sign-in),
-so the matrix also proves the routes themselves refuse them.
+Care workers, installers and partner workers cannot sign in at all; ``minted_api_headers`` and
+``minted_web`` forge what they would hold if they had once been office users (a role changed
+after sign-in), so the matrix also proves the routes themselves refuse them.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from carekey.server.app import create_app
 from carekey.store import models as m
 from carekey.store.db import create_db_engine
 from carekey.store.sealed import seal
+from tests.access.world_orgs import OrgSide, build_orgs
 
 SECRET = "test-secret-for-the-access-matrix-0123456789"
 START = dt.datetime(2026, 11, 26, 6, 45, tzinfo=dt.UTC)
@@ -61,6 +65,11 @@ ActorName = Literal[
     "care_worker",
     "installer",
     "other_admin",
+    "assoc",
+    "assoc_out",
+    "padmin",
+    "padmin_out",
+    "pworker",
     "anonymous",
 ]
 ACTORS: tuple[ActorName, ...] = (
@@ -71,6 +80,11 @@ ACTORS: tuple[ActorName, ...] = (
     "care_worker",
     "installer",
     "other_admin",
+    "assoc",
+    "assoc_out",
+    "padmin",
+    "padmin_out",
+    "pworker",
     "anonymous",
 )
 # Whose credentials an actor uses: lead_in and lead_out are the same district lead.
@@ -82,9 +96,18 @@ PERSON_OF: dict[ActorName, str | None] = {
     "care_worker": "care_worker",
     "installer": "installer",
     "other_admin": "other_admin",
+    "assoc": "assoc",
+    "assoc_out": "assoc",
+    "padmin": "padmin",
+    "padmin_out": "padmin",
+    "pworker": "pworker",
     "anonymous": None,
 }
-OFFICE_PEOPLE = ("admin", "lead", "auditor", "other_admin")
+OFFICE_PEOPLE = ("admin", "lead", "auditor", "other_admin", "assoc", "padmin")
+# People who can never obtain office credentials (the key app only): their tokens are forged.
+KEY_APP_PEOPLE = ("care_worker", "installer", "pworker")
+# The actors aiming at the other side's organisations (association B, company Q).
+OUT_OF_ORGANISATION: frozenset[ActorName] = frozenset({"assoc_out", "padmin_out"})
 
 
 @dataclass(frozen=True)
@@ -153,11 +176,18 @@ class World:
     grants: Grants
     other_district: int  # Frederiksberg's district (code F01)
     other_employee: int  # Frederiksberg's care worker
+    orgs: dict[str, OrgSide]  # "own": association A, company P; "out": B and Q
 
     def side(self, actor: ActorName) -> Side:
         """The probes an actor aims at: D02's for ``lead_out``, D01's for everyone else
         (for ``other_admin`` these are another municipality's objects)."""
         return self.sides["out" if actor == "lead_out" else "in"]
+
+    def org_side(self, actor: ActorName) -> OrgSide:
+        """The organisations' probes an actor aims at: B's and Q's for ``assoc_out`` and
+        ``padmin_out``, A's and P's for everyone else (for ``other_admin`` another
+        municipality's)."""
+        return self.orgs["out" if actor in OUT_OF_ORGANISATION else "own"]
 
 
 @dataclass(frozen=True)
@@ -170,7 +200,8 @@ class WebCredentials:
 
 @dataclass
 class Credentials:
-    """What an actor holds. ``office`` is False for care workers and installers (forged)."""
+    """What an actor holds. ``office`` is False for care workers, installers and partner
+    workers (forged)."""
 
     api: dict[str, str] = field(default_factory=dict)
     web: WebCredentials | None = None
@@ -525,6 +556,7 @@ def build_world(engine: Engine) -> World:
             session, other.id, "F0002", "Finn Hjælper", e.Role.CARE_WORKER, (other_district.id,)
         )
         _phone(session, other.id, other_worker.id, "FK-TLF-1")
+        orgs, org_people = build_orgs(session, password_hash=_password_hash(), now=START)
 
         admin_employee = session.get(m.Employee, admin_id)
         assert admin_employee is not None
@@ -535,6 +567,9 @@ def build_world(engine: Engine) -> World:
             "care_worker": _person(session, "care_worker", worker, worker_phone.id),
             "installer": _person(session, "installer", installer),
             "other_admin": _person(session, "other_admin", other_admin),
+            "assoc": _person(session, "assoc", org_people.assoc),
+            "padmin": _person(session, "padmin", org_people.padmin),
+            "pworker": _person(session, "pworker", org_people.pworker, org_people.pworker_phone),
         }
         return World(
             people=people,
@@ -546,6 +581,7 @@ def build_world(engine: Engine) -> World:
             grants=grants,
             other_district=other_district.id,
             other_employee=other_worker.id,
+            orgs=orgs,
         )
 
 
@@ -557,9 +593,9 @@ def _epoch(engine: Engine, employee_id: int) -> int:
 
 
 def sign_everyone_in(engine: Engine, world: World) -> tuple[dict[str, Credentials], dt.datetime]:
-    """Sign every office person in once (API and web), check that care workers and installers
-    cannot, and forge theirs; returns the credentials and the time the tests run at (a TOTP
-    step after the last sign-in, so a test's own sign-in uses a fresh code)."""
+    """Sign every office person in once (API and web), check that care workers, installers and
+    partner workers cannot, and forge theirs; returns the credentials and the time the tests run
+    at (a TOTP step after the last sign-in, so a test's own sign-in uses a fresh code)."""
     clock = FrozenClock(START)
     found: dict[str, Credentials] = {}
     with TestClient(create_app(settings(), engine=engine, clock=clock)) as client:
@@ -567,7 +603,7 @@ def sign_everyone_in(engine: Engine, world: World) -> tuple[dict[str, Credential
             person = world.people[key]
             api = api_headers(client, clock, person)
             found[key] = Credentials(api, web_sign_in(client, clock, person), office=True)
-        for key in ("care_worker", "installer"):
+        for key in KEY_APP_PEOPLE:
             person = world.people[key]
             refused = api_sign_in(client, clock, person)
             assert refused.status_code in (401, 403), refused.text

@@ -520,6 +520,8 @@ def confirm_block_company(
     """Bekræft spærring af et firma / confirm blocking a company."""
     try:
         found = service.get_company(db, actor=user.actor, company_id=_company_id(company_id))
+        if not found.agreements:
+            raise use.no_agreements()
     except DomainError as exc:
         return ui.error_page(request, user, exc)
     texts = _block_texts()

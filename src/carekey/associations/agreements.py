@@ -30,7 +30,7 @@ from carekey.associations.service import HistoryLine, association_scope, history
 from carekey.audit.actions import record_admin_action
 from carekey.domain import enums as e
 from carekey.domain.changes import UNSET, Unset
-from carekey.domain.errors import ConflictError, InvariantError, not_found
+from carekey.domain.errors import ConflictError, InvariantError, NotFoundError, not_found
 from carekey.domain.paging import DEFAULT_PAGE_SIZE, Page, check_page
 from carekey.domain.partner_policy import (
     ERRAND_BASES,
@@ -543,6 +543,16 @@ def end_agreement(
 # --- blocking a company ------------------------------------------------------------------------
 
 
+def no_agreements() -> NotFoundError:
+    # Nothing of the association's with this company: nothing to block (another
+    # association's agreements with it are not the association's to know of).
+    return NotFoundError(
+        "company_block.no_agreements",
+        "I har ingen aftaler med firmaet",
+        "You have no agreements with the company",
+    )
+
+
 def _block_reason(reason: str | None) -> str:
     text = _reason(reason)
     if text is None:
@@ -564,17 +574,14 @@ def block_company(
 ) -> CompanyBlock:
     """Block every agreement of the association with the company, at once: the agreements are
     marked blocked (no new keys under them) and the credentials already issued under them go on
-    the denylist in one new version. 409 when there is nothing to block."""
+    the denylist in one new version. 404 without any agreement with the company, 409 when all
+    are blocked already."""
     scope = association_scope(actor, Action.MANAGE_AGREEMENTS)
     company = get_org_object(db, scope, m.PartnerCompany, company_id)
     text = _block_reason(reason)
     agreements = sql.agreements_with(db, scope, company.id)
     if not agreements:
-        raise ConflictError(
-            "company_block.no_agreements",
-            "I har ingen aftaler med firmaet",
-            "You have no agreements with the company",
-        )
+        raise no_agreements()
     to_block = [a for a in agreements if not a.blocked]
     if not to_block:
         raise ConflictError(
@@ -634,7 +641,10 @@ def unblock_company(
     scope = association_scope(actor, Action.MANAGE_AGREEMENTS)
     company = get_org_object(db, scope, m.PartnerCompany, company_id)
     text = _reason(reason)
-    blocked = [a for a in sql.agreements_with(db, scope, company.id) if a.blocked]
+    agreements = sql.agreements_with(db, scope, company.id)
+    if not agreements:
+        raise no_agreements()
+    blocked = [a for a in agreements if a.blocked]
     if not blocked:
         raise ConflictError(
             "company_block.not_blocked",

@@ -61,6 +61,8 @@ class KeyBundle:
     policy: dict[str, int] | None = None
     digest: bytes = field(repr=False, default=b"")
     next_challenge: str | None = None
+    # For a partner worker: the company, whether it is blocked, which associations blocked it.
+    partner: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON body the key app receives. Compact on purpose (a shift has ~200 doors):
@@ -98,6 +100,7 @@ class KeyBundle:
             "policy": self.policy,
             "credentials": self.credentials,
             "citizens": list(citizens.values()),
+            **({"partner": self.partner} if self.partner is not None else {}),
         }
 
 

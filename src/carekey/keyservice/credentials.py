@@ -38,6 +38,8 @@ class Holder:
     bundle_expires_at: dt.datetime | None
     last_seen_at: dt.datetime | None
     freshness_expires_at: dt.datetime | None = None
+    # A partner company's worker (issue 15): keys from the company's agreements instead.
+    company_id: int | None = None
 
     @classmethod
     def of(cls, employee: m.Employee, phone: m.Phone) -> Holder:
@@ -52,6 +54,7 @@ class Holder:
             phone.bundle_expires_at,
             phone.last_seen_at,
             phone.freshness_expires_at,
+            employee.partner_company_id,
         )
 
 

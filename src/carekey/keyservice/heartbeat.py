@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from carekey.keyservice import issuer as issuer_service
+from carekey.keyservice import partner_keys
 from carekey.keyservice.app_session import check_session, issue_challenge, record_contact
 from carekey.keyservice.bundle import b64, denylist_json, door_digest
 from carekey.keyservice.bundle_doors import current_doors
@@ -47,11 +48,31 @@ def heartbeat(
     if checked.session is None:
         return {"status": HeartbeatStatus.WIPE, "reason": checked.wipe_reason}
     employee, phone = checked.session.employee, checked.session.phone
+    company_id = employee.partner_company_id
+    if company_id is not None and not partner_keys.company_active(db, company_id):
+        # The municipality blocked the whole company: its workers' keys are denylisted.
+        return {"status": HeartbeatStatus.WIPE, "reason": "company_blocked"}
     record_contact(phone, now)
-    doors = current_doors(db, employee=employee, now=now)
-    status = (
-        HeartbeatStatus.OK if door_digest(doors) == phone.bundle_digest else HeartbeatStatus.REFRESH
-    )
+    partner: dict[str, Any] | None = None
+    if company_id is not None:
+        grants = partner_keys.partner_grants(
+            db,
+            worker_id=employee.id,
+            company_id=company_id,
+            municipality_id=employee.municipality_id,
+            now=now,
+            until=phone.bundle_expires_at or checked.session.expires_at,
+        )
+        digest = partner_keys.grants_digest(grants)
+        notices = partner_keys.blocked_notices(db, company_id=company_id, now=now)
+        partner = {
+            "company_id": company_id,
+            "company_blocked": False,
+            "blocked_by": [n.to_json() for n in notices],
+        }
+    else:
+        digest = door_digest(current_doors(db, employee=employee, now=now))
+    status = HeartbeatStatus.OK if digest == phone.bundle_digest else HeartbeatStatus.REFRESH
     issuer_key = issuer_service.active_issuer_key(
         db, municipality_id=employee.municipality_id, secret=secret
     )
@@ -82,4 +103,5 @@ def heartbeat(
         "policy": policy.to_json(),
         # The next bundle request can prove possession without fetching a challenge first.
         "next_challenge": issue_challenge(phone_id=phone.id, secret=secret, now=now)[0],
+        **({"partner": partner} if partner is not None else {}),
     }

@@ -16,7 +16,7 @@ from carekey.auth.tokens import open_token
 from carekey.domain import enums as e
 from carekey.domain.errors import ForbiddenError
 from carekey.keyservice import issuer as issuer_service
-from carekey.keyservice import queries
+from carekey.keyservice import partner_keys, queries
 from carekey.keyservice.app_session import (
     LAST_SEEN_RESOLUTION,
     DeviceProof,
@@ -26,7 +26,7 @@ from carekey.keyservice.app_session import (
     session_refused,
     verify_device_proof,
 )
-from carekey.keyservice.bundle import KeyBundle, denylist_json, door_digest
+from carekey.keyservice.bundle import BundleDoor, KeyBundle, denylist_json, door_digest
 from carekey.keyservice.bundle_doors import doors_and_grants
 from carekey.keyservice.credentials import Holder, sign_bundle, sign_single
 from carekey.keyservice.freshness import Policy, issue_proof, needs_write, policy_of
@@ -66,13 +66,30 @@ def login(db: Session, attempt: LoginAttempt, *, secret: str, now: dt.datetime) 
         employee_number=attempt.employee_number,
         password=attempt.password,
     )
-    if employee.municipality_id != phone.municipality_id or (
-        phone.employee_id is not None and phone.employee_id != employee.id
+    if (
+        employee.municipality_id != phone.municipality_id
+        or (phone.employee_id is not None and phone.employee_id != employee.id)
+        # A partner company's phone is for its workers only, a municipal phone never theirs.
+        or phone.partner_company_id != employee.partner_company_id
     ):
         raise ForbiddenError(
             "auth.not_your_phone",
             "Telefonen er ikke registreret til dig",
             "This phone is not registered to you",
+        )
+    if not may_hold_keys(employee):
+        raise ForbiddenError(
+            "auth.no_keys",
+            "Du kan ikke få nøgler i nøgleappen",
+            "You cannot get keys in the key app",
+        )
+    if employee.partner_company_id is not None and not partner_keys.company_active(
+        db, employee.partner_company_id
+    ):
+        raise ForbiddenError(
+            "auth.company_blocked",
+            "Firmaet er spærret; der udleveres ingen nøgler",
+            "The company is blocked; no keys are handed out",
         )
     municipality = db.get(m.Municipality, employee.municipality_id)
     assert municipality is not None
@@ -98,6 +115,17 @@ def login(db: Session, attempt: LoginAttempt, *, secret: str, now: dt.datetime) 
         session_expires=session_expires,
         session_token=token,
     )
+
+
+def may_hold_keys(employee: m.Employee) -> bool:
+    """Who may log in to the key app: the municipality's own employees, and a partner
+    company's workers (role ``partner_worker``); never a housing association's user or a
+    partner company's administrator (they work in the web portals)."""
+    if employee.housing_association_id is not None:
+        return False
+    if employee.partner_company_id is not None:
+        return any(r.role is e.Role.PARTNER_WORKER for r in employee.roles)
+    return True
 
 
 def build_bundle(
@@ -168,6 +196,7 @@ def refresh_bundle(
         freshness_s,
         seal_after_s,
         freshness_warn_s,
+        partner_company_id,
     ) = row
     if phone_status is not e.PhoneStatus.ACTIVE or phone_epoch != payload["pep"]:
         raise session_refused("phone_blocked")
@@ -188,6 +217,7 @@ def refresh_bundle(
         bundle_expires_at,
         last_seen_at,
         freshness_expires_at,
+        partner_company_id,
     )
     bundle, changes = _build(
         db,
@@ -231,40 +261,33 @@ def _build(
     Callers have checked that the phone and the employee are active (a blocked one never gets
     here, so never gets a proof of freshness)."""
     version = denylist.version
-    doors, grants = doors_and_grants(db, employee=holder, now=now, grants_possible=grants_possible)
     # Tolerate door clocks a little behind, within the 9-hour ceiling of a credential's life.
     not_before = max(now - dt.timedelta(minutes=5), expires - cred.MAX_VALIDITY)
-    regular = [d for d in doors if d.emergency_grant_id is None]
-    credentials: list[dict[str, Any]] = []
-    rows: list[dict[str, Any]] = []
-    if regular:
-        body, row = sign_bundle(
-            issuer_key=issuer_key,
+    partner: dict[str, Any] | None = None
+    if holder.company_id is not None:
+        doors, credentials, rows, digest, partner = _partner_keys(
+            db,
             holder=holder,
-            doors=regular,
             not_before=not_before,
             expires=expires,
-            denylist_version=version,
+            version=version,
+            secret=secret,
             now=now,
         )
-        credentials.append(body)
-        rows.append(row)
-    for grant_id in sorted({d.emergency_grant_id for d in doors if d.emergency_grant_id}):
-        body, row = sign_single(
-            issuer_key=issuer_key,
+    else:
+        doors, credentials, rows = _staff_keys(
+            db,
             holder=holder,
-            doors=[d for d in doors if d.emergency_grant_id == grant_id],
+            issuer_key=issuer_key,
             not_before=not_before,
-            expires=min(expires, grants[grant_id].ends_at),
-            denylist_version=version,
-            grant_id=grant_id,
+            expires=expires,
+            version=version,
             now=now,
+            grants_possible=grants_possible,
         )
-        credentials.append(body)
-        rows.append(row)
+        digest = door_digest(doors)
     if rows:
         queries.insert_issued_credentials(db, rows)
-    digest = door_digest(doors)
     # Write only what changed: a refresh of an unchanged key set should not rewrite the phone.
     changes: dict[str, Any] = {}
     if holder.bundle_digest != digest:
@@ -297,5 +320,104 @@ def _build(
         policy=policy.to_json(),
         digest=digest,
         next_challenge=issue_challenge(phone_id=holder.phone_id, secret=secret, now=now)[0],
+        partner=partner,
     )
     return bundle, changes
+
+
+def _staff_keys(
+    db: Session,
+    *,
+    holder: Holder,
+    issuer_key: IssuerKey,
+    not_before: dt.datetime,
+    expires: dt.datetime,
+    version: int,
+    now: dt.datetime,
+    grants_possible: bool,
+) -> tuple[list[BundleDoor], list[dict[str, Any]], list[dict[str, Any]]]:
+    """A municipal employee's keys: the district bundle and a credential per emergency key."""
+    doors, grants = doors_and_grants(db, employee=holder, now=now, grants_possible=grants_possible)
+    regular = [d for d in doors if d.emergency_grant_id is None]
+    credentials: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    if regular:
+        body, row = sign_bundle(
+            issuer_key=issuer_key,
+            holder=holder,
+            doors=regular,
+            not_before=not_before,
+            expires=expires,
+            denylist_version=version,
+            now=now,
+        )
+        credentials.append(body)
+        rows.append(row)
+    for grant_id in sorted({d.emergency_grant_id for d in doors if d.emergency_grant_id}):
+        body, row = sign_single(
+            issuer_key=issuer_key,
+            holder=holder,
+            doors=[d for d in doors if d.emergency_grant_id == grant_id],
+            not_before=not_before,
+            expires=min(expires, grants[grant_id].ends_at),
+            denylist_version=version,
+            grant_id=grant_id,
+            now=now,
+        )
+        credentials.append(body)
+        rows.append(row)
+    return doors, credentials, rows
+
+
+def _partner_keys(
+    db: Session,
+    *,
+    holder: Holder,
+    not_before: dt.datetime,
+    expires: dt.datetime,
+    version: int,
+    secret: str,
+    now: dt.datetime,
+) -> tuple[list[BundleDoor], list[dict[str, Any]], list[dict[str, Any]], bytes, dict[str, Any]]:
+    """A partner worker's keys (``keyservice.partner_keys``): signed with the partner issuer
+    key, which home locks never trust; and what the app tells the worker about blocks."""
+    assert holder.company_id is not None
+    grants = partner_keys.partner_grants(
+        db,
+        worker_id=holder.employee_id,
+        company_id=holder.company_id,
+        municipality_id=holder.municipality_id,
+        now=now,
+        until=expires,
+    )
+    credentials: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    if grants:
+        partner_key = issuer_service.active_issuer_key(
+            db,
+            municipality_id=holder.municipality_id,
+            secret=secret,
+            purpose=e.IssuerKeyPurpose.PARTNER,
+        )
+        credentials, rows = partner_keys.sign_partner_grants(
+            issuer_key=partner_key,
+            holder=holder,
+            grants=grants,
+            not_before=not_before,
+            expires=expires,
+            denylist_version=version,
+            now=now,
+        )
+    notices = partner_keys.blocked_notices(db, company_id=holder.company_id, now=now)
+    partner = {
+        "company_id": holder.company_id,
+        "company_blocked": not partner_keys.company_active(db, holder.company_id),
+        "blocked_by": [n.to_json() for n in notices],
+    }
+    return (
+        partner_keys.partner_doors(grants),
+        credentials,
+        rows,
+        partner_keys.grants_digest(grants),
+        partner,
+    )

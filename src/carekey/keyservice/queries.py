@@ -205,6 +205,7 @@ _REFRESH_STATEMENT = (
         _MUNICIPALITY.c.freshness_lifetime_s,
         _MUNICIPALITY.c.seal_after_s,
         _MUNICIPALITY.c.freshness_warn_s,
+        _EMPLOYEE.c.partner_company_id,
     )
     .select_from(_EMPLOYEE)
     .join(_MUNICIPALITY, _MUNICIPALITY.c.id == _EMPLOYEE.c.municipality_id)
@@ -276,3 +277,12 @@ def issuer_keys(
         .where(m.IssuerKey.municipality_id == municipality_id)
         .where(m.IssuerKey.purpose == purpose)
     ).all()
+
+
+def issuer_key_row(db: Session, *, municipality_id: int, kid: bytes) -> m.IssuerKey:
+    """The municipality's issuer key with this key id."""
+    return db.execute(
+        select(m.IssuerKey)
+        .where(m.IssuerKey.municipality_id == municipality_id)
+        .where(m.IssuerKey.kid == kid)
+    ).scalar_one()

@@ -12,28 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from carekey.domain import enums as e
 from carekey.revocation import denylist as dl
-from carekey.store import models as m
-
-
-def live_agreement_credentials(
-    db: Session, *, agreement_ids: Collection[int], now: dt.datetime
-) -> list[m.IssuedCredential]:
-    """The credentials issued under ``agreement_ids`` that a door may still accept (expired
-    less than the prune margin ago counts: a door's clock may be behind)."""
-    if not agreement_ids:
-        return []
-    return list(
-        db.execute(
-            select(m.IssuedCredential)
-            .where(m.IssuedCredential.agreement_id.in_(sorted(agreement_ids)))
-            .where(m.IssuedCredential.expires_at > now - dl.PRUNE_MARGIN)
-        ).scalars()
-    )
+from carekey.revocation import queries
 
 
 def revoke_agreements(
@@ -49,7 +32,9 @@ def revoke_agreements(
     live (nothing to carry to the doors). Idempotent: an already denylisted credential is kept."""
     creds = [
         c
-        for c in live_agreement_credentials(db, agreement_ids=agreement_ids, now=now)
+        for c in queries.live_agreement_credentials(
+            db, agreement_ids=agreement_ids, since=now - dl.PRUNE_MARGIN
+        )
         if c.municipality_id == municipality_id
     ]
     if not creds:

@@ -37,6 +37,22 @@ def live_credentials(
     return list(db.execute(statement).scalars())
 
 
+def live_credentials_of_employees(
+    db: Session, *, now: dt.datetime, employee_ids: Collection[int]
+) -> list[m.IssuedCredential]:
+    """The credentials of any of ``employee_ids`` that have not expired at ``now``, revoked or
+    not (a partner company's people, blocked together)."""
+    if not employee_ids:
+        return []
+    return list(
+        db.execute(
+            select(m.IssuedCredential)
+            .where(m.IssuedCredential.expires_at > now)
+            .where(m.IssuedCredential.employee_id.in_(sorted(employee_ids)))
+        ).scalars()
+    )
+
+
 def door_contacts(db: Session, *, door_ids: Collection[int]) -> dict[int, dt.datetime | None]:
     """Each door's last recorded contact (``last_seen_at``), by door id."""
     if not door_ids:
@@ -156,5 +172,20 @@ def live_entries(db: Session, *, municipality_id: int, now: dt.datetime) -> list
                 m.DenylistEntry.removed_in_version.is_(None),
                 m.DenylistEntry.expires_at > now - PRUNE_MARGIN,
             )
+        ).scalars()
+    )
+
+
+def live_agreement_credentials(
+    db: Session, *, agreement_ids: Collection[int], since: dt.datetime
+) -> list[m.IssuedCredential]:
+    """The credentials issued under ``agreement_ids`` that expire after ``since``."""
+    if not agreement_ids:
+        return []
+    return list(
+        db.execute(
+            select(m.IssuedCredential)
+            .where(m.IssuedCredential.agreement_id.in_(sorted(agreement_ids)))
+            .where(m.IssuedCredential.expires_at > since)
         ).scalars()
     )

@@ -5,6 +5,7 @@ heartbeat of an affected phone says WIPE or REFRESH."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -32,6 +33,8 @@ class Revocation:
     changed: bool
     denylist_version: int | None
     exposed_doors: dict[int, dt.datetime] = field(default_factory=dict)
+    # How many live credentials it revoked (set by ``revoke_people``).
+    revoked_credentials: int = 0
 
 
 def _reason(reason: str) -> str:
@@ -238,6 +241,81 @@ def unblock_employee(
         now=now,
     )
     return Revocation(True, version)
+
+
+# --- several people at once (a partner company) -----------------------------------------------
+
+
+def revoke_people(
+    db: Session,
+    *,
+    municipality_id: int,
+    employee_ids: Collection[int],
+    reason: e.DenylistReason,
+    now: dt.datetime,
+) -> Revocation:
+    """Denylist the subjects of several people in ONE new denylist version and revoke their
+    live credentials: the same entries blocking each of them would add (``block_employee``).
+    Who may do it the caller has decided (``organisations.service.block_company``); nothing is
+    recorded here. People without a live credential need no entry (no key of theirs can open a
+    door), so nothing at all is published when none has one."""
+    creds = _live_credentials_of(db, employee_ids, now=now)
+    latest: dict[int, dt.datetime] = {}
+    for c in creds:
+        c.revoked_at = c.revoked_at or now
+        if c.employee_id is not None:
+            latest[c.employee_id] = max(latest.get(c.employee_id, c.expires_at), c.expires_at)
+    version = None
+    if latest:
+        version = dl.apply_changes(
+            db,
+            municipality_id=municipality_id,
+            reason=reason,
+            now=now,
+            add=[
+                dl.Entry(e.DenylistEntryKind.SUBJECT, proto.subject_id(subject_of(person)), until)
+                for person, until in sorted(latest.items())
+            ],
+        )
+    return Revocation(bool(employee_ids), version, _exposure(db, creds), len(creds))
+
+
+def restore_people(
+    db: Session,
+    *,
+    municipality_id: int,
+    employee_ids: Collection[int],
+    reason: e.DenylistReason,
+    now: dt.datetime,
+) -> Revocation:
+    """Undo ``revoke_people`` in ONE new version: the subjects come off the denylist, and each
+    credential issued before stays dead by an entry of its own (as ``unblock_employee``)."""
+    if not employee_ids:
+        return Revocation(False, None)
+    creds = _live_credentials_of(db, employee_ids, now=now)
+    version = dl.apply_changes(
+        db,
+        municipality_id=municipality_id,
+        reason=reason,
+        now=now,
+        add=[
+            dl.Entry(e.DenylistEntryKind.CREDENTIAL, c.credential_id, c.expires_at) for c in creds
+        ],
+        remove=[
+            (e.DenylistEntryKind.SUBJECT, proto.subject_id(subject_of(person)))
+            for person in sorted(employee_ids)
+        ],
+    )
+    return Revocation(True, version)
+
+
+def _live_credentials_of(
+    db: Session, employee_ids: Collection[int], *, now: dt.datetime
+) -> list[m.IssuedCredential]:
+    # As ``_live_credentials``: just expired ones still count (a door's clock may be behind).
+    return queries.live_credentials_of_employees(
+        db, now=now - dl.PRUNE_MARGIN, employee_ids=employee_ids
+    )
 
 
 # --- citizens ----------------------------------------------------------------------------------

@@ -64,6 +64,7 @@ def create_admin_ui(state: State) -> FastAPI:
     from carekey.districts import pages as districts
     from carekey.doors import pages as door_pages
     from carekey.emergency_keys import pages as emergency_keys
+    from carekey.organisations import pages as organisations
     from carekey.phones import pages as phones
     from carekey.signin import pages as signin_pages
     from carekey.staff import pages as staff
@@ -76,6 +77,7 @@ def create_admin_ui(state: State) -> FastAPI:
     for part in (dashboard_pages, door_pages, audit_pages, staff, phones, districts, citizens):
         app.include_router(part.router)
     app.include_router(emergency_keys.router)
+    app.include_router(organisations.router)
     app.include_router(association_pages.router)
     app.include_router(association_agreements.router)
     app.add_middleware(UnexpectedErrors, answer=_unexpected_answer)

@@ -28,6 +28,7 @@ from carekey.http.deps import DB_SESSIONS_PER_PROCESS
 from carekey.http.errors import UnexpectedErrors, error_body, install_error_handlers
 from carekey.ingest import api as events
 from carekey.keyservice import api as keyapp
+from carekey.organisations import api as organisations
 from carekey.phones import api as phones
 from carekey.revocation import api as revocation
 from carekey.server.admin_app import create_admin_ui
@@ -87,6 +88,7 @@ def create_app(
         emergency_keys.router,
         admin_actions.router,
         audit.router,
+        organisations.router,
         associations.router,
     ):
         app.include_router(router)
