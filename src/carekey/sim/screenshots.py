@@ -9,7 +9,9 @@ Halfway through the morning one phone is reported lost and blocked, so the dashb
 doors that have not yet learnt about it. The server runs in-process on loopback with a clock
 set to this morning (10:40 Danish time) so the pictures do not depend on when they are taken;
 headless Chromium signs in with password and TOTP and saves full-page PNGs of the dashboard,
-the audit log and one citizen's "who has been in this home" report.
+the audit log and one citizen's "who has been in this home" report. Then a housing
+association's user (``B001``) signs in and the association's portal is photographed: the
+overview and the form for a new agreement (:func:`prepare_association`).
 
 The helpers here (:class:`ApiPhone`, :func:`admin_headers`, :func:`sign_in_browser`) are also
 what the browser tests use.
@@ -37,6 +39,7 @@ from rich.console import Console
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from carekey.associations.service import finished_months
 from carekey.auth.service import enrol_totp, next_totp_code
 from carekey.clock import COPENHAGEN
 from carekey.config import Settings
@@ -79,6 +82,11 @@ VIEWPORT: Final = {"width": 1366, "height": 900}
 MORNING_END: Final = dt.time(10, 40)  # the moment the pictures show, Danish time
 WORKERS: Final = 36
 LOST_REASON: Final = "Telefonen er tabt på ruten (meldt af medarbejderen)"
+ASSOCIATION_USER: Final = "B001"
+# The municipality's openings per property and month in the association's pictures, drawn
+# from these (each a different band: 0, under 10, ca. 10, ca. 30, ca. 50, ca. 80).
+OPENING_COUNTS: Final = (0, 4, 12, 27, 48, 83)
+PORTAL_MONTHS_AHEAD: Final = 4
 
 
 # --- the key app over HTTP --------------------------------------------------------------------
@@ -523,9 +531,91 @@ def run_morning(
     echo(f"{len(morning.visits)} visits this morning, {uploaded} door events uploaded")
 
 
+# --- the housing association's portal -----------------------------------------------------------
+
+
+def _month_start(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def prepare_association(
+    engine: Engine, today: dt.date, rng: random.Random
+) -> tuple[dt.datetime, int]:
+    """The association's pictures are taken "later": at 10:40 on the 10th of the month
+    ``PORTAL_MONTHS_AHEAD`` months on, so that the three finished months the portal counts hold
+    none of the history or the morning (whose dates depend on the day the pictures are taken),
+    only openings written here with fixed counts per property (``OPENING_COUNTS``); and the
+    municipality asks for permission at one property. Returns that moment and the company the
+    form is opened for."""
+    moment = _local(_month_start(today, PORTAL_MONTHS_AHEAD).replace(day=10), MORNING_END)
+    with Session(engine) as db, db.begin():
+        user = db.execute(
+            select(m.Employee).where(m.Employee.employee_number == ASSOCIATION_USER)
+        ).scalar_one()
+        association = user.housing_association_id
+        props = list(
+            db.execute(
+                select(m.Property.id)
+                .where(m.Property.housing_association_id == association)
+                .order_by(m.Property.id)
+            ).scalars()
+        )
+        controllers = dict(
+            db.execute(
+                select(m.Entrance.property_id, func.min(m.DoorDevice.id))
+                .join(m.DoorDevice, m.DoorDevice.entrance_id == m.Entrance.id)
+                .where(m.Entrance.property_id.in_(props))
+                .group_by(m.Entrance.property_id)
+            ).all()
+        )
+        worker = db.execute(
+            select(func.min(m.EmployeeRole.employee_id)).where(
+                m.EmployeeRole.role == e.Role.CARE_WORKER
+            )
+        ).scalar_one()
+        municipality = user.municipality_id
+        for month in finished_months(moment):
+            for prop in props:
+                door = controllers.get(prop)
+                count = rng.choice(OPENING_COUNTS)
+                if door is None or not count:
+                    continue
+                db.add_all(
+                    m.AuditEvent(
+                        municipality_id=municipality,
+                        source=e.AuditSource.DOOR,
+                        action=e.AuditAction.RELAY_PULSED,
+                        door_device_id=door,
+                        employee_id=worker,
+                        occurred_at=month.start + dt.timedelta(hours=7 + n % 12, days=n % 27),
+                        received_at=month.start + dt.timedelta(hours=8 + n % 12, days=n % 27),
+                    )
+                    for n in range(count)
+                )
+        if props:
+            db.add(
+                m.PermissionRequest(
+                    municipality_id=municipality,
+                    housing_association_id=association,
+                    property_id=props[-1],
+                    covers_entrances=True,
+                    covers_gates=True,
+                    requested_at=moment - dt.timedelta(days=2, hours=3),
+                )
+            )
+        company = db.execute(
+            select(func.min(m.PartnerCompany.id)).where(
+                m.PartnerCompany.municipality_id == municipality
+            )
+        ).scalar_one()
+    return moment, int(company)
+
+
 def take(*, out_dir: Path, echo: Echo) -> list[Path]:
     """Seed Copenhagen, play a morning, and save ``dashboard.png``, ``audit-log.png`` and
-    ``citizen-report.png`` in ``out_dir``; returns the paths."""
+    ``citizen-report.png`` in ``out_dir``, then the association's ``association-portal.png``
+    and ``association-agreement-form.png``; returns the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(26)  # noqa: S311 - synthetic, reproducible activity
     today = dt.datetime.now(COPENHAGEN).date()
@@ -535,6 +625,7 @@ def take(*, out_dir: Path, echo: Echo) -> list[Path]:
         try:
             seed_database(engine, secret=WEB_SECRET)
             totp = enrol_office_totp(engine, ADMIN_NUMBER, secret=WEB_SECRET)
+            association_totp = enrol_office_totp(engine, ASSOCIATION_USER, secret=WEB_SECRET)
             start_of_day = _local(today, dt.time(0, 0))
             history = add_history(
                 engine, start=start_of_day - dt.timedelta(days=14), end=start_of_day
@@ -545,7 +636,19 @@ def take(*, out_dir: Path, echo: Echo) -> list[Path]:
             settings = Settings(database_url=url, secret_key=SecretStr(WEB_SECRET))
             with local_server(settings, clock) as base_url:
                 run_morning(engine, base_url, clock, morning, history.chains, echo, totp)
-                return _photograph(base_url, clock, morning, out_dir, echo, totp)
+                saved = _photograph(base_url, clock, morning, out_dir, echo, totp)
+                moment, company = prepare_association(engine, today, rng)
+                clock.set(moment)
+                shots = (
+                    ("association-portal.png", "/association"),
+                    (
+                        "association-agreement-form.png",
+                        f"/association/agreements/new?company={company}",
+                    ),
+                )
+                return saved + _photograph_as(
+                    base_url, clock, shots, out_dir, echo, ASSOCIATION_USER, association_totp
+                )
         finally:
             engine.dispose()
 
@@ -558,12 +661,27 @@ def _photograph(
         ("audit-log.png", "/audit"),
         ("citizen-report.png", f"/citizens/{morning.report_citizen}/report"),
     )
+    return _photograph_as(base_url, clock, shots, out_dir, echo, ADMIN_NUMBER, totp)
+
+
+def _photograph_as(
+    base_url: str,
+    clock: ShiftedClock,
+    shots: tuple[tuple[str, str], ...],
+    out_dir: Path,
+    echo: Echo,
+    employee_number: str,
+    totp: str,
+) -> list[Path]:
+    """Sign ``employee_number`` in with Chromium and save a full-page PNG of each page."""
     saved: list[Path] = []
     with chromium(SCREENSHOT_ARGS) as browser:
         context = browser.new_context(viewport=VIEWPORT, locale="da-DK")
         try:
             page = context.new_page()
-            sign_in_browser(page, base_url, totp_secret=totp, at=clock.now)
+            sign_in_browser(
+                page, base_url, employee_number=employee_number, totp_secret=totp, at=clock.now
+            )
             for name, path in shots:
                 page.goto(f"{base_url}{path}")
                 page.wait_for_load_state("networkidle")
