@@ -633,7 +633,9 @@ def cli_command(
     route_fraction: float | None = None,
     freshness_min: float | None = None,
 ) -> dict[str, Any]:
-    """``carekey sim day``: a Rich progress bar on stderr, then one JSON line on stdout."""
+    """``carekey sim day``: a Rich progress bar on stderr, then one JSON line on stdout; the exit
+    status is 1 when the day broke an invariant (``invariants_failed``, see
+    ``day_check.INVARIANTS``)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -663,6 +665,11 @@ def cli_command(
         summary = run(options, echo=err.print, progress=progress)
     sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+    if summary.get("invariants_failed"):
+        err.print(
+            f"[bold red]Invarianter brudt / invariants broken: {summary['invariants_failed']}"
+        )
+        raise SystemExit(1)
     return summary
 
 

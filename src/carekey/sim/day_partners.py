@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from carekey.sim.day import DaySimulation
 
 SEED_OFFSET: Final = 15  # the partners' own random stream: the rest of the day is unchanged
-CHECKIN_EVERY: Final = dt.timedelta(minutes=5)
+CHECKIN_EVERY: Final = dt.timedelta(minutes=10)
 SYNC_EVERY_STOPS: Final = 2
 ERRAND_CATEGORIES: Final = ("meal_box", "parcel", "pharmacy")
 DAY_CATEGORIES: Final = ("post", "advertising")
