@@ -312,15 +312,17 @@ class PartnerDay:
         self._walk(second, morning[2:] or morning[:1], [opens + 1.5 * hour])
         if later:
             self._walk(first, later[:2], [noon + hour, noon + 2.5 * hour])
-            self._walk(second, later[2:] or later[:1], [noon - hour, noon + 1.5 * hour])
+            self._walk(second, (later[2:] + later)[:2], [noon - hour, noon + 1.5 * hour])
         if not first.stops:
             return
         self.block = Block(
             company=company,
             association_id=blocked.association_id,
             association=blocked.association,
-            agreements=tuple(
-                a.id for a in agreements if a.association_id == blocked.association_id
+            agreements=tuple(  # every agreement between the two, whatever its basis
+                a.id
+                for a in self.world.agreements.values()
+                if a.company_id == company.id and a.association_id == blocked.association_id
             ),
             at=noon,
             door=first.stops[0][1][-1],
