@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,25 @@ def test_policy_show_and_set_with_clear_errors(runner: CliRunner) -> None:
     # A refused change changes nothing.
     shown = runner.invoke(app, ["policy", "show", "--municipality", "0101"])
     assert "30 min (1800 s)" in shown.output
+
+
+def test_issuer_ensure_creates_a_missing_partner_key_once(runner: CliRunner) -> None:
+    """A database from before the partner issuer gets one (the migration has no secret)."""
+    import sqlite3
+
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(app, ["seed", "--profile", "small"]).exit_code == 0
+    database = Path(os.environ["CAREKEY_DATA_DIR"]) / "carekey.db"
+    with sqlite3.connect(database) as connection:
+        connection.execute("DELETE FROM issuer_key WHERE purpose = 'partner'")
+    first = runner.invoke(app, ["issuer", "ensure", "--municipality", "0101", "--partner"])
+    assert first.exit_code == 0, first.output
+    assert "oprettet / created" in first.output
+    again = runner.invoke(app, ["issuer", "ensure", "--municipality", "0101", "--partner"])
+    assert "findes allerede / already there" in again.output
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute("SELECT status, purpose FROM issuer_key ORDER BY id").fetchall()
+    assert rows == [("active", "home_care"), ("active", "partner")]
+    unknown = runner.invoke(app, ["issuer", "ensure", "--municipality", "9999"])
+    assert unknown.exit_code == 2
+    assert "Kommunen findes ikke" in unknown.output

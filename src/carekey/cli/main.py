@@ -265,6 +265,54 @@ def policy_set(
     _print_policy(municipality, policy)
 
 
+issuer_app = typer.Typer(help="Udstedernøgler / issuer keys.", no_args_is_help=True)
+app.add_typer(issuer_app, name="issuer")
+
+
+@issuer_app.command("ensure")
+def issuer_ensure(
+    municipality: MunicipalityCode,
+    partner: Annotated[
+        bool,
+        typer.Option(
+            "--partner",
+            help="Partnerudstedernøglen (kun opgange og porte stoler på den) / the partner key.",
+        ),
+    ] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Opret en aktiv udstedernøgle, hvis kommunen ingen har / create an active issuer key if
+    the municipality has none (sealed with the server's secret)."""
+    import datetime as dt
+
+    from sqlalchemy.orm import Session
+
+    from carekey.domain.enums import IssuerKeyPurpose
+    from carekey.keyservice.issuer import ensure_issuer_key
+
+    settings = _settings(database_url)
+    engine = _engine(settings)
+    purpose = IssuerKeyPurpose.PARTNER if partner else IssuerKeyPurpose.HOME_CARE
+    try:
+        with Session(engine) as db, db.begin():
+            row, created = ensure_issuer_key(
+                db,
+                municipality_code=municipality,
+                purpose=purpose,
+                secret=settings.secret_key.get_secret_value(),
+                now=dt.datetime.now(dt.UTC),
+            )
+            kid = row.kid.hex()
+    except DomainError as exc:
+        _fail(str(exc))
+    except OperationalError as exc:
+        _unreachable(exc, settings)
+    finally:
+        engine.dispose()
+    what = "oprettet / created" if created else "findes allerede / already there"
+    console.print(f"{purpose.value} nøgle / key {kid}: {what}", soft_wrap=True)
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="Adresse / address.")] = None,

@@ -55,8 +55,10 @@ def _active_issuer_key(
         if purpose is IssuerKeyPurpose.PARTNER:
             raise DomainError(
                 "issuer.no_partner_key",
-                "Kommunen har ingen aktiv partnerudstedernøgle (carekey issuer create --partner)",
-                "The municipality has no active partner issuer key",
+                "Kommunen har ingen aktiv partnerudstedernøgle: carekey issuer ensure"
+                " --municipality <kode> --partner",
+                "The municipality has no active partner issuer key: carekey issuer ensure"
+                " --municipality <code> --partner",
             )
         raise DomainError(
             "issuer.no_active_key",
@@ -122,3 +124,32 @@ def create_issuer_key(
     db.add(row)
     db.flush()
     return row
+
+
+def ensure_issuer_key(
+    db: Session,
+    *,
+    municipality_code: str,
+    purpose: IssuerKeyPurpose,
+    secret: str,
+    now: dt.datetime,
+) -> tuple[m.IssuerKey, bool]:
+    """The municipality's active key for ``purpose``, created (sealed, active at once) when it
+    has none: ``(key, created)``. For a database from before the partner issuer (migration
+    0005 cannot create a key: it has no secret to seal it with). Doors learn a new partner key
+    when they are commissioned or configured (``add_partner_issuer_key``)."""
+    municipality = queries.municipality_by_code(db, code=municipality_code.strip())
+    if municipality is None:
+        raise DomainError("municipality.not_found", "Kommunen findes ikke", "No such municipality")
+    active = queries.active_issuer_key(db, municipality_id=municipality.id, purpose=purpose)
+    if active is not None:
+        return queries.issuer_key_row(db, municipality_id=municipality.id, kid=active.kid), False
+    created = create_issuer_key(
+        db,
+        municipality_id=municipality.id,
+        secret=secret,
+        now=now,
+        status=IssuerKeyStatus.ACTIVE,
+        purpose=purpose,
+    )
+    return created, True

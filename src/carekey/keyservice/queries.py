@@ -277,3 +277,12 @@ def issuer_keys(
         .where(m.IssuerKey.municipality_id == municipality_id)
         .where(m.IssuerKey.purpose == purpose)
     ).all()
+
+
+def issuer_key_row(db: Session, *, municipality_id: int, kid: bytes) -> m.IssuerKey:
+    """The municipality's issuer key with this key id."""
+    return db.execute(
+        select(m.IssuerKey)
+        .where(m.IssuerKey.municipality_id == municipality_id)
+        .where(m.IssuerKey.kid == kid)
+    ).scalar_one()

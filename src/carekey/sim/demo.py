@@ -156,6 +156,10 @@ def prepare_demo(
         municipality = session.get(m.Municipality, worker.municipality_id)
         assert municipality is not None
         keyring = issuer_service.keyring(session, municipality_id=worker.municipality_id)
+        # Entrance and gate controllers also trust the partner issuer (home locks never do).
+        partner_keyring = issuer_service.keyring(
+            session, municipality_id=worker.municipality_id, purpose=e.IssuerKeyPurpose.PARTNER
+        )
         actor = Actor(
             employee_id=admin.id,
             municipality_id=admin.municipality_id,
@@ -180,6 +184,7 @@ def prepare_demo(
                     door_key_seed=seed,
                     keyring=keyring,
                     clock=clock,
+                    partner_keyring=partner_keyring,
                 )
                 save_door(door, state)
             keys.append(DoorKeyReport(device.id, public))

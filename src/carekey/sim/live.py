@@ -135,6 +135,12 @@ class LiveActivity:
                     continue
                 seen_districts.add(district)
                 keyring = issuer_service.keyring(session, municipality_id=worker.municipality_id)
+                # Entrance and gate controllers also trust the partner issuer (home locks never do).
+                partner_keyring = issuer_service.keyring(
+                    session,
+                    municipality_id=worker.municipality_id,
+                    purpose=e.IssuerKeyPurpose.PARTNER,
+                )
                 homes: list[list[str]] = []
                 citizens = session.execute(
                     select(m.Citizen.dwelling_id)
@@ -172,6 +178,7 @@ class LiveActivity:
                                 door_key_seed=seed,
                                 keyring=keyring,
                                 clock=clock,
+                                partner_keyring=partner_keyring,
                             )
                             self.doors[device.serial] = door
                             keys.append(DoorKeyReport(device.id, public))
