@@ -169,6 +169,12 @@ class _Planner:
             phone.visits.sort(key=lambda v: v.arrive)
         # The emergency key: a morning walker, one citizen in another district, at 11:30.
         helper = rng.choice([p for p in morning if p is not lost])
+        if helper.employee_id not in self.world.care_workers:
+            # Only care workers may get an emergency key (a district lead drawn: draw again, so
+            # the seeds whose first draw was a care worker keep their day).
+            helper = rng.choice(
+                [p for p in morning if p is not lost and p.employee_id in self.world.care_workers]
+            )
         others = [
             c
             for d, cs in self.world.by_district.items()

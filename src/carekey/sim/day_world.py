@@ -146,6 +146,7 @@ class World:
     """What the simulation needs from the seeded database (municipality 1)."""
 
     staff: dict[int, tuple[str, int, int]]  # employee id -> (number, phone id, district id)
+    care_workers: frozenset[int]  # of the staff, those who may get an emergency key
     device_rows: dict[str, Any]  # serial -> door_device row (with its gate's property)
     citizens: dict[int, CitizenDoors]
     by_district: dict[int, list[CitizenDoors]]
@@ -167,6 +168,7 @@ def load_world(engine: Engine, *, secret: str) -> World:
                 m.Employee.employee_number,
                 m.Phone.id.label("phone_id"),
                 m.EmployeeDistrict.district_id,
+                m.EmployeeRole.role,
             )
             .join(m.EmployeeRole, m.EmployeeRole.employee_id == m.Employee.id)
             .join(m.EmployeeDistrict, m.EmployeeDistrict.employee_id == m.Employee.id)
@@ -244,6 +246,7 @@ def load_world(engine: Engine, *, secret: str) -> World:
     assert admin_number is not None
     return World(
         staff=staff,
+        care_workers=frozenset(r.id for r in staff_rows if r.role is e.Role.CARE_WORKER),
         device_rows=device_rows,
         citizens=citizens,
         by_district=by_district,
