@@ -70,7 +70,7 @@ SYNC_EVERY_STOPS: Final = 2
 ERRAND_CATEGORIES: Final = ("meal_box", "parcel", "pharmacy")
 DAY_CATEGORIES: Final = ("post", "advertising")
 _CODE_ALPHABET: Final = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-ENTRANCE, GATE, HOME = "entrance_controller", "gate_controller", "home_lock"
+ENTRANCE, GATE = "entrance_controller", "gate_controller"
 
 
 # --- the phones -------------------------------------------------------------------------------
@@ -111,10 +111,6 @@ class Worker:
     credentials: list[dict[str, Any]] = field(default_factory=list)  # as the server sent them
     told_at: dt.datetime | None = None  # when the phone learned of the block
     stops_since_sync: int = 0
-
-    @property
-    def subject(self) -> str:
-        return f"e{self.employee_id}"
 
 
 @dataclass
