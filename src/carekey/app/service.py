@@ -270,6 +270,12 @@ class KeyApp:
             if isinstance(last, int) and not isinstance(last, bool) and last >= 0:
                 self._server_seq[str(door["door_id"])] = last
 
+    def _partner_keys(self) -> bool:
+        """Whether the open keys are a partner worker's (the bundle says ``partner``): a door
+        never lets those read its log, so the app does not ask (a refusal logged at the door
+        and a failure counted by its rate limiter for nothing)."""
+        return self._bundle is not None and self._bundle.get("partner") is not None
+
     def log_position(self, door_id: str) -> int:
         """The seq the next visit to ``door_id`` starts reading its log at: one past the later
         of what the server had (the keys' ``last_seq``) and what this phone has read itself."""
@@ -519,7 +525,11 @@ class KeyApp:
             ) from exc
         # The door lets a key read its log only with a live proof of freshness (and never a
         # partner's key): without one, asking would only log a refusal at the door.
-        may_read = door_id not in self._log_refused and not self.live.freshness_expired()
+        may_read = (
+            door_id not in self._log_refused
+            and not self._partner_keys()
+            and not self.live.freshness_expired()
+        )
         read_from = self.log_position(door_id) if may_read else None
         try:
             result = driver.run(

@@ -46,29 +46,32 @@ from sqlalchemy.orm import Session
 
 from carekey.app.client import AppError, ServerClient
 from carekey.app.service import KeyApp
-from carekey.app.wallet import Argon2Params
 from carekey.auth.service import next_totp_code
 from carekey.clock import FrozenClock
 from carekey.config import Settings
 from carekey.doors.commissioning import DoorKeyReport, commission_doors
-from carekey.link.driver import DoorEntry, PhoneDriver
 from carekey.link.transport import BluetoothLink, Transport
-from carekey.protocol.credential import DoorKind, SubjectType, issue_credential
-from carekey.protocol.errors import ProtocolError
-from carekey.protocol.freshness import DEFAULT_FRESHNESS_LIFETIME, issue_freshness
-from carekey.protocol.keys import DeviceKey, DoorKey
+from carekey.protocol.freshness import DEFAULT_FRESHNESS_LIFETIME
+from carekey.protocol.keys import DoorKey
 from carekey.protocol.session import Command
-from carekey.protocol.windows import TimeWindow
 from carekey.seed.service import DEMO_PASSWORD, PROFILES, seed
 from carekey.server.app import create_app
 from carekey.sim import day_alarms as alarms
 from carekey.sim import day_incidents as incidents
-from carekey.sim.day_check import Revoked, count_openings, gather_evidence
+from carekey.sim.day_check import (
+    Revoked,
+    count_openings,
+    failed_invariants,
+    gather_evidence,
+    partner_evidence,
+)
 from carekey.sim.day_doors import DoorRun, DoorTap, start_door
+from carekey.sim.day_partners import PartnerDay
 from carekey.sim.day_plan import plan_day
 from carekey.sim.day_world import (
     DEFAULT_EMPLOYEES_FRACTION,
     DEFAULT_ROUTE_FRACTION,
+    SIM_WALLET,
     DayOptions,
     Network,
     SimPhone,
@@ -82,10 +85,6 @@ from carekey.store.migrate import upgrade
 
 SECRET = "carekey-simulation-secret-0123456789abcdef"  # noqa: S105 - a throw-away database
 PERSONAL_CODE = "2468"
-# Cheap wallet key derivation for simulated phones only (a real phone uses the default,
-# 3 passes over 32 MiB): the simulation opens ~3,000 wallets (logins, codes typed at doors),
-# and their cost is not what it measures. The server's own password hashing is NOT changed.
-SIM_WALLET = Argon2Params(time_cost=1, memory_kib=1024)
 SYNC_EVERY_VISITS = 3  # and uploads after every 3rd
 STALE_CODES = frozenset({"freshness_expired", "freshness_missing"})
 BLOCKS = frozenset({"phone_lost", "employee_blocked"})
@@ -126,7 +125,6 @@ class DaySimulation:
         self.refusals: Counter[str] = Counter()
         self.revocations: list[Revoked] = []
         self.phases: dict[str, float] = {}
-        self.partner_subjects: set[str] = set()
         self.personal_code = PERSONAL_CODE
         self.last_refusal = ""
         self.freshness_lifetime_s = round(
@@ -216,7 +214,12 @@ class DaySimulation:
         """The running firmware of a door, started when a phone first reaches it."""
         run = self.runs.get(serial)
         if run is None:
-            run = start_door(self.plan.doors[serial], keyring=self.world.keyring, clock=self.clock)
+            run = start_door(
+                self.plan.doors[serial],
+                keyring=self.world.keyring,
+                clock=self.clock,
+                partner_keyring=self.world.partner_keyring,  # entrances and gates only
+            )
             self.runs[serial] = run
         return run
 
@@ -370,97 +373,6 @@ class DaySimulation:
         self.run_door(self.plan.power_lock).firmware.power_loss()
         self.tally["power_losses"] += 1
 
-    # --- partners ---
-
-    def _partner_round(
-        self, agreement: Any, doors: list[str], window: TimeWindow, day: int
-    ) -> None:
-        start = local(0, window.start_minute, day=day)
-        end = min(local(0, window.end_minute, day=day), start + dt.timedelta(hours=9))
-        key = DeviceKey.generate()
-        subject = f"p{agreement.id}"
-        self.partner_subjects.add(subject)
-        kinds = {
-            DoorKind.GATE if self.plan.doors[s].kind == "gate_controller" else DoorKind.ENTRANCE
-            for s in doors
-        }
-        by_kind: dict[DoorKind, list[str]] = {}
-        for s in doors:
-            k = DoorKind.GATE if self.plan.doors[s].kind == "gate_controller" else DoorKind.ENTRANCE
-            by_kind.setdefault(k, []).append(s)
-        credentials: dict[str, bytes] = {}
-        for kind, serials in by_kind.items():
-            raw = issue_credential(
-                issuer_key=self.world.issuer_key,
-                subject=subject,
-                subject_type=SubjectType.PARTNER,
-                device_key=key.public,
-                kinds=kind,
-                not_before=start,
-                expires=end,
-                serial=int(start.timestamp()) + len(credentials),
-                denylist_version=0,
-                doors=[s.encode() for s in serials],
-                windows=[window],
-                time_zone="Europe/Copenhagen",
-            )
-            credentials.update(dict.fromkeys(serials, raw))
-        del kinds
-        issuer_key = self.world.issuer_key
-
-        def proof() -> bytes:
-            # The partner's own app checks in like the key app (partners: issue 15).
-            return issue_freshness(
-                issuer_key=issuer_key,
-                device_key_id=key.public.key_id,
-                denylist_version=0,
-                now=self.clock.now(),
-                lifetime=dt.timedelta(seconds=self.freshness_lifetime_s),
-            )
-
-        driver = PhoneDriver(device_key=key, freshness=proof)
-        span = (end - start) / (len(doors) + 2)
-        for i, serial in enumerate(doors):
-            when = start + span * (i + 1)
-            self.at(
-                when,
-                "partner",
-                partial(self._partner_open, driver, serial, credentials[serial]),
-            )
-        # The same partner phone at a home lock in one of these buildings: must be refused.
-        homes = [
-            c.home
-            for c in self.world.citizens.values()
-            if c.entrance in doors and c.home in self.plan.doors
-        ]
-        if homes:
-            home, first = homes[0], next(iter(credentials.values()))
-            when = start + span * (len(doors) + 1)
-            self.at(
-                when,
-                "partner_home",
-                partial(self._partner_open, driver, home, first, home=True),
-            )
-
-    def _partner_open(
-        self, driver: PhoneDriver, serial: str, credential: bytes, *, home: bool = False
-    ) -> None:
-        run = self.run_door(serial)
-        entry = DoorEntry(serial.encode(), run.firmware.door_key.public, credential)
-        link = BluetoothLink(DoorTap(run, self.clock)).connect()
-        self.tally["partner_home_attempts" if home else "partner_attempts"] += 1
-        try:
-            result = driver.run(link, entry, Command.UNLOCK)
-        except ProtocolError as exc:
-            self.refusals[f"partner:{exc.code}"] += 1
-            return
-        finally:
-            link.close()
-        if result.ok:
-            self.tally["partner_openings_reported"] += 1
-        else:
-            self.refusals[f"partner:{result.response.result}"] += 1
-
     # --- the day ---
 
     def _schedule(self) -> None:
@@ -497,12 +409,7 @@ class DaySimulation:
         self.at(
             local(14), "employee_blocked", partial(incidents.block_employee, self, plan.blocked)
         )
-        for agreement, doors, window, day in self.plan.partner_rounds:
-            self.at(
-                local(0, window.start_minute, day=day),
-                "partner_round",
-                partial(self._partner_round, agreement, doors, window, day),
-            )
+        self.partners.schedule()  # partner workers through the server (issue 15)
         alarms.schedule_alarms(self)  # one scenario per door alarm (issue 13)
 
     def _drain(self, progress: Callable[[int, int], None]) -> None:
@@ -553,6 +460,8 @@ class DaySimulation:
                 employees_fraction=self.employees_fraction,
                 route_fraction=self.route_fraction,
             )
+            self.partners = PartnerDay(self, engine)
+            self.partners.setup()
             self._commission(engine)
             self.phases["setup_s"] = round(time.perf_counter() - mark, 2)
             self.echo(
@@ -564,6 +473,7 @@ class DaySimulation:
             self._schedule()
             self._drain(lambda done, total: report("day", done, total))
             self.phases["day_s"] = round(time.perf_counter() - mark, 2)
+            self.phases["partners_s"] = round(self.partners.seconds, 2)  # part of day_s
             mark = time.perf_counter()
             summary = self._check(engine)
             self.phases["check_s"] = round(time.perf_counter() - mark, 2)
@@ -588,8 +498,15 @@ class DaySimulation:
             doors=self.plan.doors,
             revocations=self.revocations,
             gone=[self.plan.lost, self.plan.lost_with_code, self.plan.blocked],
-            partner_subjects=self.partner_subjects,
+            partner_subjects=frozenset(f"e{i}" for i in self.partners.world.worker_ids),
             now=self.clock.now(),
+        )
+        partners = partner_evidence(
+            engine,
+            runs=self.runs,
+            partner_ids=self.partners.world.worker_ids,
+            partner_kids=frozenset(self.world.partner_keyring.keys),
+            blocked=self.partners.blocked_agreements(),
         )
         walkers = [p for p in self.plan.phones if p.walker and p.visits]
         exposures, reached_s = found.exposures, found.reached_s
@@ -626,10 +543,17 @@ class DaySimulation:
             "log_pages": self.tally["log_pages"],
             "server_flagged_events": found.flagged,
             "openings_after_revocation_reached": found.after_reached,
-            "partner_home_openings": found.partner_home_openings,
             "non_staff_home_openings": found.non_staff_home_openings,
-            "partner_openings": self.tally["partner_openings_reported"],
-            "partner_home_attempts": self.tally["partner_home_attempts"],
+            # Partners (issue 15): from the server's audit log and the doors' own logs.
+            "partner_openings": partners.openings,
+            "partner_openings_at_doors": partners.openings_at_doors,
+            "partner_refusals_outside_window": partners.refusals_outside_window,
+            "partner_home_openings": partners.home_openings,
+            "partner_openings_after_block": partners.openings_after_block,
+            "partner_credentials_seen": partners.credentials_seen,
+            "partner_keys_signed_outside_server": partners.keys_signed_outside_server,
+            "partner_refusals_at_doors": partners.refusals_at_doors,
+            **self.partners.figures(),
             "max_revocation_exposure_s": round(
                 max(
                     (x["exposure_s"] for x in exposures if x["revocation"] in BLOCKS),
@@ -676,6 +600,7 @@ class DaySimulation:
         }
         if found.lost_examples:
             summary["lost_examples"] = found.lost_examples
+        summary["invariants_failed"] = failed_invariants(summary)
         self.details = {
             "openings_per_hour": dict(found.openings_per_hour.items()),
             "exposures": exposures,
@@ -708,7 +633,9 @@ def cli_command(
     route_fraction: float | None = None,
     freshness_min: float | None = None,
 ) -> dict[str, Any]:
-    """``carekey sim day``: a Rich progress bar on stderr, then one JSON line on stdout."""
+    """``carekey sim day``: a Rich progress bar on stderr, then one JSON line on stdout; the exit
+    status is 1 when the day broke an invariant (``invariants_failed``, see
+    ``day_check.INVARIANTS``)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -738,6 +665,11 @@ def cli_command(
         summary = run(options, echo=err.print, progress=progress)
     sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+    if summary.get("invariants_failed"):
+        err.print(
+            f"[bold red]Invarianter brudt / invariants broken: {summary['invariants_failed']}"
+        )
+        raise SystemExit(1)
     return summary
 
 

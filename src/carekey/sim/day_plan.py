@@ -1,7 +1,8 @@
 """The plan of the simulated day, drawn from the seeded world with one seeded random source:
 who works which shift, whose route is walked and which citizens it visits, the incidents
-(lost phone, removed citizen, emergency key, power loss, flat batteries), the partner rounds,
-and the doors all of that reaches.
+(lost phone, removed citizen, emergency key, power loss, flat batteries), and the doors all of
+that reaches. The partners' part of the plan is :mod:`carekey.sim.day_partners`'s (its own
+random stream, drawn after this one).
 
 The draws happen in one fixed order, so a seed gives the same day every time.
 """
@@ -13,11 +14,9 @@ import hashlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
-from carekey.protocol.windows import TimeWindow
 from carekey.sim.day_world import (
-    DAY,
     SHIFTS,
     CitizenDoors,
     DoorMeta,
@@ -27,15 +26,6 @@ from carekey.sim.day_world import (
     World,
     local,
 )
-
-
-class PartnerRound(NamedTuple):
-    """A partner company's staff member opening the doors of one agreement in its window."""
-
-    agreement: Any  # the partner staff x agreement row
-    doors: list[str]
-    window: TimeWindow
-    day: int  # 0: today, 1: the next morning
 
 
 @dataclass
@@ -52,7 +42,6 @@ class DayPlan:
     emergency: tuple[SimPhone, CitizenDoors]
     empty_lock: str
     power_lock: str
-    partner_rounds: list[PartnerRound]
     scenario: dict[str, Any]
 
 
@@ -75,6 +64,25 @@ def plan_day(
     )
 
 
+def plan_door(world: World, serial: str, *, seed: int, rng: random.Random) -> DoorMeta:
+    """A door to simulate: its key derived from ``seed`` and the serial, its drift (10 % of
+    doors, up to ±400 ppm) and the age of its last time sync (1–40 hours) drawn from ``rng``,
+    its battery and clock offset as seeded."""
+    row = world.device_rows[serial]
+    key_seed = hashlib.sha256(f"carekey-sim-door\0{seed}\0{serial}".encode()).digest()
+    drift = rng.uniform(-400, 400) if rng.random() < 0.1 else 0.0
+    return DoorMeta(
+        device_id=row.id,
+        serial=serial,
+        kind=row.kind.value,
+        key_seed=key_seed,
+        battery=float(row.battery_pct or 100),
+        offset_ms=int(row.clock_offset_ms or 0),
+        drift_ppm=drift,
+        token_age=dt.timedelta(hours=rng.uniform(1, 40)),
+    )
+
+
 class _Planner:
     def __init__(
         self, world: World, rng: random.Random, seed: int, network: Callable[[], Network]
@@ -89,19 +97,7 @@ class _Planner:
         """The planned door with this serial, drawn (drift, last time sync) when first named."""
         meta = self.doors.get(serial)
         if meta is None:
-            row = self.world.device_rows[serial]
-            key_seed = hashlib.sha256(f"carekey-sim-door\0{self.seed}\0{serial}".encode()).digest()
-            drift = self.rng.uniform(-400, 400) if self.rng.random() < 0.1 else 0.0
-            meta = DoorMeta(
-                device_id=row.id,
-                serial=serial,
-                kind=row.kind.value,
-                key_seed=key_seed,
-                battery=float(row.battery_pct or 100),
-                offset_ms=int(row.clock_offset_ms or 0),
-                drift_ppm=drift,
-                token_age=dt.timedelta(hours=self.rng.uniform(1, 40)),
-            )
+            meta = plan_door(self.world, serial, seed=self.seed, rng=self.rng)
             self.doors[serial] = meta
         return meta
 
@@ -173,6 +169,12 @@ class _Planner:
             phone.visits.sort(key=lambda v: v.arrive)
         # The emergency key: a morning walker, one citizen in another district, at 11:30.
         helper = rng.choice([p for p in morning if p is not lost])
+        if helper.employee_id not in self.world.care_workers:
+            # Only care workers may get an emergency key (a district lead drawn: draw again, so
+            # the seeds whose first draw was a care worker keep their day).
+            helper = rng.choice(
+                [p for p in morning if p is not lost and p.employee_id in self.world.care_workers]
+            )
         others = [
             c
             for d, cs in self.world.by_district.items()
@@ -232,40 +234,5 @@ class _Planner:
             emergency=emergency,
             empty_lock=empty_lock,
             power_lock=power_lock,
-            partner_rounds=self.plan_partners(),
             scenario=scenario,
         )
-
-    def plan_partners(self) -> list[PartnerRound]:
-        """Two staff per partner company open stairwell doors and gates of their agreements
-        inside the agreement's window today (or early tomorrow for newspapers)."""
-        rng = self.rng
-        by_company: dict[int, list[Any]] = {}
-        for row in self.world.partner_rows:
-            by_company.setdefault(row.company_id, []).append(row)
-        rounds: list[PartnerRound] = []
-        routed_entrances = {s for s, d in self.doors.items() if d.kind != "home_lock"}
-        for rows in by_company.values():
-            staff_ids = sorted({r.id for r in rows})[:2]
-            for staff_id in staff_ids:
-                agreement = rng.choice([r for r in rows if r.id == staff_id])
-                doors = self.world.agreement_doors.get(agreement.agreement_id, [])
-                windows = self.world.windows.get(agreement.agreement_id, [])
-                if not doors or not windows:
-                    continue
-                preferred = [d for d in doors if d in routed_entrances] or doors
-                chosen = rng.sample(preferred, min(4, len(preferred)))
-                # Today's window, or the next day's if today has none.
-                day = 0 if any(w[0] == DAY.weekday() for w in windows) else 1
-                weekday = (DAY.weekday() + day) % 7
-                window = next((w for w in windows if w[0] == weekday), None)
-                if window is None:
-                    continue
-                if window[1] < 6 * 60:  # a night/morning window: tomorrow morning
-                    day = 1
-                    weekday = (DAY.weekday() + 1) % 7
-                    window = next((w for w in windows if w[0] == weekday), window)
-                for serial in chosen:
-                    self.door(serial)
-                rounds.append(PartnerRound(agreement, chosen, TimeWindow(*window), day))
-        return rounds

@@ -15,14 +15,19 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from carekey.app.service import KeyApp
+from carekey.app.wallet import Argon2Params
 from carekey.auth.service import enrol_totp
 from carekey.clock import COPENHAGEN, UTC
 from carekey.domain import enums as e
 from carekey.keyservice import issuer as issuer_service
-from carekey.protocol.keys import IssuerKey, IssuerKeyring
+from carekey.protocol.keys import IssuerKeyring
 from carekey.store import models as m
 
 DAY = dt.date(2026, 1, 6)  # a Tuesday in January (UTC+1)
+# Cheap wallet key derivation for simulated phones only (a real phone uses the default,
+# 3 passes over 32 MiB): the simulation opens ~3,000 wallets (logins, codes typed at doors),
+# and their cost is not what it measures. The server's own password hashing is NOT changed.
+SIM_WALLET = Argon2Params(time_cost=1, memory_kib=1024)
 
 
 @dataclass(frozen=True)
@@ -141,16 +146,16 @@ class World:
     """What the simulation needs from the seeded database (municipality 1)."""
 
     staff: dict[int, tuple[str, int, int]]  # employee id -> (number, phone id, district id)
+    care_workers: frozenset[int]  # of the staff, those who may get an emergency key
     device_rows: dict[str, Any]  # serial -> door_device row (with its gate's property)
     citizens: dict[int, CitizenDoors]
     by_district: dict[int, list[CitizenDoors]]
     admin_number: str
     admin_totp: str  # the office administrator's authenticator app
     keyring: IssuerKeyring
-    issuer_key: IssuerKey
-    partner_rows: list[Any]  # partner staff x agreement
-    agreement_doors: dict[int, list[str]]  # agreement id -> door serials
-    windows: dict[int, list[tuple[int, int, int]]]  # agreement id -> (weekday, start, end)
+    partner_keyring: IssuerKeyring
+    """The server's partner issuer keys: the day's entrances and gates trust them, home locks
+    never (``start_door``)."""
 
 
 def load_world(engine: Engine, *, secret: str) -> World:
@@ -163,6 +168,7 @@ def load_world(engine: Engine, *, secret: str) -> World:
                 m.Employee.employee_number,
                 m.Phone.id.label("phone_id"),
                 m.EmployeeDistrict.district_id,
+                m.EmployeeRole.role,
             )
             .join(m.EmployeeRole, m.EmployeeRole.employee_id == m.Employee.id)
             .join(m.EmployeeDistrict, m.EmployeeDistrict.employee_id == m.Employee.id)
@@ -234,41 +240,18 @@ def load_world(engine: Engine, *, secret: str) -> World:
         enrol_totp(s, employee=administrator, secret_b32=admin_totp, secret=secret)
         s.commit()
         keyring = issuer_service.keyring(s, municipality_id=1)
-        issuer_key = issuer_service.active_issuer_key(s, municipality_id=1, secret=secret)
-        partner_rows = s.execute(
-            select(
-                m.Employee.id,
-                m.Employee.partner_company_id.label("company_id"),
-                m.Agreement.id.label("agreement_id"),
-                m.PartnerCompany.category,
-            )
-            .join(m.EmployeeRole, m.EmployeeRole.employee_id == m.Employee.id)
-            .join(m.PartnerCompany, m.PartnerCompany.id == m.Employee.partner_company_id)
-            .join(m.Agreement, m.Agreement.partner_company_id == m.PartnerCompany.id)
-            .where(m.EmployeeRole.role == e.Role.PARTNER_WORKER)
-            .order_by(m.Employee.id, m.Agreement.id)
-        ).all()
-        agreement_doors: dict[int, list[str]] = {}
-        for a in s.execute(
-            select(m.AgreementDoor.agreement_id, m.DoorDevice.serial).join(
-                m.DoorDevice, m.DoorDevice.id == m.AgreementDoor.door_device_id
-            )
-        ).all():
-            agreement_doors.setdefault(a.agreement_id, []).append(a.serial)
-        windows: dict[int, list[tuple[int, int, int]]] = {}
-        for w in s.execute(select(m.AgreementWindow)).scalars():
-            windows.setdefault(w.agreement_id, []).append((w.weekday, w.start_minute, w.end_minute))
+        partner_keyring = issuer_service.keyring(
+            s, municipality_id=1, purpose=e.IssuerKeyPurpose.PARTNER
+        )
     assert admin_number is not None
     return World(
         staff=staff,
+        care_workers=frozenset(r.id for r in staff_rows if r.role is e.Role.CARE_WORKER),
         device_rows=device_rows,
         citizens=citizens,
         by_district=by_district,
         admin_number=admin_number,
         admin_totp=admin_totp,
         keyring=keyring,
-        issuer_key=issuer_key,
-        partner_rows=list(partner_rows),
-        agreement_doors=agreement_doors,
-        windows=windows,
+        partner_keyring=partner_keyring,
     )

@@ -122,6 +122,18 @@ def write_report(directory: Path, summary: dict[str, Any], details: dict[str, An
             0,
         ),
         (
+            "Samarbejdspartneres nøgler, som serveren ikke har udstedt / "
+            "partner keys at the doors not issued by the server",
+            summary.get("partner_keys_signed_outside_server"),
+            0,
+        ),
+        (
+            "Åbninger med nøgler, som foreningens spærring tilbagekaldte / "
+            "openings with keys the association's block revoked",
+            summary.get("partner_openings_after_block"),
+            0,
+        ),
+        (
             "Alarmtyper, hvis scenarie nåede kontoret (fast, brudt op, stående åben, lavt "
             "batteri, ukendt) / alarm kinds whose scenario reached the office",
             sum(1 for n in (summary.get("alarms_raised") or {}).values() if n),
@@ -159,6 +171,10 @@ seed {summary.get("seed")}): {summary.get("visits")} visits,
 {summary.get("max_revocation_exposure_s")} s
 (døre nået / doors reached: {summary.get("revocation_doors_reached")} af
 {summary.get("revocation_doors")}).</p>
+<p>Samarbejdspartnere / partners: {summary.get("partner_openings")} åbninger gemt på serveren /
+openings stored by the server, {summary.get("partner_refusals_outside_window")} afvist uden for
+tidsvinduet / refused outside the window; spærringen nåede telefonerne efter / the block reached
+the phones after {summary.get("partner_block_reach_s")} s.</p>
 {figures}
 <h2>Resumé</h2><p class="en">Summary (the JSON line)</p>
 <pre>{html.escape(body)}</pre>
