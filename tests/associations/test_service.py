@@ -308,3 +308,32 @@ def test_answering_twice_is_a_conflict(engine: Engine, portal: Portal) -> None:
             note=None,
             now=NOW,
         )
+
+
+def test_a_block_takes_effect_at_once_in_the_key_service(engine: Engine, portal: Portal) -> None:
+    from carekey.keyservice import partner_keys
+
+    a = actor(engine, portal.a_user)
+
+    def grants(db: Session) -> set[int]:
+        found = partner_keys.partner_grants(
+            db,
+            worker_id=portal.partner_worker,
+            company_id=portal.company,
+            municipality_id=1,
+            now=NOW,
+            until=NOW + dt.timedelta(hours=9),
+        )
+        return {g.agreement_id for g in found}
+
+    with Session(engine) as db, db.begin():
+        assert {portal.a_agreement, portal.b_agreement} <= grants(db)
+        use.block_company(db, actor=a, company_id=portal.company, reason="misbrug", now=NOW)
+        after = grants(db)
+        notices = partner_keys.blocked_notices(db, company_id=portal.company, now=NOW)
+        association = db.get(m.HousingAssociation, portal.a)
+        assert association is not None
+        name = association.name
+    assert portal.a_agreement not in after
+    assert portal.b_agreement in after  # B's agreement with the company still admits
+    assert [n.association for n in notices] == [name]
