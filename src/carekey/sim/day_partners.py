@@ -12,9 +12,10 @@ The day's partners (one seeded random stream of their own, drawn after the rest 
   the window, tries a home lock behind one of the stairwells (the app has no key for it; the
   credential presented anyway is refused by the lock, which does not hold the partner key); a
   second carrier the next morning, 04:00–07:00;
-- **post**: two workers in the day window; at 12:00 a housing association blocks the company
-  (all its agreements with that association, and :func:`carekey.revocation.partners.
-  revoke_agreements` in the same transaction); their phones learn it from their heartbeats
+- **post**: two workers in the day window; at 12:00 the housing association's user blocks the
+  company through the portal's use case (:func:`carekey.associations.agreements.block_company`:
+  all its agreements with that association, and their credentials on the denylist, in one
+  transaction); their phones learn it from their heartbeats
   (``partner.blocked_by``); one tries a door of that association afterwards, through the app
   (no key any more) and with the credential it held before the block (``denylisted``);
 - **an errand**: a meal-box delivery (parcels or pharmacy when the profile has no meal boxes) to
@@ -42,18 +43,19 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from carekey.app.client import AppError, ServerClient
 from carekey.app.service import BROADCAST_TOKEN_MAX_AGE, KeyApp
+from carekey.associations.agreements import block_company
+from carekey.auth.service import actor_of
 from carekey.clock import COPENHAGEN
 from carekey.domain import enums as e
 from carekey.keyservice.enrolment import ENROLMENT_CODE_LIFETIME, _hash_code
 from carekey.link.driver import DoorEntry, PhoneDriver
 from carekey.protocol.errors import ProtocolError
 from carekey.protocol.session import Command
-from carekey.revocation.partners import revoke_agreements
 from carekey.seed.service import DEMO_PASSWORD
 from carekey.sim.day_check import BlockedAgreements
 from carekey.sim.day_partner_world import Agreement, Company, load_partner_world
@@ -607,22 +609,26 @@ class PartnerDay:
         for worker in block.affected:
             worker.keys_before_block = dict(worker.keys)
         with Session(self.engine) as s, s.begin():
-            s.execute(
-                update(m.Agreement)
-                .where(m.Agreement.id.in_(block.agreements))
-                .values(
-                    blocked=True,
-                    blocked_reason="Foreningen har spærret firmaet / blocked by the association",
-                    blocked_at=now,
+            # The association's own user, through the portal's use case (the same transaction
+            # as ``POST /api/v1/association/companies/{id}/block``).
+            user = (
+                s.execute(
+                    select(m.Employee)
+                    .where(m.Employee.housing_association_id == block.association_id)
+                    .order_by(m.Employee.id)
                 )
+                .scalars()
+                .first()
             )
-            block.version = revoke_agreements(
+            assert user is not None, "every seeded association has a user"
+            done = block_company(
                 s,
-                municipality_id=1,
-                agreement_ids=block.agreements,
-                reason=e.DenylistReason.PARTNER_BLOCKED,
+                actor=actor_of(s, user),
+                company_id=block.company.id,
+                reason="Foreningen har spærret firmaet / blocked by the association",
                 now=now,
             )
+            block.version = done.denylist_version
         self.tally["partner_blocks"] += 1
 
     def _try_blocked(self, worker: Worker) -> None:
