@@ -67,10 +67,23 @@ def done_message(code: str | None) -> str | None:
     }.get(code or "")
 
 
+def purpose_label(category: str) -> str:
+    """What is delivered, in words."""
+    return {
+        e.PartnerCategory.POST: _("Post (anbefalet brev)"),
+        e.PartnerCategory.PARCEL: _("Pakke"),
+        e.PartnerCategory.MEAL_BOX: _("Madkasse"),
+        e.PartnerCategory.PHARMACY: _("Medicin"),
+        e.PartnerCategory.NEWSPAPER: _("Avis"),
+        e.PartnerCategory.ADVERTISING: _("Reklame"),
+    }.get(e.PartnerCategory(category), category)
+
+
 def helpers() -> dict[str, Any]:
     """The words and formatters the errand templates use."""
     return {
         **formatting.formatters(),
+        "purpose_label": purpose_label,
         "errand_state_label": errand_state_label,
         "errand_badge": ERRAND_BADGE,
     }
@@ -152,6 +165,7 @@ def _form(
             "choices": use.errand_choices(db, actor=user.actor, now=now),
             "workers": use.company_workers(db, actor=user.actor),
             "max_hours": int(use.MAX_ERRAND_LENGTH.total_seconds() // 3600),
+            "purposes": use.ERRAND_PURPOSES,
         },
         status_code=status_code,
     )
@@ -206,6 +220,7 @@ def new_errand(request: Request, user: PartnerAdmin, db: SessionDep, now: NowDep
         "reference": "",
         "recipient": "",
         "worker": "",
+        "purpose": "",
         "day": local.date().isoformat(),
         "start": f"{local.hour:02d}:00",
         "end": f"{min(local.hour + 2, 23):02d}:00",
@@ -224,6 +239,7 @@ def request_errand(
     reference: Annotated[str, Form()] = "",
     recipient: Annotated[str, Form()] = "",
     worker: Annotated[str, Form()] = "",
+    purpose: Annotated[str, Form()] = "",
     day: Annotated[str, Form()] = "",
     start: Annotated[str, Form()] = "",
     end: Annotated[str, Form()] = "",
@@ -234,6 +250,7 @@ def request_errand(
         "reference": reference[:200],
         "recipient": recipient[:400],
         "worker": worker.strip()[:12],
+        "purpose": purpose.strip()[:20],
         "day": day.strip()[:10],
         "start": start.strip()[:5],
         "end": end.strip()[:5],
@@ -249,6 +266,7 @@ def request_errand(
             not_before=begins,
             not_after=ends,
             employee_id=ascii_id(values["worker"]),
+            purpose=ui.enum_of(e.PartnerCategory, values["purpose"]),
         )
         with ui.savepoint(db):
             view = use.request_errand(db, actor=user.actor, new=new, now=now)

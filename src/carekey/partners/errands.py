@@ -40,7 +40,7 @@ from carekey.clock import COPENHAGEN
 from carekey.domain import enums as e
 from carekey.domain.errors import ConflictError, InvariantError, forbidden
 from carekey.domain.paging import DEFAULT_PAGE_SIZE, Page, check_page
-from carekey.domain.partner_policy import BASES_FOR_CATEGORY
+from carekey.domain.partner_policy import BASES_FOR_CATEGORY, ERRAND_BASES
 from carekey.domain.places import Address
 from carekey.domain.text import optional_text, required_text
 from carekey.domain.values import TimeWindow
@@ -55,6 +55,10 @@ MAX_AHEAD: Final = dt.timedelta(days=30)
 START_SLACK: Final = dt.timedelta(minutes=5)
 """A period may start this much before now: a form filled in at 10:00 "from 10:00" is sent a
 minute later."""
+ERRAND_PURPOSES: Final = tuple(
+    c for c in e.PartnerCategory if BASES_FOR_CATEGORY.get(c, frozenset()) & ERRAND_BASES
+)
+"""What may be delivered on an errand: the kinds of delivery a named-resident basis covers."""
 MAX_REFERENCE: Final = 64
 MAX_RECIPIENT: Final = 200
 MAX_REASON: Final = 2000
