@@ -123,7 +123,8 @@ def test_a_company_blocked_by_the_municipality_takes_no_errand(
     auth = headers(client, engine, world.p.admin)
     _block_company(engine, world.p.id)
     answer = client.post(API, json=errand_body(world.p), headers=auth)
-    assert answer.status_code in (401, 403, 409), answer.text
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["error"]["code"] == "errand.company_blocked"
     assert _count(engine) == 0
 
 
