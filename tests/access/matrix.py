@@ -284,6 +284,26 @@ POST   /organisations/companies/{company_id}/admins   allow   deny    deny     d
 POST   /organisations/companies/{company_id}/block    allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
 POST   /organisations/companies/{company_id}/unblock  allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
 #
+# --- the partner company's errands and its log of its own staff's openings (issue 15) --------
+# The errands and the log are the company's alone (errands.request, partner_log.read with the
+# company's scope): the municipality reads partner openings in its own audit log and an
+# association in its portal, so here both get 403. Aimed at company Q's agreement or errand, P's
+# administrator gets 404, and Q's things are never in P's lists. The form for a new errand names
+# nothing (no object): it offers P's own agreements' entrances only.
+POST   /api/v1/partner/errands                        deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny       refused unauth
+GET    /api/v1/partner/errands                        deny    deny    deny     deny    refused refused deny    deny    deny      allow   hidden     refused unauth
+GET    /api/v1/partner/errands/{errand_id}            deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny       refused unauth
+POST   /api/v1/partner/errands/{errand_id}/cancel     deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny       refused unauth
+GET    /api/v1/partner/log                            deny    deny    deny     deny    refused refused deny    deny    deny      allow   hidden     refused unauth
+GET    /partner/errands                               deny    deny    deny     deny    refused refused deny    deny    deny      allow   hidden     refused unauth
+GET    /partner/errands/new                           deny    deny    deny     deny    refused refused deny    deny    deny      allow   hidden     refused unauth
+POST   /partner/errands/new                           deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny       refused unauth
+GET    /partner/errands/{errand_id}                   deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny       refused unauth
+GET    /partner/errands/{errand_id}/cancel            deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny       refused unauth
+POST   /partner/errands/{errand_id}/cancel            deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny       refused unauth
+GET    /partner/log                                   deny    deny    deny     deny    refused refused deny    deny    deny      allow   hidden     refused unauth
+GET    /partner/log.csv                               deny    deny    deny     deny    refused refused deny    deny    deny      allow   hidden     refused unauth
+#
 # --- the housing association's portal (issue 15) -------------------------------------------
 # ROLES.md: the association's user decides about its own properties' entrances and gates: the
 # portal is theirs alone. The municipality's staff read associations and agreements through the

@@ -176,6 +176,21 @@ def live_entries(db: Session, *, municipality_id: int, now: dt.datetime) -> list
     )
 
 
+def live_errand_credentials(
+    db: Session, *, errand_ids: Collection[int], since: dt.datetime
+) -> list[m.IssuedCredential]:
+    """The credentials issued for ``errand_ids`` that expire after ``since``."""
+    if not errand_ids:
+        return []
+    return list(
+        db.execute(
+            select(m.IssuedCredential)
+            .where(m.IssuedCredential.errand_id.in_(sorted(errand_ids)))
+            .where(m.IssuedCredential.expires_at > since)
+        ).scalars()
+    )
+
+
 def live_agreement_credentials(
     db: Session, *, agreement_ids: Collection[int], since: dt.datetime
 ) -> list[m.IssuedCredential]:
