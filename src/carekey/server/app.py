@@ -29,6 +29,7 @@ from carekey.http.errors import UnexpectedErrors, error_body, install_error_hand
 from carekey.ingest import api as events
 from carekey.keyservice import api as keyapp
 from carekey.organisations import api as organisations
+from carekey.partners import api as partners
 from carekey.phones import api as phones
 from carekey.revocation import api as revocation
 from carekey.server.admin_app import create_admin_ui
@@ -90,6 +91,7 @@ def create_app(
         audit.router,
         organisations.router,
         associations.router,
+        partners.router,
     ):
         app.include_router(router)
 
