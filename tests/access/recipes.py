@@ -986,4 +986,5 @@ def _web_revoke(ctx: Ctx) -> list[Req]:
 from tests.access import (  # noqa: E402 - each registers its part's recipes
     recipes_assoc,  # noqa: F401 - the association's portal
     recipes_orgs,  # noqa: F401 - the register
+    recipes_partners,  # noqa: F401 - the partner company's portal
 )
