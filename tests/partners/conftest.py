@@ -43,7 +43,9 @@ class Companies:
 
 
 def _id(db: Session, number: str) -> int:
-    return db.execute(select(m.Employee.id).where(m.Employee.employee_number == number)).scalar_one()
+    return db.execute(
+        select(m.Employee.id).where(m.Employee.employee_number == number)
+    ).scalar_one()
 
 
 def _phone(db: Session, label: str) -> int:
@@ -66,10 +68,12 @@ def companies(engine: Engine, tenants: Tenants) -> Companies:  # noqa: F811 - th
     with Session(engine) as db:
         p_worker = _id(db, "P01-001")
         worker = db.get(m.Employee, p_worker)
-        assert worker is not None and worker.partner_company_id is not None
+        assert worker is not None
+        assert worker.partner_company_id is not None
         q_admin = _id(db, "P02-ADM")
         q = db.get(m.Employee, q_admin)
-        assert q is not None and q.partner_company_id is not None
+        assert q is not None
+        assert q.partner_company_id is not None
         return Companies(
             p=worker.partner_company_id,
             q=q.partner_company_id,
