@@ -27,6 +27,7 @@ PARTS = (
     "ingest",
     "keyservice",
     "organisations",
+    "partners",
     "phones",
     "revocation",
     "seed",
