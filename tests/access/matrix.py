@@ -342,6 +342,39 @@ POST   /association/companies/{company_id}/block      deny    deny    deny     d
 POST   /association/companies/{company_id}/unblock    deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
 GET    /association/log                               deny    deny    deny     deny    refused refused deny    allow   hidden    deny    deny       refused unauth
 GET    /association/log.csv                           deny    deny    deny     deny    refused refused deny    allow   hidden    deny    deny       refused unauth
+# --- the partner company's portal (issue 15) ---------------------------------------------------
+# ROLES.md: the company's administrator manages its own staff and phones (partner_staff.manage)
+# and sees its agreements. The portal is the company's alone: the municipality's staff read a
+# company and its people through the register (/organisations) and get 403 here, as in the
+# association's portal; a partner worker has no office credentials. Aimed at company Q's
+# worker or phone, P's administrator gets 404, and Q's are never in P's lists. Creating a
+# person names nothing of Q (no object): padmin_out creates one of P's, like padmin.
+GET    /api/v1/partner                                deny    deny    deny     deny    refused refused deny    deny    deny      allow   hidden       refused unauth
+GET    /api/v1/partner/agreements                     deny    deny    deny     deny    refused refused deny    deny    deny      allow   hidden       refused unauth
+GET    /api/v1/partner/workers                        deny    deny    deny     deny    refused refused deny    deny    deny      allow   hidden       refused unauth
+POST   /api/v1/partner/workers                        deny    deny    deny     deny    refused refused deny    deny    deny      allow   allow        refused unauth
+POST   /api/v1/partner/workers/{employee_id}/password deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
+POST   /api/v1/partner/workers/{employee_id}/block    deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
+POST   /api/v1/partner/workers/{employee_id}/unblock  deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
+GET    /api/v1/partner/phones                         deny    deny    deny     deny    refused refused deny    deny    deny      allow   hidden       refused unauth
+# A new phone is registered to the side's worker: Q's worker is 404 to P's administrator.
+POST   /api/v1/partner/phones                         deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
+POST   /api/v1/partner/phones/{phone_id}/holder       deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
+POST   /api/v1/partner/phones/{phone_id}/enrolment-code deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
+POST   /api/v1/partner/phones/{phone_id}/block        deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
+POST   /api/v1/partner/phones/{phone_id}/unblock      deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
+# --- web UI: the company's portal (the same policy as the API) ---------------------------------
+GET    /partner                                       deny    deny    deny     deny    refused refused deny    deny    deny      allow   hidden       refused unauth
+GET    /partner/staff                                 deny    deny    deny     deny    refused refused deny    deny    deny      allow   hidden       refused unauth
+POST   /partner/workers                               deny    deny    deny     deny    refused refused deny    deny    deny      allow   allow        refused unauth
+POST   /partner/workers/{employee_id}/password        deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
+POST   /partner/workers/{employee_id}/block           deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
+POST   /partner/workers/{employee_id}/unblock         deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
+POST   /partner/phones                                deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
+POST   /partner/phones/{phone_id}/holder              deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
+POST   /partner/phones/{phone_id}/enrolment-code      deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
+POST   /partner/phones/{phone_id}/block               deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
+POST   /partner/phones/{phone_id}/unblock             deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
 """
 
 Route = tuple[str, str]

@@ -987,4 +987,5 @@ from tests.access import (  # noqa: E402 - each registers its part's recipes
     recipes_assoc,  # noqa: F401 - the association's portal
     recipes_errands,  # noqa: F401 - the partner company's errands and log
     recipes_orgs,  # noqa: F401 - the register
+    recipes_partners,  # noqa: F401 - the partner company's portal
 )

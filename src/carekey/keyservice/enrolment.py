@@ -41,6 +41,20 @@ def create_enrolment_code(
 ) -> tuple[str, dt.datetime]:
     """A one-time code to enrol ``phone_id``; shown once, stored only as a hash."""
     phone = get_in_scope(db, reach(actor, Action.MANAGE_PHONES), m.Phone, phone_id)
+    return issue_enrolment_code(db, actor=actor, phone=phone, now=now, lifetime=lifetime)
+
+
+def issue_enrolment_code(
+    db: Session,
+    *,
+    actor: Actor,
+    phone: m.Phone,
+    now: dt.datetime,
+    lifetime: dt.timedelta = ENROLMENT_CODE_LIFETIME,
+) -> tuple[str, dt.datetime]:
+    """A one-time code to enrol ``phone``, already fetched in the actor's reach by the caller
+    (the municipality's ``create_enrolment_code``, a partner company's ``partners.service``);
+    shown once, stored only as a hash, written to the log of administrative actions."""
     if phone.status not in (e.PhoneStatus.ACTIVE, e.PhoneStatus.WIPED):
         raise ConflictError(
             "enrolment.phone_blocked",

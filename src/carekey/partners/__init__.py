@@ -1,1 +1,2 @@
-"""A partner company's portal: staff, phones, errands and its own staff's openings (issue 15)."""
+"""The partner company's portal (issue 15): its staff and phones, its agreements and windows,
+the log of its own staff's openings, and one-off errands."""

@@ -87,6 +87,15 @@ def block_phone(
 ) -> Revocation:
     """Block a phone (``lost`` marks it lost or stolen). Its keys are denylisted by device key."""
     phone = get_in_scope(db, reach(actor, Action.BLOCK_STAFF), m.Phone, phone_id)
+    return block_this_phone(db, actor=actor, phone=phone, reason=reason, lost=lost, now=now)
+
+
+def block_this_phone(
+    db: Session, *, actor: Actor, phone: m.Phone, reason: str, lost: bool, now: dt.datetime
+) -> Revocation:
+    """Block ``phone``, already fetched in the actor's reach by the caller (the municipality's
+    ``block_phone``, a partner company's ``partners.service``): the same denylist entry, the
+    same admin action, whoever blocks."""
     why = _reason(reason)
     creds = _live_credentials(db, now=now, phone_id=phone.id)
     if phone.status in (e.PhoneStatus.BLOCKED, e.PhoneStatus.LOST):
@@ -126,6 +135,13 @@ def unblock_phone(
     """Let a found phone log in again. Its old keys stay dead: the device entry is replaced by
     entries for each credential it held, so only a new login gives it keys."""
     phone = get_in_scope(db, reach(actor, Action.BLOCK_STAFF), m.Phone, phone_id)
+    return unblock_this_phone(db, actor=actor, phone=phone, reason=reason, now=now)
+
+
+def unblock_this_phone(
+    db: Session, *, actor: Actor, phone: m.Phone, reason: str, now: dt.datetime
+) -> Revocation:
+    """Unblock ``phone``, already fetched in the actor's reach by the caller."""
     why = _reason(reason)
     if phone.status not in (e.PhoneStatus.BLOCKED, e.PhoneStatus.LOST):
         return Revocation(False, None)
@@ -168,6 +184,15 @@ def block_employee(
 ) -> Revocation:
     """Block an employee on every phone: their keys are denylisted by subject."""
     employee = get_in_scope(db, reach(actor, Action.BLOCK_STAFF), m.Employee, employee_id)
+    return block_this_employee(db, actor=actor, employee=employee, reason=reason, now=now)
+
+
+def block_this_employee(
+    db: Session, *, actor: Actor, employee: m.Employee, reason: str, now: dt.datetime
+) -> Revocation:
+    """Block ``employee``, already fetched in the actor's reach by the caller (the
+    municipality's ``block_employee``, a partner company's ``partners.service``): the same
+    subject entry on the denylist, the same admin action, whoever blocks."""
     why = _reason(reason)
     creds = _live_credentials(db, now=now, employee_id=employee.id)
     if employee.status is e.EmployeeStatus.BLOCKED:
@@ -212,6 +237,13 @@ def unblock_employee(
 ) -> Revocation:
     """Let an employee log in again; keys issued before the block stay dead."""
     employee = get_in_scope(db, reach(actor, Action.BLOCK_STAFF), m.Employee, employee_id)
+    return unblock_this_employee(db, actor=actor, employee=employee, reason=reason, now=now)
+
+
+def unblock_this_employee(
+    db: Session, *, actor: Actor, employee: m.Employee, reason: str, now: dt.datetime
+) -> Revocation:
+    """Unblock ``employee``, already fetched in the actor's reach by the caller."""
     why = _reason(reason)
     if employee.status is not e.EmployeeStatus.BLOCKED:
         return Revocation(False, None)

@@ -65,6 +65,7 @@ def create_admin_ui(state: State) -> FastAPI:
     from carekey.doors import pages as door_pages
     from carekey.emergency_keys import pages as emergency_keys
     from carekey.organisations import pages as organisations
+    from carekey.partners import pages as partner_pages
     from carekey.partners import errand_pages as partner_errands
     from carekey.partners import log_pages as partner_log
     from carekey.phones import pages as phones
@@ -82,6 +83,7 @@ def create_admin_ui(state: State) -> FastAPI:
     app.include_router(organisations.router)
     app.include_router(association_pages.router)
     app.include_router(association_agreements.router)
+    app.include_router(partner_pages.router)
     app.include_router(partner_errands.router)
     app.include_router(partner_log.router)
     app.add_middleware(UnexpectedErrors, answer=_unexpected_answer)

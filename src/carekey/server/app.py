@@ -29,6 +29,7 @@ from carekey.http.errors import UnexpectedErrors, error_body, install_error_hand
 from carekey.ingest import api as events
 from carekey.keyservice import api as keyapp
 from carekey.organisations import api as organisations
+from carekey.partners import api as partners
 from carekey.partners import errand_api as partner_errands
 from carekey.partners import log_api as partner_log
 from carekey.phones import api as phones
@@ -92,6 +93,7 @@ def create_app(
         audit.router,
         organisations.router,
         associations.router,
+        partners.router,
         partner_errands.router,
         partner_log.router,
     ):

@@ -11,7 +11,8 @@ set to this morning (10:40 Danish time) so the pictures do not depend on when th
 headless Chromium signs in with password and TOTP and saves full-page PNGs of the dashboard,
 the audit log and one citizen's "who has been in this home" report. Then a housing
 association's user (``B001``) signs in and the association's portal is photographed: the
-overview and the form for a new agreement (:func:`prepare_association`).
+overview and the form for a new agreement (:func:`prepare_association`); last a partner
+company's administrator (``P01-ADM``): the company's overview and its people and phones.
 
 The helpers here (:class:`ApiPhone`, :func:`admin_headers`, :func:`sign_in_browser`) are also
 what the browser tests use.
@@ -83,6 +84,7 @@ MORNING_END: Final = dt.time(10, 40)  # the moment the pictures show, Danish tim
 WORKERS: Final = 36
 LOST_REASON: Final = "Telefonen er tabt på ruten (meldt af medarbejderen)"
 ASSOCIATION_USER: Final = "B001"
+PARTNER_ADMIN: Final = "P01-ADM"  # the first partner company's administrator
 # The municipality's openings per property and month in the association's pictures, drawn
 # from these (each a different band: 0, under 10, ca. 10, ca. 30, ca. 50, ca. 80).
 OPENING_COUNTS: Final = (0, 4, 12, 27, 48, 83)
@@ -615,7 +617,8 @@ def prepare_association(
 def take(*, out_dir: Path, echo: Echo) -> list[Path]:
     """Seed Copenhagen, play a morning, and save ``dashboard.png``, ``audit-log.png`` and
     ``citizen-report.png`` in ``out_dir``, then the association's ``association-portal.png``
-    and ``association-agreement-form.png``; returns the paths."""
+    and ``association-agreement-form.png``, and the partner company's ``partner-portal.png``
+    and ``partner-staff.png``; returns the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(26)  # noqa: S311 - synthetic, reproducible activity
     today = dt.datetime.now(COPENHAGEN).date()
@@ -626,6 +629,7 @@ def take(*, out_dir: Path, echo: Echo) -> list[Path]:
             seed_database(engine, secret=WEB_SECRET)
             totp = enrol_office_totp(engine, ADMIN_NUMBER, secret=WEB_SECRET)
             association_totp = enrol_office_totp(engine, ASSOCIATION_USER, secret=WEB_SECRET)
+            partner_totp = enrol_office_totp(engine, PARTNER_ADMIN, secret=WEB_SECRET)
             start_of_day = _local(today, dt.time(0, 0))
             history = add_history(
                 engine, start=start_of_day - dt.timedelta(days=14), end=start_of_day
@@ -646,8 +650,15 @@ def take(*, out_dir: Path, echo: Echo) -> list[Path]:
                         f"/association/agreements/new?company={company}",
                     ),
                 )
-                return saved + _photograph_as(
+                saved += _photograph_as(
                     base_url, clock, shots, out_dir, echo, ASSOCIATION_USER, association_totp
+                )
+                partner = (
+                    ("partner-portal.png", "/partner"),
+                    ("partner-staff.png", "/partner/staff"),
+                )
+                return saved + _photograph_as(
+                    base_url, clock, partner, out_dir, echo, PARTNER_ADMIN, partner_totp
                 )
         finally:
             engine.dispose()
