@@ -34,7 +34,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import random
-import secrets
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -46,14 +45,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from carekey.access import Actor
 from carekey.app.client import AppError, ServerClient
 from carekey.app.service import BROADCAST_TOKEN_MAX_AGE, KeyApp
 from carekey.associations.agreements import block_company
 from carekey.auth.service import actor_of
 from carekey.clock import COPENHAGEN
-from carekey.domain import enums as e
-from carekey.keyservice.enrolment import ENROLMENT_CODE_LIFETIME, _hash_code
 from carekey.link.driver import DoorEntry, PhoneDriver
+from carekey.partners.errands import NewErrand, request_errand
+from carekey.partners.service import enrolment_code
 from carekey.protocol.errors import ProtocolError
 from carekey.protocol.session import Command
 from carekey.seed.service import DEMO_PASSWORD
@@ -71,7 +71,6 @@ CHECKIN_EVERY: Final = dt.timedelta(minutes=10)
 SYNC_EVERY_STOPS: Final = 2
 ERRAND_CATEGORIES: Final = ("meal_box", "parcel", "pharmacy")
 DAY_CATEGORIES: Final = ("post", "advertising")
-_CODE_ALPHABET: Final = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 ENTRANCE, GATE = "entrance_controller", "gate_controller"
 
 
@@ -380,40 +379,43 @@ class PartnerDay:
     # --- setup (before anyone logs in) ---
 
     def setup(self) -> None:
-        """Write what the day needs before the first login, in one transaction: a one-time
-        enrolment code per partner phone (the company administrator's, as the service would
-        write it: only its hash is stored), and the errand."""
+        """What the day needs before the first login, in one transaction, through the partner
+        company's own use cases (what its administrator does in the portal or the API): a
+        one-time enrolment code per partner phone (``partners.service.enrolment_code``: only
+        its hash is stored) and the errand (``partners.errands.request_errand``, every rule of
+        an errand checked)."""
         now = self.sim.clock.now()
         with Session(self.engine) as s, s.begin():
+            admins: dict[int, Actor] = {}
+
+            def admin_of(company: Company) -> Actor:
+                if company.id not in admins:
+                    assert company.admin_id is not None, "every seeded company has an admin"
+                    admin = s.get(m.Employee, company.admin_id)
+                    assert admin is not None
+                    admins[company.id] = actor_of(s, admin)
+                return admins[company.id]
+
             for worker in self.workers:
-                raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
-                worker.code = "-".join(raw[i : i + 4] for i in range(0, 12, 4))
-                s.add(
-                    m.EnrolmentCode(
-                        municipality_id=1,
-                        phone_id=worker.phone_id,
-                        code_hash=_hash_code(worker.code),
-                        created_by_employee_id=worker.company.admin_id,
-                        created_at=now,
-                        expires_at=now + ENROLMENT_CODE_LIFETIME,
-                    )
+                issued = enrolment_code(
+                    s, actor=admin_of(worker.company), phone_id=worker.phone_id, now=now
                 )
+                worker.code = issued.code
             errand = self.errand
             if errand is not None:
-                s.add(
-                    m.Errand(
+                request_errand(
+                    s,
+                    actor=admin_of(errand.worker.company),
+                    new=NewErrand(
                         agreement_id=errand.agreement.id,
-                        employee_id=errand.worker.employee_id,
                         entrance_id=self.world.entrance_id[errand.entrance],
-                        purpose=e.PartnerCategory(errand.worker.company.category),
                         reference=errand.reference,
                         recipient=errand.recipient,
                         not_before=errand.not_before,
                         not_after=errand.not_after,
-                        status=e.ErrandStatus.APPROVED,
-                        requested_by_employee_id=errand.worker.company.admin_id,
-                        created_at=now,
-                    )
+                        employee_id=errand.worker.employee_id,
+                    ),
+                    now=now,
                 )
 
     def schedule(self) -> None:
