@@ -65,9 +65,9 @@ def create_admin_ui(state: State) -> FastAPI:
     from carekey.doors import pages as door_pages
     from carekey.emergency_keys import pages as emergency_keys
     from carekey.organisations import pages as organisations
-    from carekey.partners import pages as partner_pages
     from carekey.partners import errand_pages as partner_errands
     from carekey.partners import log_pages as partner_log
+    from carekey.partners import pages as partner_pages
     from carekey.phones import pages as phones
     from carekey.signin import pages as signin_pages
     from carekey.staff import pages as staff
