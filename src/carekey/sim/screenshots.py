@@ -618,7 +618,7 @@ def take(*, out_dir: Path, echo: Echo) -> list[Path]:
     """Seed Copenhagen, play a morning, and save ``dashboard.png``, ``audit-log.png`` and
     ``citizen-report.png`` in ``out_dir``, then the association's ``association-portal.png``
     and ``association-agreement-form.png``, and the partner company's ``partner-portal.png``
-    and ``partner-staff.png``; returns the paths."""
+    ``partner-staff.png`` and ``partner-errands.png`` (a new errand); returns the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     rng = random.Random(26)  # noqa: S311 - synthetic, reproducible activity
     today = dt.datetime.now(COPENHAGEN).date()
@@ -657,11 +657,34 @@ def take(*, out_dir: Path, echo: Echo) -> list[Path]:
                     ("partner-portal.png", "/partner"),
                     ("partner-staff.png", "/partner/staff"),
                 )
-                return saved + _photograph_as(
+                saved += _photograph_as(
                     base_url, clock, partner, out_dir, echo, PARTNER_ADMIN, partner_totp
+                )
+                # Errands are for deliveries to a named resident: the meal-box company's.
+                deliverer = errand_admin(engine)
+                deliverer_totp = enrol_office_totp(engine, deliverer, secret=WEB_SECRET)
+                errands = (("partner-errands.png", "/partner/errands/new"),)
+                return saved + _photograph_as(
+                    base_url, clock, errands, out_dir, echo, deliverer, deliverer_totp
                 )
         finally:
             engine.dispose()
+
+
+def errand_admin(engine: Engine) -> str:
+    """The administrator of a company with an agreement for deliveries to a named resident."""
+    with Session(engine) as db:
+        number = db.execute(
+            select(m.Employee.employee_number)
+            .join(m.EmployeeRole, m.EmployeeRole.employee_id == m.Employee.id)
+            .join(m.Agreement, m.Agreement.partner_company_id == m.Employee.partner_company_id)
+            .where(m.EmployeeRole.role == e.Role.PARTNER_ADMIN)
+            .where(m.Agreement.requires_errand.is_(True))
+            .order_by(m.Employee.id)
+        ).scalar()
+    if number is None:
+        raise RuntimeError("no partner company has an agreement for errands")
+    return str(number)
 
 
 def _photograph(
