@@ -20,11 +20,13 @@ PARTS = (
     "associations",
     "audit",
     "citizens",
+    "consents",
     "dashboard",
     "districts",
     "doors",
     "emergency_keys",
     "ingest",
+    "installer",
     "keyservice",
     "organisations",
     "partners",
@@ -33,6 +35,7 @@ PARTS = (
     "seed",
     "signin",
     "staff",
+    "workorders",
 )
 # Where SQL may be written: query modules, the store floor, and the parts that are not the
 # server (the simulation seeds and inspects databases directly; the key app has its own SQLite).

@@ -10,7 +10,7 @@ expected outcome for each actor, in the column order of ``ACTORS``:
               key: the citizen or the employee is in D02 (each is tried)
     auditor   Copenhagen's auditor
     care      a care worker            (cannot obtain office credentials at all)
-    inst      an installer             (same)
+    inst      an installer             (signs in since issue 16: only the orders assigned to them)
     other     Frederiksberg's administrator, acting on Copenhagen's object
 
     The other parties (issue 15; ``tests.access.world_orgs``), all of Copenhagen:
@@ -92,11 +92,11 @@ POST   /logout                                        public  public  public   p
 # Signing in: office people get in (other: into their own municipality; an association's user
 # and a partner administrator too, into their organisation's portal); care workers, installers
 # and partner workers never get office credentials; a wrong password is 401.
-POST   /api/v1/auth/token                             allow   allow   allow    allow   refused refused allow   allow   allow     allow   allow      refused unauth
-POST   /login                                         allow   allow   allow    allow   refused refused allow   allow   allow     allow   allow      refused unauth
-POST   /login/totp                                    allow   allow   allow    allow   refused refused allow   allow   allow     allow   allow      refused unauth
+POST   /api/v1/auth/token                             allow   allow   allow    allow   refused allow   allow   allow   allow     allow   allow      refused unauth
+POST   /login                                         allow   allow   allow    allow   refused allow   allow   allow   allow     allow   allow      refused unauth
+POST   /login/totp                                    allow   allow   allow    allow   refused allow   allow   allow   allow     allow   allow      refused unauth
 # Signing an API token out: needs a live token (care workers' forged ones name no session).
-POST   /api/v1/auth/logout                            allow   allow   allow    allow   refused refused allow   allow   allow     allow   allow      refused unauth
+POST   /api/v1/auth/logout                            allow   allow   allow    allow   refused allow   allow   allow   allow     allow   allow      refused unauth
 #
 # --- the key app: authenticated by the phone's device key, never by an office role -------------
 POST   /api/v1/app/enrol                              device  device  device   device  device  device  device  device  device    device  device     device  device
@@ -112,144 +112,144 @@ POST   /api/v1/app/events                             device  device  device   d
 # --- administration API: employees ---------------------------------------------------------------
 # ROLES.md: auditors see employees and phones (all own, read); leads create and edit employees of
 # their own districts (not administrators); leads block and unblock in their own districts.
-GET    /api/v1/admin/employees                        allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
-POST   /api/v1/admin/employees                        allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-GET    /api/v1/admin/employees/{employee_id}          allow   allow   deny     allow   refused refused deny    deny    deny      deny    deny       refused unauth
-PATCH  /api/v1/admin/employees/{employee_id}          allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-POST   /api/v1/admin/employees/{employee_id}/block    allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-POST   /api/v1/admin/employees/{employee_id}/unblock  allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/employees                        allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/employees                        allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/employees/{employee_id}          allow   allow   deny     allow   refused deny    deny    deny    deny      deny    deny       refused unauth
+PATCH  /api/v1/admin/employees/{employee_id}          allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/employees/{employee_id}/block    allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/employees/{employee_id}/unblock  allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
 #
 # --- phones ------------------------------------------------------------------------------------
-GET    /api/v1/admin/phones                           allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/phones                           allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
 # Silent in ROLES.md: registering, re-assigning and enrolling phones. A phone carries keys and
 # belongs to the municipality's device register, so administrators only.
-POST   /api/v1/admin/phones                           allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-GET    /api/v1/admin/phones/{phone_id}                allow   allow   deny     allow   refused refused deny    deny    deny      deny    deny       refused unauth
-PATCH  /api/v1/admin/phones/{phone_id}                allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-POST   /api/v1/admin/phones/{phone_id}/block          allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-POST   /api/v1/admin/phones/{phone_id}/unblock        allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-POST   /api/v1/admin/phones/{phone_id}/enrolment-code allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/phones                           allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/phones/{phone_id}                allow   allow   deny     allow   refused deny    deny    deny    deny      deny    deny       refused unauth
+PATCH  /api/v1/admin/phones/{phone_id}                allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/phones/{phone_id}/block          allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/phones/{phone_id}/unblock        allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/phones/{phone_id}/enrolment-code allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
 #
 # --- districts: only administrators create or change them (the municipality's organisation) ----
 # Silent in ROLES.md: seeing districts. A lead sees their own; an auditor reads everything.
-GET    /api/v1/admin/districts                        allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/districts                        allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
 # Frederiksberg's administrator creates a district in Frederiksberg (checked: nothing of
 # Copenhagen's); the request names nothing of Copenhagen's.
-POST   /api/v1/admin/districts                        allow   deny    deny     deny    refused refused allow   deny    deny      deny    deny       refused unauth
-GET    /api/v1/admin/districts/{district_id}          allow   allow   deny     allow   refused refused deny    deny    deny      deny    deny       refused unauth
-PATCH  /api/v1/admin/districts/{district_id}          allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/districts                        allow   deny    deny     deny    refused deny    allow   deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/districts/{district_id}          allow   allow   deny     allow   refused deny    deny    deny    deny      deny    deny       refused unauth
+PATCH  /api/v1/admin/districts/{district_id}          allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
 #
 # --- citizens ----------------------------------------------------------------------------------
 # ROLES.md: auditors see citizens and addresses (read); leads add citizens and remove addresses
 # in their own districts. Silent: editing a citizen and undoing a removal; a lead "runs their
 # districts' citizens", so the same as adding and removing: own districts.
-GET    /api/v1/admin/citizens                         allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
-POST   /api/v1/admin/citizens                         allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-GET    /api/v1/admin/citizens/{citizen_id}            allow   allow   deny     allow   refused refused deny    deny    deny      deny    deny       refused unauth
-PATCH  /api/v1/admin/citizens/{citizen_id}            allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-POST   /api/v1/admin/citizens/{citizen_id}/remove     allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-POST   /api/v1/admin/citizens/{citizen_id}/restore    allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/citizens                         allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/citizens                         allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/citizens/{citizen_id}            allow   allow   deny     allow   refused deny    deny    deny    deny      deny    deny       refused unauth
+PATCH  /api/v1/admin/citizens/{citizen_id}            allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/citizens/{citizen_id}/remove     allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/citizens/{citizen_id}/restore    allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
 #
 # --- doors -------------------------------------------------------------------------------------
 # Silent in ROLES.md: the door devices. They are the doors of the citizens' homes, so they follow
 # the citizens: a lead sees those of their own districts' citizens, an auditor reads them all.
-GET    /api/v1/admin/doors                            allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
-GET    /api/v1/admin/doors/{door_id}                  allow   allow   deny     allow   refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/doors                            allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/doors/{door_id}                  allow   allow   deny     allow   refused deny    deny    deny    deny      deny    deny       refused unauth
 #
 # --- emergency keys: a lead only when the citizen AND the employee are in their own districts ---
 # (and sees or revokes only such keys); auditors read them all and change nothing.
-GET    /api/v1/admin/emergency-keys                   allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
-POST   /api/v1/admin/emergency-keys                   allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-GET    /api/v1/admin/emergency-keys/{grant_id}        allow   allow   deny     allow   refused refused deny    deny    deny      deny    deny       refused unauth
-POST   /api/v1/admin/emergency-keys/{grant_id}/revoke allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/emergency-keys                   allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/emergency-keys                   allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/emergency-keys/{grant_id}        allow   allow   deny     allow   refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/emergency-keys/{grant_id}/revoke allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
 #
 # --- logs --------------------------------------------------------------------------------------
 # Silent in ROLES.md: the log of administrative actions (who changed what). It spans every
 # district and is the auditors' material: administrators and auditors, not leads.
-GET    /api/v1/admin/actions                          allow   deny    deny     allow   refused refused hidden  deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/actions                          allow   deny    deny     allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
 # The audit log and its export: a lead sees their own districts' doors. (ROLES.md gives care
 # workers and installers their own actions and orders; not through the office routes, which
 # they cannot use at all.)
-GET    /api/v1/admin/audit                            allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
-GET    /api/v1/admin/audit.csv                        allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/audit                            allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/audit.csv                        allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
 #
 # --- web UI: overview --------------------------------------------------------------------------
 # The start page sends each signed-in person on: the dashboard, the audit log, or for an
 # association's user and a partner administrator their own portal (/association, /partner).
-GET    /                                              allow   allow   allow    allow   refused refused allow   allow   allow     allow   allow      refused unauth
+GET    /                                              allow   allow   allow    allow   refused allow   allow   allow   allow     allow   allow      refused unauth
 # Silent in ROLES.md: the dashboard (today's figures, doors that need attention). It is read
 # only; auditors read everything of their municipality (no object).
-GET    /dashboard                                     allow   allow   allow    allow   refused refused allow   deny    deny      deny    deny       refused unauth
-GET    /doors                                         allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
-GET    /doors/{door_id}                               allow   allow   deny     allow   refused refused deny    deny    deny      deny    deny       refused unauth
-GET    /audit                                         allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
-GET    /audit.csv                                     allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
-GET    /audit.xlsx                                    allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
+GET    /dashboard                                     allow   allow   allow    allow   refused deny    allow   deny    deny      deny    deny       refused unauth
+GET    /doors                                         allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
+GET    /doors/{door_id}                               allow   allow   deny     allow   refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /audit                                         allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
+GET    /audit.csv                                     allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
+GET    /audit.xlsx                                    allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
 # ROLES.md: the "who was in this home" report: all own for administrators and auditors, own
 # districts' doors for leads.
-GET    /citizens/{citizen_id}/report                  allow   allow   deny     allow   refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /citizens/{citizen_id}/report                  allow   allow   deny     allow   refused deny    deny    deny    deny      deny    deny       refused unauth
 #
 # --- web UI: pickers (suggestions while filling in the emergency-key form) ----------------------
 # Silent in ROLES.md: they serve the forms that change things; auditors change nothing and read
 # through the lists, so they get no pickers.
-GET    /pickers/employees                             allow   allow   hidden   deny    refused refused hidden  deny    deny      deny    deny       refused unauth
-GET    /pickers/citizens                              allow   allow   hidden   deny    refused refused hidden  deny    deny      deny    deny       refused unauth
+GET    /pickers/employees                             allow   allow   hidden   deny    refused deny    hidden  deny    deny      deny    deny       refused unauth
+GET    /pickers/citizens                              allow   allow   hidden   deny    refused deny    hidden  deny    deny      deny    deny       refused unauth
 #
 # --- web UI: employees (the same policy as the API; forms that change are not for auditors) ----
-GET    /employees                                     allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
+GET    /employees                                     allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
 # The form for a new employee (no object).
-GET    /employees/new                                 allow   allow   allow    deny    refused refused allow   deny    deny      deny    deny       refused unauth
-POST   /employees/new                                 allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /employees/new                                 allow   allow   allow    deny    refused deny    allow   deny    deny      deny    deny       refused unauth
+POST   /employees/new                                 allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
 # ROLES.md: leads import staff of their own districts. The import form names nothing (no
 # object). The file is judged row by row: a row of another district (or, for Frederiksberg, a
 # district code Frederiksberg does not have) must be rejected and nothing written.
-GET    /employees/import                              allow   allow   allow    deny    refused refused allow   deny    deny      deny    deny       refused unauth
-POST   /employees/import                              allow   allow   nowrite  deny    refused refused nowrite deny    deny      deny    deny       refused unauth
-POST   /employees/import/confirm                      allow   allow   nowrite  deny    refused refused nowrite deny    deny      deny    deny       refused unauth
-GET    /employees/{employee_id}                       allow   allow   deny     allow   refused refused deny    deny    deny      deny    deny       refused unauth
-GET    /employees/{employee_id}/edit                  allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-POST   /employees/{employee_id}/edit                  allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-GET    /employees/{employee_id}/block                 allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-POST   /employees/{employee_id}/block                 allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-POST   /employees/{employee_id}/unblock               allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /employees/import                              allow   allow   allow    deny    refused deny    allow   deny    deny      deny    deny       refused unauth
+POST   /employees/import                              allow   allow   nowrite  deny    refused deny    nowrite deny    deny      deny    deny       refused unauth
+POST   /employees/import/confirm                      allow   allow   nowrite  deny    refused deny    nowrite deny    deny      deny    deny       refused unauth
+GET    /employees/{employee_id}                       allow   allow   deny     allow   refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /employees/{employee_id}/edit                  allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /employees/{employee_id}/edit                  allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /employees/{employee_id}/block                 allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /employees/{employee_id}/block                 allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /employees/{employee_id}/unblock               allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
 #
 # --- web UI: phones (registering, changing and enrolling: administrators, as in the API) --------
-GET    /phones                                        allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
+GET    /phones                                        allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
 # The form for a new phone (no object): Frederiksberg's administrator registers their own.
-GET    /phones/new                                    allow   deny    deny     deny    refused refused allow   deny    deny      deny    deny       refused unauth
-POST   /phones/new                                    allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-GET    /phones/{phone_id}                             allow   allow   deny     allow   refused refused deny    deny    deny      deny    deny       refused unauth
-GET    /phones/{phone_id}/edit                        allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-POST   /phones/{phone_id}/edit                        allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /phones/new                                    allow   deny    deny     deny    refused deny    allow   deny    deny      deny    deny       refused unauth
+POST   /phones/new                                    allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /phones/{phone_id}                             allow   allow   deny     allow   refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /phones/{phone_id}/edit                        allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /phones/{phone_id}/edit                        allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
 # ROLES.md also lets a care worker report their own phone lost; they do that through the key
 # app or by calling the office, never through the office UI, which they cannot sign in to.
-POST   /phones/{phone_id}/lost                        allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-GET    /phones/{phone_id}/block                       allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-POST   /phones/{phone_id}/block                       allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-POST   /phones/{phone_id}/unblock                     allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-POST   /phones/{phone_id}/enrol                       allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /phones/{phone_id}/lost                        allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /phones/{phone_id}/block                       allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /phones/{phone_id}/block                       allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /phones/{phone_id}/unblock                     allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /phones/{phone_id}/enrol                       allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
 #
 # --- web UI: districts ---------------------------------------------------------------------------
-GET    /districts                                     allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
-POST   /districts                                     allow   deny    deny     deny    refused refused allow   deny    deny      deny    deny       refused unauth
-GET    /districts/{district_id}                       allow   allow   deny     allow   refused refused deny    deny    deny      deny    deny       refused unauth
-POST   /districts/{district_id}                       allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /districts                                     allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
+POST   /districts                                     allow   deny    deny     deny    refused deny    allow   deny    deny      deny    deny       refused unauth
+GET    /districts/{district_id}                       allow   allow   deny     allow   refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /districts/{district_id}                       allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
 #
 # --- web UI: citizens ----------------------------------------------------------------------------
-GET    /citizens                                      allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
+GET    /citizens                                      allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
 # The form for a new citizen (no object).
-GET    /citizens/new                                  allow   allow   allow    deny    refused refused allow   deny    deny      deny    deny       refused unauth
-POST   /citizens/new                                  allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-GET    /citizens/{citizen_id}                         allow   allow   deny     allow   refused refused deny    deny    deny      deny    deny       refused unauth
-POST   /citizens/{citizen_id}                         allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-GET    /citizens/{citizen_id}/remove                  allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-POST   /citizens/{citizen_id}/remove                  allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-POST   /citizens/{citizen_id}/restore                 allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /citizens/new                                  allow   allow   allow    deny    refused deny    allow   deny    deny      deny    deny       refused unauth
+POST   /citizens/new                                  allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /citizens/{citizen_id}                         allow   allow   deny     allow   refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /citizens/{citizen_id}                         allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /citizens/{citizen_id}/remove                  allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /citizens/{citizen_id}/remove                  allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /citizens/{citizen_id}/restore                 allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
 #
 # --- web UI: emergency keys ----------------------------------------------------------------------
-GET    /emergency-keys                                allow   allow   hidden   allow   refused refused hidden  deny    deny      deny    deny       refused unauth
-POST   /emergency-keys                                allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-POST   /emergency-keys/{grant_id}/revoke              allow   allow   deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /emergency-keys                                allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
+POST   /emergency-keys                                allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /emergency-keys/{grant_id}/revoke              allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
 #
 # --- the register of housing associations and partner companies (issue 15) --------------------
 # The municipality registers the other parties: administrators register, create their first
@@ -260,29 +260,29 @@ POST   /emergency-keys/{grant_id}/revoke              allow   allow   deny     d
 # through the agreement A-P; B is Q's). Neither may change the register. Frederiksberg's
 # administrator registers into Frederiksberg (the request names nothing of Copenhagen's) and
 # gets 404 for Copenhagen's association or company.
-GET    /api/v1/organisations/associations             allow   deny    deny     allow   refused refused hidden  allow   hidden    allow   hidden     refused unauth
-POST   /api/v1/organisations/associations             allow   deny    deny     deny    refused refused allow   deny    deny      deny    deny       refused unauth
-GET    /api/v1/organisations/associations/{association_id} allow   deny    deny     allow   refused refused deny    allow   deny      allow   deny       refused unauth
-POST   /api/v1/organisations/associations/{association_id}/users allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-GET    /api/v1/organisations/companies                allow   deny    deny     allow   refused refused hidden  allow   allow     allow   hidden     refused unauth
-POST   /api/v1/organisations/companies                allow   deny    deny     deny    refused refused allow   deny    deny      deny    deny       refused unauth
-GET    /api/v1/organisations/companies/{company_id}   allow   deny    deny     allow   refused refused deny    allow   allow     allow   deny       refused unauth
-POST   /api/v1/organisations/companies/{company_id}/admins allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /api/v1/organisations/associations             allow   deny    deny     allow   refused deny    hidden  allow   hidden    allow   hidden     refused unauth
+POST   /api/v1/organisations/associations             allow   deny    deny     deny    refused deny    allow   deny    deny      deny    deny       refused unauth
+GET    /api/v1/organisations/associations/{association_id} allow   deny    deny     allow   refused deny    deny    allow   deny      allow   deny       refused unauth
+POST   /api/v1/organisations/associations/{association_id}/users allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /api/v1/organisations/companies                allow   deny    deny     allow   refused deny    hidden  allow   allow     allow   hidden     refused unauth
+POST   /api/v1/organisations/companies                allow   deny    deny     deny    refused deny    allow   deny    deny      deny    deny       refused unauth
+GET    /api/v1/organisations/companies/{company_id}   allow   deny    deny     allow   refused deny    deny    allow   allow     allow   deny       refused unauth
+POST   /api/v1/organisations/companies/{company_id}/admins allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
 # Blocking a company stops its workers' keys in the whole municipality: administrators only (an
 # association blocks its own agreement with a company instead: agreements.manage).
-POST   /api/v1/organisations/companies/{company_id}/block allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-POST   /api/v1/organisations/companies/{company_id}/unblock allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/organisations/companies/{company_id}/block allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/organisations/companies/{company_id}/unblock allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
 #
 # --- web UI: the register (the same policy as the API) -----------------------------------------
-GET    /organisations                                 allow   deny    deny     allow   refused refused hidden  allow   hidden    allow   hidden     refused unauth
-POST   /organisations/associations                    allow   deny    deny     deny    refused refused allow   deny    deny      deny    deny       refused unauth
-POST   /organisations/companies                       allow   deny    deny     deny    refused refused allow   deny    deny      deny    deny       refused unauth
-GET    /organisations/associations/{association_id}   allow   deny    deny     allow   refused refused deny    allow   deny      allow   deny       refused unauth
-POST   /organisations/associations/{association_id}/users allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-GET    /organisations/companies/{company_id}          allow   deny    deny     allow   refused refused deny    allow   allow     allow   deny       refused unauth
-POST   /organisations/companies/{company_id}/admins   allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-POST   /organisations/companies/{company_id}/block    allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
-POST   /organisations/companies/{company_id}/unblock  allow   deny    deny     deny    refused refused deny    deny    deny      deny    deny       refused unauth
+GET    /organisations                                 allow   deny    deny     allow   refused deny    hidden  allow   hidden    allow   hidden     refused unauth
+POST   /organisations/associations                    allow   deny    deny     deny    refused deny    allow   deny    deny      deny    deny       refused unauth
+POST   /organisations/companies                       allow   deny    deny     deny    refused deny    allow   deny    deny      deny    deny       refused unauth
+GET    /organisations/associations/{association_id}   allow   deny    deny     allow   refused deny    deny    allow   deny      allow   deny       refused unauth
+POST   /organisations/associations/{association_id}/users allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /organisations/companies/{company_id}          allow   deny    deny     allow   refused deny    deny    allow   allow     allow   deny       refused unauth
+POST   /organisations/companies/{company_id}/admins   allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /organisations/companies/{company_id}/block    allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /organisations/companies/{company_id}/unblock  allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
 #
 # --- the partner company's errands and its log of its own staff's openings (issue 15) --------
 # The errands and the log are the company's alone (errands.request, partner_log.read with the
@@ -290,19 +290,19 @@ POST   /organisations/companies/{company_id}/unblock  allow   deny    deny     d
 # association in its portal, so here both get 403. Aimed at company Q's agreement or errand, P's
 # administrator gets 404, and Q's things are never in P's lists. The form for a new errand names
 # nothing (no object): it offers P's own agreements' entrances only.
-POST   /api/v1/partner/errands                        deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny       refused unauth
-GET    /api/v1/partner/errands                        deny    deny    deny     deny    refused refused deny    deny    deny      allow   hidden     refused unauth
-GET    /api/v1/partner/errands/{errand_id}            deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny       refused unauth
-POST   /api/v1/partner/errands/{errand_id}/cancel     deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny       refused unauth
-GET    /api/v1/partner/log                            deny    deny    deny     deny    refused refused deny    deny    deny      allow   hidden     refused unauth
-GET    /partner/errands                               deny    deny    deny     deny    refused refused deny    deny    deny      allow   hidden     refused unauth
-GET    /partner/errands/new                           deny    deny    deny     deny    refused refused deny    deny    deny      allow   hidden     refused unauth
-POST   /partner/errands/new                           deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny       refused unauth
-GET    /partner/errands/{errand_id}                   deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny       refused unauth
-GET    /partner/errands/{errand_id}/cancel            deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny       refused unauth
-POST   /partner/errands/{errand_id}/cancel            deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny       refused unauth
-GET    /partner/log                                   deny    deny    deny     deny    refused refused deny    deny    deny      allow   hidden     refused unauth
-GET    /partner/log.csv                               deny    deny    deny     deny    refused refused deny    deny    deny      allow   hidden     refused unauth
+POST   /api/v1/partner/errands                        deny    deny    deny     deny    refused deny    deny    deny    deny      allow   deny       refused unauth
+GET    /api/v1/partner/errands                        deny    deny    deny     deny    refused deny    deny    deny    deny      allow   hidden     refused unauth
+GET    /api/v1/partner/errands/{errand_id}            deny    deny    deny     deny    refused deny    deny    deny    deny      allow   deny       refused unauth
+POST   /api/v1/partner/errands/{errand_id}/cancel     deny    deny    deny     deny    refused deny    deny    deny    deny      allow   deny       refused unauth
+GET    /api/v1/partner/log                            deny    deny    deny     deny    refused deny    deny    deny    deny      allow   hidden     refused unauth
+GET    /partner/errands                               deny    deny    deny     deny    refused deny    deny    deny    deny      allow   hidden     refused unauth
+GET    /partner/errands/new                           deny    deny    deny     deny    refused deny    deny    deny    deny      allow   hidden     refused unauth
+POST   /partner/errands/new                           deny    deny    deny     deny    refused deny    deny    deny    deny      allow   deny       refused unauth
+GET    /partner/errands/{errand_id}                   deny    deny    deny     deny    refused deny    deny    deny    deny      allow   deny       refused unauth
+GET    /partner/errands/{errand_id}/cancel            deny    deny    deny     deny    refused deny    deny    deny    deny      allow   deny       refused unauth
+POST   /partner/errands/{errand_id}/cancel            deny    deny    deny     deny    refused deny    deny    deny    deny      allow   deny       refused unauth
+GET    /partner/log                                   deny    deny    deny     deny    refused deny    deny    deny    deny      allow   hidden     refused unauth
+GET    /partner/log.csv                               deny    deny    deny     deny    refused deny    deny    deny    deny      allow   hidden     refused unauth
 #
 # --- the housing association's portal (issue 15) -------------------------------------------
 # ROLES.md: the association's user decides about its own properties' entrances and gates: the
@@ -311,37 +311,37 @@ GET    /partner/log.csv                               deny    deny    deny     d
 # at association B's things, A's user gets 404, and B's things are never in A's lists. The
 # company register is the municipality's list of approved companies (public facts), so A's user
 # sees Q there too; blocking is of A's own agreements, so Q (no agreement with A) is 404.
-GET    /api/v1/association/properties                 deny    deny    deny     deny    refused refused deny    allow   hidden    deny    deny       refused unauth
-GET    /api/v1/association/properties/{property_id}   deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
-GET    /api/v1/association/permission-requests        deny    deny    deny     deny    refused refused deny    allow   hidden    deny    deny       refused unauth
-GET    /api/v1/association/permission-requests/{request_id} deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
-POST   /api/v1/association/permission-requests/{request_id}/answer deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
-GET    /api/v1/association/companies                  deny    deny    deny     deny    refused refused deny    allow   allow     deny    deny       refused unauth
-POST   /api/v1/association/companies/{company_id}/block deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
-POST   /api/v1/association/companies/{company_id}/unblock deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
-GET    /api/v1/association/agreements                 deny    deny    deny     deny    refused refused deny    allow   hidden    deny    deny       refused unauth
-POST   /api/v1/association/agreements                 deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
-GET    /api/v1/association/agreements/{agreement_id}  deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
-PATCH  /api/v1/association/agreements/{agreement_id}  deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
-POST   /api/v1/association/agreements/{agreement_id}/end deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
-GET    /api/v1/association/log                        deny    deny    deny     deny    refused refused deny    allow   hidden    deny    deny       refused unauth
-GET    /api/v1/association/log.csv                    deny    deny    deny     deny    refused refused deny    allow   hidden    deny    deny       refused unauth
+GET    /api/v1/association/properties                 deny    deny    deny     deny    refused deny    deny    allow   hidden    deny    deny       refused unauth
+GET    /api/v1/association/properties/{property_id}   deny    deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+GET    /api/v1/association/permission-requests        deny    deny    deny     deny    refused deny    deny    allow   hidden    deny    deny       refused unauth
+GET    /api/v1/association/permission-requests/{request_id} deny    deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+POST   /api/v1/association/permission-requests/{request_id}/answer deny    deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+GET    /api/v1/association/companies                  deny    deny    deny     deny    refused deny    deny    allow   allow     deny    deny       refused unauth
+POST   /api/v1/association/companies/{company_id}/block deny    deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+POST   /api/v1/association/companies/{company_id}/unblock deny    deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+GET    /api/v1/association/agreements                 deny    deny    deny     deny    refused deny    deny    allow   hidden    deny    deny       refused unauth
+POST   /api/v1/association/agreements                 deny    deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+GET    /api/v1/association/agreements/{agreement_id}  deny    deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+PATCH  /api/v1/association/agreements/{agreement_id}  deny    deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+POST   /api/v1/association/agreements/{agreement_id}/end deny    deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+GET    /api/v1/association/log                        deny    deny    deny     deny    refused deny    deny    allow   hidden    deny    deny       refused unauth
+GET    /api/v1/association/log.csv                    deny    deny    deny     deny    refused deny    deny    allow   hidden    deny    deny       refused unauth
 # --- web UI: the portal (the same policy as the API) -------------------------------------------
 # The form for a new agreement names nothing (no object): it offers A's own entrances only.
-GET    /association                                   deny    deny    deny     deny    refused refused deny    allow   hidden    deny    deny       refused unauth
-POST   /association/permissions/{request_id}          deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
-GET    /association/agreements                        deny    deny    deny     deny    refused refused deny    allow   hidden    deny    deny       refused unauth
-GET    /association/agreements/new                    deny    deny    deny     deny    refused refused deny    allow   hidden    deny    deny       refused unauth
-POST   /association/agreements/new                    deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
-GET    /association/agreements/{agreement_id}         deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
-GET    /association/agreements/{agreement_id}/edit    deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
-POST   /association/agreements/{agreement_id}/edit    deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
-POST   /association/agreements/{agreement_id}/end     deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
-GET    /association/companies/{company_id}/block      deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
-POST   /association/companies/{company_id}/block      deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
-POST   /association/companies/{company_id}/unblock    deny    deny    deny     deny    refused refused deny    allow   deny      deny    deny       refused unauth
-GET    /association/log                               deny    deny    deny     deny    refused refused deny    allow   hidden    deny    deny       refused unauth
-GET    /association/log.csv                           deny    deny    deny     deny    refused refused deny    allow   hidden    deny    deny       refused unauth
+GET    /association                                   deny    deny    deny     deny    refused deny    deny    allow   hidden    deny    deny       refused unauth
+POST   /association/permissions/{request_id}          deny    deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+GET    /association/agreements                        deny    deny    deny     deny    refused deny    deny    allow   hidden    deny    deny       refused unauth
+GET    /association/agreements/new                    deny    deny    deny     deny    refused deny    deny    allow   hidden    deny    deny       refused unauth
+POST   /association/agreements/new                    deny    deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+GET    /association/agreements/{agreement_id}         deny    deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+GET    /association/agreements/{agreement_id}/edit    deny    deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+POST   /association/agreements/{agreement_id}/edit    deny    deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+POST   /association/agreements/{agreement_id}/end     deny    deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+GET    /association/companies/{company_id}/block      deny    deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+POST   /association/companies/{company_id}/block      deny    deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+POST   /association/companies/{company_id}/unblock    deny    deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+GET    /association/log                               deny    deny    deny     deny    refused deny    deny    allow   hidden    deny    deny       refused unauth
+GET    /association/log.csv                           deny    deny    deny     deny    refused deny    deny    allow   hidden    deny    deny       refused unauth
 # --- the partner company's portal (issue 15) ---------------------------------------------------
 # ROLES.md: the company's administrator manages its own staff and phones (partner_staff.manage)
 # and sees its agreements. The portal is the company's alone: the municipality's staff read a
@@ -349,32 +349,32 @@ GET    /association/log.csv                           deny    deny    deny     d
 # association's portal; a partner worker has no office credentials. Aimed at company Q's
 # worker or phone, P's administrator gets 404, and Q's are never in P's lists. Creating a
 # person names nothing of Q (no object): padmin_out creates one of P's, like padmin.
-GET    /api/v1/partner                                deny    deny    deny     deny    refused refused deny    deny    deny      allow   hidden       refused unauth
-GET    /api/v1/partner/agreements                     deny    deny    deny     deny    refused refused deny    deny    deny      allow   hidden       refused unauth
-GET    /api/v1/partner/workers                        deny    deny    deny     deny    refused refused deny    deny    deny      allow   hidden       refused unauth
-POST   /api/v1/partner/workers                        deny    deny    deny     deny    refused refused deny    deny    deny      allow   allow        refused unauth
-POST   /api/v1/partner/workers/{employee_id}/password deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
-POST   /api/v1/partner/workers/{employee_id}/block    deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
-POST   /api/v1/partner/workers/{employee_id}/unblock  deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
-GET    /api/v1/partner/phones                         deny    deny    deny     deny    refused refused deny    deny    deny      allow   hidden       refused unauth
+GET    /api/v1/partner                                deny    deny    deny     deny    refused deny    deny    deny    deny      allow   hidden       refused unauth
+GET    /api/v1/partner/agreements                     deny    deny    deny     deny    refused deny    deny    deny    deny      allow   hidden       refused unauth
+GET    /api/v1/partner/workers                        deny    deny    deny     deny    refused deny    deny    deny    deny      allow   hidden       refused unauth
+POST   /api/v1/partner/workers                        deny    deny    deny     deny    refused deny    deny    deny    deny      allow   allow        refused unauth
+POST   /api/v1/partner/workers/{employee_id}/password deny    deny    deny     deny    refused deny    deny    deny    deny      allow   deny         refused unauth
+POST   /api/v1/partner/workers/{employee_id}/block    deny    deny    deny     deny    refused deny    deny    deny    deny      allow   deny         refused unauth
+POST   /api/v1/partner/workers/{employee_id}/unblock  deny    deny    deny     deny    refused deny    deny    deny    deny      allow   deny         refused unauth
+GET    /api/v1/partner/phones                         deny    deny    deny     deny    refused deny    deny    deny    deny      allow   hidden       refused unauth
 # A new phone is registered to the side's worker: Q's worker is 404 to P's administrator.
-POST   /api/v1/partner/phones                         deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
-POST   /api/v1/partner/phones/{phone_id}/holder       deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
-POST   /api/v1/partner/phones/{phone_id}/enrolment-code deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
-POST   /api/v1/partner/phones/{phone_id}/block        deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
-POST   /api/v1/partner/phones/{phone_id}/unblock      deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
+POST   /api/v1/partner/phones                         deny    deny    deny     deny    refused deny    deny    deny    deny      allow   deny         refused unauth
+POST   /api/v1/partner/phones/{phone_id}/holder       deny    deny    deny     deny    refused deny    deny    deny    deny      allow   deny         refused unauth
+POST   /api/v1/partner/phones/{phone_id}/enrolment-code deny    deny    deny     deny    refused deny    deny    deny    deny      allow   deny         refused unauth
+POST   /api/v1/partner/phones/{phone_id}/block        deny    deny    deny     deny    refused deny    deny    deny    deny      allow   deny         refused unauth
+POST   /api/v1/partner/phones/{phone_id}/unblock      deny    deny    deny     deny    refused deny    deny    deny    deny      allow   deny         refused unauth
 # --- web UI: the company's portal (the same policy as the API) ---------------------------------
-GET    /partner                                       deny    deny    deny     deny    refused refused deny    deny    deny      allow   hidden       refused unauth
-GET    /partner/staff                                 deny    deny    deny     deny    refused refused deny    deny    deny      allow   hidden       refused unauth
-POST   /partner/workers                               deny    deny    deny     deny    refused refused deny    deny    deny      allow   allow        refused unauth
-POST   /partner/workers/{employee_id}/password        deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
-POST   /partner/workers/{employee_id}/block           deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
-POST   /partner/workers/{employee_id}/unblock         deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
-POST   /partner/phones                                deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
-POST   /partner/phones/{phone_id}/holder              deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
-POST   /partner/phones/{phone_id}/enrolment-code      deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
-POST   /partner/phones/{phone_id}/block               deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
-POST   /partner/phones/{phone_id}/unblock             deny    deny    deny     deny    refused refused deny    deny    deny      allow   deny         refused unauth
+GET    /partner                                       deny    deny    deny     deny    refused deny    deny    deny    deny      allow   hidden       refused unauth
+GET    /partner/staff                                 deny    deny    deny     deny    refused deny    deny    deny    deny      allow   hidden       refused unauth
+POST   /partner/workers                               deny    deny    deny     deny    refused deny    deny    deny    deny      allow   allow        refused unauth
+POST   /partner/workers/{employee_id}/password        deny    deny    deny     deny    refused deny    deny    deny    deny      allow   deny         refused unauth
+POST   /partner/workers/{employee_id}/block           deny    deny    deny     deny    refused deny    deny    deny    deny      allow   deny         refused unauth
+POST   /partner/workers/{employee_id}/unblock         deny    deny    deny     deny    refused deny    deny    deny    deny      allow   deny         refused unauth
+POST   /partner/phones                                deny    deny    deny     deny    refused deny    deny    deny    deny      allow   deny         refused unauth
+POST   /partner/phones/{phone_id}/holder              deny    deny    deny     deny    refused deny    deny    deny    deny      allow   deny         refused unauth
+POST   /partner/phones/{phone_id}/enrolment-code      deny    deny    deny     deny    refused deny    deny    deny    deny      allow   deny         refused unauth
+POST   /partner/phones/{phone_id}/block               deny    deny    deny     deny    refused deny    deny    deny    deny      allow   deny         refused unauth
+POST   /partner/phones/{phone_id}/unblock             deny    deny    deny     deny    refused deny    deny    deny    deny      allow   deny         refused unauth
 """
 
 Route = tuple[str, str]

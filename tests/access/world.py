@@ -103,9 +103,9 @@ PERSON_OF: dict[ActorName, str | None] = {
     "pworker": "pworker",
     "anonymous": None,
 }
-OFFICE_PEOPLE = ("admin", "lead", "auditor", "other_admin", "assoc", "padmin")
+OFFICE_PEOPLE = ("admin", "lead", "auditor", "installer", "other_admin", "assoc", "padmin")
 # People who can never obtain office credentials (the key app only): their tokens are forged.
-KEY_APP_PEOPLE = ("care_worker", "installer", "pworker")
+KEY_APP_PEOPLE = ("care_worker", "pworker")
 # The actors aiming at the other side's organisations (association B, company Q).
 OUT_OF_ORGANISATION: frozenset[ActorName] = frozenset({"assoc_out", "padmin_out"})
 

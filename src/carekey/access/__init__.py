@@ -13,6 +13,12 @@ Use it as ``scope = reach(actor, Action.BLOCK_STAFF)`` and then
 """
 
 from carekey.access.actor import Actor
+from carekey.access.installation_queries import (
+    consents_in,
+    get_installation_object,
+    permission_requests_in,
+    work_orders_in,
+)
 from carekey.access.policy import (
     KEY_HOLDING_ROLES,
     Action,
@@ -45,15 +51,19 @@ __all__ = [
     "allowed",
     "assignable_roles",
     "citizens_in",
+    "consents_in",
     "district_ids_of",
     "districts_in",
     "door_ids_on_the_way_to",
     "doors_in",
     "employees_in",
     "get_in_scope",
+    "get_installation_object",
     "grants_in",
     "in_scope",
+    "permission_requests_in",
     "phones_in",
     "reach",
     "require",
+    "work_orders_in",
 ]

@@ -38,6 +38,8 @@ def _association_ids(scope: Scope) -> Select[Any]:
 def associations_in(scope: Scope) -> ColumnElement[bool]:
     """A condition on ``HousingAssociation``: the municipality's (its own staff), the user's
     own, or for a company the associations it has an agreement with."""
+    if scope.assigned_only:  # an installer reaches none of it
+        return false()
     own = m.HousingAssociation.municipality_id == scope.municipality_id
     if scope.association_id is not None:
         return and_(own, m.HousingAssociation.id == scope.association_id)
@@ -53,6 +55,8 @@ def companies_in(scope: Scope) -> ColumnElement[bool]:
     """A condition on ``PartnerCompany``: the municipality's register of approved companies,
     which an association chooses from (name, kind, CVR: public facts); a company sees only
     itself."""
+    if scope.assigned_only:  # an installer reaches none of it
+        return false()
     own = m.PartnerCompany.municipality_id == scope.municipality_id
     if scope.company_id is not None:
         return and_(own, m.PartnerCompany.id == scope.company_id)
@@ -61,6 +65,8 @@ def companies_in(scope: Scope) -> ColumnElement[bool]:
 
 def properties_in(scope: Scope) -> ColumnElement[bool]:
     """A condition on ``Property``: the municipality's, or an association's own."""
+    if scope.assigned_only:  # an installer reaches none of it
+        return false()
     own = m.Property.municipality_id == scope.municipality_id
     if scope.association_id is not None:
         return and_(own, m.Property.housing_association_id == scope.association_id)
@@ -85,6 +91,8 @@ def stairwell_door_ids(scope: Scope) -> Select[Any]:
 def agreements_in(scope: Scope) -> ColumnElement[bool]:
     """A condition on ``Agreement``: the municipality's associations', an association's own,
     or a company's own."""
+    if scope.assigned_only:  # an installer reaches none of it
+        return false()
     own = m.Agreement.housing_association_id.in_(_association_ids(scope))
     if scope.association_id is not None:
         return and_(own, m.Agreement.housing_association_id == scope.association_id)
@@ -97,6 +105,8 @@ def org_people_in(scope: Scope) -> ColumnElement[bool]:
     """A condition on ``Employee`` for the other parties' people: a company's administrators
     and workers, an association's users; the municipality's staff reach all of them (to
     register an organisation's first user and to see who acts), never the other way round."""
+    if scope.assigned_only:  # an installer reaches none of it
+        return false()
     own = m.Employee.municipality_id == scope.municipality_id
     if scope.company_id is not None:
         return and_(own, m.Employee.partner_company_id == scope.company_id)
@@ -113,6 +123,8 @@ def org_people_in(scope: Scope) -> ColumnElement[bool]:
 
 def org_phones_in(scope: Scope) -> ColumnElement[bool]:
     """A condition on ``Phone`` for partner companies' phones."""
+    if scope.assigned_only:  # an installer reaches none of it
+        return false()
     own = and_(
         m.Phone.municipality_id == scope.municipality_id, m.Phone.partner_company_id.is_not(None)
     )
@@ -127,6 +139,8 @@ def partner_worker_ids(scope: Scope) -> Select[Any]:
     """The partner workers (and administrators) in reach: a company's own, or every company's
     for the municipality and for an association (whose log shows who opened its doors)."""
     people = select(m.Employee.id).where(m.Employee.municipality_id == scope.municipality_id)
+    if scope.assigned_only:
+        return people.where(false())
     if scope.company_id is not None:
         return people.where(m.Employee.partner_company_id == scope.company_id)
     return people.where(m.Employee.partner_company_id.is_not(None))
@@ -136,6 +150,8 @@ def partner_events_in(scope: Scope) -> ColumnElement[bool]:
     """A condition on ``AuditEvent``: events by partner workers only (never the municipality's
     staff); for an association only at its own entrances and gates, for a company only its
     own workers'."""
+    if scope.assigned_only:  # an installer reaches none of it
+        return false()
     ae = m.AuditEvent
     condition = and_(
         ae.municipality_id == scope.municipality_id,
@@ -148,6 +164,8 @@ def partner_events_in(scope: Scope) -> ColumnElement[bool]:
 
 def errands_in(scope: Scope) -> ColumnElement[bool]:
     """A condition on ``Errand``: those of the agreements in reach."""
+    if scope.assigned_only:  # an installer reaches none of it
+        return false()
     return m.Errand.agreement_id.in_(select(m.Agreement.id).where(agreements_in(scope)))
 
 

@@ -45,6 +45,15 @@ class Action(StrEnum):
     READ_PARTNER_LOG = "partner_log.read"  # partner openings (never home care)
     MANAGE_PARTNER_STAFF = "partner_staff.manage"  # workers, phones, enrolment, block
     REQUEST_ERRAND = "errands.request"  # a one-off delivery to a named resident
+    # The installation lifecycle (issue 16).
+    READ_INSTALLATIONS = "installations.read"  # consents, permissions, work orders, timelines
+    MANAGE_CONSENT = "consent.manage"  # record and withdraw a citizen's consent
+    REQUEST_PERMISSION = "permissions.request"  # ask an association, remind it
+    MANAGE_WORK_ORDERS = "work_orders.manage"  # create, assign, schedule, cancel
+    SIGN_OFF_WORK_ORDERS = "work_orders.sign_off"  # the office's check of a done order
+    WORK_ON_ORDERS = "work_orders.work"  # the installer's side: start, checklist, done
+    COMMISSION_DOORS = "doors.commission"  # commission and decommission at the door
+    READ_COSTS = "costs.read"  # what the municipality has paid, CSV and Excel
 
 
 class Reach(Enum):
@@ -58,10 +67,13 @@ class Reach(Enum):
     # The actor's own housing association or partner company, inside their municipality.
     OWN_ASSOCIATION = "own_association"
     OWN_COMPANY = "own_company"
+    # The work orders assigned to the actor (an installer), and their doors.
+    ASSIGNED_ORDERS = "assigned_orders"
 
 
 _M, _D, _DX = Reach.MUNICIPALITY, Reach.OWN_DISTRICTS, Reach.OWN_DISTRICTS_NOT_ADMINISTRATORS
 _A, _C = Reach.OWN_ASSOCIATION, Reach.OWN_COMPANY
+_I = Reach.ASSIGNED_ORDERS
 
 # The actions of the municipality's own office roles (never the other parties').
 _MUNICIPAL: Final = frozenset(
@@ -73,10 +85,14 @@ _MUNICIPAL: Final = frozenset(
         Action.MANAGE_AGREEMENTS,
         Action.MANAGE_PARTNER_STAFF,
         Action.REQUEST_ERRAND,
+        # The work at the door is the installer's; the office signs it off (two people).
+        Action.WORK_ON_ORDERS,
+        Action.COMMISSION_DOORS,
     }
 )
 
-# Office roles only: care workers and installers act through the key app, never here.
+# Office roles only: care workers act through the key app, never here. Installers sign in to
+# the administration too, to see and report their own orders (issue 16).
 ROLE_TABLE: Final[dict[Role, dict[Action, Reach]]] = {
     # The municipality sees agreements and partner openings and registers the organisations,
     # but the agreements are the association's, the staff the company's.
@@ -99,6 +115,11 @@ ROLE_TABLE: Final[dict[Role, dict[Action, Reach]]] = {
         Action.GRANT_EMERGENCY_KEY: _D,
         Action.READ_AUDIT: _D,
         Action.EXPORT_AUDIT: _D,
+        # Their districts' installations: consent, orders and their costs (issue 16).
+        Action.READ_INSTALLATIONS: _D,
+        Action.MANAGE_CONSENT: _D,
+        Action.MANAGE_WORK_ORDERS: _D,
+        Action.READ_COSTS: _D,
     },
     Role.AUDITOR: {
         Action.READ_STAFF: _M,
@@ -114,6 +135,15 @@ ROLE_TABLE: Final[dict[Role, dict[Action, Reach]]] = {
         Action.READ_PROPERTIES: _M,
         Action.READ_AGREEMENTS: _M,
         Action.READ_PARTNER_LOG: _M,
+        Action.READ_INSTALLATIONS: _M,
+        Action.READ_COSTS: _M,
+    },
+    # An installer (the municipality's own, or a supplier's fitter with a municipal login):
+    # the orders assigned to them, and the doors of those orders, nothing else.
+    Role.INSTALLER: {
+        Action.READ_INSTALLATIONS: _I,
+        Action.WORK_ON_ORDERS: _I,
+        Action.COMMISSION_DOORS: _I,
     },
     # A housing association's user: its own properties, agreements and partner log; home care
     # at most as an anonymous count (docs/access.md, "What an association sees").
@@ -121,6 +151,8 @@ ROLE_TABLE: Final[dict[Role, dict[Action, Reach]]] = {
         Action.READ_ORGANISATIONS: _A,
         Action.READ_PROPERTIES: _A,
         Action.ANSWER_PERMISSION: _A,
+        # The module orders on its own properties (never a home's).
+        Action.READ_INSTALLATIONS: _A,
         Action.READ_AGREEMENTS: _A,
         Action.MANAGE_AGREEMENTS: _A,
         Action.READ_PARTNER_LOG: _A,
@@ -147,7 +179,7 @@ COMPANY_ROLES: Final = frozenset({Role.PARTNER_ADMIN, Role.PARTNER_WORKER})
 
 def _reach_of(actor: Actor, action: Action) -> Reach | None:
     reaches = {ROLE_TABLE.get(role, {}).get(action) for role in actor.roles} - {None}
-    for widest in (_M, _D, _DX, _A, _C):
+    for widest in (_M, _D, _DX, _A, _C, _I):
         if widest in reaches:
             return widest
     return None
@@ -173,11 +205,12 @@ def reach(actor: Actor, action: Action) -> Scope:
         raise forbidden()
     return Scope(
         municipality_id=actor.municipality_id,
-        district_ids=None if found in (_M, _A, _C) else actor.district_ids,
+        district_ids=None if found in (_M, _A, _C, _I) else actor.district_ids,
         actor_employee_id=actor.employee_id,
         exclude_administrators=found is _DX,
         association_id=actor.association_id if found is _A else None,
         company_id=actor.company_id if found is _C else None,
+        assigned_only=found is _I,
     )
 
 

@@ -58,7 +58,7 @@ def _employee_condition(scope: Scope, employee_id: Any) -> ColumnElement[bool]:
 def employees_in(scope: Scope) -> ColumnElement[bool]:
     """A condition on ``Employee`` keeping the municipality's own employees in reach (never a
     housing association's or a partner company's people: ``access.org_queries``)."""
-    if scope.organisation:
+    if scope.restricted:
         return false()
     return and_(
         m.Employee.municipality_id == scope.municipality_id,
@@ -77,7 +77,7 @@ def employee_ids_in(scope: Scope, column: Any) -> ColumnElement[bool]:
 def phones_in(scope: Scope) -> ColumnElement[bool]:
     """A condition on ``Phone``: the municipality's own phones (never a partner company's); a
     district lead reaches the phones of employees in reach."""
-    if scope.organisation:
+    if scope.restricted:
         return false()
     own = and_(
         m.Phone.municipality_id == scope.municipality_id, m.Phone.partner_company_id.is_(None)
@@ -91,7 +91,7 @@ def phones_in(scope: Scope) -> ColumnElement[bool]:
 
 def districts_in(scope: Scope) -> ColumnElement[bool]:
     """A condition on ``District``."""
-    if scope.organisation:
+    if scope.restricted:
         return false()
     own = m.District.municipality_id == scope.municipality_id
     if scope.district_ids is None:
@@ -101,7 +101,7 @@ def districts_in(scope: Scope) -> ColumnElement[bool]:
 
 def citizens_in(scope: Scope) -> ColumnElement[bool]:
     """A condition on ``Citizen``."""
-    if scope.organisation:
+    if scope.restricted:
         return false()
     own = m.Citizen.municipality_id == scope.municipality_id
     if scope.district_ids is None:
@@ -141,7 +141,7 @@ def doors_in(scope: Scope, door_id: Any = None) -> ColumnElement[bool]:
     """A condition on ``DoorDevice`` (or on a column holding a door id): the doors on the way to
     the homes of the citizens in reach."""
     column = m.DoorDevice.id if door_id is None else door_id
-    if scope.organisation:
+    if scope.restricted:
         return false()
     if scope.district_ids is None:
         if door_id is None:
@@ -154,7 +154,7 @@ def doors_in(scope: Scope, door_id: Any = None) -> ColumnElement[bool]:
 def audit_events_in(scope: Scope) -> ColumnElement[bool]:
     """A condition on ``AuditEvent``: every event of the municipality, or the events at the
     doors, or about the citizens, of the districts in reach."""
-    if scope.organisation:
+    if scope.restricted:
         return false()
     own = m.AuditEvent.municipality_id == scope.municipality_id
     if scope.district_ids is None:
@@ -172,7 +172,7 @@ def grants_in(scope: Scope) -> ColumnElement[bool]:
     """A condition on ``EmergencyKeyGrant``: for a district lead, grants whose citizen **and**
     employee are both in the lead's districts."""
     grant = m.EmergencyKeyGrant
-    if scope.organisation:
+    if scope.restricted:
         return false()
     own = grant.municipality_id == scope.municipality_id
     if scope.district_ids is None:
@@ -232,7 +232,7 @@ def get_in_scope(db: Session, scope: Scope, model: type[T], object_id: int) -> T
     if (
         obj is None
         or getattr(obj, "municipality_id", None) != scope.municipality_id
-        or scope.organisation
+        or scope.restricted
         or _of_another_party(obj)
     ):
         raise not_found(*what)

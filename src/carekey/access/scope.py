@@ -23,6 +23,9 @@ class Scope:
     # organisation's, and never reaches the municipality's staff, citizens or home doors.
     association_id: int | None = None
     company_id: int | None = None
+    # Set for an installer: only the work orders assigned to the actor, and the doors and
+    # places of those orders (issue 16); never the municipality's staff, citizens or logs.
+    assigned_only: bool = False
 
     @property
     def organisation(self) -> bool:
@@ -30,6 +33,12 @@ class Scope:
         return self.association_id is not None or self.company_id is not None
 
     @property
+    def restricted(self) -> bool:
+        """Whether the scope is narrower than any district: another party's, or an
+        installer's own orders. Every condition on the municipality's own rows is false."""
+        return self.organisation or self.assigned_only
+
+    @property
     def whole_municipality(self) -> bool:
         """Whether the scope covers every district of the municipality."""
-        return self.district_ids is None and not self.organisation
+        return self.district_ids is None and not self.restricted

@@ -47,6 +47,7 @@ def status_label(status: e.DoorStatus) -> str:
         e.DoorStatus.ACTIVE: _("Aktiv"),
         e.DoorStatus.FAULTY: _("Fejl"),
         e.DoorStatus.DECOMMISSIONED: _("Taget ned"),
+        e.DoorStatus.SCRAPPED: _("Kasseret"),
     }[status]
 
 

@@ -54,7 +54,7 @@ def doors_to(db: Session, address: Address) -> list[m.DoorDevice]:
     return list(
         db.execute(
             select(m.DoorDevice)
-            .where(m.DoorDevice.status != e.DoorStatus.DECOMMISSIONED)
+            .where(m.DoorDevice.status.not_in(e.GONE_DOOR_STATUSES))
             .where(
                 or_(
                     m.DoorDevice.dwelling_id == address.dwelling_id,

@@ -171,7 +171,7 @@ def standing_door_rows(db: Session, scope: Scope, door_ids: Collection[int]) -> 
         _door_statement()
         .where(DD.id.in_(list(door_ids)))
         .where(access_sql.doors_in(scope))
-        .where(DD.status != e.DoorStatus.DECOMMISSIONED),
+        .where(DD.status.not_in(e.GONE_DOOR_STATUSES)),
     )
 
 
@@ -460,7 +460,7 @@ def removed_citizens_home_doors(
             .where(m.Citizen.municipality_id == municipality_id)
             .where(m.Citizen.status == e.CitizenStatus.REMOVED)
             .where(m.Citizen.removed_at > removed_since)
-            .where(DD.status != e.DoorStatus.DECOMMISSIONED)
+            .where(DD.status.not_in(e.GONE_DOOR_STATUSES))
         )
     ]
 

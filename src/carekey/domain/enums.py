@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Final
 
 
 class Role(StrEnum):
@@ -70,6 +71,12 @@ class DoorStatus(StrEnum):
     ACTIVE = "active"
     FAULTY = "faulty"
     DECOMMISSIONED = "decommissioned"
+    # Taken down and not fit to go back to stock (issue 16): it never comes back.
+    SCRAPPED = "scrapped"
+
+
+GONE_DOOR_STATUSES: Final = frozenset({DoorStatus.DECOMMISSIONED, DoorStatus.SCRAPPED})
+"""A door in one of these is no longer at any door: it opens nothing, it has no place."""
 
 
 class CredentialKind(StrEnum):
@@ -142,6 +149,14 @@ class ConsentGivenBy(StrEnum):
     GUARDIAN = "guardian"
 
 
+class ConsentMethod(StrEnum):
+    """How the consent was given (issue 16)."""
+
+    PAPER_SCANNED = "paper_scanned"  # signed on paper, scanned into the case file
+    DIGITAL = "digital"  # signed digitally (MitID)
+    POWER_OF_ATTORNEY = "power_of_attorney"  # by a relative holding a power of attorney
+
+
 class WorkOrderKind(StrEnum):
     INSTALL = "install"
     RESTORE = "restore"
@@ -151,8 +166,30 @@ class WorkOrderKind(StrEnum):
 class WorkOrderStatus(StrEnum):
     ORDERED = "ordered"
     SCHEDULED = "scheduled"
-    DONE = "done"
+    DONE = "done"  # the installer has done it, with the checklist
+    SIGNED_OFF = "signed_off"  # the office has checked and signed it off (it can be paid)
     CANCELLED = "cancelled"
+
+
+OPEN_WORK_ORDER_STATUSES: Final = frozenset({WorkOrderStatus.ORDERED, WorkOrderStatus.SCHEDULED})
+"""Orders still to be done at the door."""
+
+
+class WorkOrderTrigger(StrEnum):
+    """What made the order (issue 16)."""
+
+    OFFICE = "office"  # the office created it
+    LOW_BATTERY = "low_battery"  # a door reported a low battery
+    CITIZEN_REMOVED = "citizen_removed"  # the citizen's address was removed
+    CONSENT_WITHDRAWN = "consent_withdrawn"  # the citizen withdrew the consent
+
+
+class ServiceKind(StrEnum):
+    """What a service order is for."""
+
+    BATTERY = "battery"
+    JAM = "jam"
+    FIRMWARE = "firmware"
 
 
 class AuditSource(StrEnum):

@@ -80,7 +80,7 @@ def home_lock(db: Session, *, dwelling_id: int) -> m.DoorDevice | None:
     return db.execute(
         select(m.DoorDevice)
         .where(m.DoorDevice.dwelling_id == dwelling_id)
-        .where(m.DoorDevice.status != e.DoorStatus.DECOMMISSIONED)
+        .where(m.DoorDevice.status.not_in(e.GONE_DOOR_STATUSES))
     ).scalar_one_or_none()
 
 

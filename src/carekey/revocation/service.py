@@ -22,6 +22,7 @@ from carekey.protocol.keys import DevicePublicKey
 from carekey.revocation import denylist as dl
 from carekey.revocation import queries
 from carekey.store import models as m
+from carekey.workorders.service import order_restore
 
 
 @dataclass
@@ -365,7 +366,13 @@ def door_entry_key(door_id: bytes) -> bytes:
 
 
 def remove_citizen(
-    db: Session, *, actor: Actor, citizen_id: int, reason: str, now: dt.datetime
+    db: Session,
+    *,
+    actor: Actor,
+    citizen_id: int,
+    reason: str,
+    now: dt.datetime,
+    trigger: e.WorkOrderTrigger = e.WorkOrderTrigger.CITIZEN_REMOVED,
 ) -> Revocation:
     """Remove a citizen's address from the solution: the home door leaves every later bundle,
     the door itself is withdrawn on the denylist (it refuses keys already issued), emergency
@@ -399,17 +406,13 @@ def remove_citizen(
                 )
             ],
         )
-        db.add(
-            m.WorkOrder(
-                municipality_id=citizen.municipality_id,
-                kind=e.WorkOrderKind.RESTORE,
-                status=e.WorkOrderStatus.ORDERED,
-                citizen_id=citizen.id,
-                dwelling_id=citizen.dwelling_id,
-                door_device_id=lock.id,
-                ordered_at=now,
-                notes="Genetabler den oprindelige lås uden spor / restore the original lock",
-            )
+        order_restore(
+            db,
+            citizen=citizen,
+            door=lock,
+            trigger=trigger,
+            now=now,
+            created_by_employee_id=actor.employee_id,
         )
     record_admin_action(
         db,

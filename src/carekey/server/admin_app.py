@@ -60,10 +60,12 @@ def create_admin_ui(state: State) -> FastAPI:
     from carekey.associations import pages as association_pages
     from carekey.audit import pages as audit_pages
     from carekey.citizens import pages as citizens
+    from carekey.consents import pages as consent_pages
     from carekey.dashboard import pages as dashboard_pages
     from carekey.districts import pages as districts
     from carekey.doors import pages as door_pages
     from carekey.emergency_keys import pages as emergency_keys
+    from carekey.installer import pages as installer_pages
     from carekey.organisations import pages as organisations
     from carekey.partners import errand_pages as partner_errands
     from carekey.partners import log_pages as partner_log
@@ -71,6 +73,7 @@ def create_admin_ui(state: State) -> FastAPI:
     from carekey.phones import pages as phones
     from carekey.signin import pages as signin_pages
     from carekey.staff import pages as staff
+    from carekey.workorders import pages as work_order_pages
 
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     app.state = state
@@ -86,6 +89,9 @@ def create_admin_ui(state: State) -> FastAPI:
     app.include_router(partner_pages.router)
     app.include_router(partner_errands.router)
     app.include_router(partner_log.router)
+    # The installation lifecycle (issue 16).
+    for lifecycle in (consent_pages, work_order_pages, installer_pages):
+        app.include_router(lifecycle.router)
     app.add_middleware(UnexpectedErrors, answer=_unexpected_answer)
     app.add_middleware(LanguageAndSession)
 
@@ -283,11 +289,15 @@ def switch_language(request: Request, language: str, next: str | None = None) ->
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, user: WebUserDep) -> Response:
     """The start page: the dashboard for those who may read it, the association's or the
-    partner company's portal for their users, else the audit log."""
+    partner company's portal for their users, the audit log, else (an installer) the work
+    orders."""
     if allowed(user.actor, Action.READ_DASHBOARD):
         return RedirectResponse("/dashboard", status_code=303)
     if user.actor.association_id is not None:
         return RedirectResponse("/association", status_code=303)
     if user.actor.company_id is not None:
         return RedirectResponse("/partner", status_code=303)
-    return RedirectResponse("/audit", status_code=303)
+    if allowed(user.actor, Action.READ_AUDIT):
+        return RedirectResponse("/audit", status_code=303)
+    # An installer: their own work orders (issue 16).
+    return RedirectResponse("/work-orders", status_code=303)

@@ -21,12 +21,14 @@ from carekey.auth.throttle import SignInThrottle
 from carekey.citizens import api as citizens
 from carekey.clock import Clock, SystemClock
 from carekey.config import Settings, get_settings
+from carekey.consents import api as consents
 from carekey.districts import api as districts
 from carekey.doors import api as doors
 from carekey.emergency_keys import api as emergency_keys
 from carekey.http.deps import DB_SESSIONS_PER_PROCESS
 from carekey.http.errors import UnexpectedErrors, error_body, install_error_handlers
 from carekey.ingest import api as events
+from carekey.installer import api as installer
 from carekey.keyservice import api as keyapp
 from carekey.organisations import api as organisations
 from carekey.partners import api as partners
@@ -42,6 +44,7 @@ from carekey.store.cache import CACHE_KEY, TimedCache
 from carekey.store.db import create_db_engine, ping, session_factory, write_probe
 from carekey.store.deadline import DatabaseTimeouts, request_budget
 from carekey.store.migrate import current_revision, head_revision
+from carekey.workorders import api as work_orders
 
 
 def create_app(
@@ -96,6 +99,9 @@ def create_app(
         partners.router,
         partner_errands.router,
         partner_log.router,
+        consents.router,
+        work_orders.router,
+        installer.router,
     ):
         app.include_router(router)
 

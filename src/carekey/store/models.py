@@ -33,6 +33,7 @@ from carekey.domain.rules import check_door_placement
 # The base, the naming convention and the column helpers live in ``store.base``; the partner
 # tables in ``store.partner_models`` (re-exported here: ``models.Agreement`` and so on).
 from carekey.store.base import NAMING_CONVENTION, Base, BigId, _created
+from carekey.store.installation_models import ConsentRecord, PermissionRequest, WorkOrder
 from carekey.store.partner_models import (
     Agreement,
     AgreementDoor,
@@ -49,8 +50,11 @@ __all__ = [
     "AgreementWindow",
     "Base",
     "BigId",
+    "ConsentRecord",
     "Errand",
     "PartnerCompany",
+    "PermissionRequest",
+    "WorkOrder",
 ]
 
 
@@ -378,7 +382,7 @@ _PLACEMENT_SQL = (
     " OR (kind = 'gate_controller' AND dwelling_id IS NULL AND entrance_id IS NULL)"
 )
 _PLACED_SQL = (
-    "status IN ('stock', 'decommissioned')"
+    "status IN ('stock', 'decommissioned', 'scrapped')"
     " OR dwelling_id IS NOT NULL OR entrance_id IS NOT NULL OR gate_id IS NOT NULL"
 )
 
@@ -419,6 +423,9 @@ class DoorDevice(Base):
     clock_offset_ms: Mapped[int | None]
     last_seen_at: Mapped[dt.datetime | None]
     last_event_seq: Mapped[int] = mapped_column(BigId, default=0)
+    # The installer's visits (issue 16): set by commissioning and decommissioning.
+    commissioned_at: Mapped[dt.datetime | None]
+    decommissioned_at: Mapped[dt.datetime | None]
     denylist_version_seen: Mapped[int] = mapped_column(default=0)
     # From the door's signed events (ingest): the bolt and the door leaf, None until reported.
     lock_state: Mapped[e.LockState | None] = mapped_column(str_enum(e.LockState, "lock_state"))
@@ -598,81 +605,6 @@ class AdminAction(Base):
 
 
 # --- installation lifecycle --------------------------------------------------------------------
-
-
-class ConsentRecord(Base):
-    """The citizen's (or a relative's or guardian's) consent to install or to restore."""
-
-    __tablename__ = "consent_record"
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["citizen_id", "municipality_id"], ["citizen.id", "citizen.municipality_id"]
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"))
-    citizen_id: Mapped[int] = mapped_column(index=True)
-    kind: Mapped[e.ConsentKind] = mapped_column(str_enum(e.ConsentKind, "kind"))
-    given_by: Mapped[e.ConsentGivenBy] = mapped_column(str_enum(e.ConsentGivenBy, "given_by"))
-    given_by_name: Mapped[str | None] = mapped_column(String(200))
-    given_at: Mapped[dt.datetime]
-    withdrawn_at: Mapped[dt.datetime | None]
-    document_ref: Mapped[str | None] = mapped_column(String(200))
-    recorded_by_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"))
-
-
-class PermissionRequest(Base):
-    """The municipality asks a housing association to permit entrance/gate modules."""
-
-    __tablename__ = "permission_request"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
-    housing_association_id: Mapped[int] = mapped_column(ForeignKey("housing_association.id"))
-    property_id: Mapped[int] = mapped_column(ForeignKey("property.id"), index=True)
-    covers_entrances: Mapped[bool] = mapped_column(Boolean, default=True)
-    covers_gates: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[e.PermissionStatus] = mapped_column(
-        str_enum(e.PermissionStatus, "status"), default=e.PermissionStatus.REQUESTED
-    )
-    requested_at: Mapped[dt.datetime] = _created()
-    decided_at: Mapped[dt.datetime | None]
-    decided_by_name: Mapped[str | None] = mapped_column(String(200))
-    note: Mapped[str | None] = mapped_column(Text)
-
-
-class WorkOrder(Base):
-    """Install, restore (without traces) or service a device. The municipality pays."""
-
-    __tablename__ = "work_order"
-    __table_args__ = (
-        CheckConstraint("cost_ore >= 0", name="cost_not_negative"),
-        CheckConstraint(
-            "dwelling_id IS NOT NULL OR entrance_id IS NOT NULL OR gate_id IS NOT NULL"
-            " OR door_device_id IS NOT NULL",
-            name="has_place",
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"), index=True)
-    kind: Mapped[e.WorkOrderKind] = mapped_column(str_enum(e.WorkOrderKind, "kind"))
-    status: Mapped[e.WorkOrderStatus] = mapped_column(
-        str_enum(e.WorkOrderStatus, "status"), default=e.WorkOrderStatus.ORDERED
-    )
-    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizen.id"), index=True)
-    dwelling_id: Mapped[int | None] = mapped_column(ForeignKey("dwelling.id"))
-    entrance_id: Mapped[int | None] = mapped_column(ForeignKey("entrance.id"))
-    gate_id: Mapped[int | None] = mapped_column(ForeignKey("gate.id"))
-    door_device_id: Mapped[int | None] = mapped_column(ForeignKey("door_device.id"))
-    # Money in øre (1/100 DKK) as an integer: never floats for money.
-    cost_ore: Mapped[int] = mapped_column(BigId, default=0)
-    ordered_at: Mapped[dt.datetime] = _created()
-    scheduled_for: Mapped[dt.datetime | None]
-    completed_at: Mapped[dt.datetime | None]
-    performed_by_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"))
-    notes: Mapped[str | None] = mapped_column(Text)
 
 
 @event.listens_for(Session, "before_flush")

@@ -1,0 +1,7 @@
+"""The HTTP API of carekey.consents (issue 16)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
