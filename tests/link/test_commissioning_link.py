@@ -17,9 +17,10 @@ from carekey.link.commissioning import (
     commission_over_link,
     decommission_over_link,
 )
-from carekey.protocol.credential import SubjectType, issue_credential
+from carekey.protocol.credential import Credential, SubjectType, issue_credential
 from carekey.protocol.events import EventKind, decode_event, verify_chain
 from carekey.protocol.keys import DoorKey, IssuerKey, IssuerKeyring
+from carekey.protocol.session import Response
 from carekey.sim.testbed import Phone, Testbed
 
 START = dt.datetime(2026, 3, 2, 7, 10, tzinfo=dt.UTC)
@@ -267,3 +268,30 @@ def test_a_key_without_the_admin_right_decommissions_nothing(bed: Testbed) -> No
     assert not lock.flash.decommissioned
     bed.clock.advance(dt.timedelta(seconds=10))
     assert bed.visit(phone, lock).ok
+
+
+def test_a_missing_or_foreign_receipt_is_not_success(
+    bed: Testbed, care: IssuerKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lock = bed.home_lock(b"home-0048", synced=False)
+    admin = installer(bed, lock)
+
+    def unsigned(credential: object, ref: bytes | None, *, unlock: bool) -> Response:
+        return Response(data={"state": "locked"})
+
+    monkeypatch.setattr(lock, "_actuation", unsigned)
+    with pytest.raises(CommissioningError) as missing:
+        commission(bed, lock, admin, issuer_keys=[care.public])
+    assert (missing.value.code, missing.value.step) == ("receipt_missing", "test_open")
+    assert missing.value.completed == ("time_sync", "add_issuer_key")
+    assert "receipt" in str(missing.value)
+
+    def other_request(credential: Credential, ref: bytes | None, *, unlock: bool) -> Response:
+        event = lock._log(EventKind.UNLOCKED, credential=credential, ref=bytes(16))
+        return Response(data={"state": "unlocked"}, receipt=event.raw)
+
+    monkeypatch.setattr(lock, "_actuation", other_request)
+    bed.clock.advance(dt.timedelta(seconds=5))
+    with pytest.raises(CommissioningError) as foreign:
+        commission(bed, lock, admin, issuer_keys=[care.public])
+    assert (foreign.value.code, foreign.value.step) == ("receipt_mismatch", "test_open")

@@ -52,8 +52,6 @@ from carekey.protocol.session import (
     PhoneSession,
     Response,
     SessionError,
-    describe,
-    is_known_code,
 )
 
 _OPENED: Final = (EventKind.UNLOCKED, EventKind.RELAY_PULSE)
@@ -98,9 +96,10 @@ class CommissioningError(SessionError):
         super().__init__(code, detail)
         self.step = step
         self.completed = tuple(completed)
-        da, en = COMMISSIONING_MESSAGES.get(code) or describe(code)
-        if is_known_code(code) or code in COMMISSIONING_MESSAGES:
-            self.message_da, self.message_en = da, en
+        own = COMMISSIONING_MESSAGES.get(code)
+        if own is not None:
+            self.message_da, self.message_en = own
+            self.args = (f"{code}: {own[1]} / {own[0]}" + (f" ({detail})" if detail else ""),)
 
 
 @dataclass(frozen=True, slots=True)
