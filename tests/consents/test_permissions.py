@@ -154,3 +154,30 @@ def test_permissions_page_and_consent_panel(
     panel = client.get(f"/citizens/{citizen}/consents")
     assert panel.status_code == 200
     assert "Træk samtykket tilbage" in panel.text
+
+
+def test_the_cli_reminds_overdue_requests(
+    engine: Engine, tenants: Tenants, database_url: str
+) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from carekey.cli.main import app
+
+    property_id, _entrance = h.property_of(engine, 1)
+    _clear(engine, property_id)
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    with Session(engine) as db, db.begin():
+        request = permissions.send_permission_request(
+            db, actor=h.actor(engine, tenants.admin), property_id=property_id, now=START
+        )
+        request.due_at = past
+        request_id = request.id
+    result = CliRunner().invoke(app, ["permissions", "remind", "--database-url", database_url])
+    assert result.exit_code == 0, result.output
+    assert request_id in json.loads(result.output.strip().splitlines()[-1])["reminded"]
+    with Session(engine) as db:
+        row = db.get(m.PermissionRequest, request_id)
+        assert row is not None
+        assert row.reminders == 1
