@@ -150,6 +150,18 @@ PATCH  /api/v1/admin/citizens/{citizen_id}            allow   allow   deny     d
 POST   /api/v1/admin/citizens/{citizen_id}/remove     allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
 POST   /api/v1/admin/citizens/{citizen_id}/restore    allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
 #
+# --- consent and the associations' permission (issue 16) ---------------------------------------
+# ROLES.md: consent is the administrator's, a lead's in own districts, read by the auditor.
+# Permission requests are the municipality's to send and remind (administrators); a lead sees
+# those on the way to their citizens, the auditor reads them; the association answers in its
+# own portal, never here.
+GET    /api/v1/admin/citizens/{citizen_id}/consents   allow   allow   deny     allow   refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/citizens/{citizen_id}/consents   allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/consents/{consent_id}/withdraw   allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/permission-requests              allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/permission-requests              allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/permission-requests/{request_id}/remind allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+#
 # --- doors -------------------------------------------------------------------------------------
 # Silent in ROLES.md: the door devices. They are the doors of the citizens' homes, so they follow
 # the citizens: a lead sees those of their own districts' citizens, an auditor reads them all.
@@ -245,6 +257,14 @@ POST   /citizens/{citizen_id}                         allow   allow   deny     d
 GET    /citizens/{citizen_id}/remove                  allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
 POST   /citizens/{citizen_id}/remove                  allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
 POST   /citizens/{citizen_id}/restore                 allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+#
+# --- web UI: consent and the associations' permission (the same policy as the API) -------------
+GET    /citizens/{citizen_id}/consents                allow   allow   deny     allow   refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /citizens/{citizen_id}/consents                allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /consents/{consent_id}/withdraw                allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /permissions                                   allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
+POST   /permissions                                   allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /permissions/{request_id}/remind               allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
 #
 # --- web UI: emergency keys ----------------------------------------------------------------------
 GET    /emergency-keys                                allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth

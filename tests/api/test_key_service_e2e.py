@@ -29,8 +29,9 @@ def _number(engine: Engine, employee_id: int) -> str:
 
 
 def expected_doors(engine: Engine, employee_id: int) -> set[str]:
-    """Independently of the service: the homes of active citizens in the employee's districts,
-    those citizens' entrance controllers, and the gate controllers of their properties."""
+    """Independently of the service: the homes of active citizens with a live consent in the
+    employee's districts, those citizens' entrance controllers, and the gate controllers of
+    their properties."""
     with Session(engine) as session:
         districts = select(m.EmployeeDistrict.district_id).where(
             m.EmployeeDistrict.employee_id == employee_id
@@ -41,6 +42,12 @@ def expected_doors(engine: Engine, employee_id: int) -> set[str]:
             .join(m.Entrance, m.Entrance.id == m.Dwelling.entrance_id)
             .where(m.Citizen.district_id.in_(districts))
             .where(m.Citizen.status == e.CitizenStatus.ACTIVE)
+            # No key for a home without a live consent (issue 16).
+            .where(
+                m.Citizen.id.in_(
+                    select(m.ConsentRecord.citizen_id).where(m.ConsentRecord.withdrawn_at.is_(None))
+                )
+            )
         ).all()
         serials: set[str] = set()
         for dwelling_id, entrance_id, property_id in citizens:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -23,9 +24,16 @@ class World:
     entrance_controller: m.DoorDevice
 
 
-def make_world(session: Session, code: str = "0101", name: str = "Københavns Kommune") -> World:
+def make_world(
+    session: Session,
+    code: str = "0101",
+    name: str = "Københavns Kommune",
+    *,
+    consent: bool = True,
+) -> World:
     """One municipality with a district, a property with an entrance and a gate, a citizen in a
-    dwelling with a home lock, and an entrance controller. Flushed, not committed."""
+    dwelling with a home lock, and an entrance controller. Flushed, not committed. The citizen
+    has a recorded consent (no key is issued for a home without one) unless ``consent=False``."""
     municipality = m.Municipality(code=code, name=name)
     session.add(municipality)
     session.flush()
@@ -60,6 +68,8 @@ def make_world(session: Session, code: str = "0101", name: str = "Københavns Ko
     )
     session.add(citizen)
     session.flush()
+    if consent:
+        give_consent(session, citizen)
     return World(
         municipality, district, prop, entrance, gate, dwelling, citizen, home_lock, controller
     )
@@ -89,3 +99,21 @@ def door(
     session.add(device)
     session.flush()
     return device
+
+
+def give_consent(session: Session, citizen: m.Citizen) -> m.ConsentRecord:
+    """A recorded installation consent of the citizen (given by the citizen), flushed."""
+    record = m.ConsentRecord(
+        municipality_id=citizen.municipality_id,
+        citizen_id=citizen.id,
+        kind=e.ConsentKind.INSTALLATION,
+        given_by=e.ConsentGivenBy.CITIZEN,
+        method=e.ConsentMethod.PAPER_SCANNED,
+        given_at=citizen.created_at or _EPOCH,
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+_EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

@@ -313,6 +313,38 @@ def issuer_ensure(
     console.print(f"{purpose.value} nøgle / key {kid}: {what}", soft_wrap=True)
 
 
+permissions_app = typer.Typer(
+    help="Tilladelser fra boligforeninger / permissions from housing associations.",
+    no_args_is_help=True,
+)
+app.add_typer(permissions_app, name="permissions")
+
+
+@permissions_app.command("remind")
+def permissions_remind(database_url: DatabaseUrl = None) -> None:
+    """Påmind boligforeningerne om åbne anmodninger efter fristen / remind the associations of
+    every open request past its due date (once per reminder interval)."""
+    import datetime as dt
+
+    from sqlalchemy.orm import Session
+
+    from carekey.consents.permissions import remind_overdue
+
+    settings = _settings(database_url)
+    engine = _engine(settings)
+    try:
+        with Session(engine) as db, db.begin():
+            reminded = [r.id for r in remind_overdue(db, now=dt.datetime.now(dt.UTC))]
+    except DomainError as exc:
+        _fail(str(exc))
+    except OperationalError as exc:
+        _unreachable(exc, settings)
+    finally:
+        engine.dispose()
+    console.print(f"Påmindet / reminded: {len(reminded)}", soft_wrap=True)
+    print(json.dumps({"reminded": reminded}))
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="Adresse / address.")] = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from carekey.access import Scope, consents_in
 from carekey.domain import enums as e
 from carekey.store import models as m
 
@@ -50,3 +51,28 @@ def property_of_entrance(db: Session, entrance_id: int) -> int | None:
 def property_of_gate(db: Session, gate_id: int) -> int | None:
     """The property a gate belongs to."""
     return db.execute(select(m.Gate.property_id).where(m.Gate.id == gate_id)).scalar_one_or_none()
+
+
+def consents_of_citizen(db: Session, scope: Scope, *, citizen_id: int) -> list[m.ConsentRecord]:
+    """The consents of the citizen in ``scope``, newest first (withdrawn ones too)."""
+    return list(
+        db.execute(
+            select(CR)
+            .where(CR.citizen_id == citizen_id)
+            .where(consents_in(scope))
+            .order_by(CR.given_at.desc(), CR.id.desc())
+        ).scalars()
+    )
+
+
+def employee_of_municipality(
+    db: Session, *, municipality_id: int, employee_id: int
+) -> m.Employee | None:
+    """The municipality's own employee (never another party's person), if any."""
+    return db.execute(
+        select(m.Employee)
+        .where(m.Employee.id == employee_id)
+        .where(m.Employee.municipality_id == municipality_id)
+        .where(m.Employee.partner_company_id.is_(None))
+        .where(m.Employee.housing_association_id.is_(None))
+    ).scalar_one_or_none()

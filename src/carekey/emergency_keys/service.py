@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from carekey.access import KEY_HOLDING_ROLES, Action, Actor, get_in_scope, reach
 from carekey.audit.actions import record_admin_action
+from carekey.consents.service import has_consent
 from carekey.domain import enums as e
 from carekey.domain.errors import ConflictError, DomainError, ForbiddenError
 from carekey.domain.paging import DEFAULT_PAGE_SIZE, Page
@@ -78,6 +79,12 @@ def grant_emergency_key(
             "emergency.citizen_inactive",
             "Borgeren er ikke aktiv i løsningen",
             "The citizen is not active in the solution",
+        )
+    if not has_consent(db, citizen_id=citizen.id):
+        raise ConflictError(
+            "emergency.no_consent",
+            "Borgeren har ikke givet samtykke: der udstedes ingen nøgle til hjemmet",
+            "The citizen has not given consent: no key is issued for the home",
         )
     if sql.in_district(db, employee.id, citizen.district_id):
         raise ConflictError(

@@ -77,7 +77,8 @@ def _doors_statement(kind: str) -> Any:
 
 
 def _doors_select(citizen_filter: Any) -> Any:
-    """Home lock, entrance controller and gate controllers of the selected active citizens.
+    """Home lock, entrance controller and gate controllers of the selected active citizens who
+    have a live installation consent (``consent_record``, not withdrawn).
 
     One query (a row per citizen and gate), run on the connection rather than through the ORM:
     this is the hot path of every login, bundle and heartbeat. ``citizen_filter`` must keep the
@@ -94,10 +95,20 @@ def _doors_select(citizen_filter: Any) -> Any:
         m.Property.__table__,
         m.Gate.__table__,
     )
+    # No key for a home without the citizen's live consent (issue 16): a citizen without one
+    # is left out with their home, entrance and gates (one EXISTS on the consent index).
+    cr = m.ConsentRecord.__table__
+    consented = (
+        exists()
+        .where(cr.c.citizen_id == c.c.id)
+        .where(cr.c.kind == e.ConsentKind.INSTALLATION.value)
+        .where(cr.c.withdrawn_at.is_(None))
+    )
     cs = (
         select(c.c.id, c.c.given_name, c.c.family_name, c.c.dwelling_id)
         .where(c.c.status == e.CitizenStatus.ACTIVE.value)
         .where(citizen_filter)
+        .where(consented)
         .cte("selected_citizen")
         .prefix_with("MATERIALIZED")
     )

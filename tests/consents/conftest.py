@@ -1,0 +1,13 @@
+"""The consents' tests: the seeded municipality over HTTP (``tests.api.conftest``)."""
+
+from __future__ import annotations
+
+from tests.api.conftest import (  # noqa: F401 - fixtures
+    START,
+    Tenants,
+    client,
+    clock,
+    scene,
+    sign_in,
+    tenants,
+)
