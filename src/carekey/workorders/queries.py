@@ -354,3 +354,15 @@ def admin_actions_on(
             .order_by(m.AdminAction.at, m.AdminAction.id)
         ).scalars()
     )
+
+
+def property_of_dwelling(db: Session, dwelling_id: int | None) -> int | None:
+    """The property a dwelling is in."""
+    if dwelling_id is None:
+        return None
+    found = db.execute(
+        select(m.Entrance.property_id)
+        .join(m.Dwelling, m.Dwelling.entrance_id == m.Entrance.id)
+        .where(m.Dwelling.id == dwelling_id)
+    ).scalar_one_or_none()
+    return int(found) if found is not None else None
