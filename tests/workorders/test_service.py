@@ -219,6 +219,12 @@ def test_low_battery_makes_one_order(
 ) -> None:
     door = db.get(m.DoorDevice, installers.home_lock)
     assert door is not None
+    # The seed may have given this lock an open battery order already.
+    db.execute(
+        m.WorkOrder.__table__.update()
+        .where(m.WorkOrder.door_device_id == door.id)
+        .values(status=e.WorkOrderStatus.CANCELLED)
+    )
     first = wo.order_battery_service(db, door=door, now=NOW)
     again = wo.order_battery_service(db, door=door, now=NOW)
     assert first is not None
@@ -231,3 +237,36 @@ def test_low_battery_makes_one_order(
         .where(m.WorkOrder.service_kind == e.ServiceKind.BATTERY)
     ).scalar()
     assert count == 1
+
+
+def test_the_seed_spreads_orders_over_every_state(db: Session, tenants: Tenants) -> None:
+    del tenants
+    states = set(db.execute(select(m.WorkOrder.status).distinct()).scalars())
+    kinds = set(db.execute(select(m.WorkOrder.kind).distinct()).scalars())
+    assert states == set(e.WorkOrderStatus)
+    assert {e.WorkOrderKind.INSTALL, e.WorkOrderKind.SERVICE} <= kinds
+    battery = db.execute(
+        select(func.count())
+        .select_from(m.WorkOrder)
+        .where(m.WorkOrder.trigger == e.WorkOrderTrigger.LOW_BATTERY)
+        .where(m.WorkOrder.status.in_(e.OPEN_WORK_ORDER_STATUSES))
+    ).scalar()
+    low = db.execute(
+        select(func.count()).select_from(m.DoorDevice).where(m.DoorDevice.battery_pct < 20)
+    ).scalar()
+    assert battery == low
+
+
+def test_the_installers_open_order_at_a_door(
+    db: Session, engine: Engine, tenants: Tenants, installers: Installers
+) -> None:
+    order_id = _new_restore(db, engine, tenants, installers)
+    found = wo.open_order_at_door(
+        db, actor=actor(engine, installers.one), door_id=installers.home_lock
+    )
+    assert found is not None
+    assert found.id == order_id
+    assert (
+        wo.open_order_at_door(db, actor=actor(engine, installers.two), door_id=installers.home_lock)
+        is None
+    )

@@ -366,3 +366,13 @@ def property_of_dwelling(db: Session, dwelling_id: int | None) -> int | None:
         .where(m.Dwelling.id == dwelling_id)
     ).scalar_one_or_none()
     return int(found) if found is not None else None
+
+
+def open_order_at(scope: Scope, door_id: int) -> Select[m.WorkOrder]:
+    """The open orders in reach at a door, oldest first."""
+    return (
+        select(WO)
+        .where(work_orders_in(scope))
+        .where(WO.door_device_id == door_id, WO.status.in_(e.OPEN_WORK_ORDER_STATUSES))
+        .order_by(WO.ordered_at, WO.id)
+    )

@@ -54,6 +54,7 @@ __all__ = [
     "get_order",
     "list_installers",
     "list_orders",
+    "open_order_at_door",
     "order_battery_service",
     "order_restore",
     "schedule_order",
@@ -220,6 +221,13 @@ def get_order(db: Session, *, actor: Actor, order_id: int) -> OrderRow:
     """One order the actor may see (404 outside an installer's or an association's reach)."""
     order = get_installation_object(db, _read_scope(actor), m.WorkOrder, order_id)
     return _rows(db, [order])[0]
+
+
+def open_order_at_door(db: Session, *, actor: Actor, door_id: int) -> m.WorkOrder | None:
+    """The installer's own open order at a door (``WORK_ON_ORDERS``: assigned to the actor),
+    if any: what lets an installer commission or service that door."""
+    scope = reach(actor, Action.WORK_ON_ORDERS)
+    return db.execute(sql.open_order_at(scope, door_id).limit(1)).scalars().first()
 
 
 def list_installers(db: Session, *, actor: Actor) -> list[m.Employee]:
