@@ -368,11 +368,16 @@ def property_of_dwelling(db: Session, dwelling_id: int | None) -> int | None:
     return int(found) if found is not None else None
 
 
-def open_order_at(scope: Scope, door_id: int) -> Select[m.WorkOrder]:
-    """The open orders in reach at a door, oldest first."""
+def open_order_at(db: Session, scope: Scope, door_id: int) -> m.WorkOrder | None:
+    """The oldest open order in reach at a door."""
     return (
-        select(WO)
-        .where(work_orders_in(scope))
-        .where(WO.door_device_id == door_id, WO.status.in_(e.OPEN_WORK_ORDER_STATUSES))
-        .order_by(WO.ordered_at, WO.id)
+        db.execute(
+            select(WO)
+            .where(work_orders_in(scope))
+            .where(WO.door_device_id == door_id, WO.status.in_(e.OPEN_WORK_ORDER_STATUSES))
+            .order_by(WO.ordered_at, WO.id)
+            .limit(1)
+        )
+        .scalars()
+        .first()
     )

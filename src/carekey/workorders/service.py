@@ -227,7 +227,7 @@ def open_order_at_door(db: Session, *, actor: Actor, door_id: int) -> m.WorkOrde
     """The installer's own open order at a door (``WORK_ON_ORDERS``: assigned to the actor),
     if any: what lets an installer commission or service that door."""
     scope = reach(actor, Action.WORK_ON_ORDERS)
-    return db.execute(sql.open_order_at(scope, door_id).limit(1)).scalars().first()
+    return sql.open_order_at(db, scope, door_id)
 
 
 def list_installers(db: Session, *, actor: Actor) -> list[m.Employee]:
