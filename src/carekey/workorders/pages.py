@@ -478,8 +478,15 @@ def _report(db: Session, user: WebUser, params: dict[str, str]) -> costs.CostRep
 
 
 @router.get("/costs", response_class=HTMLResponse)
-def cost_page(request: Request, user: WebUserDep, db: SessionDep) -> Response:
-    """Udgifter / costs."""
+def cost_page(
+    request: Request,
+    user: WebUserDep,
+    db: SessionDep,
+    page: str | None = None,
+    size: str | None = None,
+) -> Response:
+    """Udgifter / costs (the totals of every line; the lines a page at a time)."""
+    limit, offset, number = ui.paging(page, size)
     params = dict(request.query_params)
     try:
         report = _report(db, user, params)
@@ -496,6 +503,8 @@ def cost_page(request: Request, user: WebUserDep, db: SessionDep) -> Response:
         {
             "nav": "costs",
             "report": report,
+            "lines": report.lines[offset : offset + limit],
+            "paging": ui.pager(request, len(report.lines), number, limit),
             "groups": [(g, _(costs.GROUP_LABELS[g][0])) for g in costs.GROUPS],
             "querystring": query,
         },
