@@ -168,6 +168,24 @@ POST   /api/v1/admin/permission-requests/{request_id}/remind allow   deny    den
 GET    /api/v1/admin/doors                            allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
 GET    /api/v1/admin/doors/{door_id}                  allow   allow   deny     allow   refused deny    deny    deny    deny      deny    deny       refused unauth
 #
+# --- work orders, costs and timelines (issue 16) -------------------------------------------------
+# The office manages orders (a lead in own districts), only an administrator signs off, only the
+# assigned installer completes; an installer sees only their own orders; an association sees only
+# module orders on its own properties (the probe is a home's order: hidden); costs for those who
+# read costs. A property's timeline: the office (a lead only on the way to own citizens), and the
+# property's own association.
+GET    /api/v1/admin/work-orders                      allow   allow   hidden   allow   refused allow   hidden  hidden  hidden    deny    deny       refused unauth
+POST   /api/v1/admin/work-orders                      allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/work-orders/{order_id}           allow   allow   deny     allow   refused allow   deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/work-orders/{order_id}/assign    allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/work-orders/{order_id}/schedule  allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/work-orders/{order_id}/complete  deny    deny    deny     deny    refused allow   deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/work-orders/{order_id}/sign-off  allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/work-orders/{order_id}/cancel    allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/costs                            allow   allow   allow    allow   refused deny    allow   deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/citizens/{citizen_id}/timeline   allow   allow   deny     allow   refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/properties/{property_id}/timeline allow  deny    deny     allow   refused deny    deny    allow   deny      deny    deny       refused unauth
+#
 # --- emergency keys: a lead only when the citizen AND the employee are in their own districts ---
 # (and sees or revokes only such keys); auditors read them all and change nothing.
 GET    /api/v1/admin/emergency-keys                   allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
@@ -194,6 +212,22 @@ GET    /                                              allow   allow   allow    a
 GET    /dashboard                                     allow   allow   allow    allow   refused deny    allow   deny    deny      deny    deny       refused unauth
 GET    /doors                                         allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
 GET    /doors/{door_id}                               allow   allow   deny     allow   refused deny    deny    deny    deny      deny    deny       refused unauth
+#
+# --- web UI: work orders, costs and timelines (issue 16; the same policy as the API) ----------
+GET    /work-orders                                   allow   allow   hidden   allow   refused allow   hidden  hidden  hidden    deny    deny       refused unauth
+POST   /work-orders                                   allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /work-orders/new                               allow   allow   allow    deny    refused deny    allow   deny    deny      deny    deny       refused unauth
+GET    /work-orders/{order_id}                        allow   allow   deny     allow   refused allow   deny    deny    deny      deny    deny       refused unauth
+POST   /work-orders/{order_id}/assign                 allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /work-orders/{order_id}/schedule               allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /work-orders/{order_id}/complete               deny    deny    deny     deny    refused allow   deny    deny    deny      deny    deny       refused unauth
+POST   /work-orders/{order_id}/sign-off               allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /work-orders/{order_id}/cancel                 allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /costs                                         allow   allow   allow    allow   refused deny    allow   deny    deny      deny    deny       refused unauth
+GET    /costs.csv                                     allow   allow   allow    allow   refused deny    allow   deny    deny      deny    deny       refused unauth
+GET    /costs.xlsx                                    allow   allow   allow    allow   refused deny    allow   deny    deny      deny    deny       refused unauth
+GET    /citizens/{citizen_id}/timeline                allow   allow   deny     allow   refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /properties/{property_id}/timeline             allow   deny    deny     allow   refused deny    deny    allow   deny      deny    deny       refused unauth
 GET    /audit                                         allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
 GET    /audit.csv                                     allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
 GET    /audit.xlsx                                    allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth

@@ -71,6 +71,7 @@ from carekey.protocol.events import (
 )
 from carekey.protocol.keys import DoorPublicKey, Ed25519Public
 from carekey.store import models as m
+from carekey.workorders.service import order_battery_service
 
 log = logging.getLogger(__name__)
 
@@ -561,6 +562,9 @@ def _ingest_door(
         door.last_seen_at = now
     stored_now = [new[seq] for seq in sorted(inserted) if seq in new]
     _door_health(door, stored_now)
+    if any(ev.kind is EventKind.LOW_BATTERY for ev in stored_now):
+        # A low battery is a battery service order (at most one open per door).
+        order_battery_service(db, door=door, now=now)
     _door_states(door, [ev for ev in stored_now if ev.seq > known_seq])
     report.last_seq = max(highest, top_seq) or None
     report.events_dropped = door.events_dropped if isinstance(door.events_dropped, int) else 0

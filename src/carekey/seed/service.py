@@ -25,6 +25,7 @@ from carekey.domain.errors import DomainError
 from carekey.domain.partner_policy import DEFAULT_BASIS, OrganisationKind, valid_cvr_near
 from carekey.protocol.credential import MAX_VALIDITY
 from carekey.seed import names, queries
+from carekey.seed.orders import order_spread
 from carekey.store import models as m
 from carekey.store.sealed import seal
 
@@ -402,6 +403,17 @@ class _Builder:
         for gate in gates:
             add_device(e.DoorKind.GATE_CONTROLLER, "GC", {"gate": gate["id"]})
 
+        work_orders += order_spread(
+            self.rng,
+            self._when,
+            employees=self.p.employees,
+            municipality_id=municipality_id,
+            devices=devices,
+            entrances=entrances,
+            properties=properties,
+            citizens=citizens,
+            first_id=len(work_orders),
+        )
         yield from self._staff(municipality_id, districts)
         yield "enheder / door devices", m.DoorDevice, devices
         yield "arbejdsordrer / work orders", m.WorkOrder, work_orders

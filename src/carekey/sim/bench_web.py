@@ -78,6 +78,10 @@ PAGES: Final[tuple[tuple[str, str], ...]] = (
     ("audit", "/audit"),
     ("citizen_report", "/citizens/{citizen}/report"),
     ("audit_csv", "/audit.csv?citizen_id={citizen}"),
+    ("work_orders", "/work-orders"),
+    ("work_order", "/work-orders/{order}"),
+    ("costs", "/costs?group=citizen"),
+    ("citizen_timeline", "/citizens/{citizen}/timeline"),
 )
 # Measured and reported, but not held to the page target: bulk exports.
 EXTRAS: Final[tuple[tuple[str, str], ...]] = (
@@ -331,6 +335,13 @@ def busiest_citizen(engine: Engine) -> int:
     return int(found)
 
 
+def newest_work_order(engine: Engine) -> int:
+    """The newest work order (the detail page's case)."""
+    with engine.connect() as connection:
+        found = connection.execute(select(func.max(m.WorkOrder.id))).scalar_one_or_none()
+    return int(found or 1)
+
+
 # --- signing in ----------------------------------------------------------------------------------
 
 _CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')
@@ -439,6 +450,7 @@ def run(
             now = dt.datetime.now(dt.UTC).replace(microsecond=0)
             history = add_history(engine, start=now - dt.timedelta(days=history_days), end=now)
             citizen = busiest_citizen(engine)
+            order = newest_work_order(engine)
             backend = engine.dialect.name
         finally:
             engine.dispose()
@@ -458,7 +470,7 @@ def run(
             echo(f"server {base_url}; signed in as {ADMIN_NUMBER}; {requests_per_page} GETs/page")
             yesterday = (now.astimezone(COPENHAGEN).date() - dt.timedelta(days=1)).isoformat()
             for name, template in PAGES:
-                path = template.format(citizen=citizen, yesterday=yesterday)
+                path = template.format(citizen=citizen, yesterday=yesterday, order=order)
                 timings = time_page(client, path, requests_per_page)
                 p50[name] = round(percentile(timings, 50), 1)
                 p95[name] = round(percentile(timings, 95), 1)
@@ -468,7 +480,7 @@ def run(
                     f"p95 {p95[name]:7.1f} ms  {mark}"
                 )
             for name, template in EXTRAS:
-                path = template.format(citizen=citizen, yesterday=yesterday)
+                path = template.format(citizen=citizen, yesterday=yesterday, order=order)
                 timings = time_page(client, path, max(3, requests_per_page // 10))
                 extra[name] = round(percentile(timings, 50), 1)
                 echo(f"  {name:<15} {path:<36} p50 {extra[name]:7.1f} ms  (bulk export)")

@@ -694,6 +694,11 @@ def _photograph(
         ("dashboard.png", "/dashboard"),
         ("audit-log.png", "/audit"),
         ("citizen-report.png", f"/citizens/{morning.report_citizen}/report"),
+        # Issue 16: the office's work orders, one order, a citizen's timeline and the costs.
+        ("work-orders.png", "/work-orders"),
+        ("work-order.png", "/work-orders/1"),
+        ("citizen-timeline.png", f"/citizens/{morning.report_citizen}/timeline"),
+        ("costs.png", "/costs?group=district"),
     )
     return _photograph_as(base_url, clock, shots, out_dir, echo, ADMIN_NUMBER, totp)
 
