@@ -4,7 +4,8 @@ Authenticated like the rest of the key app: the app session token of the phone (
 and for a credential also a fresh device proof signed by the enrolled phone's device key
 (purpose ``installer``). Office tokens and cookies confer nothing here. The actor is the
 session's employee with their roles: only an installer (``COMMISSION_DOORS``, their own
-assigned orders) gets anything but 403/404/409.
+assigned orders) gets anything but 403/404/409. The order is named in the body (as the
+other key-app routes name a door), not in the path.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from carekey.access import Actor
 from carekey.auth.service import actor_of
 from carekey.http import deps
 from carekey.http.deps import SessionDep
-from carekey.http.schemas import PathId
 from carekey.installer import keys, service
 from carekey.installer.schemas import (
     CommissionedOut,
@@ -88,9 +88,8 @@ def credential(
     return issued.to_json()
 
 
-@router.post("/orders/{order_id}/commissioned", response_model=CommissionedOut)
+@router.post("/commissioned", response_model=CommissionedOut)
 def commissioned(
-    order_id: PathId,
     body: CommissionedRequest,
     db: SessionDep,
     token: BearerDep,
@@ -102,7 +101,7 @@ def commissioned(
     done = service.commission_for_order(
         db,
         actor=actor,
-        order_id=order_id,
+        order_id=body.order_id,
         door_serial=body.door_serial,
         public_key=body.public_key,
         firmware_version=body.firmware_version,
@@ -112,9 +111,8 @@ def commissioned(
     return CommissionedOut(**done.__dict__)
 
 
-@router.post("/orders/{order_id}/decommissioned", response_model=DecommissionedOut)
+@router.post("/decommissioned", response_model=DecommissionedOut)
 def decommissioned(
-    order_id: PathId,
     body: DecommissionedRequest,
     db: SessionDep,
     token: BearerDep,
@@ -126,7 +124,7 @@ def decommissioned(
     done = service.decommission_for_order(
         db,
         actor=actor,
-        order_id=order_id,
+        order_id=body.order_id,
         decommission_receipt=body.receipt,
         disposition=body.disposition,
         now=now,

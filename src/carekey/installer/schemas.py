@@ -48,6 +48,7 @@ class CredentialRequest(BaseModel):
 
 
 class CommissionedRequest(BaseModel):
+    order_id: BodyId
     door_serial: str = Field(min_length=1, max_length=32)
     public_key: Base64Bytes = Field(description="The door's Ed25519 public key (32 bytes)")
     firmware_version: str | None = Field(default=None, max_length=32)
@@ -63,6 +64,7 @@ class CommissionedOut(BaseModel):
 
 
 class DecommissionedRequest(BaseModel):
+    order_id: BodyId
     receipt: Base64Bytes
     disposition: Literal["stock", "scrapped"]
 
