@@ -22,7 +22,7 @@ a session, in this order (the first failure is the refusal it logs and returns):
 4. the use counter: per subject the door keeps the highest (serial, counter) it has accepted; an
    older serial is ``old_serial``, the same serial with a counter that did not increase is
    ``counter_not_increasing`` (a cloned credential and device key, or a replay);
-5. the command's own rule: ``configure`` needs the admin/installer right.
+5. the command's own rule: ``configure`` and ``decommission`` need the admin right.
 
 Every refusal is logged as a signed event, nothing actuates, and the failure counts towards
 rate limiting (see :class:`FailureLimiter`).
@@ -52,6 +52,7 @@ from carekey.devices.decision import (
     read_events_range,
     recheck,
 )
+from carekey.devices.decommission import FIRMWARE_VERSION, decommission
 from carekey.devices.doorsensor import DoorSensor
 from carekey.devices.flash import DoorConfig, PersistentState
 from carekey.devices.hardware import Battery, DoorClock, DoorState
@@ -680,6 +681,8 @@ class DoorFirmware(DoorSensor):
             )
         if command is Command.CONFIGURE:
             return self._configure(request.args, credential, ref)
+        if command is Command.DECOMMISSION:
+            return decommission(self, credential, ref)
         raise Refusal("unknown_command", credential)  # pragma: no cover - enum is closed
 
     def _tolerance(self, now: datetime | None) -> timedelta:
@@ -741,6 +744,7 @@ class DoorFirmware(DoorSensor):
             "ajar_after_s": int(self.flash.config.ajar_after_s),
             "door_open": self.flash.leaf_open,
             "alarm": None if self.flash.leaf_alarm is None else self.flash.leaf_alarm.value,
+            "firmware": FIRMWARE_VERSION,
         }
 
     def _read_events(self, args: dict[str, object] | object) -> dict[str, object]:

@@ -81,6 +81,9 @@ class PersistentState:
     leaf_alarm: LeafAlarm | None = None
     """The sensor's active alarm (forced open, ajar) until the leaf closes again."""
     subjects: OrderedDict[str, SubjectCounters] = field(default_factory=OrderedDict)
+    decommissioned: bool = False
+    """The door was taken out of service (DECOMMISSION, :mod:`carekey.devices.decommission`):
+    its keyrings are empty and it trusts no issuer until it is provisioned again."""
 
     def __post_init__(self) -> None:
         if shared_kids(self.keyring, self.partner_keyring):

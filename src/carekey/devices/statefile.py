@@ -110,6 +110,7 @@ def door_state(door: DoorFirmware) -> dict[str, Any]:
         "actuating": flash.actuating,
         "relock_pending": flash.relock_pending,
         "subjects": [[s, c.serial, c.counter] for s, c in flash.subjects.items()],
+        "decommissioned": flash.decommissioned,
         "battery": None if door.battery is None else dataclasses.asdict(door.battery),
         "low_battery_logged": door._low_battery_logged,
         "actuator": actuator,
@@ -255,18 +256,28 @@ def _keyring(items: list[object], name: str = "keyring") -> IssuerKeyring:
 
 def _keyrings(state: _Reader, kind: DoorKind) -> tuple[IssuerKeyring, IssuerKeyring]:
     """``keyring`` (at least one active key) and ``partner_keyring``: files written before it
-    had one get an empty one; a home lock never holds a partner key, and no key id is in both."""
+    had one get an empty one; a home lock never holds a partner key, and no key id is in both.
+    A decommissioned door (``decommissioned``: true) holds no key in either."""
     keyring = _keyring(state.items("keyring"))
-    if not keyring.active:
-        raise DoorStateError("state.keyring has no active issuer key")
     partners = IssuerKeyring()
     if "partner_keyring" in state.data:
         partners = _keyring(state.items("partner_keyring"), "partner_keyring")
+    if _decommissioned(state):
+        if keyring.keys or partners.keys:
+            raise DoorStateError("state.decommissioned: a decommissioned door holds no key")
+        return keyring, partners
+    if not keyring.active:
+        raise DoorStateError("state.keyring has no active issuer key")
     if kind is DoorKind.HOME and partners.keys:
         raise DoorStateError("state.partner_keyring: a home lock never holds a partner key")
     if shared_kids(keyring, partners):
         raise DoorStateError("state.partner_keyring shares a key id with state.keyring")
     return keyring, partners
+
+
+def _decommissioned(state: _Reader) -> bool:
+    """``decommissioned`` (files written before it: false)."""
+    return "decommissioned" in state.data and state.boolean("decommissioned")
 
 
 def _denylist(reader: _Reader) -> DenylistState:
@@ -459,6 +470,7 @@ def restore_door(data: object, clock: Clock) -> DoorFirmware:
         raise DoorStateError("state.relock_pending must be true or false")
     flash.relock_pending = relock
     flash.subjects = _subjects(state.items("subjects"))
+    flash.decommissioned = _decommissioned(state)
     door._low_battery_logged = state.boolean("low_battery_logged")
 
     # The battery-backed clock kept running while the process was down (never backwards).

@@ -135,6 +135,7 @@ _DOOR_ACTION: Final[dict[EventKind, tuple[e.AuditAction, str | None]]] = {
     EventKind.FORCED_OPEN: (e.AuditAction.FORCED_OPEN, None),
     EventKind.DOOR_AJAR: (e.AuditAction.DOOR_AJAR, None),
     EventKind.DOOR_CLOSED: (e.AuditAction.DOOR_CLOSED, None),
+    EventKind.DECOMMISSIONED: (e.AuditAction.CONFIGURED, "decommissioned"),
 }
 
 

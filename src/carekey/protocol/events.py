@@ -63,6 +63,9 @@ class EventKind(IntEnum):
     """Alarm: the door has stood open longer than ``DoorConfig.ajar_after_s`` (DoorAjar)."""
     DOOR_CLOSED = 18
     """The door sensor saw the door close again: a forced-open or ajar alarm is over."""
+    DECOMMISSIONED = 19
+    """An installer took the door out of service (DECOMMISSION): the last event it signs
+    before it forgets its issuer keys; the receipt of the command."""
 
 
 _SMALL_HEADS: Final = tuple(

@@ -165,9 +165,12 @@ class Command(enum.IntEnum):
     TIME_SYNC = 5
     DENYLIST_UPDATE = 6
     CONFIGURE = 7
+    DECOMMISSION = 8
+    """Take the door out of service: it signs a DECOMMISSIONED receipt, then forgets every
+    issuer key, its denylist and settings, and refuses every credential from then on."""
 
 
-ADMIN_COMMANDS: Final = frozenset({Command.CONFIGURE})
+ADMIN_COMMANDS: Final = frozenset({Command.CONFIGURE, Command.DECOMMISSION})
 """Commands that need the admin right (``credential.Right.ADMIN``) in the credential."""
 
 
