@@ -106,7 +106,7 @@ def test_an_installer_works_an_order_through_the_key_app(client: TestClient, sit
         dwelling_id=site.dwelling.id,
     )
     site.db.commit()
-    receipt = site.receipt(Command.CONFIGURE, {"auto_relock_s": 30})
+    receipt = site.receipt(Command.DECOMMISSION)
     down = {"order_id": restore.id, "receipt": b64(receipt), "disposition": "scrapped"}
     gone = _ok(client.post(f"{APP}/decommissioned", json=down, headers=auth))
     assert gone["status"] == "scrapped"

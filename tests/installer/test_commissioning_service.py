@@ -192,10 +192,10 @@ def test_a_restore_order_decommissions_the_door(site: Site, disposition: str) ->
         dwelling_id=site.dwelling.id,
     )
     site.db.commit()
-    receipt = site.receipt(Command.CONFIGURE, {"auto_relock_s": 30})
+    receipt = site.receipt(Command.DECOMMISSION)
     forged = sign_event(
         DoorKey.generate(),
-        Event(site.stock.serial.encode(), 9, NOW, EventKind.CONFIG_CHANGED, bytes(32)),
+        Event(site.stock.serial.encode(), 9, NOW, EventKind.DECOMMISSIONED, bytes(32)),
     ).raw
     with pytest.raises(DomainError):
         service.decommission_for_order(

@@ -44,12 +44,8 @@ RECEIPT_CLOCK_SKEW: Final = dt.timedelta(minutes=5)
 
 OPENED_KINDS: Final = frozenset({EventKind.UNLOCKED, EventKind.RELAY_PULSE})
 LOCKED_KINDS: Final = frozenset({EventKind.LOCKED, EventKind.AUTO_RELOCKED})
-# The door's receipt that it forgot every key: DECOMMISSIONED once the protocol has it (branch
-# h-proto); until then the door's signed CONFIG_CHANGED (its configuration reset).
-_DECOMMISSIONED = getattr(EventKind, "DECOMMISSIONED", None)
-FORGOT_KEYS_KINDS: Final = (
-    frozenset({_DECOMMISSIONED}) if _DECOMMISSIONED is not None else frozenset()
-) | frozenset({EventKind.CONFIG_CHANGED})
+FORGOT_KEYS_KINDS: Final = frozenset({EventKind.DECOMMISSIONED})
+"""The door's receipt that it forgot every key (the DECOMMISSION command's)."""
 
 KIND_OF_PLACE: Final = {
     "dwelling": e.DoorKind.HOME_LOCK,
