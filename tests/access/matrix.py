@@ -179,6 +179,7 @@ GET    /api/v1/admin/audit.csv                        allow   allow   hidden   a
 # tokens and cookies confer nothing. (Who gets what with an app session: tests/installer.)
 GET    /api/v1/app/installer/orders                   device  device  device   device  device  device  device  device  device    device  device     device  device
 POST   /api/v1/app/installer/credential               device  device  device   device  device  device  device  device  device    device  device     device  device
+POST   /api/v1/app/installer/time-token               device  device  device   device  device  device  device  device  device    device  device     device  device
 POST   /api/v1/app/installer/commissioned             device  device  device   device  device  device  device  device  device    device  device     device  device
 POST   /api/v1/app/installer/decommissioned           device  device  device   device  device  device  device  device  device    device  device     device  device
 #

@@ -30,3 +30,8 @@ simple(
     f"{APP}/decommissioned",
     json={"order_id": 1, "receipt": _B64, "disposition": "stock"},
 )
+simple(
+    "POST",
+    f"{APP}/time-token",
+    json={"order_id": 1, "door_serial": "S-1", "nonce": _B64},
+)

@@ -30,8 +30,11 @@ from carekey.installer.schemas import (
     DecommissionedRequest,
     OrderOut,
     OrdersOut,
+    TimeTokenOut,
+    TimeTokenRequest,
 )
 from carekey.keyservice.app_session import AppSession, require_session, verify_device_proof
+from carekey.keyservice.bundle import b64
 
 router = APIRouter(prefix="/api/v1/app/installer", tags=["nøgle-app / key app"])
 
@@ -86,6 +89,24 @@ def credential(
         now=now,
     )
     return issued.to_json()
+
+
+@router.post("/time-token", response_model=TimeTokenOut)
+def time_token(
+    body: TimeTokenRequest, db: SessionDep, token: BearerDep, secret: SecretDep, now: NowDep
+) -> TimeTokenOut:
+    """Tid til arbejdsordrens dør / time for the work order's door (bound to its challenge)."""
+    _, actor = _session(db, token, secret, now)
+    data = keys.installer_time_token(
+        db,
+        actor=actor,
+        order_id=body.order_id,
+        door_serial=body.door_serial,
+        nonce=body.nonce,
+        secret=secret,
+        now=now,
+    )
+    return TimeTokenOut(time_token=b64(data))
 
 
 @router.post("/commissioned", response_model=CommissionedOut)

@@ -27,7 +27,9 @@ from carekey.keyservice import issuer as issuer_service
 from carekey.keyservice.bundle import b64
 from carekey.keyservice.credentials import subject_of
 from carekey.protocol import credential as cred
+from carekey.protocol.errors import ProtocolError
 from carekey.protocol.keys import DevicePublicKey
+from carekey.protocol.timetoken import issue_time_token
 from carekey.revocation import denylist as denylist_service
 from carekey.store import models as m
 
@@ -157,6 +159,37 @@ def installer_credential(
     )
     db.flush()
     return InstallerCredential(order.id, door.serial, kind, data, expires)
+
+
+def installer_time_token(
+    db: Session,
+    *,
+    actor: Actor,
+    order_id: int,
+    door_serial: str | None,
+    nonce: bytes,
+    secret: str,
+    now: dt.datetime,
+) -> bytes:
+    """A challenge-bound time token for the door of an open order assigned to ``actor``: the
+    first step of commissioning a door that has never known the time (its door id is not in
+    any bundle yet, so the key app's ``/time-token`` does not serve it). Refused like
+    ``installer_credential``."""
+    order = open_order_for_work(db, actor=actor, order_id=order_id, kinds=_ANY_KIND)
+    door = _door_for(db, order, door_serial)
+    issuer_key = issuer_service.active_issuer_key(
+        db, municipality_id=order.municipality_id, secret=secret
+    )
+    try:
+        return issue_time_token(
+            issuer_key=issuer_key, now=now, door_id=door.serial.encode(), nonce=nonce
+        )
+    except ProtocolError as exc:
+        raise ConflictError(
+            "time_token.bad_nonce",
+            "Dørens udfordring er ugyldig",
+            "The door's challenge is invalid",
+        ) from exc
 
 
 def _door_for(db: Session, order: m.WorkOrder, door_serial: str | None) -> m.DoorDevice:

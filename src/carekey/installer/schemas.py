@@ -75,3 +75,13 @@ class DecommissionedOut(BaseModel):
     serial: str
     status: e.DoorStatus
     decommissioned_at: dt.datetime
+
+
+class TimeTokenRequest(BaseModel):
+    order_id: BodyId
+    door_serial: str | None = Field(default=None, min_length=1, max_length=32)
+    nonce: Base64Bytes
+
+
+class TimeTokenOut(BaseModel):
+    time_token: str
