@@ -64,6 +64,7 @@ class InstallerCredential:
     door_kind: e.DoorKind
     credential: bytes
     expires_at: dt.datetime
+    door_public_key: bytes | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The credential as the key app receives it."""
@@ -75,6 +76,8 @@ class InstallerCredential:
             "door_kind": self.door_kind.value,
             "rights": [r.value for r in INSTALLER_RIGHTS],
             "expires_at": self.expires_at.isoformat(),
+            # The key the server holds for a placed door (a new one's is on its label).
+            "door_public_key": b64(self.door_public_key) if self.door_public_key else None,
         }
 
 
@@ -158,7 +161,9 @@ def installer_credential(
         )
     )
     db.flush()
-    return InstallerCredential(order.id, door.serial, kind, data, expires)
+    placed = e.DoorStatus(door.status) is not e.DoorStatus.STOCK
+    known = door.public_key if placed else None
+    return InstallerCredential(order.id, door.serial, kind, data, expires, known)
 
 
 def installer_time_token(
