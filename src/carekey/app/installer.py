@@ -14,6 +14,7 @@ also queued in the outbox like every other receipt.
 from __future__ import annotations
 
 import base64
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,7 +131,14 @@ class InstallerWork:
             "firmware_version": report.firmware_version,
             "test_receipts": [b64(r) for r in receipts],
         }
-        return ready.server.installer_report(token=ready.token, report="commissioned", body=body)
+        answer = ready.server.installer_report(token=ready.token, report="commissioned", body=body)
+        self._upload()  # the test receipts, now that the server holds the door's key
+        return answer
+
+    def _upload(self) -> None:
+        """Upload the outbox now if the server answers; it stays queued otherwise."""
+        with contextlib.suppress(AppError):
+            self.keyapp.sync()
 
     def decommission(self, order_id: int, *, disposition: str) -> Any:
         """Decommission the door of a restore order (it forgets every key), then report it: the
@@ -160,7 +168,13 @@ class InstallerWork:
         finally:
             transport.close()
             self._done_with(driver)
+        # The door's log up to its end goes up first: ingest still knows the door's key.
+        if report.events:
+            self.keyapp.outbox.add_door_events(
+                serial, list(report.events), events_dropped=report.events_dropped
+            )
         self.keyapp.outbox.add_receipt(serial, report.receipt.receipt)
+        self._upload()
         body = {
             "order_id": order_id,
             "receipt": b64(report.receipt.receipt),
