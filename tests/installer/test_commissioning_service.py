@@ -241,3 +241,13 @@ def test_a_restore_order_decommissions_the_door(site: Site, disposition: str) ->
     assert device.dwelling_id is None
     assert device.decommissioned_at is not None
     assert _actions(site.db)[-1] == "door.decommissioned"
+
+
+def test_a_test_opening_by_someone_else_does_not_count(site: Site) -> None:
+    stranger = site.bed.phone("e999999")
+    site.bed.credential(stranger, site.stock.serial.encode(), admin=True)
+    opened = site.bed.visit(stranger, site.lock, Command.UNLOCK).response.receipt or b""
+    with pytest.raises(DomainError) as refused:
+        _commission(site, [opened, site.receipt(Command.LOCK)])
+    assert refused.value.code == "installer.test_missing"
+    _nothing_changed(site)
