@@ -203,6 +203,16 @@ GET    /api/v1/admin/actions                          allow   deny    deny     a
 GET    /api/v1/admin/audit                            allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
 GET    /api/v1/admin/audit.csv                        allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
 #
+# --- the installer's key-app routes (issue 16): the phone's app session and device key -------
+# An installer's orders, the key to an order's door and the reports of commissioning and
+# decommissioning are the key app's, authenticated like the other /api/v1/app routes; office
+# tokens and cookies confer nothing. (Who gets what with an app session: tests/installer.)
+GET    /api/v1/app/installer/orders                   device  device  device   device  device  device  device  device  device    device  device     device  device
+POST   /api/v1/app/installer/credential               device  device  device   device  device  device  device  device  device    device  device     device  device
+POST   /api/v1/app/installer/time-token               device  device  device   device  device  device  device  device  device    device  device     device  device
+POST   /api/v1/app/installer/commissioned             device  device  device   device  device  device  device  device  device    device  device     device  device
+POST   /api/v1/app/installer/decommissioned           device  device  device   device  device  device  device  device  device    device  device     device  device
+#
 # --- web UI: overview --------------------------------------------------------------------------
 # The start page sends each signed-in person on: the dashboard, the audit log, or for an
 # association's user and a partner administrator their own portal (/association, /partner).

@@ -683,3 +683,6 @@ __all__ = [
     "status_line",
     "visit_order",
 ]
+
+# The installer's commands (issue 16) register themselves on ``app``.
+from carekey.app import installer_cli  # noqa: E402, F401

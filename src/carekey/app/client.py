@@ -7,7 +7,7 @@ Any object with httpx's ``post(url, json=..., headers=...)`` works as the sessio
 from __future__ import annotations
 
 import base64
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import httpx
 
@@ -23,6 +23,12 @@ class HttpResponse(Protocol):
 
 class HttpSession(Protocol):
     def post(self, url: str, *, json: Any = None, headers: dict[str, str] | None = None) -> Any: ...
+
+
+class _HttpGetter(Protocol):
+    """A session that can also GET (httpx and the test client can; the installer's orders)."""
+
+    def get(self, url: str, *, headers: dict[str, str] | None = None) -> Any: ...
 
 
 class AppError(Exception):
@@ -104,10 +110,15 @@ class ServerClient:
         """A client for a server at ``base_url`` (e.g. ``http://127.0.0.1:8000``)."""
         return cls(httpx.Client(base_url=base_url, timeout=timeout))
 
-    def _post(self, path: str, body: Any = None, token: str | None = None) -> Any:
+    def _post(
+        self, path: str, body: Any = None, token: str | None = None, *, method: str = "POST"
+    ) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else None
         try:
-            response = self.http.post(f"/api/v1/app{path}", json=body, headers=headers)
+            if method == "GET":
+                response = cast(_HttpGetter, self.http).get(f"/api/v1/app{path}", headers=headers)
+            else:
+                response = self.http.post(f"/api/v1/app{path}", json=body, headers=headers)
         except (httpx.TransportError, OSError) as exc:
             raise _offline(exc) from exc
         try:
@@ -203,4 +214,41 @@ class ServerClient:
     def upload(self, *, token: str, body: dict[str, Any]) -> dict[str, Any]:
         """Upload receipts, door logs and app events (idempotent on the server)."""
         result: dict[str, Any] = self._post("/events", body, token)
+        return result
+
+    # --- the installer (issue 16): their orders, the door's key and time, the reports ---------
+
+    def installer_orders(self, *, token: str) -> list[dict[str, Any]]:
+        """The installer's work orders, open ones first."""
+        result: list[dict[str, Any]] = self._post("/installer/orders", None, token, method="GET")[
+            "orders"
+        ]
+        return result
+
+    def installer_credential(
+        self,
+        *,
+        token: str,
+        phone_id: int,
+        signer: DeviceSigner,
+        order_id: int,
+        door_serial: str | None,
+    ) -> dict[str, Any]:
+        """The admin and installer key to the order's door (device proof, purpose installer)."""
+        body = {"order_id": order_id, "door_serial": door_serial}
+        body.update(self._proof(signer, phone_id, "installer"))
+        result: dict[str, Any] = self._post("/installer/credential", body, token)
+        return result
+
+    def installer_time_token(
+        self, *, token: str, order_id: int, door_serial: str | None, nonce: bytes
+    ) -> bytes:
+        """A challenge-bound time token for the order's door."""
+        body = {"order_id": order_id, "door_serial": door_serial, "nonce": b64(nonce)}
+        data = self._post("/installer/time-token", body, token)
+        return base64.b64decode(data["time_token"])
+
+    def installer_report(self, *, token: str, report: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Report a commissioning (``commissioned``) or decommissioning (``decommissioned``)."""
+        result: dict[str, Any] = self._post(f"/installer/{report}", body, token)
         return result

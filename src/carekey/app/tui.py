@@ -42,6 +42,8 @@ from carekey.app.cli import (
     visit_order,
 )
 from carekey.app.client import AppError
+from carekey.app.installer import InstallerWork
+from carekey.app.installer_cli import order_rows
 from carekey.app.service import KeyApp, VisitOutcome
 from carekey.domain.errors import DomainError
 
@@ -118,6 +120,7 @@ class KeyAppTUI(App[None]):
         Binding("s", "sync", "Send / sync", show=False),
         Binding("r", "refresh_keys", "Opdatér / refresh", show=False),
         Binding("g", "toggle_language", "Sprog / language", show=False),
+        Binding("w", "work_orders", "Ordrer / work orders", show=False),
         Binding("q", "quit", "Afslut / quit", show=False),
     ]
 
@@ -475,6 +478,18 @@ class KeyAppTUI(App[None]):
             self._show(message, "ok" if fine else "error")
 
         self._run("Kontakter serveren …", "Contacting the server …", work)
+
+    def action_work_orders(self) -> None:
+        """An installer's work orders, open ones first (issue 16): one line each."""
+
+        def work() -> None:
+            rows = order_rows(InstallerWork(self.keyapp).orders(), self.lang)
+            lines = [f"#{r[0]} {r[1]} ({r[2]}) {r[3]} - {r[4]} {r[5]}".rstrip() for r in rows]
+            self._show(
+                "\n".join(lines) or self.t("Ingen arbejdsordrer.", "No work orders."), "info"
+            )
+
+        self._run("Henter ordrer …", "Fetching orders …", work)
 
     def action_toggle_language(self) -> None:
         """Dansk ↔ English (remembered by the app)."""
