@@ -29,7 +29,7 @@ from carekey.access import (
     reach,
 )
 from carekey.audit.actions import record_admin_action
-from carekey.consents.service import has_consent, require_permission
+from carekey.consents import service as consents  # a module: consents imports us (revocation)
 from carekey.domain import enums as e
 from carekey.domain.errors import ConflictError, DomainError, not_found
 from carekey.domain.paging import DEFAULT_PAGE_SIZE, Page
@@ -359,7 +359,8 @@ def create_order(db: Session, *, actor: Actor, new: NewOrder, now: dt.datetime) 
         order.citizen_id = citizen.id
         order.dwelling_id = citizen.dwelling_id
         order.entrance_id = order.gate_id = None
-        if new.kind is e.WorkOrderKind.INSTALL and not has_consent(db, citizen_id=citizen.id):
+        consented = consents.has_consent(db, citizen_id=citizen.id)
+        if new.kind is e.WorkOrderKind.INSTALL and not consented:
             raise _invalid(
                 "no_consent",
                 "Borgeren har ikke givet samtykke til installationen; registrér samtykket først",
@@ -380,7 +381,7 @@ def create_order(db: Session, *, actor: Actor, new: NewOrder, now: dt.datetime) 
             raise not_found("Stedet", "place")
         order.entrance_id, order.gate_id = new.entrance_id, new.gate_id
         if new.kind is e.WorkOrderKind.INSTALL:
-            permission = require_permission(
+            permission = consents.require_permission(
                 db,
                 municipality_id=scope.municipality_id,
                 entrance_id=new.entrance_id,
