@@ -403,7 +403,9 @@ class _Builder:
         for gate in gates:
             add_device(e.DoorKind.GATE_CONTROLLER, "GC", {"gate": gate["id"]})
 
-        work_orders += order_spread(
+        # A batch of its own: a bulk insert takes its columns from its first row, and the
+        # spread's rows carry columns (installer, service kind, checklist) the installs do not.
+        spread = order_spread(
             self.rng,
             self._when,
             employees=self.p.employees,
@@ -457,6 +459,7 @@ class _Builder:
             for i, prop in enumerate(q for q in properties if q["housing_association_id"])
         ]
         yield "tilladelser / permissions", m.PermissionRequest, permissions
+        yield "arbejdsordrer i gang / orders in progress", m.WorkOrder, spread
 
         yield from self._partners(municipality_id, properties, entrances, gates, devices)
 

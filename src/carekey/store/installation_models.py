@@ -142,7 +142,8 @@ class WorkOrder(Base):
     completed_at: Mapped[dt.datetime | None]
     performed_by_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"))
     # What the installer ticked off ({"item": true, ...}) and the photo's reference.
-    checklist: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # None is SQL NULL (not the JSON value null): "no checklist yet".
+    checklist: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     photo_ref: Mapped[str | None] = mapped_column(String(200))
     signed_off_at: Mapped[dt.datetime | None]
     signed_off_by_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"))
