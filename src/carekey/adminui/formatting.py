@@ -107,6 +107,15 @@ def seconds(milliseconds: float | None, *, sign: bool = False) -> str:
     return f"{number(milliseconds / 1000, 1, sign=sign)}\u00a0s"
 
 
+def giver_label(given_by: str) -> str:
+    """Who gave a consent, in words."""
+    return {
+        e.ConsentGivenBy.CITIZEN: _("Borgeren selv"),
+        e.ConsentGivenBy.RELATIVE: _("Pårørende"),
+        e.ConsentGivenBy.GUARDIAN: _("Værge"),
+    }.get(e.ConsentGivenBy(given_by), given_by)
+
+
 def formatters() -> dict[str, Any]:
     """The helpers above under the names the templates call them by."""
     return {
@@ -115,6 +124,7 @@ def formatters() -> dict[str, Any]:
         "lock_state_label": lock_state_label,
         "door_state_label": door_state_label,
         "pair_label": pair_label,
+        "giver_label": giver_label,
         "number": number,
         "percent": percent,
         "seconds": seconds,

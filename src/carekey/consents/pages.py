@@ -49,15 +49,6 @@ def method_label(method: str) -> str:
     }.get(e.ConsentMethod(method), method)
 
 
-def giver_label(given_by: str) -> str:
-    """Who gave a consent, in words."""
-    return {
-        e.ConsentGivenBy.CITIZEN: _("Borgeren selv"),
-        e.ConsentGivenBy.RELATIVE: _("Pårørende"),
-        e.ConsentGivenBy.GUARDIAN: _("Værge"),
-    }.get(e.ConsentGivenBy(given_by), given_by)
-
-
 def state_label(state: str) -> str:
     """A property's permission state, in words."""
     return {
@@ -100,7 +91,7 @@ def _helpers() -> dict[str, Any]:
     return {
         **formatting.formatters(),
         "method_label": method_label,
-        "giver_label": giver_label,
+        "giver_label": formatting.giver_label,
         "state_label": state_label,
         "state_badge": STATE_BADGE,
     }

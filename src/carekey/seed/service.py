@@ -420,6 +420,14 @@ class _Builder:
         yield "enheder / door devices", m.DoorDevice, devices
         yield "arbejdsordrer / work orders", m.WorkOrder, work_orders
 
+        # The consent comes before the lock: at the latest two weeks before it was fitted.
+        fitted = {d["dwelling_id"]: d["installed_at"] for d in devices if d["dwelling_id"]}
+
+        def consent_at(citizen: dict[str, Any]) -> dt.datetime:
+            lock = fitted.get(citizen["dwelling_id"])
+            latest = lock - dt.timedelta(days=14) if lock is not None else citizen["created_at"]
+            return min(citizen["created_at"], latest)
+
         consents = [
             {
                 "id": c["id"],
@@ -432,8 +440,8 @@ class _Builder:
                 ),
                 "given_by_name": None,
                 "method": e.ConsentMethod.PAPER_SCANNED,
-                "informed_at": c["created_at"] - dt.timedelta(days=7),
-                "given_at": c["created_at"],
+                "informed_at": consent_at(c) - dt.timedelta(days=7),
+                "given_at": consent_at(c),
                 "withdrawn_at": None,
                 "document_ref": f"SAG-{c['id']:06d}",
                 "recorded_by_employee_id": None,

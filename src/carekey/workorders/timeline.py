@@ -40,6 +40,11 @@ class Step:
     at: dt.datetime | None
     who: str | None = None
     note: str | None = None
+    # The work order of the step (its number and status) and what made it, for labels.
+    order_id: int | None = None
+    order_status: e.WorkOrderStatus | None = None
+    trigger: e.WorkOrderTrigger | None = None
+    given_by: e.ConsentGivenBy | None = None
 
     @property
     def reached(self) -> bool:
@@ -57,10 +62,28 @@ class Timeline:
 
 
 def _step(
-    key: str, at: dt.datetime | None, who: str | None = None, note: str | None = None
+    key: str,
+    at: dt.datetime | None,
+    who: str | None = None,
+    note: str | None = None,
+    *,
+    order: m.WorkOrder | None = None,
+    trigger: e.WorkOrderTrigger | None = None,
+    given_by: e.ConsentGivenBy | None = None,
 ) -> Step:
     _k, da, en = next(s for s in STEPS if s[0] == key)
-    return Step(key, da, en, at, who, note)
+    return Step(
+        key,
+        da,
+        en,
+        at,
+        who,
+        note,
+        order_id=order.id if order is not None else None,
+        order_status=order.status if order is not None else None,
+        trigger=trigger,
+        given_by=given_by,
+    )
 
 
 def _first(orders: Sequence[m.WorkOrder], kind: e.WorkOrderKind) -> m.WorkOrder | None:
@@ -73,6 +96,7 @@ def _build(
     *,
     title: str,
     consent: tuple[dt.datetime | None, str | None],
+    consent_by: e.ConsentGivenBy | None = None,
     permission: tuple[dt.datetime | None, str | None],
     orders: list[m.WorkOrder],
     doors: list[m.DoorDevice],
@@ -99,13 +123,13 @@ def _build(
         restore.completed_at if restore and restore.completed_at else (max(gone) if gone else None)
     )
     steps = [
-        _step("consent", *consent),
+        _step("consent", consent[0], consent[1], given_by=consent_by),
         _step("permission", *permission),
         _step(
             "install",
             install.completed_at if install else None,
             who(install.performed_by_employee_id, install.supplier) if install else None,
-            f"#{install.id} {install.status}" if install else None,
+            order=install,
         ),
         _step("commissioned", commissioned),
         _step(
@@ -118,13 +142,13 @@ def _build(
             "removal",
             removal_at,
             who(restore.created_by_employee_id) if restore else None,
-            str(restore.trigger) if restore else None,
+            trigger=restore.trigger if restore else None,
         ),
         _step(
             "restored",
             restored_at,
             who(restore.performed_by_employee_id, restore.supplier) if restore else None,
-            f"#{restore.id} {restore.status}" if restore else None,
+            order=restore,
         ),
     ]
     return Timeline(title, steps, orders)
@@ -146,9 +170,8 @@ def citizen_timeline(db: Session, *, actor: Actor, citizen_id: int) -> Timeline:
     return _build(
         db,
         title=f"{citizen.given_name} {citizen.family_name}",
-        consent=(consent.given_at, consent.given_by_name or str(consent.given_by))
-        if consent
-        else (None, None),
+        consent=(consent.given_at, consent.given_by_name) if consent else (None, None),
+        consent_by=consent.given_by if consent else None,
         permission=(granted[0].decided_at, granted[0].decided_by_name) if granted else (None, None),
         orders=orders,
         doors=doors,
