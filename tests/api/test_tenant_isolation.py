@@ -55,6 +55,12 @@ class Ids:
     c_door: int
     c_grant: int  # live emergency key
     c_employee_name: str
+    c_order: int  # open work orders (issue 16): to read, assign, schedule; to cancel
+    c_order_to_cancel: int
+    c_done_order: int  # done, not signed off
+    c_consent: int  # a live consent of a citizen no other probe uses
+    c_property: int
+    c_permission: int
     f_municipality: int
     f_employee: int
     f_phone: int
@@ -231,6 +237,80 @@ PROBES: dict[tuple[str, str], ProbeMaker] = {
         Probe("/audit.csv", expect="csv"),
         Probe("/audit.csv", expect="csv", params={"employee_id": i.c_employee}),
     ],
+    # --- the installation lifecycle (issue 16)
+    ("GET", "/work-orders"): lambda i: [
+        Probe("/work-orders", expect="list", params={"limit": 200}),
+        Probe("/work-orders", expect="list", params={"status": "ordered"}),
+    ],
+    ("GET", "/work-orders/{order_id}"): lambda i: [Probe(f"/work-orders/{i.c_order}")],
+    ("POST", "/work-orders"): lambda i: [
+        Probe(
+            "/work-orders",
+            body={"kind": "service", "door_id": i.c_door, "service_kind": "firmware"},
+        ),
+        Probe("/work-orders", body={"kind": "install", "citizen_id": i.c_citizen}, control=False),
+    ],
+    ("POST", "/work-orders/{order_id}/assign"): lambda i: [
+        Probe(f"/work-orders/{i.c_order}/assign", body={"supplier": "Låsesmeden A/S"})
+    ],
+    ("POST", "/work-orders/{order_id}/schedule"): lambda i: [
+        Probe(
+            f"/work-orders/{i.c_order}/schedule",
+            body={"scheduled_for": (START + dt.timedelta(days=2)).isoformat()},
+        )
+    ],
+    # The work itself is the installer's: Copenhagen's administrator may not do it either.
+    ("POST", "/work-orders/{order_id}/complete"): lambda i: [
+        Probe(
+            f"/work-orders/{i.c_order}/complete",
+            body={"checklist": {"serviced": True, "tested": True}},
+            control=False,
+        )
+    ],
+    ("POST", "/work-orders/{order_id}/sign-off"): lambda i: [
+        Probe(f"/work-orders/{i.c_done_order}/sign-off")
+    ],
+    ("POST", "/work-orders/{order_id}/cancel"): lambda i: [
+        Probe(f"/work-orders/{i.c_order_to_cancel}/cancel", body=REASON)
+    ],
+    ("GET", "/costs"): lambda i: [
+        Probe("/costs", expect="own", params={"group": group})
+        for group in ("month", "district", "property", "citizen")
+    ],
+    ("GET", "/citizens/{citizen_id}/timeline"): lambda i: [
+        Probe(f"/citizens/{i.c_citizen}/timeline")
+    ],
+    ("GET", "/properties/{property_id}/timeline"): lambda i: [
+        Probe(f"/properties/{i.c_property}/timeline")
+    ],
+    ("GET", "/citizens/{citizen_id}/consents"): lambda i: [
+        Probe(f"/citizens/{i.c_citizen}/consents")
+    ],
+    # Copenhagen's citizen has a live consent already: a second is a conflict for Copenhagen.
+    ("POST", "/citizens/{citizen_id}/consents"): lambda i: [
+        Probe(
+            f"/citizens/{i.c_citizen}/consents",
+            body={"method": "digital", "given_by": "citizen"},
+            control=False,
+        )
+    ],
+    ("POST", "/consents/{consent_id}/withdraw"): lambda i: [
+        Probe(
+            f"/consents/{i.c_consent}/withdraw",
+            body={"withdrawn_by_name": "Borgeren selv", "note": "flytter"},
+        )
+    ],
+    ("GET", "/permission-requests"): lambda i: [
+        Probe("/permission-requests", expect="list", params={"limit": 200}),
+    ],
+    # The seed's properties have their permission already: a new request is Copenhagen's
+    # conflict, and so is a reminder of a granted one.
+    ("POST", "/permission-requests"): lambda i: [
+        Probe("/permission-requests", body={"property_id": i.c_property}, control=False)
+    ],
+    ("POST", "/permission-requests/{request_id}/remind"): lambda i: [
+        Probe(f"/permission-requests/{i.c_permission}/remind", control=False)
+    ],
     # --- the log of administrative actions
     ("GET", "/actions"): lambda i: [
         Probe("/actions", expect="list", params={"limit": 200}),
@@ -252,6 +332,8 @@ LISTED: dict[str, type[m.Base]] = {
     "/emergency-keys": m.EmergencyKeyGrant,
     "/actions": m.AdminAction,
     "/audit": m.AuditEvent,
+    "/work-orders": m.WorkOrder,
+    "/permission-requests": m.PermissionRequest,
 }
 
 
@@ -367,6 +449,40 @@ def _prepare(engine: Engine, tenants: Tenants) -> Ids:
             )
             for action in (e.AuditAction.LOGIN, e.AuditAction.UNLOCKED)
         )
+        # Work orders at Copenhagen's first door: two open, one done (issue 16).
+        orders = [
+            m.WorkOrder(
+                municipality_id=1,
+                kind=e.WorkOrderKind.SERVICE,
+                service_kind=e.ServiceKind.JAM,
+                status=status,
+                door_device_id=1,
+                ordered_at=START,
+                completed_at=START if status is e.WorkOrderStatus.DONE else None,
+                performed_by_employee_id=worker.id if status is e.WorkOrderStatus.DONE else None,
+            )
+            for status in (
+                e.WorkOrderStatus.ORDERED,
+                e.WorkOrderStatus.ORDERED,
+                e.WorkOrderStatus.DONE,
+            )
+        ]
+        session.add_all(orders)
+        session.flush()
+        consent = session.execute(
+            select(m.ConsentRecord.id)
+            .where(m.ConsentRecord.citizen_id == citizens[3].id)
+            .where(m.ConsentRecord.withdrawn_at.is_(None))
+        ).scalar_one()
+        dwelling = session.get(m.Dwelling, citizens[0].dwelling_id)
+        assert dwelling is not None
+        entrance = session.get(m.Entrance, dwelling.entrance_id)
+        assert entrance is not None
+        permission = session.execute(
+            select(m.PermissionRequest.id).where(
+                m.PermissionRequest.property_id == entrance.property_id
+            )
+        ).scalar_one()
         f_citizen = session.get(m.Citizen, tenants.other_citizen)
         assert f_citizen is not None
         assert f_citizen.dwelling_id is not None
@@ -387,6 +503,12 @@ def _prepare(engine: Engine, tenants: Tenants) -> Ids:
             c_door=1,
             c_grant=grant.id,
             c_employee_name=worker.full_name,
+            c_order=orders[0].id,
+            c_order_to_cancel=orders[1].id,
+            c_done_order=orders[2].id,
+            c_consent=consent,
+            c_property=entrance.property_id,
+            c_permission=permission,
             f_municipality=f_citizen.municipality_id,
             f_employee=tenants.other_employee,
             f_phone=tenants.other_phone,

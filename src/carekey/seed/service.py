@@ -405,9 +405,16 @@ class _Builder:
 
         # A batch of its own: a bulk insert takes its columns from its first row, and the
         # spread's rows carry columns (installer, service kind, checklist) the installs do not.
+        # The spread draws from a generator of its own, seeded from the main one's state
+        # without advancing it: everything seeded after it stays as it was before issue 16.
+        orders_rng = random.Random(hashlib.sha256(repr(self.rng.getstate()).encode()).digest())
+
+        def ordered_when(days_before: int) -> dt.datetime:
+            return self.t - dt.timedelta(minutes=orders_rng.randrange(days_before * 24 * 60))
+
         spread = order_spread(
-            self.rng,
-            self._when,
+            orders_rng,
+            ordered_when,
             employees=self.p.employees,
             municipality_id=municipality_id,
             devices=devices,
@@ -421,12 +428,14 @@ class _Builder:
         yield "arbejdsordrer / work orders", m.WorkOrder, work_orders
 
         # The consent comes before the lock: at the latest two weeks before it was fitted.
-        fitted = {d["dwelling_id"]: d["installed_at"] for d in devices if d["dwelling_id"]}
+        fitted: dict[int, dt.datetime] = {
+            d["dwelling_id"]: d["installed_at"] for d in devices if d["dwelling_id"]
+        }
 
         def consent_at(citizen: dict[str, Any]) -> dt.datetime:
+            created: dt.datetime = citizen["created_at"]
             lock = fitted.get(citizen["dwelling_id"])
-            latest = lock - dt.timedelta(days=14) if lock is not None else citizen["created_at"]
-            return min(citizen["created_at"], latest)
+            return min(created, lock - dt.timedelta(days=14)) if lock is not None else created
 
         consents = [
             {

@@ -197,7 +197,7 @@ def setup_bench_data(
             m.Dwelling,
             [{"entrance_id": ent, "floor": "1", "side": "tv"} for ent in entrance_ids],
         )
-        _insert(
+        citizen_ids = _insert(
             connection,
             m.Citizen,
             [
@@ -212,6 +212,22 @@ def setup_bench_data(
                     "removed_at": None,
                 }
                 for i, dw in enumerate(dwelling_ids)
+            ],
+        )
+        # Every citizen has consented (no key to a home without it: issue 16).
+        _insert(
+            connection,
+            m.ConsentRecord,
+            [
+                {
+                    "municipality_id": mid,
+                    "citizen_id": cid,
+                    "kind": e.ConsentKind.INSTALLATION,
+                    "given_by": e.ConsentGivenBy.CITIZEN,
+                    "method": e.ConsentMethod.DIGITAL,
+                    "given_at": now,
+                }
+                for cid in citizen_ids
             ],
         )
         devices: list[dict[str, Any]] = []
