@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -105,3 +107,38 @@ def test_no_module_over_800_lines() -> None:
         if (n := len(path.read_text().splitlines())) > MAX_LINES
     }
     assert long == {}, f"split these by what they are about: {long}"
+
+
+_IMPORT_EACH = """
+import importlib, sys
+failed = []
+for name in sys.argv[1:]:
+    for loaded in [m for m in sys.modules if m == "carekey" or m.startswith("carekey.")]:
+        del sys.modules[loaded]
+    try:
+        importlib.import_module(name)
+    except ImportError as exc:
+        failed.append(f"{name}: {exc}")
+print("\\n".join(failed))
+sys.exit(1 if failed else 0)
+"""
+
+
+def test_every_part_imports_first() -> None:
+    """Each part's use cases import in a fresh interpreter, whichever is imported first: parts
+    that import each other (consents -> revocation -> workorders -> consents) do it as modules,
+    never ``from ... import name`` of a module still being initialised."""
+    names = [
+        f"carekey.{part}.{module.stem}"
+        for part in PARTS
+        for module in sorted((PACKAGE / part).glob("*.py"))
+        if module.stem == "service"
+    ]
+    done = subprocess.run(  # noqa: S603 - this interpreter, our own module names
+        [sys.executable, "-c", _IMPORT_EACH, *names],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -20,7 +20,6 @@ from carekey.domain import enums as e
 from carekey.domain.errors import ConflictError, DomainError, InvariantError
 from carekey.domain.text import optional_text, required_text
 from carekey.revocation import service as revocation
-from carekey.revocation.service import Revocation
 from carekey.store import models as m
 
 MAX_NAME: Final = 200
@@ -218,7 +217,7 @@ class Withdrawal:
     """A withdrawn consent and the removal it started (``revocation.remove_citizen``)."""
 
     consent: m.ConsentRecord
-    removal: Revocation | None
+    removal: revocation.Revocation | None
 
 
 def withdraw_consent(

@@ -22,7 +22,7 @@ from carekey.protocol.keys import DevicePublicKey
 from carekey.revocation import denylist as dl
 from carekey.revocation import queries
 from carekey.store import models as m
-from carekey.workorders.service import order_restore
+from carekey.workorders import service as workorders  # a module: workorders imports us
 
 
 @dataclass
@@ -406,7 +406,7 @@ def remove_citizen(
                 )
             ],
         )
-        order_restore(
+        workorders.order_restore(
             db,
             citizen=citizen,
             door=lock,

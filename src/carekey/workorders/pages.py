@@ -10,6 +10,7 @@ refusals are the same 403/404/409 as in the API.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 
@@ -392,13 +393,19 @@ def schedule(
 
 
 def _ore(value: str) -> int:
+    """Kroner as typed ("1.234,50") in øre, exactly (never through a float)."""
     text = value.strip().replace(".", "").replace(",", ".") or "0"
     try:
-        return round(float(text) * 100)
-    except ValueError:
+        amount = decimal.Decimal(text) * 100
+    except decimal.InvalidOperation:
+        amount = decimal.Decimal("NaN")
+    if not amount.is_finite() or amount != amount.to_integral_value():
         raise DomainError(
-            "work_order.bad_amount", "Beløbet kunne ikke læses", "The amount could not be read"
-        ) from None
+            "work_order.bad_amount",
+            "Beløbet kunne ikke læses (kroner med højst to decimaler)",
+            "The amount could not be read (kroner with at most two decimals)",
+        )
+    return int(amount)
 
 
 @router.post("/work-orders/{order_id}/complete", response_class=HTMLResponse)
