@@ -30,6 +30,7 @@ PARTS = (
     "ingest",
     "installer",
     "keyservice",
+    "online",
     "organisations",
     "partners",
     "phones",
@@ -37,6 +38,7 @@ PARTS = (
     "seed",
     "signin",
     "staff",
+    "webhooks",
     "workorders",
 )
 # Where SQL may be written: query modules, the store floor, and the parts that are not the

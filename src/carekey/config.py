@@ -39,6 +39,18 @@ class Settings(BaseSettings):
     db_lock_timeout_s: float = Field(default=2.0, gt=0.0, le=3600.0)
     db_pool_timeout_s: float = Field(default=2.0, gt=0.0, le=60.0)
     db_request_timeout_s: float = Field(default=3.0, gt=0.0, le=3600.0)
+    # Online entrance and gate controllers (issue 17, docs/online.md): the MQTT broker's URL
+    # (``mqtt://host:1883``, ``mqtts://`` for TLS). None: online controllers are switched off
+    # and every door learns from phones only (the embedded quick start).
+    mqtt_url: str | None = None
+    mqtt_topic_prefix: str = Field(
+        default="carekey/v1", pattern=r"^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-]+)*$"
+    )
+    # A controller not heard from for this long is shown offline (it sends its state every
+    # ``online_heartbeat_s``; the broker's last will usually says so sooner).
+    online_offline_after_s: float = Field(default=90.0, ge=10.0, le=3600.0)
+    # Webhooks (docs/webhooks.md): the server delivers from the outbox while it runs.
+    webhooks_enabled: bool = True
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
