@@ -142,6 +142,25 @@ MESSAGES: Final[dict[str, tuple[str, str]]] = {
         "Låsen kunne ikke behandle beskeden; prøv igen.",
         "The lock could not process the message; try again.",
     ),
+    # Online controllers (protocol/online.py): messages over the MQTT broker.
+    "stale_command": (
+        "Beskeden fra serveren er for gammel eller for ny til dørens ur.",
+        "The server's message is too old or too new for the door's clock.",
+    ),
+    "command_replayed": (
+        "Beskeden fra serveren er allerede modtaget (genafspillet).",
+        "The server's message was already received (replayed).",
+    ),
+    "unknown_command": ("Døren kender ikke kommandoen.", "The door does not know the command."),
+    "report_replayed": (
+        "Dørens melding er ikke nyere end den sidste (genafspillet).",
+        "The door's report is not newer than the last one (replayed).",
+    ),
+    "report_time_off": (
+        "Dørens melding har et tidspunkt langt fra serverens ur.",
+        "The door's report carries a time far from the server's clock.",
+    ),
+    "unknown_report": ("Serveren kender ikke meldingen.", "The server does not know the report."),
 }
 
 
