@@ -281,6 +281,25 @@ def ingest_upload(
     return report
 
 
+def ingest_door_events(
+    db: Session, *, door: m.DoorDevice, raws: Sequence[bytes], now: dt.datetime
+) -> DoorReport:
+    """Verify and store signed events that reached the server without a phone: an online
+    controller's batch over the MQTT broker (:mod:`carekey.online`). The same checks as a
+    phone's upload (the door's signature, the hash chain, duplicates are harmless); runs in the
+    caller's transaction and never commits."""
+    if len(raws) > MAX_EVENTS_PER_UPLOAD:
+        raise too_many("events", MAX_EVENTS_PER_UPLOAD)
+    if any(len(raw) > MAX_UPLOAD_EVENT_BYTES for raw in raws):
+        raise UploadError(
+            "ingest.event_too_large",
+            f"En hændelse er større end {MAX_UPLOAD_EVENT_BYTES} byte",
+            f"An event is larger than {MAX_UPLOAD_EVENT_BYTES} bytes",
+        )
+    who = _Attribution(db, door.municipality_id)
+    return _ingest_door(db, door=door, raws=raws, who=who, now=now)
+
+
 def _unknown_door() -> UploadError:
     return UploadError(
         "ingest.unknown_door",

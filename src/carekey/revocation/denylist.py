@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from carekey.domain.enums import DenylistEntryKind, DenylistReason
+from carekey.online import signals as online
 from carekey.protocol import denylist as proto
 from carekey.protocol.keys import IssuerKey
 from carekey.revocation import queries
@@ -113,7 +114,10 @@ def apply_changes(
             row.removed_in_version = None
             row.added_in_version = version
             row.reason = reason
-        row.expires_at = max(row.expires_at, entry.expires_at)
+        if entry.expires_at > row.expires_at:
+            # A longer life is a change the version carries (an online controller's delta).
+            row.expires_at = entry.expires_at
+            row.added_in_version = version
     for kind, key in removing:
         row = queries.entry(db, municipality_id=municipality_id, kind=kind, key=key)
         if row is not None and row.removed_in_version is None:
@@ -123,6 +127,7 @@ def apply_changes(
     row_version.entry_count = len(
         queries.live_entries(db, municipality_id=municipality_id, now=now)
     )
+    online.denylist_changed(db, municipality_id=municipality_id, version=version)
     return version
 
 

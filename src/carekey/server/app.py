@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -30,6 +31,8 @@ from carekey.http.errors import UnexpectedErrors, error_body, install_error_hand
 from carekey.ingest import api as events
 from carekey.installer import api as installer
 from carekey.keyservice import api as keyapp
+from carekey.online.bridge import online_bridge, running
+from carekey.online.signals import NOTIFY_KEY
 from carekey.organisations import api as organisations
 from carekey.partners import api as partners
 from carekey.partners import errand_api as partner_errands
@@ -59,18 +62,28 @@ def create_app(
         app.state.engine = engine or create_db_engine(
             settings.resolved_database_url, timeouts=database_timeouts(settings)
         )
-        app.state.sessions = session_factory(app.state.engine, info={CACHE_KEY: TimedCache()})
+        info: dict[str, Any] = {CACHE_KEY: TimedCache()}
+        app.state.sessions = session_factory(app.state.engine, info=info)
         app.state.settings = settings
         app.state.clock = clock or SystemClock()
         app.state.head_revision = head_revision(app.state.engine)
         app.state.schema_seen_current = False
         # The hot key-app endpoints' own bound on concurrent database sessions (see keyapp).
         app.state.db_limiter = anyio.CapacityLimiter(DB_SESSIONS_PER_PROCESS)
-        try:
-            yield
-        finally:
-            if own_engine:
-                app.state.engine.dispose()
+        # Online controllers (issue 17): the MQTT bridge, when a broker is configured. Every
+        # session hands its committed denylist versions to it (online.signals).
+        app.state.online = None
+        async with contextlib.AsyncExitStack() as background:
+            if settings.mqtt_url:
+                bridge = online_bridge(settings, sessions=app.state.sessions, clock=app.state.clock)
+                info[NOTIFY_KEY] = bridge.notify
+                app.state.online = await background.enter_async_context(running(bridge))
+            try:
+                yield
+            finally:
+                info.pop(NOTIFY_KEY, None)
+        if own_engine:
+            app.state.engine.dispose()
 
     app = FastAPI(
         title="CareKey",

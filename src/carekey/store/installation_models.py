@@ -19,6 +19,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     String,
     Text,
 )
@@ -148,3 +149,19 @@ class WorkOrder(Base):
     signed_off_at: Mapped[dt.datetime | None]
     signed_off_by_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"))
     notes: Mapped[str | None] = mapped_column(Text)
+
+
+class OnlineRefusal(Base):
+    """A message on the MQTT broker the server refused (issue 17): a forged or replayed door
+    report, a report from an unknown door. The broker is trusted for nothing, so what it
+    carries that does not verify is kept for the office to see."""
+
+    __tablename__ = "online_refusal"
+    __table_args__ = (Index("ix_online_refusal_municipality_at", "municipality_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipality.id"))
+    door_device_id: Mapped[int | None] = mapped_column(ForeignKey("door_device.id"), index=True)
+    topic: Mapped[str] = mapped_column(String(256))
+    code: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime]

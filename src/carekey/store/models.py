@@ -33,7 +33,12 @@ from carekey.domain.rules import check_door_placement
 # The base, the naming convention and the column helpers live in ``store.base``; the partner
 # tables in ``store.partner_models`` (re-exported here: ``models.Agreement`` and so on).
 from carekey.store.base import NAMING_CONVENTION, Base, BigId, _created
-from carekey.store.installation_models import ConsentRecord, PermissionRequest, WorkOrder
+from carekey.store.installation_models import (
+    ConsentRecord,
+    OnlineRefusal,
+    PermissionRequest,
+    WorkOrder,
+)
 from carekey.store.partner_models import (
     Agreement,
     AgreementDoor,
@@ -52,6 +57,7 @@ __all__ = [
     "BigId",
     "ConsentRecord",
     "Errand",
+    "OnlineRefusal",
     "PartnerCompany",
     "PermissionRequest",
     "WorkOrder",
@@ -435,6 +441,11 @@ class DoorDevice(Base):
     # Events the door evicted from its ring before any phone read them (READ_EVENTS answer).
     events_dropped: Mapped[int] = mapped_column(BigId, default=0, server_default=text("0"))
     installed_at: Mapped[dt.datetime | None]
+    # Online controllers (issue 17): from the door's own signed reports over the broker.
+    # ``online_status`` is None for a door that has never been online (phones only).
+    online_status: Mapped[str | None] = mapped_column(String(16))
+    last_heard_at: Mapped[dt.datetime | None]
+    last_report_ms: Mapped[int | None] = mapped_column(BigId)
     created_at: Mapped[dt.datetime] = _created()
 
     def check_invariants(self) -> None:

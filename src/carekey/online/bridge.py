@@ -1,0 +1,270 @@
+"""The server's MQTT client: it takes the doors' messages from the broker and sends the server's.
+
+One bridge runs in every server instance (started by the server's lifespan when
+``CAREKEY_MQTT_URL`` is set). Several instances share the work without talking to each other:
+
+- the doors' reports arrive in an MQTT 5 **shared subscription** (``$share/carekey/…``): the
+  broker hands each message to exactly one instance;
+- a revocation committed in any instance is published by that instance at once (the session's
+  after-commit hook, :mod:`carekey.online.signals`), one publish per municipality that the
+  broker fans out to its controllers; nothing goes through PostgreSQL ``NOTIFY``;
+- every instance reconciles every ``TICK_S`` seconds from the database alone (doors still
+  behind, doors gone silent), so a process that died between its commit and its publish
+  loses nothing.
+
+Database work runs in worker threads, a batch of messages per transaction, so a burst of
+acknowledgements (1,500 controllers answering one revocation) costs a few commits, not 1,500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import ssl
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import urlsplit
+
+import aiomqtt
+import anyio
+from sqlalchemy.orm import Session, sessionmaker
+
+from carekey.clock import Clock
+from carekey.config import Settings
+from carekey.online import service
+from carekey.online.service import Context, Heard, Outgoing
+from carekey.protocol import online as wire
+from carekey.store.db import unit_of_work
+
+log = logging.getLogger(__name__)
+
+TICK_S: Final = 5.0
+BATCH_MAX: Final = 500
+BATCH_WAIT_S: Final = 0.02
+RECONNECT_MAX_S: Final = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    """Where the broker is, from ``mqtt://[user[:password]@]host[:port]`` or ``mqtts://``."""
+
+    host: str
+    port: int
+    tls: bool
+    username: str | None = None
+    password: str | None = None
+
+    @classmethod
+    def parse(cls, url: str) -> BrokerAddress:
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ValueError(
+                f"Ugyldig MQTT-adresse {url!r}: forventede mqtt://vært:port / "
+                f"invalid MQTT URL {url!r}: expected mqtt://host:port"
+            )
+        tls = parts.scheme == "mqtts"
+        return cls(
+            parts.hostname,
+            parts.port or (8883 if tls else 1883),
+            tls,
+            parts.username,
+            parts.password,
+        )
+
+    def client(self, *, identifier: str, **options: object) -> aiomqtt.Client:
+        """An aiomqtt client (MQTT 5) for this broker."""
+        return aiomqtt.Client(
+            self.host,
+            self.port,
+            username=self.username,
+            password=self.password,
+            identifier=identifier,
+            protocol=aiomqtt.ProtocolVersion.V5,
+            tls_context=ssl.create_default_context() if self.tls else None,
+            **options,  # type: ignore[arg-type]
+        )
+
+
+class OnlineBridge:
+    """The bridge of one server instance. ``on_heard`` (for the benchmark and tests) is called
+    with each report taken and the ``time.monotonic()`` at which its transaction committed."""
+
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        clock: Clock,
+        ctx: Context,
+        url: str,
+        share: str | None = "carekey",
+        on_heard: Callable[[Heard, float], None] | None = None,
+        identifier: str | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock
+        self.ctx = ctx
+        self.address = BrokerAddress.parse(url)
+        self.share = share
+        self.on_heard = on_heard
+        self.identifier = identifier or f"carekey-server-{uuid.uuid4().hex[:12]}"
+        self.connected = asyncio.Event()
+        self.refused = 0
+        self.handled = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._outbox: asyncio.Queue[Outgoing] = asyncio.Queue()
+        self._changed: asyncio.Queue[set[tuple[int, int]]] = asyncio.Queue()
+
+    # --- called from request threads ---
+
+    def notify(self, changed: set[tuple[int, int]]) -> None:
+        """Denylist versions committed (any thread): published as deltas at once."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return  # not running: the next reconcile of any instance sends them
+        loop.call_soon_threadsafe(self._changed.put_nowait, set(changed))
+
+    # --- the loop ---
+
+    async def run(self) -> None:
+        """Connect, serve, reconnect with backoff after a broker outage; until cancelled."""
+        self._loop = asyncio.get_running_loop()
+        delay = 0.5
+        while True:
+            try:
+                async with self.address.client(identifier=self.identifier, keepalive=30) as client:
+                    await client.subscribe(
+                        [(f, 1) for f in wire.server_filters(self.ctx.prefix, share=self.share)]
+                    )
+                    self.connected.set()
+                    delay = 0.5
+                    log.info("online: connected to %s:%s", self.address.host, self.address.port)
+                    async with asyncio.TaskGroup() as tasks:
+                        tasks.create_task(self._consume(client))
+                        tasks.create_task(self._publish(client))
+                        tasks.create_task(self._pushes())
+                        tasks.create_task(self._tick())
+            except* aiomqtt.MqttError as group:
+                self.connected.clear()
+                log.warning(
+                    "online: broker connection lost (%s); again in %.1f s",
+                    group.exceptions[0],
+                    delay,
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RECONNECT_MAX_S)
+
+    async def _consume(self, client: aiomqtt.Client) -> None:
+        messages = client.messages
+        while True:
+            first = await anext(messages)
+            batch = [first]
+            deadline = time.monotonic() + BATCH_WAIT_S
+            while len(batch) < BATCH_MAX:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    batch.append(await asyncio.wait_for(anext(messages), remaining))
+                except TimeoutError:
+                    break
+            items = [
+                (str(m.topic), bytes(m.payload))
+                for m in batch
+                if isinstance(m.payload, bytes | bytearray)
+            ]
+            for out in await anyio.to_thread.run_sync(self.handle_batch, items):
+                self._outbox.put_nowait(out)
+
+    async def _publish(self, client: aiomqtt.Client) -> None:
+        while True:
+            out = await self._outbox.get()
+            await client.publish(out.topic, out.payload, qos=1, retain=out.retain)
+
+    async def _pushes(self) -> None:
+        while True:
+            changed = await self._changed.get()
+            while not self._changed.empty():
+                changed |= self._changed.get_nowait()
+            for out in await anyio.to_thread.run_sync(self.push, changed):
+                self._outbox.put_nowait(out)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            for out in await anyio.to_thread.run_sync(self.tick):
+                self._outbox.put_nowait(out)
+
+    # --- database work (worker threads; also called directly by the simulation) ---
+
+    def _now(self) -> dt.datetime:
+        return self.clock.now()
+
+    def handle_batch(self, items: list[tuple[str, bytes]]) -> list[Outgoing]:
+        """Handle messages in one transaction; what to publish in answer."""
+        outgoing: list[Outgoing] = []
+        heard: list[Heard] = []
+        with unit_of_work(self.sessions) as db:
+            now = self._now()
+            for topic, payload in items:
+                try:
+                    with db.begin_nested():
+                        handled = service.handle_message(
+                            db, topic=topic, payload=payload, now=now, ctx=self.ctx
+                        )
+                except Exception:  # one bad message must not lose the batch
+                    log.exception("online: could not handle a message on %r", topic[:200])
+                    continue
+                self.handled += 1
+                if handled.refused:
+                    self.refused += 1
+                outgoing += handled.outgoing
+                if handled.heard is not None:
+                    heard.append(handled.heard)
+        if self.on_heard is not None:
+            at = time.monotonic()
+            for h in heard:
+                self.on_heard(h, at)
+        return outgoing
+
+    def push(self, changed: set[tuple[int, int]]) -> list[Outgoing]:
+        """The deltas of committed versions."""
+        with unit_of_work(self.sessions, writes=False) as db:
+            return service.pushes(db, changed=changed, now=self._now(), ctx=self.ctx)
+
+    def tick(self) -> list[Outgoing]:
+        """Reconcile and sweep (every instance, every ``TICK_S``)."""
+        with unit_of_work(self.sessions) as db:
+            now = self._now()
+            service.sweep(db, now=now, ctx=self.ctx)
+            return service.reconcile(db, now=now, ctx=self.ctx)
+
+
+def online_bridge(
+    settings: Settings, *, sessions: sessionmaker[Session], clock: Clock
+) -> OnlineBridge:
+    """The bridge for the server's settings (``mqtt_url`` must be set)."""
+    if not settings.mqtt_url:
+        raise ValueError("CAREKEY_MQTT_URL is not set")
+    ctx = Context(
+        prefix=settings.mqtt_topic_prefix,
+        secret=settings.secret_key.get_secret_value(),
+        offline_after=dt.timedelta(seconds=settings.online_offline_after_s),
+    )
+    return OnlineBridge(sessions=sessions, clock=clock, ctx=ctx, url=settings.mqtt_url)
+
+
+@contextlib.asynccontextmanager
+async def running(bridge: OnlineBridge) -> AsyncIterator[OnlineBridge]:
+    """Run ``bridge`` in the background for the block (the server's lifespan, tests)."""
+    task = asyncio.create_task(bridge.run())
+    try:
+        yield bridge
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
