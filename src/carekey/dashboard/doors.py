@@ -62,6 +62,19 @@ class DoorSummary:
         """The bolt is jammed or unknown, or the leaf was forced open or stands ajar."""
         return self.lock_state in ALARM_LOCK_STATES or self.door_state in ALARM_DOOR_STATES
 
+    online_status: str | None = None
+    """``online`` / ``offline`` from the door's signed reports over the broker; None for a
+    door that has never been online (it learns from phones only)."""
+    last_heard_at: dt.datetime | None = None
+
+    def online_state(self, now: dt.datetime, offline_after_s: float) -> str | None:
+        """``online`` (heard within ``offline_after_s``), ``offline``, or None (phones only)."""
+        if self.online_status is None:
+            return None
+        heard = self.last_heard_at
+        recent = heard is not None and (now - heard).total_seconds() <= offline_after_s
+        return "online" if self.online_status == "online" and recent else "offline"
+
     events_dropped: int = 0
     """Events the door's ring evicted, by the door's own (unsigned) count as a phone reported
     it: information, not evidence (see :mod:`carekey.ingest.service`)."""
@@ -118,6 +131,8 @@ def summaries(db: Session, rows: Iterable[DoorRow], *, with_counts: bool) -> lis
                 lock_state=e.LockState(d.lock_state) if d.lock_state else None,
                 door_state=e.DoorSensorState(d.door_state) if d.door_state else None,
                 events_dropped=d.events_dropped or 0,
+                online_status=d.online_status,
+                last_heard_at=d.last_heard_at,
             )
         )
     return result

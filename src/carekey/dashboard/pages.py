@@ -6,6 +6,7 @@ reach, is the access model's answer (``carekey.access``).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -20,6 +21,7 @@ from carekey.dashboard import service as dashboard
 from carekey.dashboard.doors import ALARM_DOOR_STATES, ALARM_LOCK_STATES, CLOCK_DRIFT_MS
 from carekey.doors.service import LOW_BATTERY_PCT
 from carekey.http.deps import NowDep, SessionDep
+from carekey.online import service as online
 
 router = APIRouter(include_in_schema=False)
 
@@ -54,6 +56,14 @@ def dashboard_page(
 ) -> Response:
     """Overblik / dashboard: today's figures and the doors that need attention."""
     figures = dashboard.dashboard(db, actor=user.actor, now=now)
+    fleet = None
+    if figures.whole_municipality:
+        fleet = online.fleet_view(
+            db,
+            municipality_id=user.actor.municipality_id,
+            now=now,
+            offline_after=dt.timedelta(seconds=request.app.state.settings.online_offline_after_s),
+        )
     return render(
         request,
         "overview/dashboard.html",
@@ -63,6 +73,7 @@ def dashboard_page(
             "revocations_shown": figures.revocations[: dashboard.ALERT_LIST],
             "municipality": dashboard.municipality_name(db, actor=user.actor),
             "scoped": not figures.whole_municipality,
+            "online": fleet,
             **_helpers(),
         },
         user=user,

@@ -97,6 +97,8 @@ def doors_page(
             "kinds": list(e.DoorKind),
             "statuses": list(e.DoorStatus),
             "denylist_version": doors.current_denylist_version(db, user.actor.municipality_id),
+            "now": now,
+            "offline_after_s": request.app.state.settings.online_offline_after_s,
             **_helpers(),
         },
         user=user,
@@ -121,6 +123,14 @@ def door_page(
     return render(
         request,
         "overview/door.html",
-        {"nav": "doors", "detail": detail, "door": detail.door, "events": events, **_helpers()},
+        {
+            "nav": "doors",
+            "detail": detail,
+            "door": detail.door,
+            "events": events,
+            "now": now,
+            "offline_after_s": request.app.state.settings.online_offline_after_s,
+            **_helpers(),
+        },
         user=user,
     )
