@@ -242,8 +242,10 @@ def _command(
 ) -> Outgoing:
     door_id = None if door is None else door.serial.encode()
     data = wire.issue_command(issuer_key, kind=kind, now=now, body=body, door_id=door_id)
-    topic = topics.denylist if door is None else topics.door(door.serial, "cmd")
-    return Outgoing(topic, data)
+    if door is None:
+        # Retained: a controller that (re)connects gets the newest delta from the broker.
+        return Outgoing(topics.denylist, data, retain=True)
+    return Outgoing(topics.door(door.serial, "cmd"), data)
 
 
 def catch_up(
