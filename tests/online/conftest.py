@@ -53,7 +53,11 @@ def topic_prefix() -> str:
 
 @pytest.fixture
 def client(
-    engine: Engine, clock: FrozenClock, tenants: Tenants, mqtt_url: str, topic_prefix: str
+    engine: Engine,
+    clock: FrozenClock,  # noqa: F811 - the fixture imported above
+    tenants: Tenants,  # noqa: F811
+    mqtt_url: str,
+    topic_prefix: str,
 ) -> Iterator[TestClient]:
     """The server with its MQTT bridge (the lifespan starts it) on the real broker."""
     settings = Settings(
