@@ -32,7 +32,7 @@ from carekey.ingest import api as events
 from carekey.installer import api as installer
 from carekey.keyservice import api as keyapp
 from carekey.online.bridge import online_bridge, running
-from carekey.online.signals import NOTIFY_KEY
+from carekey.online.signals import NOTIFY_KEY, Notify
 from carekey.organisations import api as organisations
 from carekey.partners import api as partners
 from carekey.partners import errand_api as partner_errands
@@ -51,9 +51,15 @@ from carekey.workorders import api as work_orders
 
 
 def create_app(
-    settings: Settings | None = None, *, engine: Engine | None = None, clock: Clock | None = None
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    clock: Clock | None = None,
+    online_notify: Notify | None = None,
 ) -> FastAPI:
-    """Build the application for ``settings``; tests may hand in an engine and a clock."""
+    """Build the application for ``settings``; tests may hand in an engine and a clock, and the
+    simulation its own receiver of committed denylist versions (``online.signals``) in place of
+    the MQTT bridge."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -74,7 +80,9 @@ def create_app(
         # session hands its committed denylist versions to it (online.signals).
         app.state.online = None
         async with contextlib.AsyncExitStack() as background:
-            if settings.mqtt_url:
+            if online_notify is not None:
+                info[NOTIFY_KEY] = online_notify
+            elif settings.mqtt_url:
                 bridge = online_bridge(settings, sessions=app.state.sessions, clock=app.state.clock)
                 info[NOTIFY_KEY] = bridge.notify
                 app.state.online = await background.enter_async_context(running(bridge))
