@@ -13,7 +13,9 @@ QoS 1, signed anew at every connection), subscribes to the controller's topics (
 
 After a broker outage it reconnects with exponential backoff (``backoff_min_s`` doubling up to
 ``backoff_max_s``, with jitter). ``stop`` ends it cleanly: the controller publishes its OFFLINE
-report itself (retained) and disconnects, so the broker discards the will. :meth:`MqttRunner.abort`
+report itself (retained) and disconnects, so the broker discards the will (with
+``clear_retained_on_stop`` it clears its retained state and status instead: a simulated door
+leaving a shared broker). :meth:`MqttRunner.abort`
 models a power cut: the socket is shut without an MQTT DISCONNECT and the broker publishes the
 will.
 """
@@ -100,6 +102,7 @@ class MqttRunner:
         backoff_min_s: float = 0.5,
         backoff_max_s: float = 30.0,
         connect_timeout_s: float = 10.0,
+        clear_retained_on_stop: bool = False,
     ) -> None:
         self.controller = controller
         self.broker = parse_broker_url(url)
@@ -110,6 +113,7 @@ class MqttRunner:
         self.backoff_min_s = backoff_min_s
         self.backoff_max_s = backoff_max_s
         self.connect_timeout_s = connect_timeout_s
+        self.clear_retained_on_stop = clear_retained_on_stop
         self.outbox = _Outbox()
         controller.publish = self.outbox.put
         self.connections = 0
@@ -171,12 +175,18 @@ class MqttRunner:
                     self.on_ready()
                 await self._serve(client, stop)
                 if stop.is_set() and not self._aborted:
-                    # A clean shutdown: say so, since the broker will not publish the will.
-                    await client.publish(
-                        will_topic, controller.will()[1], qos=1, retain=True, timeout=5
-                    )
+                    await self._goodbye(client, will_topic)
             finally:
                 self._client = None
+
+    async def _goodbye(self, client: aiomqtt.Client, will_topic: str) -> None:
+        if self.clear_retained_on_stop:
+            # A simulated door leaving a shared broker: nothing of it stays retained.
+            for topic in (self.controller.topic("state"), will_topic):
+                await client.publish(topic, b"", qos=1, retain=True, timeout=5)
+            return
+        # A clean shutdown: say so, since the broker will not publish the will.
+        await client.publish(will_topic, self.controller.will()[1], qos=1, retain=True, timeout=5)
 
     async def _serve(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
         tasks = [

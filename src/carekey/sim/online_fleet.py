@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import multiprocessing
 import multiprocessing.synchronize
 import os
@@ -141,10 +142,12 @@ async def run_fleet(
     connect_timeout_s: float = 120.0,
     concurrency: int = CONNECT_CONCURRENCY,
     on_stats: Callable[[FleetStats], None] | None = None,
+    clear_retained: bool = True,
 ) -> FleetStats:
     """Run ``doors`` in this loop until ``stop``; ``ready`` is set once every door is connected
     and subscribed (or the connect timeout passed); ``on_stats`` is called then with the stats.
-    Client ids are ``{client_tag}-{serial}`` (default tag: this process id)."""
+    Client ids are ``{client_tag}-{serial}`` (default tag: this process id). When stopped, the
+    doors clear what they left retained (``clear_retained``) rather than report offline."""
     keys = list(issuer_keys)
     tag = client_tag or f"fleet{os.getpid()}"
     stats = FleetStats(doors=len(doors))
@@ -178,6 +181,7 @@ async def run_fleet(
             keepalive_s=keepalive_s,
             client_id=f"{tag}-{door.serial}",
             on_ready=first_ready(first),
+            clear_retained_on_stop=clear_retained,
         )
         runners.append(runner)
         firsts.append(first)
@@ -193,6 +197,9 @@ async def run_fleet(
         await stop.wait()
     finally:
         stop.set()
+        loop = asyncio.get_running_loop()
+        previous = loop.get_exception_handler()
+        loop.set_exception_handler(_quiet_shutdown)
         for starter in starters:
             starter.cancel()
         await asyncio.gather(*starters, return_exceptions=True)
@@ -201,10 +208,21 @@ async def run_fleet(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.sleep(0)
+        loop.set_exception_handler(previous)
     stats.connections = sum(r.connections for r in runners)
     stats.handled = sum(r.controller.handled for r in runners)
     stats.refused = sum(r.controller.refused for r in runners)
     return stats
+
+
+def _quiet_shutdown(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """While thousands of clients disconnect at once, paho asks to watch a socket it has just
+    closed (``add_writer`` on a closed fd, EBADF): harmless, and not worth a traceback each."""
+    error = context.get("exception")
+    if isinstance(error, OSError) and error.errno == errno.EBADF:
+        return
+    loop.default_exception_handler(context)
 
 
 # --- worker processes ---------------------------------------------------------------------------
