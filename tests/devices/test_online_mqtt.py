@@ -22,11 +22,13 @@ from carekey.devices.controller import EntranceController
 from carekey.devices.mqtt import MqttRunner, parse_broker_url
 from carekey.devices.online import OnlineController
 from carekey.protocol.denylist import DenylistEntry, issue_denylist_delta
+from carekey.protocol.events import EventKind, decode_event
 from carekey.protocol.keys import DoorKey, IssuerKey, IssuerKeyring
 from carekey.protocol.online import (
     CommandKind,
     Report,
     ReportKind,
+    decode_events,
     decode_report,
     issue_command,
     new_message_id,
@@ -250,5 +252,20 @@ def test_the_runner_reconnects_after_the_connection_breaks(broker: str) -> None:
         )
         await srv.publish(world.online.topic("cmd"), command, qos=1)
         assert world.report(await _next(inbox, "resp", 5)).result == "ok"
+
+    asyncio.run(_with_runner(world, broker, body))
+
+
+def test_events_the_door_logs_on_its_own_go_out_promptly(broker: str) -> None:
+    world = World()
+
+    async def body(
+        runner: MqttRunner, srv: aiomqtt.Client, inbox: asyncio.Queue[aiomqtt.Message]
+    ) -> None:
+        await _next(inbox, "state", 5)
+        world.door.power_loss()  # logs POWER_RESTORED, outside any command
+        batch = decode_events(await _next(inbox, "events", 3))
+        (event,) = [decode_event(raw, door_key=world.door.door_key.public) for raw in batch]
+        assert event.event.kind is EventKind.POWER_RESTORED
 
     asyncio.run(_with_runner(world, broker, body))

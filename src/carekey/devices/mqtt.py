@@ -6,6 +6,8 @@ QoS 1, signed anew at every connection), subscribes to the controller's topics (
 :meth:`OnlineController.on_connect`, then runs three things until the connection breaks:
 
 * the heartbeat: :meth:`OnlineController.report_state` every ``heartbeat_s``;
+* the door's own events (a phone's session over BLE): checked every ``events_poll_s`` and
+  published by :meth:`OnlineController.publish_new_events` when there are new ones;
 * the commands: each message is fed to :meth:`OnlineController.handle`;
 * the outbox: the controller's ``publish`` is synchronous, so it only queues (at most
   :data:`OUTBOX_LIMIT` messages, the oldest dropped first); the runner publishes in order
@@ -103,6 +105,7 @@ class MqttRunner:
         backoff_max_s: float = 30.0,
         connect_timeout_s: float = 10.0,
         clear_retained_on_stop: bool = False,
+        events_poll_s: float | None = 1.0,
     ) -> None:
         self.controller = controller
         self.broker = parse_broker_url(url)
@@ -114,6 +117,7 @@ class MqttRunner:
         self.backoff_max_s = backoff_max_s
         self.connect_timeout_s = connect_timeout_s
         self.clear_retained_on_stop = clear_retained_on_stop
+        self.events_poll_s = events_poll_s
         self.outbox = _Outbox()
         controller.publish = self.outbox.put
         self.connections = 0
@@ -195,6 +199,8 @@ class MqttRunner:
             asyncio.create_task(self._heartbeat()),
             asyncio.create_task(stop.wait()),
         ]
+        if self.events_poll_s is not None:
+            tasks.append(asyncio.create_task(self._events()))
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -225,6 +231,15 @@ class MqttRunner:
         while True:
             await asyncio.sleep(self.heartbeat_s)
             self.controller.report_state()
+
+    async def _events(self) -> None:
+        # Events the door logged outside a command (a phone's session over BLE) go out promptly.
+        assert self.events_poll_s is not None
+        controller = self.controller
+        while True:
+            await asyncio.sleep(self.events_poll_s)
+            if controller.firmware.flash.chain.next_seq - 1 > controller.published_seq:
+                controller.publish_new_events()
 
     def abort(self) -> None:
         """A power cut: shut the socket without an MQTT DISCONNECT (the broker publishes the

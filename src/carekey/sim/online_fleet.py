@@ -182,6 +182,7 @@ async def run_fleet(
             client_id=f"{tag}-{door.serial}",
             on_ready=first_ready(first),
             clear_retained_on_stop=clear_retained,
+            events_poll_s=None,  # nobody opens these doors over BLE: no task per door for it
         )
         runners.append(runner)
         firsts.append(first)
