@@ -61,7 +61,7 @@ def client(
 ) -> Iterator[TestClient]:
     """The server with its MQTT bridge (the lifespan starts it) on the real broker."""
     settings = Settings(
-        secret_key=SECRET,  # type: ignore[arg-type]
+        secret_key=SECRET,
         mqtt_url=mqtt_url,
         mqtt_topic_prefix=topic_prefix,
         webhooks_enabled=False,

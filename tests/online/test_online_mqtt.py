@@ -17,6 +17,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import aiomqtt
@@ -37,7 +38,8 @@ from carekey.protocol.session import Command
 from carekey.store import models as m
 from tests.api.conftest import Tenants
 from tests.api.phone_sim import Phone, Scene
-from tests.api.test_key_service_e2e import _colleague, _logged_in
+from tests.api.test_key_service_e2e import _colleague, _logged_in, _number
+from tests.web.conftest import web_sign_in
 
 WAIT_S = 20.0
 
@@ -90,7 +92,10 @@ class Online:
             self._stop = asyncio.Event()
             await self.runner.run(self._stop)
 
-        self._loop.run_until_complete(run())
+        try:
+            self._loop.run_until_complete(run())
+        finally:
+            self._loop.close()
 
     def visit(self, phone: Phone, command: Command = Command.UNLOCK) -> Any:
         with self.controller.lock:
@@ -212,10 +217,16 @@ def test_a_block_reaches_the_online_controller_with_no_phone_in_between(
     assert refused.response.result == "denylisted"
     assert door.visit(colleague).ok
 
-    # The door page shows it online and up to date.
-    page = client.get(f"/doors/{device_id}", headers=scene.admin_headers)
-    assert page.status_code == 200
+    # The API and the door page show it online, with the version it signed for.
+    api = client.get(f"/api/v1/admin/doors/{device_id}", headers=scene.admin_headers).json()
+    assert api["online_status"] == "online"
+    assert api["denylist_version_seen"] >= version
+    assert api["denylist_version_current"] == version
+    web_sign_in(client, scene.clock, _number(engine, tenants.admin))
+    page = client.get(f"/doors/{device_id}")
+    import re, pathlib; pathlib.Path(f"/tmp/page-{device_id}-{time.time()}.txt").write_text(str(re.findall(r'data-testid="online-state".{0,400}', page.text)) + repr(_door(engine, device_id).__dict__) + str(scene.clock.now()))
     assert 'data-online="online"' in page.text
+    assert "spærreliste ajour" in page.text
 
 
 def test_a_forged_command_is_refused_by_the_door_and_logged(
@@ -249,7 +260,7 @@ def test_a_forged_command_is_refused_by_the_door_and_logged(
     def refusal_logged() -> bool:
         with Session(engine) as session:
             reasons = session.execute(
-                select(m.AuditEvent.reason)
+                select(m.AuditEvent.reason_code)
                 .where(m.AuditEvent.door_device_id == device_id)
                 .where(m.AuditEvent.action == e.AuditAction.REFUSED)
             ).scalars()
@@ -298,7 +309,8 @@ def test_a_forged_report_is_refused_by_the_server_and_shown(
 
     _until(refused, "the server keeps the refusal")
     assert _door(engine, device_id).denylist_version_seen < 1000
-    dashboard = client.get("/dashboard", headers=scene.admin_headers)
+    web_sign_in(client, scene.clock, _number(engine, tenants.admin))
+    dashboard = client.get("/dashboard")
     assert dashboard.status_code == 200
     assert 'data-testid="online-refusals"' in dashboard.text
     assert "bad_signature" in dashboard.text
@@ -317,21 +329,26 @@ def test_a_controller_that_drops_is_shown_offline_within_two_minutes(
     dropped = online(first)
     silent = online(second)
     for device_id in (first, second):
-        _until(lambda d=device_id: _door(engine, d).online_status == "online", "heard")
+        _until(partial(_is_online, engine, device_id), "heard")
     # 1. The plug pulled: the broker publishes the door's signed last will within 1.5 x its
     # keep-alive, and the server shows it offline at once.
     dropped.abort()
     _until(lambda: _door(engine, first).online_status == "offline", "the last will", timeout=120)
-    page = client.get(f"/doors/{first}", headers=scene.admin_headers)
+    web_sign_in(client, scene.clock, _number(engine, tenants.admin))
+    page = client.get(f"/doors/{first}")
     assert 'data-online="offline"' in page.text
     # 2. Gone silent without a will (its network cut upstream of the broker): 90 s later by
     # the server's clock it is shown offline, and the sweep marks it so.
     silent.runner.heartbeat_s = 3600.0
     time.sleep(1.5)  # the report already on its way arrives
     scene.clock.advance(dt.timedelta(seconds=91))
-    page = client.get(f"/doors/{second}", headers=scene.admin_headers)
+    page = client.get(f"/doors/{second}")
     assert 'data-online="offline"' in page.text
     _until(lambda: _door(engine, second).online_status == "offline", "the sweep")
+
+
+def _is_online(engine: Engine, device_id: int) -> bool:
+    return _door(engine, device_id).online_status == "online"
 
 
 def _two_controllers(engine: Engine, phone: Phone) -> tuple[int, int]:

@@ -540,9 +540,10 @@ def bench_all(
 
 
 def _register_benchmarks() -> None:
-    from carekey.sim import bench_login, bench_soak, bench_web, screenshots
+    from carekey.sim import bench_login, bench_online, bench_soak, bench_web, screenshots
 
     bench_app.command("login")(bench_login.cli_command)
+    bench_app.command("online")(bench_online.cli_command)
     bench_app.command("soak")(bench_soak.cli_command)
     bench_app.command("web")(bench_web.cli_command)
     app.command("screenshots")(screenshots.cli_command)

@@ -34,6 +34,15 @@ class DoorOut(DoorSummary):
     door_state: e.DoorSensorState | None = Field(
         description="Døren (dørføler) / the door leaf as the door sensor last reported it"
     )
+    online_status: Literal["online", "offline"] | None = Field(
+        default=None,
+        description="Online over MQTT ifølge dørens signerede meldinger (None: kun telefoner) / "
+        "online over MQTT by the door's signed reports (None: phones only); a door not heard "
+        "for CAREKEY_ONLINE_OFFLINE_AFTER_S is offline",
+    )
+    last_heard_at: dt.datetime | None = Field(
+        default=None, description="Sidst hørt over MQTT / last heard over MQTT"
+    )
 
 
 class DoorDetail(DoorOut):
@@ -72,6 +81,8 @@ def _door_fields(view: DoorView) -> dict[str, Any]:
         "citizen_id": view.citizen_id,
         "lock_state": d.lock_state,
         "door_state": d.door_state,
+        "online_status": d.online_status,
+        "last_heard_at": d.last_heard_at,
     }
 
 
