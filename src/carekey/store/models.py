@@ -42,6 +42,13 @@ from carekey.store.partner_models import (
     PartnerCompany,
 )
 from carekey.store.types import str_enum
+from carekey.store.webhook_models import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSecret,
+    WebhookSubscription,
+)
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -54,6 +61,11 @@ __all__ = [
     "Errand",
     "PartnerCompany",
     "PermissionRequest",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSecret",
+    "WebhookSubscription",
     "WorkOrder",
 ]
 
