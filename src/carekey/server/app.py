@@ -44,6 +44,8 @@ from carekey.store.cache import CACHE_KEY, TimedCache
 from carekey.store.db import create_db_engine, ping, session_factory, write_probe
 from carekey.store.deadline import DatabaseTimeouts, request_budget
 from carekey.store.migrate import current_revision, head_revision
+from carekey.webhooks import api as webhooks
+from carekey.webhooks import dispatch as webhook_dispatcher
 from carekey.workorders import api as work_orders
 
 
@@ -66,9 +68,13 @@ def create_app(
         app.state.schema_seen_current = False
         # The hot key-app endpoints' own bound on concurrent database sessions (see keyapp).
         app.state.db_limiter = anyio.CapacityLimiter(DB_SESSIONS_PER_PROCESS)
+        # --- webhooks (issue 17): the dispatcher delivers from the outbox while we run ----
+        webhooks_stop = await webhook_dispatcher.start(app.state, settings.webhooks_enabled)
+        # --- end webhooks -------------------------------------------------------------------
         try:
             yield
         finally:
+            await webhooks_stop()  # webhooks (issue 17)
             if own_engine:
                 app.state.engine.dispose()
 
@@ -102,6 +108,7 @@ def create_app(
         consents.router,
         work_orders.router,
         installer.router,
+        webhooks.router,
     ):
         app.include_router(router)
 

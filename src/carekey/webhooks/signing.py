@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from standardwebhooks.webhooks import Webhook
 
 HMAC_PREFIX: Final = "whsec_"
-SECRET_KEY_PREFIX: Final = "whsk_"
+SECRET_KEY_PREFIX: Final = "whsk_"  # noqa: S105 - a prefix, not a secret
 PUBLIC_KEY_PREFIX: Final = "whpk_"
 TOLERANCE: Final = dt.timedelta(minutes=5)
 HMAC_KEY_BYTES: Final = 32
