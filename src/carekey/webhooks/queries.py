@@ -190,19 +190,21 @@ def delete_subscription(db: Session, subscription: m.WebhookSubscription) -> Non
     db.delete(subscription)
 
 
-def association_of_door(db: Session, door: m.DoorDevice) -> int | None:
+def association_of_place(
+    db: Session, *, entrance_id: int | None, gate_id: int | None
+) -> int | None:
     """The housing association of an entrance's or a gate's property, if any."""
-    if door.entrance_id is not None:
+    if entrance_id is not None:
         stmt = (
             select(m.Property.housing_association_id)
             .join(m.Entrance, m.Entrance.property_id == m.Property.id)
-            .where(m.Entrance.id == door.entrance_id)
+            .where(m.Entrance.id == entrance_id)
         )
-    elif door.gate_id is not None:
+    elif gate_id is not None:
         stmt = (
             select(m.Property.housing_association_id)
             .join(m.Gate, m.Gate.property_id == m.Property.id)
-            .where(m.Gate.id == door.gate_id)
+            .where(m.Gate.id == gate_id)
         )
     else:
         return None

@@ -155,7 +155,7 @@ def emit_door_events(
     told = [ev for ev in events if ev.kind in _DOOR_EVENTS]
     if not told or not q.has_subscriptions(db, door.municipality_id):
         return 0
-    association_id = q.association_of_door(db, door)
+    association_id = q.association_of_place(db, entrance_id=door.entrance_id, gate_id=door.gate_id)
     written = 0
     for ev in told:
         event_type, alarm = _DOOR_EVENTS[ev.kind]
@@ -183,6 +183,66 @@ def emit_door_events(
         )
         written += found is not None
     return written
+
+
+def emit_revocation(
+    db: Session,
+    *,
+    municipality_id: int,
+    event_type: WebhookEventType,
+    resource: str,
+    data: dict[str, Any],
+    now: dt.datetime,
+    association_id: int | None = None,
+) -> m.WebhookEvent | None:
+    """A block or a removal (phone, employee, citizen, company), by ids only."""
+    if not q.has_subscriptions(db, municipality_id):
+        return None
+    return emit(
+        db,
+        municipality_id=municipality_id,
+        event_type=event_type,
+        resource=resource,
+        data=data,
+        now=now,
+        association_id=association_id,
+    )
+
+
+def emit_work_order(
+    db: Session, *, order: m.WorkOrder, now: dt.datetime, previous_status: str | None = None
+) -> m.WebhookEvent | None:
+    """A work order was created (``previous_status`` None) or changed its status. An order at
+    an entrance or a gate carries the property's housing association."""
+    if not q.has_subscriptions(db, order.municipality_id):
+        return None
+    data: dict[str, Any] = {
+        "work_order_id": order.id,
+        "kind": order.kind.value,
+        "status": order.status.value,
+        "trigger": order.trigger.value if order.trigger is not None else None,
+        "door_id": order.door_device_id,
+        "citizen_id": order.citizen_id,
+        "entrance_id": order.entrance_id,
+        "gate_id": order.gate_id,
+    }
+    if previous_status is not None:
+        data["previous_status"] = previous_status
+    return emit(
+        db,
+        municipality_id=order.municipality_id,
+        event_type=(
+            WebhookEventType.WORK_ORDER_CREATED
+            if previous_status is None
+            else WebhookEventType.WORK_ORDER_STATUS_CHANGED
+        ),
+        resource=f"work_order:{order.id}",
+        data=data,
+        now=now,
+        association_id=q.association_of_place(
+            db, entrance_id=order.entrance_id, gate_id=order.gate_id
+        ),
+    )
 
 
 # --- subscriptions -----------------------------------------------------------------------------
