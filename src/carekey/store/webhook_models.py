@@ -67,6 +67,7 @@ class WebhookSecret(Base):
     subscription_id: Mapped[int] = mapped_column(
         ForeignKey("webhook_subscription.id", ondelete="CASCADE"), index=True
     )
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"))
     kind: Mapped[str] = mapped_column(String(16))
     secret_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     public_key: Mapped[str | None] = mapped_column(String(100))

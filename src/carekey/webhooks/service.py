@@ -297,11 +297,17 @@ def _new_secret(kind: str) -> NewSecret:
 
 
 def _store_secret(
-    db: Session, subscription_id: int, new: NewSecret, *, server_secret: str, now: dt.datetime
+    db: Session,
+    subscription: m.WebhookSubscription,
+    new: NewSecret,
+    *,
+    server_secret: str,
+    now: dt.datetime,
 ) -> None:
     db.add(
         m.WebhookSecret(
-            subscription_id=subscription_id,
+            subscription_id=subscription.id,
+            municipality_id=subscription.municipality_id,
             kind=new.kind,
             secret_sealed=seal(new.secret.encode(), secret=server_secret, purpose=SEAL_PURPOSE),
             public_key=new.public_key,
@@ -374,7 +380,7 @@ def create_subscription(
     )
     db.add(subscription)
     db.flush()
-    _store_secret(db, subscription.id, new, server_secret=server_secret, now=now)
+    _store_secret(db, subscription, new, server_secret=server_secret, now=now)
     _audit(db, actor, subscription, "webhook.created", now, kind=new.kind)
     db.flush()
     return subscription, new
@@ -412,7 +418,7 @@ def rotate_secret(
     kind = rows[-1].kind if rows else "hmac"
     q.expire_secrets(db, subscription_id=subscription.id, at=now + ROTATION_OVERLAP)
     new = _new_secret(kind)
-    _store_secret(db, subscription.id, new, server_secret=server_secret, now=now)
+    _store_secret(db, subscription, new, server_secret=server_secret, now=now)
     _audit(db, actor, subscription, "webhook.secret_rotated", now, kind=kind)
     db.flush()
     return new

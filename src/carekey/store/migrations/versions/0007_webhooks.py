@@ -143,12 +143,18 @@ def upgrade() -> None:
         "webhook_secret",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("subscription_id", sa.Integer(), nullable=False),
+        sa.Column("municipality_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("secret_sealed", sa.LargeBinary(), nullable=False),
         sa.Column("public_key", sa.String(length=100), nullable=True),
         sa.Column("created_at", carekey.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", carekey.store.types.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint("kind IN ('hmac', 'ed25519')", name=op.f("ck_webhook_secret_kind")),
+        sa.ForeignKeyConstraint(
+            ["municipality_id"],
+            ["municipality.id"],
+            name=op.f("fk_webhook_secret_municipality_id"),
+        ),
         sa.ForeignKeyConstraint(
             ["subscription_id"],
             ["webhook_subscription.id"],
