@@ -143,7 +143,7 @@ class Receiver:
 @contextmanager
 def running(receiver: Receiver) -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("content-length", "0")))
             headers = {k.lower(): v for k, v in self.headers.items()}
             try:
