@@ -179,7 +179,8 @@ def test_the_retry_schedule_then_failed_then_replay_keeps_the_id(engine: Engine)
             actions = db.execute(select(m.AdminAction.action)).scalars().all()
             assert "webhook.replayed" in actions
         dispatch.deliver_due(sessions, now=clock.now(), client=client, server_secret=SECRET)
-        assert receiver.log[-1].msg_id == msg_id and receiver.log[-1].answered == 200
+        assert receiver.log[-1].msg_id == msg_id
+        assert receiver.log[-1].answered == 200
         assert len({r.msg_id for r in receiver.log}) == 1
 
 
@@ -187,7 +188,8 @@ def test_retry_delay_bounds() -> None:
     assert dispatch.retry_delay(0) is None
     assert dispatch.retry_delay(len(dispatch.SCHEDULE) + 1) is None
     delay = dispatch.retry_delay(1)
-    assert delay is not None and dt.timedelta(seconds=4.5) <= delay <= dt.timedelta(seconds=5.5)
+    assert delay is not None
+    assert dt.timedelta(seconds=4.5) <= delay <= dt.timedelta(seconds=5.5)
 
 
 def test_a_rotation_signs_with_both_for_24_hours(engine: Engine) -> None:
@@ -212,7 +214,8 @@ def test_a_rotation_signs_with_both_for_24_hours(engine: Engine) -> None:
         clock.advance(hours=1)
         _emit(engine, tenants.municipality, RESOURCES[0], 1, clock.now())
         dispatch.deliver_due(sessions, now=clock.now(), client=client, server_secret=SECRET)
-        assert old_only.log[-1].answered == 200 and not old_only.bad
+        assert old_only.log[-1].answered == 200
+        assert not old_only.bad
         # After 24 hours only the new one signs.
         clock.advance(hours=24)
         _emit(engine, tenants.municipality, RESOURCES[0], 2, clock.now())
@@ -255,8 +258,11 @@ def test_an_unreachable_receiver_is_retried_with_the_error_logged(engine: Engine
     with Session(engine) as db:
         d = db.execute(select(m.WebhookDelivery)).scalar_one()
         attempt = db.execute(select(m.WebhookAttempt)).scalar_one()
-    assert d.status == "pending" and d.attempts == 1 and d.last_status_code is None
-    assert d.last_error and attempt.error == d.last_error
+    assert d.status == "pending"
+    assert d.attempts == 1
+    assert d.last_status_code is None
+    assert d.last_error
+    assert attempt.error == d.last_error
 
 
 @pytest.mark.parametrize("enabled", [True, False])

@@ -60,7 +60,8 @@ def test_scopes_municipal_association_other(engine: Engine, tenants: Tenants) ->
     with Session(engine) as db, db.begin():
         entrance = db.get(m.DoorDevice, tenants.entrance_door.id)
         home = db.get(m.DoorDevice, tenants.home_door.id)
-        assert entrance is not None and home is not None
+        assert entrance is not None
+        assert home is not None
         events = [
             _door_event(EventKind.UNLOCKED, 1),
             _door_event(EventKind.LOCKED, 2),
@@ -82,7 +83,8 @@ def test_scopes_municipal_association_other(engine: Engine, tenants: Tenants) ->
         "door.battery_low",
         "door.opened",
     ]
-    assert got[3][2]["data"]["alarm"] == "forced_open" and got[4][2]["data"]["alarm"] == "door_ajar"
+    assert got[3][2]["data"]["alarm"] == "forced_open"
+    assert got[4][2]["data"]["alarm"] == "door_ajar"
     assert got[2][2]["data"]["reason"] == "expired"
     assert got[0][1] == f"door:{tenants.entrance_door.serial}"
     assert set(got[0][2]) == {"type", "timestamp", "data"}
@@ -184,7 +186,8 @@ def test_revocation_and_work_orders_emit(engine: Engine, tenants: Tenants) -> No
         "work_order.status_changed",
     ]
     removed = got[1][2]["data"]
-    assert removed["citizen_id"] == citizen_id and "cpr" not in str(removed).lower()
+    assert removed["citizen_id"] == citizen_id
+    assert "cpr" not in str(removed).lower()
     assert got[3][2]["data"]["previous_status"] == "ordered"
     assert got[3][2]["data"]["status"] == "cancelled"
     # The association sees the order at its entrance, not the home's restore or the removal.
@@ -205,7 +208,8 @@ def test_subscription_management(engine: Engine, tenants: Tenants) -> None:
             server_secret=SECRET,
             now=T0,
         )
-        assert sub.url == "https://hooks.example.org/x" and sub.description == "CRM"
+        assert sub.url == "https://hooks.example.org/x"
+        assert sub.description == "CRM"
         assert sub.event_types == ["door.opened", "door.alarm"]
         assert new.secret.startswith("whsec_")
         sealed = db.execute(select(m.WebhookSecret.secret_sealed)).scalar_one()
@@ -238,7 +242,8 @@ def test_subscription_management(engine: Engine, tenants: Tenants) -> None:
         again = webhooks.set_active(
             db, actor=tenants.admin, subscription_id=sub.id, active=True, now=T0
         )
-        assert again.active and again.disabled_at is None
+        assert again.active
+        assert again.disabled_at is None
         event = webhooks.emit(
             db,
             municipality_id=tenants.municipality,
