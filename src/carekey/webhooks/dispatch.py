@@ -28,6 +28,7 @@ import httpx
 from sqlalchemy.orm import Session
 
 from carekey.store import models as m
+from carekey.store.db import declare_writes
 from carekey.webhooks import queries as q
 from carekey.webhooks import service, signing
 
@@ -93,6 +94,11 @@ class _Outcome:
 def _claim(sessions: Sessions, *, now: dt.datetime, batch: int, server_secret: str) -> list[_Job]:
     jobs: list[_Job] = []
     with sessions() as db, db.begin():
+        declare_writes(db, False)
+        if not q.any_due(db, now=now):
+            return jobs  # the common case: a cheap read, no write lock taken
+    with sessions() as db, db.begin():
+        declare_writes(db, True)  # on SQLite: BEGIN IMMEDIATE, like a request that writes
         for delivery in q.claim_due(db, now=now, limit=batch):
             event = q.event_of(db, delivery.event_id)
             subscription = q.subscription(db, delivery.subscription_id)
@@ -132,6 +138,7 @@ def _record(
     rng: random.Random | None,
 ) -> bool:
     with sessions() as db, db.begin():
+        declare_writes(db, True)
         delivery = q.delivery(db, job.delivery_id)
         db.add(
             m.WebhookAttempt(

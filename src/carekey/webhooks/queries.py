@@ -134,6 +134,14 @@ def attempts_of(db: Session, delivery_id: int) -> list[m.WebhookAttempt]:
 # --- the dispatcher ----------------------------------------------------------------------------
 
 
+def any_due(db: Session, *, now: dt.datetime) -> bool:
+    """Whether any pending delivery is due (a cheap look before a claim)."""
+    found = db.execute(
+        select(D.id).where(D.status == "pending").where(D.next_attempt_at <= now).limit(1)
+    ).scalar_one_or_none()
+    return found is not None
+
+
 def claim_due(db: Session, *, now: dt.datetime, limit: int) -> list[m.WebhookDelivery]:
     """The due pending deliveries that head their (subscription, resource) queue: no older
     pending delivery of the same subscription and resource exists. On PostgreSQL the rows are
