@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from carekey.domain import enums as e
 from carekey.domain.errors import ConflictError, DomainError, InvariantError, NotFoundError
 from carekey.protocol.events import Event, EventKind
 from carekey.revocation import service as revocation
@@ -299,3 +300,26 @@ def test_subscription_management(engine: Engine, tenants: Tenants) -> None:
         "webhook.enabled",
         "webhook.deleted",
     } <= actions
+
+
+def test_a_municipal_company_block_emits(engine: Engine, tenants: Tenants) -> None:
+    from carekey.domain.partner_policy import OrganisationKind
+    from carekey.organisations import service as organisations
+
+    municipal = _sub(engine, tenants.admin)
+    with Session(engine) as db, db.begin():
+        company = m.PartnerCompany(
+            municipality_id=tenants.municipality,
+            name="Avisbud ApS",
+            organisation_kind=OrganisationKind.PUBLIC_BODY,
+            category=e.PartnerCategory.NEWSPAPER,
+        )
+        db.add(company)
+        db.flush()
+        company_id = company.id
+        organisations.block_company(
+            db, actor=tenants.admin, company_id=company_id, reason="misbrug", now=T0
+        )
+    got = _deliveries(engine, municipal)
+    assert [(t, r) for t, r, _p in got] == [("revocation.company_blocked", f"company:{company_id}")]
+    assert got[0][2]["data"]["whole_municipality"] is True
