@@ -357,7 +357,7 @@ def webhooks_deliver(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Send de ventende webhooks / deliver the due webhooks (until stopped, or ``--once``).
-    Beside a running server only on PostgreSQL (FOR UPDATE SKIP LOCKED)."""
+    Safe beside running servers: deliveries are claimed under a lock and leased."""
     import datetime as dt
     import time
 
