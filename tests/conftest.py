@@ -23,6 +23,10 @@ from carekey.store.db import create_db_engine
 from carekey.store.migrate import upgrade
 from carekey.store.models import Base
 
+# The webhook dispatcher (issue 17) is off in the apps tests build, unless a test turns it on
+# (``Settings(webhooks_enabled=True)``): a background delivery would change tables mid-test.
+os.environ.setdefault("CAREKEY_WEBHOOKS_ENABLED", "false")
+
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ("sqlite", "postgresql")
 _ran_on: Counter[str] = Counter()

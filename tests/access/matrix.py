@@ -406,6 +406,33 @@ POST   /association/companies/{company_id}/block      deny    deny    deny     d
 POST   /association/companies/{company_id}/unblock    deny    deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
 GET    /association/log                               deny    deny    deny     deny    refused deny    deny    allow   hidden    deny    deny       refused unauth
 GET    /association/log.csv                           deny    deny    deny     deny    refused deny    deny    allow   hidden    deny    deny       refused unauth
+# --- signed webhooks (issue 17, docs/webhooks.md) ------------------------------------------------
+# Silent in ROLES.md. A municipal administrator manages the municipality's subscriptions and
+# replays deliveries; the auditor reads them (the integration is part of what is audited);
+# district leads and installers have nothing to do with them. A housing association's user
+# manages the association's own subscriptions (its entrances' and gates' events) through the
+# same routes: B's subscription is 404 to A's user and never in A's lists. Creating names no
+# object: Frederiksberg's administrator and assoc_out create their own. A partner company has
+# no webhooks (yet).
+GET    /api/v1/webhooks/subscriptions                 allow   deny    deny     allow   refused deny    hidden  allow   hidden    deny    deny       refused unauth
+POST   /api/v1/webhooks/subscriptions                 allow   deny    deny     deny    refused deny    allow   allow   allow     deny    deny       refused unauth
+GET    /api/v1/webhooks/subscriptions/{subscription_id} allow   deny    deny     allow   refused deny    deny    allow   deny      deny    deny       refused unauth
+POST   /api/v1/webhooks/subscriptions/{subscription_id}/rotate allow   deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+POST   /api/v1/webhooks/subscriptions/{subscription_id}/disable allow   deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+POST   /api/v1/webhooks/subscriptions/{subscription_id}/enable allow   deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+DELETE /api/v1/webhooks/subscriptions/{subscription_id} allow   deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+GET    /api/v1/webhooks/deliveries                    allow   deny    deny     allow   refused deny    hidden  allow   hidden    deny    deny       refused unauth
+GET    /api/v1/webhooks/deliveries/{delivery_id}      allow   deny    deny     allow   refused deny    deny    allow   deny      deny    deny       refused unauth
+POST   /api/v1/webhooks/deliveries/{delivery_id}/replay allow   deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+# --- web UI: signed webhooks (the same policy as the API) --------------------------------------
+GET    /webhooks                                      allow   deny    deny     allow   refused deny    hidden  allow   hidden    deny    deny       refused unauth
+POST   /webhooks                                      allow   deny    deny     deny    refused deny    allow   allow   allow     deny    deny       refused unauth
+POST   /webhooks/{subscription_id}/rotate             allow   deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+POST   /webhooks/{subscription_id}/disable            allow   deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+POST   /webhooks/{subscription_id}/enable             allow   deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+POST   /webhooks/{subscription_id}/delete             allow   deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+GET    /webhooks/deliveries                           allow   deny    deny     allow   refused deny    hidden  allow   hidden    deny    deny       refused unauth
+POST   /webhooks/deliveries/{delivery_id}/replay      allow   deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
 # --- the partner company's portal (issue 15) ---------------------------------------------------
 # ROLES.md: the company's administrator manages its own staff and phones (partner_staff.manage)
 # and sees its agreements. The portal is the company's alone: the municipality's staff read a

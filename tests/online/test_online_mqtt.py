@@ -224,7 +224,6 @@ def test_a_block_reaches_the_online_controller_with_no_phone_in_between(
     assert api["denylist_version_current"] == version
     web_sign_in(client, scene.clock, _number(engine, tenants.admin))
     page = client.get(f"/doors/{device_id}")
-    import re, pathlib; pathlib.Path(f"/tmp/page-{device_id}-{time.time()}.txt").write_text(str(re.findall(r'data-testid="online-state".{0,400}', page.text)) + repr(_door(engine, device_id).__dict__) + str(scene.clock.now()))
     assert 'data-online="online"' in page.text
     assert "spærreliste ajour" in page.text
 

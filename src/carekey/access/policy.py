@@ -54,6 +54,9 @@ class Action(StrEnum):
     WORK_ON_ORDERS = "work_orders.work"  # the installer's side: start, checklist, done
     COMMISSION_DOORS = "doors.commission"  # commission and decommission at the door
     READ_COSTS = "costs.read"  # what the municipality has paid, CSV and Excel
+    # Signed webhooks (issue 17, docs/webhooks.md).
+    READ_WEBHOOKS = "webhooks.read"  # subscriptions and the delivery log
+    MANAGE_WEBHOOKS = "webhooks.manage"  # create, rotate, disable, delete; replay a delivery
 
 
 class Reach(Enum):
@@ -137,6 +140,7 @@ ROLE_TABLE: Final[dict[Role, dict[Action, Reach]]] = {
         Action.READ_PARTNER_LOG: _M,
         Action.READ_INSTALLATIONS: _M,
         Action.READ_COSTS: _M,
+        Action.READ_WEBHOOKS: _M,
     },
     # An installer (the municipality's own, or a supplier's fitter with a municipal login):
     # the orders assigned to them, and the doors of those orders, nothing else.
@@ -156,6 +160,9 @@ ROLE_TABLE: Final[dict[Role, dict[Action, Reach]]] = {
         Action.READ_AGREEMENTS: _A,
         Action.MANAGE_AGREEMENTS: _A,
         Action.READ_PARTNER_LOG: _A,
+        # The association's own webhook subscriptions (its entrances' and gates' events).
+        Action.READ_WEBHOOKS: _A,
+        Action.MANAGE_WEBHOOKS: _A,
     },
     # A partner company's administrator: its own staff and phones, agreements, openings.
     Role.PARTNER_ADMIN: {

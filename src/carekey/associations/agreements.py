@@ -44,6 +44,7 @@ from carekey.domain.text import optional_text
 from carekey.domain.values import MAX_ID, TimeWindow, check_validity
 from carekey.revocation.partners import revoke_agreements
 from carekey.store import models as m
+from carekey.webhooks import service as webhooks
 
 MAX_REASON: Final = 2000
 MAX_IDS: Final = 500
@@ -612,6 +613,15 @@ def block_company(
         reason=text,
         now=now,
         details={"agreement_ids": ids, "denylist_version": version},
+    )
+    webhooks.emit_revocation(
+        db,
+        municipality_id=actor.municipality_id,
+        event_type=webhooks.WebhookEventType.COMPANY_BLOCKED,
+        resource=f"company:{company.id}",
+        data={"company_id": company.id, "agreement_ids": ids, "denylist_version": version},
+        now=now,
+        association_id=actor.association_id,
     )
     for agreement_id in ids:
         record_admin_action(

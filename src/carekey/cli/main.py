@@ -345,6 +345,50 @@ def permissions_remind(database_url: DatabaseUrl = None) -> None:
     print(json.dumps({"reminded": reminded}))
 
 
+webhooks_app = typer.Typer(help="Signerede webhooks / signed webhooks.", no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@webhooks_app.command("deliver")
+def webhooks_deliver(
+    once: Annotated[
+        bool, typer.Option("--once", help="Én runde og stop / one round, then stop.")
+    ] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Send de ventende webhooks / deliver the due webhooks (until stopped, or ``--once``).
+    Safe beside running servers: deliveries are claimed under a lock and leased."""
+    import datetime as dt
+    import time
+
+    from sqlalchemy.orm import sessionmaker
+
+    from carekey.webhooks import dispatch
+
+    settings = _settings(database_url)
+    engine = _engine(settings)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    secret = settings.secret_key.get_secret_value()
+    total = 0
+    try:
+        with dispatch.new_client() as client:
+            while True:
+                total += dispatch.deliver_due(
+                    sessions, now=dt.datetime.now(dt.UTC), client=client, server_secret=secret
+                )
+                if once:
+                    break
+                time.sleep(dispatch.POLL_S)
+    except KeyboardInterrupt:
+        pass
+    except OperationalError as exc:
+        _unreachable(exc, settings)
+    finally:
+        engine.dispose()
+    console.print(f"Forsøgt / attempted: {total}", soft_wrap=True)
+    print(json.dumps({"attempted": total}))
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="Adresse / address.")] = None,

@@ -52,6 +52,7 @@ from carekey.protocol.events import EventKind
 from carekey.protocol.keys import parse_sign1
 from carekey.protocol.online import (
     CLAIM_COMMAND,
+    CONNECTION_ID_BYTES,
     MAX_COMMAND_AGE,
     MAX_COMMAND_BYTES,
     MAX_EVENTS_PER_MESSAGE,
@@ -117,6 +118,7 @@ class OnlineController:
         self._nonces: deque[bytes] = deque(maxlen=RECENT_NONCES)
         self._seen: OrderedDict[bytes, float] = OrderedDict()
         self._last_time_ms = 0
+        self._connection: bytes | None = None
         self._budget_minute = -1
         self._budget_used = 0
         self.suppressed = 0
@@ -146,6 +148,9 @@ class OnlineController:
 
     def _report(self, kind: ReportKind, fields: dict[int, object] | None = None) -> bytes:
         self.firmware.stats.ed25519_signs += 1
+        fields = dict(fields or {})
+        if self._connection is not None:
+            fields[10] = self._connection
         return issue_report(
             self.firmware.door_key,
             door_id=self.door_id,
@@ -155,7 +160,12 @@ class OnlineController:
         )
 
     def will(self) -> tuple[str, bytes]:
-        """The last will for the broker: the status topic and an OFFLINE report signed now."""
+        """The last will for the broker: the status topic and an OFFLINE report signed now.
+        Each call starts a new *connection id* that this will and every later report carry, so
+        the server can tell the will of an older connection (the broker publishes it when the
+        door reconnects under the same client id, possibly after the new state) from this
+        connection's."""
+        self._connection = os.urandom(CONNECTION_ID_BYTES)
         return self.topic("status"), self._report(ReportKind.OFFLINE)
 
     def state_report(self) -> bytes:

@@ -71,6 +71,7 @@ from carekey.protocol.events import (
 )
 from carekey.protocol.keys import DoorPublicKey, Ed25519Public
 from carekey.store import models as m
+from carekey.webhooks import service as webhooks
 from carekey.workorders.service import order_battery_service
 
 log = logging.getLogger(__name__)
@@ -585,6 +586,7 @@ def _ingest_door(
         # A low battery is a battery service order (at most one open per door).
         order_battery_service(db, door=door, now=now)
     _door_states(door, [ev for ev in stored_now if ev.seq > known_seq])
+    webhooks.emit_door_events(db, door=door, events=stored_now, now=now)
     report.last_seq = max(highest, top_seq) or None
     report.events_dropped = door.events_dropped if isinstance(door.events_dropped, int) else 0
     if events_dropped is not None and events_dropped > report.events_dropped:

@@ -162,8 +162,11 @@ def handle_message(
     heard = Heard(door.id, door.serial, report.kind, report.denylist_version)
     if report.kind is wire.ReportKind.OFFLINE:
         # The last will, signed when the door connected: it can only say "offline", the safe
-        # direction, so it is not held to the replay rule (a later state report undoes it).
-        queries.mark_offline(db, door_id=door.id, before=None)
+        # direction, so it is not held to the replay rule. It counts only for the connection
+        # of the newest report: the broker publishes an older connection's will when the door
+        # reconnects, possibly after the new connection's first state.
+        if door.online_connection is None or report.connection == door.online_connection:
+            queries.mark_offline(db, door_id=door.id, before=None)
         return Handled([], heard=heard)
     try:
         wire.check_report_time(report, last_ms=door.last_report_ms, server_now=now)
@@ -173,6 +176,7 @@ def handle_message(
     topics = wire.Topics(ctx.prefix, issuer)
     if report.time_ms:
         door.last_report_ms = report.time_ms
+        door.online_connection = report.connection
         door.last_heard_at = now
         door.last_seen_at = now
         door.online_status = queries.ONLINE

@@ -38,6 +38,7 @@ from carekey.revocation import service as revocation
 from carekey.staff.service import MIN_PASSWORD_LENGTH
 from carekey.store import models as m
 from carekey.store.unique import flush_unique
+from carekey.webhooks import service as webhooks
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
@@ -493,6 +494,18 @@ def block_company(
             "workers": len(workers),
             "live_credentials": revoked,
         },
+    )
+    webhooks.emit_revocation(
+        db,
+        municipality_id=company.municipality_id,
+        event_type=webhooks.WebhookEventType.COMPANY_BLOCKED,
+        resource=f"company:{company.id}",
+        data={
+            "company_id": company.id,
+            "whole_municipality": True,
+            "denylist_version": result.denylist_version,
+        },
+        now=now,
     )
     db.flush()
     view = _company_views(db, scope, [company], with_people=True)[0]

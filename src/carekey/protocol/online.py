@@ -37,6 +37,11 @@ kind   name          fields
 3      offline       (the broker's last will, signed when the controller connected)
 =====  ============  ==============================================================================
 
+Every report also carries 10: the id of the broker connection it was sent on (8 bytes, new at
+each connection, first signed into that connection's last will). The server takes a will only
+when it names the connection of the newest report: the broker publishes an older connection's
+will when the door reconnects, possibly after the new connection's first state.
+
 The door time only moves forward, so the server refuses a report that is not newer than the
 last one it took from that door (a replayed "I am up to date") and one whose time is far from
 its own. Signed events travel on their own topic as a CBOR array of the door's signed events,
@@ -76,6 +81,7 @@ from carekey.protocol.limits import is_time
 CLAIM_COMMAND: Final = -65540
 CLAIM_REPORT: Final = -65541
 MESSAGE_ID_BYTES: Final = 16
+CONNECTION_ID_BYTES: Final = 8
 NONCE_BYTES: Final = 16
 MAX_COMMAND_BYTES: Final = 64 * 1024
 """A denylist command carries at most the whole list as pieces (65,535 entries ≈ 1.4 MB would
@@ -304,8 +310,15 @@ class Report:
         value = self.fields.get(9)
         return value if isinstance(value, str) else None
 
+    @property
+    def connection(self) -> bytes | None:
+        """The id of the broker connection the report was sent on (its last will's)."""
+        value = self.fields.get(10)
+        return value if isinstance(value, bytes) and len(value) == CONNECTION_ID_BYTES else None
+
 
 _FIELD_TYPES: Final[dict[int, type]] = {
+    10: bytes,
     2: int,
     3: int,
     4: int,

@@ -22,6 +22,7 @@ from carekey.protocol.keys import DevicePublicKey
 from carekey.revocation import denylist as dl
 from carekey.revocation import queries
 from carekey.store import models as m
+from carekey.webhooks import service as webhooks
 from carekey.workorders import service as workorders  # a module: workorders imports us
 
 
@@ -127,6 +128,14 @@ def block_this_phone(
         now=now,
         details={"denylist_version": version, "live_credentials": len(creds)},
     )
+    webhooks.emit_revocation(
+        db,
+        municipality_id=phone.municipality_id,
+        event_type=webhooks.WebhookEventType.PHONE_BLOCKED,
+        resource=f"phone:{phone.id}",
+        data={"phone_id": phone.id, "lost": lost, "denylist_version": version},
+        now=now,
+    )
     return Revocation(True, version, _exposure(db, creds))
 
 
@@ -229,6 +238,14 @@ def block_this_employee(
         reason=why,
         now=now,
         details={"denylist_version": version, "live_credentials": len(creds)},
+    )
+    webhooks.emit_revocation(
+        db,
+        municipality_id=employee.municipality_id,
+        event_type=webhooks.WebhookEventType.EMPLOYEE_BLOCKED,
+        resource=f"employee:{employee.id}",
+        data={"employee_id": employee.id, "denylist_version": version},
+        now=now,
     )
     return Revocation(True, version, _exposure(db, creds))
 
@@ -424,6 +441,18 @@ def remove_citizen(
         reason=why,
         now=now,
         details={"denylist_version": version, "home_lock": lock.id if lock else None},
+    )
+    webhooks.emit_revocation(
+        db,
+        municipality_id=citizen.municipality_id,
+        event_type=webhooks.WebhookEventType.CITIZEN_REMOVED,
+        resource=f"citizen:{citizen.id}",
+        data={
+            "citizen_id": citizen.id,
+            "home_lock_serial": lock.serial if lock else None,
+            "denylist_version": version,
+        },
+        now=now,
     )
     return Revocation(True, version, exposed)
 

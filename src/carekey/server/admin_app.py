@@ -73,6 +73,7 @@ def create_admin_ui(state: State) -> FastAPI:
     from carekey.phones import pages as phones
     from carekey.signin import pages as signin_pages
     from carekey.staff import pages as staff
+    from carekey.webhooks import pages as webhook_pages
     from carekey.workorders import pages as work_order_pages
 
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
@@ -92,6 +93,7 @@ def create_admin_ui(state: State) -> FastAPI:
     # The installation lifecycle (issue 16).
     for lifecycle in (consent_pages, work_order_pages, installer_pages):
         app.include_router(lifecycle.router)
+    app.include_router(webhook_pages.router)  # signed webhooks (issue 17)
     app.add_middleware(UnexpectedErrors, answer=_unexpected_answer)
     app.add_middleware(LanguageAndSession)
 

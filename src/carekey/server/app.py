@@ -47,6 +47,8 @@ from carekey.store.cache import CACHE_KEY, TimedCache
 from carekey.store.db import create_db_engine, ping, session_factory, write_probe
 from carekey.store.deadline import DatabaseTimeouts, request_budget
 from carekey.store.migrate import current_revision, head_revision
+from carekey.webhooks import api as webhooks
+from carekey.webhooks import dispatch as webhook_dispatcher
 from carekey.workorders import api as work_orders
 
 
@@ -86,9 +88,12 @@ def create_app(
                 bridge = online_bridge(settings, sessions=app.state.sessions, clock=app.state.clock)
                 info[NOTIFY_KEY] = bridge.notify
                 app.state.online = await background.enter_async_context(running(bridge))
+            # --- webhooks (issue 17): the dispatcher delivers from the outbox while we run ----
+            webhooks_stop = await webhook_dispatcher.start(app.state, settings.webhooks_enabled)
             try:
                 yield
             finally:
+                await webhooks_stop()
                 info.pop(NOTIFY_KEY, None)
         if own_engine:
             app.state.engine.dispose()
@@ -123,6 +128,7 @@ def create_app(
         consents.router,
         work_orders.router,
         installer.router,
+        webhooks.router,
     ):
         app.include_router(router)
 

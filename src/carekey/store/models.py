@@ -47,6 +47,13 @@ from carekey.store.partner_models import (
     PartnerCompany,
 )
 from carekey.store.types import str_enum
+from carekey.store.webhook_models import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSecret,
+    WebhookSubscription,
+)
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -60,6 +67,11 @@ __all__ = [
     "OnlineRefusal",
     "PartnerCompany",
     "PermissionRequest",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSecret",
+    "WebhookSubscription",
     "WorkOrder",
 ]
 
@@ -446,6 +458,7 @@ class DoorDevice(Base):
     online_status: Mapped[str | None] = mapped_column(String(16))
     last_heard_at: Mapped[dt.datetime | None]
     last_report_ms: Mapped[int | None] = mapped_column(BigId)
+    online_connection: Mapped[bytes | None] = mapped_column(LargeBinary(8))
     created_at: Mapped[dt.datetime] = _created()
 
     def check_invariants(self) -> None:

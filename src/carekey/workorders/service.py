@@ -36,6 +36,7 @@ from carekey.domain.paging import DEFAULT_PAGE_SIZE, Page
 from carekey.domain.text import optional_text, required_text
 from carekey.store import models as m
 from carekey.store.paging import page_of
+from carekey.webhooks import service as webhooks
 from carekey.workorders import queries as sql
 from carekey.workorders.queries import OrderFilter
 
@@ -249,11 +250,13 @@ def _step(order: m.WorkOrder, step: str) -> None:
         )
 
 
-def _advance(order: m.WorkOrder, step: str) -> None:
+def _advance(db: Session, order: m.WorkOrder, step: str, now: dt.datetime) -> None:
     _step(order, step)
     to = TRANSITIONS[step][1]
-    if to is not None:
+    if to is not None and to != order.status:
+        before = order.status
         order.status = to
+        webhooks.emit_work_order(db, order=order, now=now, previous_status=before.value)
 
 
 def _log(
@@ -407,6 +410,7 @@ def create_order(db: Session, *, actor: Actor, new: NewOrder, now: dt.datetime) 
     db.add(order)
     db.flush()
     _log(db, actor, order, "created", now)
+    webhooks.emit_work_order(db, order=order, now=now)
     return order
 
 
@@ -461,7 +465,7 @@ def schedule_order(
     order = _managed(db, actor, order_id)
     if scheduled_for.tzinfo is None:
         scheduled_for = scheduled_for.replace(tzinfo=dt.UTC)
-    _advance(order, "schedule")
+    _advance(db, order, "schedule", now)
     order.scheduled_for = scheduled_for
     _log(db, actor, order, "scheduled", now, details={"scheduled_for": scheduled_for.isoformat()})
     return order
@@ -532,7 +536,7 @@ def complete_order(
         order.notes = f"{order.notes}\n{extra}" if order.notes else extra
     order.completed_at = now
     order.performed_by_employee_id = actor.employee_id
-    _advance(order, "complete")
+    _advance(db, order, "complete", now)
     _log(
         db, actor, order, "completed", now, details={"cost_ore": order.cost_ore, "photo_ref": photo}
     )
@@ -551,7 +555,7 @@ def sign_off_order(db: Session, *, actor: Actor, order_id: int, now: dt.datetime
             "Den, der har udført arbejdet, kan ikke selv godkende det",
             "The person who did the work cannot sign it off",
         )
-    _advance(order, "sign_off")
+    _advance(db, order, "sign_off", now)
     order.signed_off_at = now
     order.signed_off_by_employee_id = actor.employee_id
     _log(db, actor, order, "signed_off", now, details={"cost_ore": order.cost_ore})
@@ -566,7 +570,7 @@ def cancel_order(
     why = required_text(
         reason, max_length=500, code="work_order.reason", what_da="Årsagen", what_en="reason"
     )
-    _advance(order, "cancel")
+    _advance(db, order, "cancel", now)
     _log(db, actor, order, "cancelled", now, reason=why)
     return order
 
@@ -598,6 +602,8 @@ def order_restore(
         notes=RESTORE_NOTE,
     )
     db.add(order)
+    db.flush()
+    webhooks.emit_work_order(db, order=order, now=now)
     return order
 
 
@@ -628,4 +634,5 @@ def order_battery_service(
     db.add(order)
     db.flush()
     _log(db, None, order, "created", now, details={"door": door.serial, "trigger": "low_battery"})
+    webhooks.emit_work_order(db, order=order, now=now)
     return order

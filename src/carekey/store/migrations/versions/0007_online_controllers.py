@@ -1,7 +1,8 @@
 """online entrance and gate controllers (issue 17)
 
 - door devices: ``online_status`` (None: never online; ``online`` / ``offline``), when the door
-  was last heard on the broker and the time of its last signed report (the replay rule);
+  was last heard on the broker, the time of its last signed report (the replay rule) and the
+  broker connection that report came on (an older connection's last will is ignored);
 - ``online_refusal``: what the broker carried that the server refused (forged, replayed or
   unknown door reports).
 
@@ -31,6 +32,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("online_status", sa.String(length=16), nullable=True))
         batch.add_column(sa.Column("last_heard_at", _TIME, nullable=True))
         batch.add_column(sa.Column("last_report_ms", _BIG, nullable=True))
+        batch.add_column(sa.Column("online_connection", sa.LargeBinary(length=8), nullable=True))
     op.create_table(
         "online_refusal",
         sa.Column("id", _BIG, nullable=False),
@@ -62,6 +64,7 @@ def downgrade() -> None:
     op.drop_index("ix_online_refusal_municipality_at", table_name="online_refusal")
     op.drop_table("online_refusal")
     with op.batch_alter_table("door_device") as batch:
+        batch.drop_column("online_connection")
         batch.drop_column("last_report_ms")
         batch.drop_column("last_heard_at")
         batch.drop_column("online_status")
