@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from carekey.access.actor import Actor
 from carekey.domain import enums as e
 from carekey.keyservice.issuer import active_issuer_key, create_issuer_key, keyring
 from carekey.online import service
@@ -23,6 +24,7 @@ from carekey.protocol.session import StatusFlag
 from carekey.protocol.timetoken import accept_time_token
 from carekey.revocation import denylist as dl
 from carekey.store import models as m
+from carekey.webhooks import service as webhooks
 from tests.store.factories import make_world
 
 NOW = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC)
@@ -305,3 +307,42 @@ def test_the_fleet_view_counts_online_up_to_date_and_offline(fleet: Fleet) -> No
     )
     assert (later.online, later.offline) == (0, 1)
     assert active_issuer_key(fleet.db, municipality_id=fleet.municipality.id, secret=SECRET)
+
+
+def test_a_door_going_offline_and_online_is_told_to_webhook_subscribers(fleet: Fleet) -> None:
+    admin = m.Employee(
+        municipality_id=fleet.municipality.id,
+        employee_number="W1",
+        full_name="Webhook Admin",
+        roles=[m.EmployeeRole(role=e.Role.ADMINISTRATOR)],
+    )
+    fleet.db.add(admin)
+    fleet.db.flush()
+    actor = Actor(
+        employee_id=admin.id,
+        municipality_id=fleet.municipality.id,
+        roles=frozenset({e.Role.ADMINISTRATOR}),
+        label="admin",
+    )
+    webhooks.create_subscription(
+        fleet.db,
+        actor=actor,
+        url="https://hooks.example.org/doors",
+        event_types=["door.online", "door.offline"],
+        server_secret=SECRET,
+        now=NOW,
+    )
+    assert fleet.handle("state", fleet.report(wire.ReportKind.STATE, version=0)).refused is None
+    service.sweep(fleet.db, now=NOW + dt.timedelta(seconds=91), ctx=CTX)
+    later = NOW + dt.timedelta(seconds=100)
+    back = fleet.report(wire.ReportKind.STATE, at=later, version=0)
+    assert fleet.handle("state", back, at=later).refused is None
+    told = fleet.db.execute(
+        select(m.WebhookEvent.event_type, m.WebhookEvent.resource).order_by(m.WebhookEvent.id)
+    ).all()
+    resource = f"door:{fleet.door.serial}"
+    assert [tuple(r) for r in told] == [
+        ("door.online", resource),
+        ("door.offline", resource),
+        ("door.online", resource),
+    ]

@@ -48,6 +48,7 @@ from carekey.protocol.session import StatusFlag
 from carekey.protocol.timetoken import issue_time_token
 from carekey.revocation import denylist as dl
 from carekey.store import models as m
+from carekey.webhooks import service as webhooks
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +166,10 @@ def handle_message(
         # direction, so it is not held to the replay rule. It counts only for the connection
         # of the newest report: the broker publishes an older connection's will when the door
         # reconnects, possibly after the new connection's first state.
-        if door.online_connection is None or report.connection == door.online_connection:
-            queries.mark_offline(db, door_id=door.id, before=None)
+        current = door.online_connection is None or report.connection == door.online_connection
+        if current and queries.mark_offline(db, door_id=door.id, before=None):
+            db.refresh(door)
+            webhooks.emit_door_online(db, door=door, online=False, now=now)
         return Handled([], heard=heard)
     try:
         wire.check_report_time(report, last_ms=door.last_report_ms, server_now=now)
@@ -175,11 +178,14 @@ def handle_message(
     outgoing: list[Outgoing] = []
     topics = wire.Topics(ctx.prefix, issuer)
     if report.time_ms:
+        came_online = door.online_status != queries.ONLINE
         door.last_report_ms = report.time_ms
         door.online_connection = report.connection
         door.last_heard_at = now
         door.last_seen_at = now
         door.online_status = queries.ONLINE
+        if came_online:
+            webhooks.emit_door_online(db, door=door, online=True, now=now)
     held = report.denylist_version or 0
     if held > door.denylist_version_seen:
         door.denylist_version_seen = held
@@ -332,6 +338,8 @@ def sweep(db: Session, *, now: dt.datetime, ctx: Context) -> list[m.DoorDevice]:
     changed = []
     for door in queries.gone_silent(db, before=before):
         if queries.mark_offline(db, door_id=door.id, before=before):
+            db.refresh(door)
+            webhooks.emit_door_online(db, door=door, online=False, now=now)
             changed.append(door)
     return changed
 

@@ -209,6 +209,30 @@ def emit_revocation(
     )
 
 
+def emit_door_online(
+    db: Session, *, door: m.DoorDevice, online: bool, now: dt.datetime
+) -> m.WebhookEvent | None:
+    """An online controller came online or went offline (``carekey.online``: its signed last
+    will, or not heard for the municipality's limit). Carries the property's association."""
+    if not q.has_subscriptions(db, door.municipality_id):
+        return None
+    association_id = q.association_of_place(db, entrance_id=door.entrance_id, gate_id=door.gate_id)
+    return emit(
+        db,
+        municipality_id=door.municipality_id,
+        event_type=WebhookEventType.DOOR_ONLINE if online else WebhookEventType.DOOR_OFFLINE,
+        resource=f"door:{door.serial}",
+        data={
+            "door_id": door.id,
+            "serial": door.serial,
+            "door_kind": str(door.kind),
+            "last_heard_at": _iso(door.last_heard_at) if door.last_heard_at else None,
+        },
+        now=now,
+        association_id=association_id,
+    )
+
+
 def emit_work_order(
     db: Session, *, order: m.WorkOrder, now: dt.datetime, previous_status: str | None = None
 ) -> m.WebhookEvent | None:
