@@ -52,7 +52,15 @@ class Fleet:
         key: DoorKey | None = None,
         **fields: object,
     ) -> bytes:
-        numbers = {"version": 2, "last_seq": 3, "flags": 4, "nonce": 6, "answers": 8, "result": 9}
+        numbers = {
+            "version": 2,
+            "last_seq": 3,
+            "flags": 4,
+            "nonce": 6,
+            "answers": 8,
+            "result": 9,
+            "connection": 10,
+        }
         return wire.issue_report(
             key or self.key,
             door_id=self.door.serial.encode(),
@@ -207,7 +215,9 @@ def test_a_door_behind_is_sent_the_pieces_and_its_ack_is_recorded(fleet: Fleet) 
 def test_reconcile_sends_the_pieces_to_an_online_door_still_behind(fleet: Fleet) -> None:
     assert fleet.handle("state", fleet.report(wire.ReportKind.STATE, version=0)).refused is None
     fleet.block_device()
-    out = service.reconcile(fleet.db, now=NOW + dt.timedelta(seconds=5), ctx=CTX)
+    young = service.reconcile(fleet.db, now=NOW + dt.timedelta(seconds=5), ctx=CTX)
+    assert young == []  # a delta is still on its way
+    out = service.reconcile(fleet.db, now=NOW + dt.timedelta(seconds=11), ctx=CTX)
     assert [o.topic for o in out] == [fleet.topics.door(fleet.door.serial, "cmd")]
 
 
@@ -247,7 +257,10 @@ def test_events_on_the_broker_are_stored_and_missing_ones_asked_for(fleet: Fleet
             fleet.key, kind=EventKind.RELAY_PULSE, time=NOW + dt.timedelta(minutes=minute)
         )
         raws.append(signed.raw)
-    handled = fleet.handle("state", fleet.report(wire.ReportKind.STATE, version=0, last_seq=3))
+    connection = b"c" * wire.CONNECTION_ID_BYTES  # a new connection: events are asked for
+    handled = fleet.handle(
+        "state", fleet.report(wire.ReportKind.STATE, version=0, last_seq=3, connection=connection)
+    )
     [read] = [
         c
         for c in (

@@ -83,6 +83,24 @@ def test_a_small_day_keeps_the_invariants_and_writes_the_report(
         assert f'src="{chart}.png"' in page
 
 
+def test_online_entrances_learn_each_revocation_at_once(
+    small_day: tuple[dict[str, Any], Path],
+) -> None:
+    """A quarter of the entrances and gates are online (issue 17): every revocation that
+    concerns one reaches it when it is committed, with no phone in between; the others learn
+    from phones as before. The report gives both reaches from the doors' own flash."""
+    summary, _report = small_day
+    assert summary["online_doors"] > 0
+    assert summary["online_pushes"] > 0
+    assert summary["online_messages_refused"] == 0
+    assert summary["revocation_doors_online"] > 0
+    assert summary["revocation_doors_online_reached"] == summary["revocation_doors_online"]
+    assert summary["max_revocation_reach_online_s"] == 0
+    assert summary["revocation_doors_offline"] + summary["revocation_doors_online"] == (
+        summary["revocation_doors"]
+    )
+
+
 def test_partners_work_through_the_server_and_nowhere_else(
     small_day: tuple[dict[str, Any], Path],
 ) -> None:

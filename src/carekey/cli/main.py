@@ -554,13 +554,29 @@ def sim_day(
             help="Friskhedsbevisets levetid i minutter / proof of freshness lifetime, minutes.",
         ),
     ] = None,
+    online_fraction: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Andel af opgange og porte online over MQTT / share of entrances and gates "
+            "online over MQTT.",
+        ),
+    ] = 0.25,
     database_url: DatabaseUrl = None,
 ) -> None:
     """En hel dag i kommunen / a whole simulated day; ends with one JSON line."""
     from carekey.sim.day import cli_command
 
     cli_command(
-        profile, seed, database_url, report, employees_fraction, route_fraction, freshness_min
+        profile,
+        seed,
+        database_url,
+        report,
+        employees_fraction,
+        route_fraction,
+        freshness_min,
+        online_fraction,
     )
 
 

@@ -32,12 +32,14 @@ from urllib.parse import urlsplit
 
 import aiomqtt
 import anyio
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from sqlalchemy.orm import Session, sessionmaker
 
 from carekey.clock import Clock
 from carekey.config import Settings
 from carekey.online import service
-from carekey.online.service import Context, Heard, Outgoing
+from carekey.online.service import Context, Handled, Heard, Outgoing
 from carekey.protocol import online as wire
 from carekey.store.db import unit_of_work
 
@@ -45,6 +47,10 @@ log = logging.getLogger(__name__)
 
 TICK_S: Final = 5.0
 BATCH_MAX: Final = 500
+RECEIVE_MAXIMUM: Final = 65_535
+EVENTS_BATCH_MAX: Final = 25
+"""Event batches per transaction: ingest is the heavy part, and on SQLite a transaction holds
+the one write lock, so it is kept short for the reports' transactions in between."""
 BATCH_WAIT_S: Final = 0.02
 RECONNECT_MAX_S: Final = 30.0
 
@@ -77,7 +83,12 @@ class BrokerAddress:
         )
 
     def client(self, *, identifier: str, **options: object) -> aiomqtt.Client:
-        """An aiomqtt client (MQTT 5) for this broker."""
+        """An aiomqtt client (MQTT 5) for this broker. It announces a receive maximum of
+        65,535: the broker may then have that many QoS 1 messages in flight to the server
+        instead of queueing them. Mosquitto drops what is queued past ``max_queued_messages``
+        (default 1,000), which a single revocation's 1,500 acknowledgements would pass."""
+        properties = Properties(PacketTypes.CONNECT)
+        properties.ReceiveMaximum = RECEIVE_MAXIMUM
         return aiomqtt.Client(
             self.host,
             self.port,
@@ -86,6 +97,7 @@ class BrokerAddress:
             identifier=identifier,
             protocol=aiomqtt.ProtocolVersion.V5,
             tls_context=ssl.create_default_context() if self.tls else None,
+            properties=properties,
             **options,  # type: ignore[arg-type]
         )
 
@@ -118,6 +130,8 @@ class OnlineBridge:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._outbox: asyncio.Queue[Outgoing] = asyncio.Queue()
         self._changed: asyncio.Queue[set[tuple[int, int]]] = asyncio.Queue()
+        self._reports: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+        self._events: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
 
     # --- called from request threads ---
 
@@ -145,6 +159,8 @@ class OnlineBridge:
                     log.info("online: connected to %s:%s", self.address.host, self.address.port)
                     async with asyncio.TaskGroup() as tasks:
                         tasks.create_task(self._consume(client))
+                        tasks.create_task(self._work(self._reports, BATCH_MAX))
+                        tasks.create_task(self._work(self._events, EVENTS_BATCH_MAX))
                         tasks.create_task(self._publish(client))
                         tasks.create_task(self._pushes())
                         tasks.create_task(self._tick())
@@ -159,25 +175,32 @@ class OnlineBridge:
             delay = min(delay * 2, RECONNECT_MAX_S)
 
     async def _consume(self, client: aiomqtt.Client) -> None:
-        messages = client.messages
+        """Sort the doors' messages: reports (state, answers, wills) go before events, so an
+        acknowledgement never waits behind the ingest of a thousand doors' event batches."""
+        async for message in client.messages:
+            if not isinstance(message.payload, bytes | bytearray) or not message.payload:
+                continue  # an empty retained payload clears a topic: nothing to handle
+            item = (str(message.topic), bytes(message.payload))
+            if item[0].endswith("/events"):
+                self._events.put_nowait(item)
+            else:
+                self._reports.put_nowait(item)
+
+    async def _work(self, queue: asyncio.Queue[tuple[str, bytes]], batch_max: int) -> None:
+        """Handle what ``queue`` holds, a batch (at most ``batch_max``, collected for at most
+        ``BATCH_WAIT_S``) per transaction in a worker thread."""
         while True:
-            first = await anext(messages)
-            batch = [first]
+            batch = [await queue.get()]
             deadline = time.monotonic() + BATCH_WAIT_S
-            while len(batch) < BATCH_MAX:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                try:
-                    batch.append(await asyncio.wait_for(anext(messages), remaining))
-                except TimeoutError:
-                    break
-            items = [
-                (str(m.topic), bytes(m.payload))
-                for m in batch
-                if isinstance(m.payload, bytes | bytearray)
-            ]
-            for out in await anyio.to_thread.run_sync(self.handle_batch, items):
+            while len(batch) < batch_max:
+                if queue.empty():
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    await asyncio.sleep(min(remaining, 0.005))
+                    continue
+                batch.append(queue.get_nowait())
+            for out in await anyio.to_thread.run_sync(self.handle_batch, batch):
                 self._outbox.put_nowait(out)
 
     async def _publish(self, client: aiomqtt.Client) -> None:
@@ -208,28 +231,49 @@ class OnlineBridge:
         """Handle messages in one transaction; what to publish in answer."""
         outgoing: list[Outgoing] = []
         heard: list[Heard] = []
-        with unit_of_work(self.sessions) as db:
-            now = self._now()
-            for topic, payload in items:
-                try:
-                    with db.begin_nested():
-                        handled = service.handle_message(
-                            db, topic=topic, payload=payload, now=now, ctx=self.ctx
-                        )
-                except Exception:  # one bad message must not lose the batch
-                    log.exception("online: could not handle a message on %r", topic[:200])
-                    continue
-                self.handled += 1
-                if handled.refused:
-                    self.refused += 1
-                outgoing += handled.outgoing
-                if handled.heard is not None:
-                    heard.append(handled.heard)
+        try:
+            results = self._handle(items, isolate=False)
+        except Exception:  # one bad message must not lose the batch: again, one by one
+            log.exception("online: a batch failed; handling its messages one by one")
+            results = self._handle(items, isolate=True)
+        for handled in results:
+            self.handled += 1
+            if handled.refused:
+                self.refused += 1
+            outgoing += handled.outgoing
+            if handled.heard is not None:
+                heard.append(handled.heard)
         if self.on_heard is not None:
             at = time.monotonic()
             for h in heard:
                 self.on_heard(h, at)
         return outgoing
+
+    def _handle(self, items: list[tuple[str, bytes]], *, isolate: bool) -> list[Handled]:
+        """The batch in one transaction; with ``isolate`` each message in a savepoint of its
+        own, and one that fails is left out (logged)."""
+        results: list[Handled] = []
+        with unit_of_work(self.sessions) as db:
+            now = self._now()
+            lookup = service.Lookup(db, self.ctx, (topic for topic, _ in items))
+            for topic, payload in items:
+                if not isolate:
+                    results.append(
+                        service.handle_message(
+                            db, topic=topic, payload=payload, now=now, ctx=self.ctx, lookup=lookup
+                        )
+                    )
+                    continue
+                try:
+                    with db.begin_nested():
+                        results.append(
+                            service.handle_message(
+                                db, topic=topic, payload=payload, now=now, ctx=self.ctx
+                            )
+                        )
+                except Exception:
+                    log.exception("online: could not handle a message on %r", topic[:200])
+        return results
 
     def push(self, changed: set[tuple[int, int]]) -> list[Outgoing]:
         """The deltas of committed versions."""

@@ -4,7 +4,7 @@ the ones gone silent, and what the broker carried that the server refused."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -43,6 +43,24 @@ def controller(db: Session, *, municipality_id: int, serial: str) -> m.DoorDevic
     ).scalar()
 
 
+def controllers(
+    db: Session, *, municipality_id: int, serials: Collection[str]
+) -> dict[str, m.DoorDevice]:
+    """``controller`` for many serials at once (a batch of broker messages), by serial."""
+    found: dict[str, m.DoorDevice] = {}
+    wanted = sorted(set(serials))
+    for i in range(0, len(wanted), 500):
+        for door in db.execute(
+            select(m.DoorDevice)
+            .where(m.DoorDevice.municipality_id == municipality_id)
+            .where(m.DoorDevice.serial.in_(wanted[i : i + 500]))
+            .where(m.DoorDevice.kind.in_(_CONTROLLERS))
+            .where(m.DoorDevice.status.in_(_LIVE))
+        ).scalars():
+            found[door.serial] = door
+    return found
+
+
 def newest_version(db: Session, *, municipality_id: int) -> int:
     """The municipality's newest denylist version (0 before the first)."""
     version = db.execute(
@@ -74,15 +92,17 @@ def delta_rows(
 
 
 def lagging_controllers(
-    db: Session, *, heard_since: dt.datetime, limit: int = 500
+    db: Session, *, heard_since: dt.datetime, made_before: dt.datetime, limit: int = 500
 ) -> list[tuple[m.DoorDevice, int]]:
     """Online controllers heard since ``heard_since`` whose signed word says they hold an
-    older denylist than their municipality's newest, with that newest version."""
+    older denylist than their municipality's newest version made before ``made_before`` (a
+    version younger than that is still on its way as a delta), with that version."""
     newest = (
         select(
             m.DenylistVersion.municipality_id.label("municipality_id"),
             func.max(m.DenylistVersion.version).label("version"),
         )
+        .where(m.DenylistVersion.created_at <= made_before)
         .group_by(m.DenylistVersion.municipality_id)
         .subquery()
     )

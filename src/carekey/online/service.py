@@ -52,6 +52,9 @@ from carekey.webhooks import service as webhooks
 
 log = logging.getLogger(__name__)
 
+RECONCILE_GRACE = dt.timedelta(seconds=10)
+"""A version younger than this is still on its way to the controllers as a delta (and their
+answers on the way back): the reconcile leaves it to them."""
 PIECES_PER_COMMAND = 20
 """Signed pieces per catch-up command (a piece is at most about 2.5 kB)."""
 
@@ -128,18 +131,69 @@ def _refuse(
     return Handled([], refused=code)
 
 
+class Lookup:
+    """What a batch of messages reads once: municipalities by code, controllers by serial
+    (prefetched in one query), each municipality's newest denylist version."""
+
+    def __init__(self, db: Session, ctx: Context, topics: Iterable[str] = ()) -> None:
+        self.db = db
+        self._municipalities: dict[str, m.Municipality | None] = {}
+        self._doors: dict[tuple[int, str], m.DoorDevice | None] = {}
+        self._newest: dict[int, int] = {}
+        wanted: dict[str, set[str]] = {}
+        for topic in topics:
+            where = wire.parse_door_topic(ctx.prefix, topic)
+            if where is not None:
+                wanted.setdefault(where[0], set()).add(where[1])
+        for code, serials in wanted.items():
+            municipality = self.municipality(code)
+            if municipality is None:
+                continue
+            found = queries.controllers(db, municipality_id=municipality.id, serials=serials)
+            for serial in serials:
+                self._doors[(municipality.id, serial)] = found.get(serial)
+
+    def municipality(self, code: str) -> m.Municipality | None:
+        if code not in self._municipalities:
+            self._municipalities[code] = queries.municipality_by_code(self.db, code)
+        return self._municipalities[code]
+
+    def door(self, municipality_id: int, serial: str) -> m.DoorDevice | None:
+        key = (municipality_id, serial)
+        if key not in self._doors:
+            self._doors[key] = queries.controller(
+                self.db, municipality_id=municipality_id, serial=serial
+            )
+        return self._doors[key]
+
+    def newest_version(self, municipality_id: int) -> int:
+        if municipality_id not in self._newest:
+            self._newest[municipality_id] = queries.newest_version(
+                self.db, municipality_id=municipality_id
+            )
+        return self._newest[municipality_id]
+
+
 def handle_message(
-    db: Session, *, topic: str, payload: bytes, now: dt.datetime, ctx: Context
+    db: Session,
+    *,
+    topic: str,
+    payload: bytes,
+    now: dt.datetime,
+    ctx: Context,
+    lookup: Lookup | None = None,
 ) -> Handled:
-    """Verify and act on one message a door published; returns what to send back."""
+    """Verify and act on one message a door published; returns what to send back.
+    ``lookup``: the batch's shared reads (one is made for a single message)."""
+    lookup = lookup or Lookup(db, ctx)
     where = wire.parse_door_topic(ctx.prefix, topic)
     if where is None:
         return _refuse(db, topic=topic, code="unknown_topic", now=now)
     issuer, serial, leaf = where
-    municipality = queries.municipality_by_code(db, issuer)
+    municipality = lookup.municipality(issuer)
     if municipality is None:
         return _refuse(db, topic=topic, code="unknown_municipality", now=now)
-    door = queries.controller(db, municipality_id=municipality.id, serial=serial)
+    door = lookup.door(municipality.id, serial)
     if door is None:
         return _refuse(
             db, topic=topic, code="unknown_door", now=now, municipality_id=municipality.id
@@ -177,6 +231,7 @@ def handle_message(
         return _refuse(db, topic=topic, code=error.code, now=now, door=door)
     outgoing: list[Outgoing] = []
     topics = wire.Topics(ctx.prefix, issuer)
+    new_connection = report.connection != door.online_connection
     if report.time_ms:
         came_online = door.online_status != queries.ONLINE
         door.last_report_ms = report.time_ms
@@ -189,11 +244,19 @@ def handle_message(
     held = report.denylist_version or 0
     if held > door.denylist_version_seen:
         door.denylist_version_seen = held
-    newest = queries.newest_version(db, municipality_id=municipality.id)
+    newest = lookup.newest_version(municipality.id)
     if held < newest:
         outgoing += catch_up(db, door=door, topics=topics, now=now, ctx=ctx)
     if report.kind is wire.ReportKind.STATE:
-        outgoing += _state_follow_up(db, door=door, report=report, topics=topics, now=now, ctx=ctx)
+        outgoing += _state_follow_up(
+            db,
+            door=door,
+            report=report,
+            topics=topics,
+            now=now,
+            ctx=ctx,
+            new_connection=new_connection,
+        )
     return Handled(outgoing, heard=heard)
 
 
@@ -205,8 +268,11 @@ def _state_follow_up(
     topics: wire.Topics,
     now: dt.datetime,
     ctx: Context,
+    new_connection: bool,
 ) -> list[Outgoing]:
-    """The time for a door that wants it; a request for events the server has not stored."""
+    """The time for a door that wants it; on a new connection, a request for the events the
+    server has not stored (logged while the door was offline: once online, a door publishes
+    each new event itself)."""
     outgoing = []
     flags = StatusFlag(report.flags or 0)
     wants_time = report.time_ms == 0 or bool(flags & StatusFlag.TIME_SYNC_WANTED)
@@ -217,7 +283,7 @@ def _state_follow_up(
             issuer_key=issuer_key, now=now, door_id=door.serial.encode(), nonce=report.nonce
         )
         outgoing.append(_command(issuer_key, door, topics, wire.CommandKind.TIME, token, now))
-    if report.last_seq is not None and report.last_seq > door.last_event_seq:
+    if new_connection and report.last_seq is not None and report.last_seq > door.last_event_seq:
         issuer_key = issuer_key or _issuer_key(db, ctx, door.municipality_id)
         body = {1: door.last_event_seq + 1}
         outgoing.append(_command(issuer_key, door, topics, wire.CommandKind.READ_EVENTS, body, now))
@@ -323,7 +389,10 @@ def reconcile(db: Session, *, now: dt.datetime, ctx: Context) -> list[Outgoing]:
     """The pieces for every online controller still behind its municipality's newest list."""
     outgoing: list[Outgoing] = []
     codes: dict[int, str] = {}
-    for door, _newest in queries.lagging_controllers(db, heard_since=now - ctx.offline_after):
+    lagging = queries.lagging_controllers(
+        db, heard_since=now - ctx.offline_after, made_before=now - RECONCILE_GRACE
+    )
+    for door, _newest in lagging:
         code = codes.get(door.municipality_id)
         if code is None:
             code = codes[door.municipality_id] = queries.municipality_code(db, door.municipality_id)

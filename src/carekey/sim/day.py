@@ -66,6 +66,7 @@ from carekey.sim.day_check import (
     partner_evidence,
 )
 from carekey.sim.day_doors import DoorRun, DoorTap, start_door
+from carekey.sim.day_online import OnlineDoors
 from carekey.sim.day_partners import PartnerDay
 from carekey.sim.day_plan import plan_day
 from carekey.sim.day_world import (
@@ -131,6 +132,7 @@ class DaySimulation:
             (options.freshness_min or DEFAULT_FRESHNESS_LIFETIME.total_seconds() / 60) * 60
         )
         self.blocked_with_code_at: dt.datetime | None = None
+        self.online: OnlineDoors | None = None  # issue 17: the day's online entrances
 
     # --- queue ---
 
@@ -209,6 +211,29 @@ class DaySimulation:
         ]
         with Session(engine) as s, s.begin():
             commission_doors(s, doors=reports, now=self.clock.now(), reason="carekey sim day")
+
+    def _go_online(self, engine: Engine) -> None:
+        """A share of the entrances and gates online (issue 17), with a state report from each
+        every three hours."""
+        if self.options.online_fraction <= 0:
+            return
+        self.online = OnlineDoors(
+            engine=engine,
+            clock=self.clock,
+            secret=SECRET,
+            code="0101",
+            fraction=self.options.online_fraction,
+        )
+        doors = [(serial, meta.kind) for serial, meta in self.plan.doors.items()]
+        self.online.start(doors, self.run_door, seed=self.options.seed)
+        for hour in range(9, 31, 3):
+            self.at(local(hour % 24, day=hour // 24), "online heartbeat", self.online.heartbeat)
+
+    def _pushed(self, changed: set[tuple[int, int]]) -> None:
+        """A request committed new denylist versions: the server pushes them to the online
+        doors (in the real server: the MQTT bridge, ``online.signals``)."""
+        if self.online is not None:
+            self.online.notify(changed)
 
     def run_door(self, serial: str) -> DoorRun:
         """The running firmware of a door, started when a phone first reaches it."""
@@ -448,7 +473,11 @@ class DaySimulation:
             self.world = load_world(engine, secret=SECRET)
             settings = Settings(secret_key=SECRET)
             self.client = stack.enter_context(
-                TestClient(create_app(settings, engine=engine, clock=self.clock))
+                TestClient(
+                    create_app(
+                        settings, engine=engine, clock=self.clock, online_notify=self._pushed
+                    )
+                )
             )
             self.admin = self._admin_headers()
             self.plan = plan_day(
@@ -463,6 +492,7 @@ class DaySimulation:
             self.partners = PartnerDay(self, engine)
             self.partners.setup()
             self._commission(engine)
+            self._go_online(engine)
             self.phases["setup_s"] = round(time.perf_counter() - mark, 2)
             self.echo(
                 f"Dagen planlagt / day planned: {len(self.plan.phones)} telefoner / phones, "
@@ -598,6 +628,8 @@ class DaySimulation:
             "low_battery_locks": sum(1 for _, end in found.batteries if end <= 20.0),
             "scenario": self.plan.scenario,
         }
+        if self.online is not None:
+            summary.update(self.online.figures(exposures))
         if found.lost_examples:
             summary["lost_examples"] = found.lost_examples
         summary["invariants_failed"] = failed_invariants(summary)
@@ -632,6 +664,7 @@ def cli_command(
     employees_fraction: float | None = None,
     route_fraction: float | None = None,
     freshness_min: float | None = None,
+    online_fraction: float = 0.25,
 ) -> dict[str, Any]:
     """``carekey sim day``: a Rich progress bar on stderr, then one JSON line on stdout; the exit
     status is 1 when the day broke an invariant (``invariants_failed``, see
@@ -648,6 +681,7 @@ def cli_command(
         employees_fraction=employees_fraction,
         route_fraction=route_fraction,
         freshness_min=freshness_min,
+        online_fraction=online_fraction,
     )
     with Progress(
         TextColumn("[bold]{task.description}"),

@@ -62,6 +62,8 @@ class DayOptions:
     on_duty: float = 0.75
     freshness_min: float | None = None
     """The municipality's proof-of-freshness lifetime for the day (None: the default policy)."""
+    online_fraction: float = 0.25
+    """The share of entrances and gates online over MQTT (issue 17; ``sim.day_online``)."""
 
 
 DEFAULT_EMPLOYEES_FRACTION = {"small": 1.0, "copenhagen": 0.5}
