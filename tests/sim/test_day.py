@@ -96,8 +96,9 @@ def test_online_entrances_learn_each_revocation_at_once(
     assert summary["revocation_doors_online"] > 0
     assert summary["revocation_doors_online_reached"] == summary["revocation_doors_online"]
     assert summary["max_revocation_reach_online_s"] == 0
-    assert summary["revocation_doors_offline"] + summary["revocation_doors_online"] == (
-        summary["revocation_doors"]
+    assert (
+        summary["revocation_doors_offline"] + summary["revocation_doors_online"]
+        == (summary["revocation_doors"])
     )
 
 

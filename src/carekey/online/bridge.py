@@ -87,7 +87,7 @@ class BrokerAddress:
         65,535: the broker may then have that many QoS 1 messages in flight to the server
         instead of queueing them. Mosquitto drops what is queued past ``max_queued_messages``
         (default 1,000), which a single revocation's 1,500 acknowledgements would pass."""
-        properties = Properties(PacketTypes.CONNECT)
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.ReceiveMaximum = RECEIVE_MAXIMUM
         return aiomqtt.Client(
             self.host,
@@ -132,6 +132,7 @@ class OnlineBridge:
         self._changed: asyncio.Queue[set[tuple[int, int]]] = asyncio.Queue()
         self._reports: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
         self._events: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+        self._reports_busy = False
 
     # --- called from request threads ---
 
@@ -160,7 +161,7 @@ class OnlineBridge:
                     async with asyncio.TaskGroup() as tasks:
                         tasks.create_task(self._consume(client))
                         tasks.create_task(self._work(self._reports, BATCH_MAX))
-                        tasks.create_task(self._work(self._events, EVENTS_BATCH_MAX))
+                        tasks.create_task(self._work(self._events, EVENTS_BATCH_MAX, yields=True))
                         tasks.create_task(self._publish(client))
                         tasks.create_task(self._pushes())
                         tasks.create_task(self._tick())
@@ -186,11 +187,16 @@ class OnlineBridge:
             else:
                 self._reports.put_nowait(item)
 
-    async def _work(self, queue: asyncio.Queue[tuple[str, bytes]], batch_max: int) -> None:
+    async def _work(
+        self, queue: asyncio.Queue[tuple[str, bytes]], batch_max: int, *, yields: bool = False
+    ) -> None:
         """Handle what ``queue`` holds, a batch (at most ``batch_max``, collected for at most
-        ``BATCH_WAIT_S``) per transaction in a worker thread."""
+        ``BATCH_WAIT_S``) per transaction in a worker thread. With ``yields`` (the events) a
+        batch waits while reports are waiting or being handled: acknowledgements first."""
         while True:
             batch = [await queue.get()]
+            while yields and (self._reports_busy or not self._reports.empty()):
+                await asyncio.sleep(0.005)
             deadline = time.monotonic() + BATCH_WAIT_S
             while len(batch) < batch_max:
                 if queue.empty():
@@ -200,7 +206,14 @@ class OnlineBridge:
                     await asyncio.sleep(min(remaining, 0.005))
                     continue
                 batch.append(queue.get_nowait())
-            for out in await anyio.to_thread.run_sync(self.handle_batch, batch):
+            if not yields:
+                self._reports_busy = True
+            try:
+                outgoing = await anyio.to_thread.run_sync(self.handle_batch, batch)
+            finally:
+                if not yields:
+                    self._reports_busy = False
+            for out in outgoing:
                 self._outbox.put_nowait(out)
 
     async def _publish(self, client: aiomqtt.Client) -> None:
