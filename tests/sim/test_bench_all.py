@@ -27,7 +27,8 @@ RESULTS = {
     "login_sqlite": {"key_bundles_per_s": 120.5, "ingest_events_per_s": 7000.0},
     "login_postgresql": {"key_bundles_per_s": 210.0, "p99_ms_at_200_per_s": 180.0},
     "web_sqlite": {"p95_ms": {"dashboard": 36.4}},
-    "day_sqlite": {"wall_s": 67.2, "events_lost": 0},
+    "day_sqlite": {"wall_s": 67.2, "events_lost": 0, "max_revocation_reach_online_s": 0.0},
+    "online": {"controllers": 1500, "revocation_ack_p99_s": 2.9, "revocation_ack_max_s": 3.1},
 }
 
 
@@ -40,6 +41,8 @@ def test_render_reports_figures_and_whether_targets_are_met() -> None:
     assert "| web p95 ms: dashboard | 36.4 | — | ≤ 200 | yes |" in block
     assert "| sim day: events_lost | 0 | — | 0 | yes |" in block
     assert "| single-door credential bytes | 199 | ≤ 300 | yes |" in block
+    assert "| online (1500 controllers): revocation_ack_p99_s | 2.9 | — | ≤ 5 | yes |" in block
+    assert "| sim day: max_revocation_reach_online_s | 0.0 | — | — | — |" in block
     assert "Test CPU" in block
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import aiomqtt
 from sqlalchemy import text
 
 from carekey.store.db import create_db_engine
@@ -73,6 +74,13 @@ def run_all(*, postgres_url: str | None, echo: Echo) -> dict[str, Any]:
         echo(f"PostgreSQL svarer ikke / does not answer at {postgres_url}: SQLite only")
     echo("== protocol ==")
     results["protocol"] = bench_protocol.run(echo=echo)
+    echo("== online controllers (MQTT, 1,500) ==")
+    try:
+        from carekey.sim import bench_online
+
+        results["online"] = bench_online.run(controllers=1500, echo=echo)
+    except (OSError, aiomqtt.MqttError) as exc:  # no broker on this machine
+        echo(f"Ingen MQTT-broker / no MQTT broker: {exc}")
     for backend, url in (("sqlite", None), ("postgresql", pg)):
         if backend == "postgresql" and url is None:
             continue
@@ -174,6 +182,21 @@ def render(results: dict[str, Any]) -> str:
         worst = max((v for v in (sq, pg) if isinstance(v, int | float)), default=None)
         met = _met(worst, *check) if check else "—"
         rows.append(f"| sim day: {key} | {_cell(sq)} | {_cell(pg)} | {target} | {met} |")
+    online = results.get("online", {})
+    for key, target, check in (
+        ("revocation_ack_p99_s", "≤ 5", (5.0, True)),
+        ("revocation_ack_max_s", "—", None),
+        ("ack_p99_over_broker_echo", "—", None),
+    ):
+        value = online.get(key)
+        met = _met(value, *check) if check else "—"
+        controllers = online.get("controllers", "—")
+        rows.append(
+            f"| online ({controllers} controllers): {key} | {_cell(value)} | — | {target} | {met} |"
+        )
+    for key in ("max_revocation_reach_online_s", "max_revocation_reach_offline_s"):
+        sq, pg = both("day", key)
+        rows.append(f"| sim day: {key} | {_cell(sq)} | {_cell(pg)} | — | — |")
     protocol_rows = []
     for label, shown, target, value, limit in (
         (
