@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     online_offline_after_s: float = Field(default=90.0, ge=10.0, le=3600.0)
     # Webhooks (docs/webhooks.md): the server delivers from the outbox while it runs.
     webhooks_enabled: bool = True
+    # Deliveries to loopback and private addresses (webhooks/targets.py): None allows them
+    # outside production only.
+    webhooks_allow_private_targets: bool | None = None
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
@@ -66,6 +69,13 @@ class Settings(BaseSettings):
                     "CAREKEY_SECRET_KEY must be at least 32 characters"
                 )
         return self
+
+    @property
+    def webhooks_private_targets_ok(self) -> bool:
+        """Whether webhooks may go to loopback and private addresses (not in production)."""
+        if self.webhooks_allow_private_targets is not None:
+            return self.webhooks_allow_private_targets
+        return self.environment is not Environment.PRODUCTION
 
     @property
     def resolved_database_url(self) -> str:

@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from carekey.config import Settings
 from carekey.store import models as m
-from carekey.webhooks import dispatch
+from carekey.webhooks import dispatch, targets
 from carekey.webhooks import service as webhooks
 from carekey.webhooks.service import WebhookEventType as T
 from tests.webhooks.helpers import SECRET, T0, Clock, Receiver, make_tenants, running, sessions_of
@@ -288,3 +289,40 @@ def test_the_server_lifespan_starts_and_stops_the_dispatcher(engine: Engine, ena
             while enabled and not receiver.log and time.monotonic() < deadline:
                 time.sleep(0.05)
     assert bool(receiver.log) is enabled
+
+
+@pytest.mark.parametrize(
+    ("url", "code"),
+    [
+        ("http://hooks.example.org/in", "https_required"),
+        ("https://127.0.0.1:5432/", "private_target"),
+        ("https://localhost/in", "private_target"),
+        ("https://10.1.2.3/in", "private_target"),
+        ("https://169.254.169.254/latest/meta-data", "private_target"),
+        ("https://[::1]/in", "private_target"),
+        ("https://no-such-host.invalid/in", "unresolvable_target"),
+    ],
+)
+def test_production_refuses_targets_inside_the_network(url: str, code: str) -> None:
+    assert targets.refusal(url) == code
+
+
+def test_production_delivers_nothing_to_a_private_address(engine: Engine) -> None:
+    """A subscription pointing at the server's own network (an SSRF attempt) gets a failed,
+    logged attempt and no request, while development (``private_ok``) delivers to loopback."""
+    tenants = make_tenants(engine)
+    receiver = Receiver(keys=[], clock=Clock())
+    with running(receiver) as live:
+        _subscribe(engine, tenants.admin, live.url)
+        _emit(engine, tenants.municipality, RESOURCES[0], 0, T0)
+        with httpx.Client(timeout=2) as client:
+            dispatch.deliver_due(
+                sessions_of(engine), now=T0, client=client, server_secret=SECRET, private_ok=False
+            )
+        assert live.log == []
+        with Session(engine) as db:
+            attempt = db.execute(select(m.WebhookAttempt)).scalar_one()
+        assert attempt.error in {"https_required", "private_target"}
+        settings = Settings(environment="production", secret_key="x" * 40)  # type: ignore[arg-type]
+        assert not settings.webhooks_private_targets_ok
+        assert Settings().webhooks_private_targets_ok

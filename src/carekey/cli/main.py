@@ -374,7 +374,11 @@ def webhooks_deliver(
         with dispatch.new_client() as client:
             while True:
                 total += dispatch.deliver_due(
-                    sessions, now=dt.datetime.now(dt.UTC), client=client, server_secret=secret
+                    sessions,
+                    now=dt.datetime.now(dt.UTC),
+                    client=client,
+                    server_secret=secret,
+                    private_ok=settings.webhooks_private_targets_ok,
                 )
                 if once:
                     break

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from carekey.store import models as m
 from carekey.store.db import declare_writes
 from carekey.webhooks import queries as q
-from carekey.webhooks import service, signing
+from carekey.webhooks import service, signing, targets
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +117,12 @@ def _claim(sessions: Sessions, *, now: dt.datetime, batch: int, server_secret: s
     return jobs
 
 
-def _send(client: httpx.Client, job: _Job) -> _Outcome:
+def _send(client: httpx.Client, job: _Job, *, private_ok: bool = True) -> _Outcome:
     started = time.monotonic()
+    if not private_ok:
+        refused = targets.refusal(job.url)
+        if refused is not None:
+            return _Outcome(None, refused, 0)  # a failed attempt: retried, logged, visible
     try:
         response = client.post(job.url, content=job.body.encode(), headers=job.headers)
     except httpx.HTTPError as exc:
@@ -176,6 +180,7 @@ def deliver_due(
     batch: int = 100,
     rng: random.Random | None = None,
     stop: Callable[[], bool] | None = None,
+    private_ok: bool = True,
 ) -> int:
     """Send the due deliveries, in order per (subscription, resource); return how many were
     attempted. A success makes the next delivery of its queue due, so this repeats until a
@@ -189,7 +194,7 @@ def deliver_due(
         for job in jobs:
             if stop is not None and stop():
                 return attempted  # the claimed rest waits for its lease to run out
-            outcome = _send(client, job)
+            outcome = _send(client, job, private_ok=private_ok)
             progressed |= _record(sessions, job, outcome, now=now, rng=rng)
             attempted += 1
         if not progressed:
@@ -220,6 +225,7 @@ async def run_dispatcher(
                     client=client,
                     server_secret=secret,
                     stop=stop.is_set,
+                    private_ok=state.settings.webhooks_private_targets_ok,
                 )
             except Exception:  # the loop outlives one bad round (a busy database, say)
                 log.exception("webhooks: a round of deliveries failed")
