@@ -33,6 +33,7 @@ from carekey.protocol.online import (
     issue_command,
     new_message_id,
 )
+from tests import aio
 
 URL = os.environ.get("CAREKEY_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
 SERIAL = "ENT-ON-000001"
@@ -185,7 +186,7 @@ def test_the_runner_takes_a_command_and_answers(broker: str) -> None:
         await _next(inbox, "events", 5)
         assert response.time_ms > state.time_ms
 
-    asyncio.run(_with_runner(world, broker, body))
+    aio.run(_with_runner(world, broker, body))
 
 
 def test_an_abrupt_end_makes_the_broker_publish_the_signed_will(broker: str) -> None:
@@ -202,7 +203,7 @@ def test_an_abrupt_end_makes_the_broker_publish_the_signed_will(broker: str) -> 
         assert time.monotonic() - cut <= keepalive * 1.5
         assert will.kind is ReportKind.OFFLINE
 
-    asyncio.run(_with_runner(world, broker, body, keepalive_s=keepalive))
+    aio.run(_with_runner(world, broker, body, keepalive_s=keepalive))
 
 
 def test_a_clean_stop_publishes_offline_itself(broker: str) -> None:
@@ -224,7 +225,7 @@ def test_a_clean_stop_publishes_offline_itself(broker: str) -> None:
             assert world.report(message.payload).kind is ReportKind.OFFLINE
             await late.publish(world.online.topic("status"), b"", retain=True)
 
-    asyncio.run(scenario())
+    aio.run(scenario())
 
 
 def test_the_runner_reconnects_after_the_connection_breaks(broker: str) -> None:
@@ -253,7 +254,7 @@ def test_the_runner_reconnects_after_the_connection_breaks(broker: str) -> None:
         await srv.publish(world.online.topic("cmd"), command, qos=1)
         assert world.report(await _next(inbox, "resp", 5)).result == "ok"
 
-    asyncio.run(_with_runner(world, broker, body))
+    aio.run(_with_runner(world, broker, body))
 
 
 def test_events_the_door_logs_on_its_own_go_out_promptly(broker: str) -> None:
@@ -268,4 +269,4 @@ def test_events_the_door_logs_on_its_own_go_out_promptly(broker: str) -> None:
         (event,) = [decode_event(raw, door_key=world.door.door_key.public) for raw in batch]
         assert event.event.kind is EventKind.POWER_RESTORED
 
-    asyncio.run(_with_runner(world, broker, body))
+    aio.run(_with_runner(world, broker, body))

@@ -36,6 +36,7 @@ from carekey.protocol.denylist import issue_denylist_delta
 from carekey.protocol.keys import DoorKey, IssuerKey
 from carekey.protocol.session import Command
 from carekey.store import models as m
+from tests import aio
 from tests.api.conftest import Tenants
 from tests.api.phone_sim import Phone, Scene
 from tests.api.test_key_service_e2e import _colleague, _logged_in, _number
@@ -152,7 +153,7 @@ def _publish(url: str, topic: str, payload: bytes) -> None:
         async with aiomqtt.Client(host, int(port)) as publisher:
             await publisher.publish(topic, payload, qos=1)
 
-    asyncio.run(send())
+    aio.run(send())
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from carekey.protocol.online import (
     parse_door_topic,
 )
 from carekey.sim.online_fleet import FleetProcess, build_fleet, run_fleet
+from tests import aio
 
 URL = os.environ.get("CAREKEY_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
 
@@ -107,7 +108,7 @@ def test_every_door_of_the_fleet_answers_a_broadcast(broker: str) -> None:
         assert answered == set(keys)
         assert (stats.connected, stats.failed, stats.handled) == (50, 0, 50)
 
-    asyncio.run(scenario())
+    aio.run(scenario())
 
 
 @pytest.mark.slow
