@@ -27,7 +27,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeVar
 from urllib.parse import urlsplit
 
 import aiomqtt
@@ -48,7 +48,9 @@ log = logging.getLogger(__name__)
 TICK_S: Final = 5.0
 BATCH_MAX: Final = 500
 RECEIVE_MAXIMUM: Final = 65_535
-EVENTS_BATCH_MAX: Final = 25
+DB_TRIES: Final = 3
+_A = TypeVar("_A")
+EVENTS_BATCH_MAX: Final = 10
 """Event batches per transaction: ingest is the heavy part, and on SQLite a transaction holds
 the one write lock, so it is kept short for the reports' transactions in between."""
 BATCH_WAIT_S: Final = 0.02
@@ -133,6 +135,7 @@ class OnlineBridge:
         self._reports: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
         self._events: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
         self._reports_busy = False
+        self._db_lock = asyncio.Lock()
 
     # --- called from request threads ---
 
@@ -209,12 +212,32 @@ class OnlineBridge:
             if not yields:
                 self._reports_busy = True
             try:
-                outgoing = await anyio.to_thread.run_sync(self.handle_batch, batch)
+                outgoing = await self._db(self.handle_batch, batch)
             finally:
                 if not yields:
                     self._reports_busy = False
             for out in outgoing:
                 self._outbox.put_nowait(out)
+
+    async def _db(self, work: Callable[[_A], list[Outgoing]], arg: _A) -> list[Outgoing]:
+        """Database work in a worker thread, one piece at a time (on SQLite the bridge's own
+        transactions would otherwise wait for each other's write lock). A database that is
+        busy or down costs this piece (logged, tried again ``DB_TRIES`` times), never the
+        broker connection: what is lost comes back with the doors' next reports and the
+        reconcile."""
+        for attempt in range(1, DB_TRIES + 1):
+            try:
+                async with self._db_lock:
+                    return await anyio.to_thread.run_sync(work, arg)
+            except Exception as exc:  # the loop must outlive the database
+                log.warning(
+                    "online: database work failed (%s), attempt %d of %d",
+                    type(exc).__name__,
+                    attempt,
+                    DB_TRIES,
+                )
+                await asyncio.sleep(0.5 * attempt)
+        return []
 
     async def _publish(self, client: aiomqtt.Client) -> None:
         while True:
@@ -226,13 +249,13 @@ class OnlineBridge:
             changed = await self._changed.get()
             while not self._changed.empty():
                 changed |= self._changed.get_nowait()
-            for out in await anyio.to_thread.run_sync(self.push, changed):
+            for out in await self._db(self.push, changed):
                 self._outbox.put_nowait(out)
 
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(TICK_S)
-            for out in await anyio.to_thread.run_sync(self.tick):
+            for out in await self._db(lambda _none: self.tick(), None):
                 self._outbox.put_nowait(out)
 
     # --- database work (worker threads; also called directly by the simulation) ---
