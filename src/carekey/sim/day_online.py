@@ -64,6 +64,7 @@ class OnlineDoors:
         self.runs: dict[str, DoorRun] = {}
         self.pushes = 0
         self._delivering = False
+        self._inbox: list[tuple[str, bytes]] = []
 
     # --- set-up ---
 
@@ -102,7 +103,9 @@ class OnlineDoors:
             self.bus.publish(out.topic, out.payload, out.retain)
 
     def _to_server(self, topic: str, payload: bytes) -> None:
-        self._publish(self.bridge.handle_batch([(topic, payload)]))
+        # Collected, and handled as one batch per round of deliveries (as the real bridge
+        # batches what arrives together): one transaction for a heartbeat of every door.
+        self._inbox.append((topic, payload))
 
     def _to_door(self, serial: str, topic: str, payload: bytes) -> None:
         run = self.runs[serial]
@@ -129,7 +132,12 @@ class OnlineDoors:
             return  # the outer delivery loop takes it
         self._delivering = True
         try:
-            self.bus.deliver_pending()
+            while True:
+                self.bus.deliver_pending()
+                if not self._inbox:
+                    break
+                batch, self._inbox = self._inbox, []
+                self._publish(self.bridge.handle_batch(batch))
         finally:
             self._delivering = False
 
