@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 import random
 import time
@@ -24,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+import anyio
 import httpx
 from sqlalchemy.orm import Session
 
@@ -218,14 +220,19 @@ async def run_dispatcher(
     with new_client() as client:
         while not stop.is_set():
             try:
-                await asyncio.to_thread(
-                    deliver_due,
-                    state.sessions,
-                    now=state.clock.now(),
-                    client=client,
-                    server_secret=secret,
-                    stop=stop.is_set,
-                    private_ok=state.settings.webhooks_private_targets_ok,
+                # anyio's worker thread, not asyncio.to_thread: a cancelled loop (the server
+                # stopping) waits for the round to end, so no database connection is left
+                # checked out in a thread that outlives the engine.
+                await anyio.to_thread.run_sync(
+                    functools.partial(
+                        deliver_due,
+                        state.sessions,
+                        now=state.clock.now(),
+                        client=client,
+                        server_secret=secret,
+                        stop=stop.is_set,
+                        private_ok=state.settings.webhooks_private_targets_ok,
+                    )
                 )
             except Exception:  # the loop outlives one bad round (a busy database, say)
                 log.exception("webhooks: a round of deliveries failed")
