@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -68,3 +69,20 @@ def client(
     )
     with TestClient(create_app(settings, engine=engine, clock=clock)) as test_client:
         yield test_client
+
+
+@pytest.fixture(autouse=True)
+def _connections_returned(engine: Engine) -> Iterator[None]:
+    """After each test, wait until every connection of the test's engine is back in its pool
+    before the engine is disposed: the server's bridge and dispatchers work in threads, and a
+    connection a thread still held at ``dispose()`` would be closed only by the garbage
+    collector, later, as a ResourceWarning in some other test."""
+    yield
+    deadline = time.monotonic() + 15
+    while engine.pool.checkedout() > 0:  # type: ignore[attr-defined]
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"{engine.pool.checkedout()} database connection(s) still checked out"  # type: ignore[attr-defined]
+                " 15 s after the test"
+            )
+        time.sleep(0.05)
