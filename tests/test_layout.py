@@ -19,6 +19,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "carekey"
 PARTS = (
+    "accounts",
     "associations",
     "audit",
     "citizens",

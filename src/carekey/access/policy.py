@@ -20,6 +20,10 @@ class Action(StrEnum):
 
     READ_STAFF = "staff.read"  # employees and phones
     MANAGE_STAFF = "staff.manage"  # create and edit employees, import staff
+    # Another person's sign-in (issue 18): a one-time password or a set-password link, a lost
+    # authenticator reset (with a reason). One's own password needs no action: any signed-in user.
+    MANAGE_ACCOUNTS = "accounts.manage"
+    MANAGE_JOB_TITLES = "job_titles.manage"  # the import's table of job titles to roles
     MANAGE_PHONES = "phones.manage"  # register and edit phones, enrolment codes
     BLOCK_STAFF = "staff.block"  # block or unblock an employee or a phone
     READ_DISTRICTS = "districts.read"
@@ -106,6 +110,7 @@ ROLE_TABLE: Final[dict[Role, dict[Action, Reach]]] = {
         # role to give (``assignable_roles``).
         Action.MANAGE_STAFF: _DX,
         Action.BLOCK_STAFF: _DX,
+        Action.MANAGE_ACCOUNTS: _DX,
         Action.READ_DISTRICTS: _D,
         Action.READ_CITIZENS: _D,
         Action.MANAGE_CITIZENS: _D,

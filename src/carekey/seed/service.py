@@ -207,6 +207,7 @@ class _Builder:
                     "created_at": self.t - dt.timedelta(days=30),
                     "activated_at": self.t - dt.timedelta(days=30),
                     "retired_at": None,
+                    "seeded": True,
                 }
                 for key_id, private, public, purpose, nonce in keys
             ],

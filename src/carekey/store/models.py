@@ -29,6 +29,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from carekey.domain import enums as e
 from carekey.domain.rules import check_door_placement
+from carekey.store.account_models import JobTitleRole, PasswordLink
 
 # The base, the naming convention and the column helpers live in ``store.base``; the partner
 # tables in ``store.partner_models`` (re-exported here: ``models.Agreement`` and so on).
@@ -64,8 +65,10 @@ __all__ = [
     "BigId",
     "ConsentRecord",
     "Errand",
+    "JobTitleRole",
     "OnlineRefusal",
     "PartnerCompany",
+    "PasswordLink",
     "PermissionRequest",
     "WebhookAttempt",
     "WebhookDelivery",
@@ -133,6 +136,9 @@ class IssuerKey(Base):
         default=e.IssuerKeyPurpose.HOME_CARE,
         server_default=text("'home_care'"),
     )
+    # Derived from a seed's random draw (``carekey seed``: demo and test data): a server outside
+    # development refuses to sign with such a key (issue 18).
+    seeded: Mapped[bool] = mapped_column(default=False, server_default="0")
     created_at: Mapped[dt.datetime] = _created()
     activated_at: Mapped[dt.datetime | None]
     retired_at: Mapped[dt.datetime | None]
@@ -185,6 +191,12 @@ class Employee(Base):
     blocked_at: Mapped[dt.datetime | None]
     # Bumped whenever the employee is blocked or unblocked: older sessions stop working.
     session_epoch: Mapped[int] = mapped_column(default=0)
+    # Issue 18: a password an administrator set (one-time) must be replaced at the next sign-in,
+    # in the administration or the key app; when the password was last set, and by whom's hand.
+    password_must_change: Mapped[bool] = mapped_column(default=False, server_default="0")
+    password_changed_at: Mapped[dt.datetime | None]
+    # The first day of employment (the HR export's ``Startdato``): no keys before it.
+    starts_on: Mapped[dt.date | None]
     # A user of another party (issue 15): a housing association's user, or a partner company's
     # administrator or worker. Never both; such a person is never in a district and never
     # holds a key to a home (``carekey.access``, ``keyservice.bundle_doors``).
