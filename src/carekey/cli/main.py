@@ -486,8 +486,12 @@ def serve(
         # Every port first: a taken one is said before anything says "kører på".
         try:
             serving.check_port_free(host, port)
-        except serving.ServeError as exc:
-            _fail(f"{exc}; vælg en anden med --port eller CAREKEY_PORT / choose another one")
+        except serving.PortTakenError as exc:
+            _fail(
+                f"porten {host}:{port} er optaget; vælg en anden med --port eller CAREKEY_PORT "
+                f"(make demo PORT=…) / port {host}:{port} is taken; choose another with --port "
+                f"or CAREKEY_PORT ({exc.reason})"
+            )
         if demo is not None:
             from carekey.sim.demo import (
                 DemoPortTakenError,
@@ -506,10 +510,10 @@ def serve(
                 servers = start_demo_doors(demo)
             except DemoPortTakenError as exc:
                 _fail(
-                    f"demo-dørens port {exc.port} er optaget / the demo door's port {exc.port} "
-                    f"is taken ({exc.reason}); vælg en anden første port med --door-port eller "
-                    "CAREKEY_DEMO_DOOR_PORT / choose another first port with --door-port or "
-                    "CAREKEY_DEMO_DOOR_PORT"
+                    f"demo-dørens port {exc.port} er optaget; vælg en anden første port med "
+                    f"--door-port eller CAREKEY_DEMO_DOOR_PORT / the demo door's port {exc.port} "
+                    "is taken; choose another first port with --door-port or "
+                    f"CAREKEY_DEMO_DOOR_PORT ({exc.reason})"
                 )
             console.print(
                 f"[bold]Demo:[/] {len(servers)} simulerede døre / simulated doors på / on "

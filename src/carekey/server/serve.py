@@ -127,10 +127,20 @@ def run(
     )
 
 
+class PortTakenError(ServeError):
+    """``host:port`` cannot be listened on; ``reason`` says why (Danish / English)."""
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        super().__init__(f"porten {host}:{port} er optaget / port {host}:{port} is taken: {reason}")
+        self.host = host
+        self.port = port
+        self.reason = reason
+
+
 def check_port_free(host: str, port: int) -> None:
-    """Raise ``ServeError`` (Danish and English) if ``host:port`` cannot be listened on: a
-    program listens there, or the address is not this machine's. ``carekey serve`` asks before
-    it prints that it runs; the socket is closed again at once."""
+    """Raise ``PortTakenError`` if ``host:port`` cannot be listened on: a program listens
+    there, or the address is not this machine's. ``carekey serve`` asks before it prints that
+    it runs; the probe socket is closed again at once."""
     probe = "127.0.0.1" if host in ("0.0.0.0", "") else "::1" if host == "::" else host  # noqa: S104 - comparing, not binding
     taken: str | None = None
     with contextlib.suppress(OSError), socket.create_connection((probe, port), timeout=0.5):
@@ -144,10 +154,7 @@ def check_port_free(host: str, port: int) -> None:
         except OSError as exc:
             taken = exc.strerror or str(exc)
     if taken is not None:
-        raise ServeError(
-            f"porten er optaget eller utilgængelig / the port is taken or unavailable: "
-            f"kan ikke lytte på / cannot listen on {host}:{port}: {taken}"
-        )
+        raise PortTakenError(host, port, taken)
 
 
 def _check_port_free(host: str, port: int) -> None:

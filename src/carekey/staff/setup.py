@@ -63,7 +63,7 @@ def create_administrator(
         what_da="Medarbejdernummeret",
         what_en="The employee number",
     )
-    name = _full_name(full_name)
+    name = _full_name(" ".join(full_name.split()))
     address = _email(email)
     if sql.employee_with_number(db, municipality.id, number) is not None:
         raise _employee_number_taken()
