@@ -88,8 +88,8 @@ def test_a_taken_server_port_is_said_first_and_nothing_runs(
         result = runner.invoke(app, args)
         assert result.exit_code == 2, result.output
         text = _flat(result.output)
-        assert f"porten 127.0.0.1:{taken_port} er optaget" in text
-        assert f"port 127.0.0.1:{taken_port} is taken" in text
+        assert f"kan ikke lytte på 127.0.0.1:{taken_port}, porten er optaget" in text
+        assert f"cannot listen on 127.0.0.1:{taken_port}, the port is taken" in text
         assert "CAREKEY_PORT" in text
         assert "kører på" not in text
         assert "Demo:" not in text
@@ -103,7 +103,7 @@ def test_the_port_from_the_environment_is_the_one_checked(
     get_settings.cache_clear()
     result = runner.invoke(app, ["serve", "--database-url", seeded_url])
     assert result.exit_code == 2
-    assert f"127.0.0.1:{taken_port} er optaget" in _flat(result.output)
+    assert f"kan ikke lytte på 127.0.0.1:{taken_port}" in _flat(result.output)
     assert "kører på" not in result.output
 
 

@@ -488,9 +488,9 @@ def serve(
             serving.check_port_free(host, port)
         except serving.PortTakenError as exc:
             _fail(
-                f"porten {host}:{port} er optaget; vælg en anden med --port eller CAREKEY_PORT "
-                f"(make demo PORT=…) / port {host}:{port} is taken; choose another with --port "
-                f"or CAREKEY_PORT ({exc.reason})"
+                f"kan ikke lytte på {host}:{port}, porten er optaget; vælg en anden med --port "
+                f"eller CAREKEY_PORT (make demo PORT=…) / cannot listen on {host}:{port}, the "
+                f"port is taken; choose another with --port or CAREKEY_PORT ({exc.reason})"
             )
         if demo is not None:
             from carekey.sim.demo import (
