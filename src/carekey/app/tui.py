@@ -52,13 +52,13 @@ from carekey.app.installer_cli import order_rows
 from carekey.app.service import DoorView, KeyApp, VisitOutcome
 from carekey.domain.errors import DomainError
 
-PANES = ("enrol", "login", "new-password", "choose-code", "unlock", "doors")
+PANES = ("enrol", "login", "change-password", "choose-code", "unlock", "doors")
 # The pane -> the widget the ContentSwitcher shows, and what has the focus there.
 _PANE_WIDGET = {pane: pane for pane in PANES} | {"doors": "doors-pane"}
 _PANE_FOCUS = {
     "enrol": "#enrol-code",
     "login": "#employee",
-    "new-password": "#new-password",
+    "change-password": "#new-password",
     "choose-code": "#code",
     "unlock": "#unlock-code",
     "doors": "#doors",
@@ -204,7 +204,7 @@ class KeyAppTUI(App[None]):
                 yield Input(id="employee")
                 yield Input(id="password", password=True)
                 yield Button(id="login-button", variant="primary")
-            with Vertical(id="new-password"):
+            with Vertical(id="change-password"):
                 yield Static(id="new-password-hint", classes="hint", markup=False)
                 yield Input(id="new-password", password=True)
                 yield Input(id="new-password-again", password=True)
@@ -300,7 +300,7 @@ class KeyAppTUI(App[None]):
             pane = "enrol"
         elif not status.keys_present:
             if self._password_change is not None:
-                pane = "new-password"
+                pane = "change-password"
             elif self.keyapp.pending_login is not None:
                 pane = "choose-code"
             else:
@@ -497,7 +497,7 @@ class KeyAppTUI(App[None]):
                 if exc.code != PASSWORD_CHANGE_REQUIRED:
                     raise
                 self._password_change = (number, secret)
-                self._error(exc)
+                self._show(exc.message(self.lang), "info")  # what to do, not a failure
                 return
             self.say(
                 "Adgangskoden er godkendt. Vælg din personlige kode.",
