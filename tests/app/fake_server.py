@@ -70,7 +70,7 @@ class FakeServer:
     people: dict[str, tuple[str, str]] = field(default_factory=dict)
     """Door id -> (citizen's name, address); doors not in it are Arne's at Gade 1."""
     emergency: set[str] = field(default_factory=set)  # citizens behind an emergency key
-    password: str = "password"  # noqa: S105 - the test employee's
+    password: str = "password"  # the test employee's
     must_change_password: bool = False  # the office set a one-time password
     login_bodies: list[dict[str, Any]] = field(default_factory=list)
 

@@ -65,9 +65,7 @@ def test_a_code_of_the_wrong_form_is_asked_again(runner: CliRunner, world: World
     assert "You are logged in" in result.output
 
 
-def test_a_bad_code_option_fails_before_anything_is_sent(
-    runner: CliRunner, world: World
-) -> None:
+def test_a_bad_code_option_fails_before_anything_is_sent(runner: CliRunner, world: World) -> None:
     result = runner.invoke(cli.app, ["login", "E0001", "--password", "password", "--code", "1"])
     assert result.exit_code == 1
     assert "4-12 cifre" in result.output
@@ -90,7 +88,7 @@ def test_a_one_time_password_is_replaced_at_login(runner: CliRunner, world: Worl
         ("password", None),
         ("password", "my-own-1"),
     ]
-    assert bodies[0]["challenge"] and bodies[1]["challenge"]  # a device proof each time
+    assert all(body["challenge"] for body in bodies)  # a device proof each time
     assert world.server.password == "my-own-1"
     assert world.start().status().keys_present
 
@@ -122,7 +120,8 @@ def test_the_two_steps_in_the_app(world: World) -> None:
     assert bad.value.code == "wallet.bad_code_format"
     assert app.pending_login is pending  # a code of the wrong form loses nothing
     status = app.finish_login(CODE)
-    assert status.keys_present and status.unlocked
+    assert status.keys_present
+    assert status.unlocked
     assert app.pending_login is None
     with pytest.raises(AppError) as again:
         app.finish_login(CODE)

@@ -36,13 +36,16 @@ class Connection:
         *,
         answered_at: str | None,
         unanswered_at: str | None,
+        last_answered: bool | None,
         changed: Callable[[], None],
     ) -> None:
-        """``answered_at`` / ``unanswered_at``: ISO times from the state file; ``changed`` is
-        called when the status turns (to persist it)."""
+        """``answered_at`` / ``unanswered_at``: ISO times from the state file, ``last_answered``
+        whether the last request was answered; ``changed`` is called when the status turns
+        (to persist it)."""
         self._clock = clock
         self.answered_at = dt.datetime.fromisoformat(answered_at) if answered_at else None
         self.unanswered_at = dt.datetime.fromisoformat(unanswered_at) if unanswered_at else None
+        self.last_answered = last_answered
         self._changed = changed
         self.in_run: bool | None = None
         """The outcome of the last request in this run (None: none yet)."""
@@ -55,16 +58,18 @@ class Connection:
             self.answered_at = now
         else:
             self.unanswered_at = now
-        self.in_run = answered
+        self.last_answered = self.in_run = answered
         if self.online() != before:
             self._changed()
 
     def online(self) -> bool | None:
         """True: online; False: offline; None: unknown (never asked, or not for a while)."""
-        answered, unanswered = self.answered_at, self.unanswered_at
-        if unanswered is not None and (answered is None or unanswered >= answered):
+        if self.last_answered is False:
             return False
-        if answered is None or self._clock.now() - answered > ONLINE_FOR:
+        answered = self.answered_at
+        if not self.last_answered or answered is None:
+            return None
+        if self._clock.now() - answered > ONLINE_FOR:
             return None
         return True
 

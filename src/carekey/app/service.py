@@ -87,6 +87,7 @@ class _State:
     last_sync: str | None = None
     answered_at: str | None = None  # the server's last answer (carekey.app.connection)
     unanswered_at: str | None = None  # the last request it did not answer
+    last_answered: bool | None = None  # whether the last request was answered
     log_read: dict[str, int] = field(default_factory=dict)
     """Door id -> the highest seq of its log this phone has read (queued in the outbox)."""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -123,11 +124,13 @@ class KeyApp:
             clock,
             answered_at=self.state.answered_at,
             unanswered_at=self.state.unanswered_at,
+            last_answered=self.state.last_answered,
             changed=self._save_state,
         )
         self._server_client: ServerClient | None = None
         self.server = server
-        self._pending_login: PendingLogin | None = None
+        self.pending_login: PendingLogin | None = None
+        """A login the server accepted whose keys wait for the personal code."""
         keystore_path = self.data_dir / "keystore.bin"
         self.keystore = (
             DeviceKeystore.open(keystore_path) if DeviceKeystore.exists(keystore_path) else None
@@ -166,6 +169,7 @@ class KeyApp:
         answered, unanswered = self.connection.answered_at, self.connection.unanswered_at
         self.state.answered_at = answered.isoformat() if answered else None
         self.state.unanswered_at = unanswered.isoformat() if unanswered else None
+        self.state.last_answered = self.connection.last_answered
         tmp = self._state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(self.state), indent=2), encoding="utf-8")
         with tmp.open("rb") as handle:
@@ -266,13 +270,12 @@ class KeyApp:
     ) -> PendingLogin:
         """The login's first step: password and device proof at the server. A wrong password
         fails here, before the personal code is asked for (the server never sees the code: it
-        only seals the wallet on the phone). The keys wait in memory for :meth:`finish_login`.
-
+        only seals the wallet on the phone). The keys wait in memory for :meth:`finish_login`;
         ``new_password`` replaces a one-time password from the office (the server refuses the
         login with ``auth.password_change_required`` until it is given)."""
         keystore, _, phone_id = self._require_enrolled()
         assert self.state.municipality is not None
-        self._pending_login = None
+        self.pending_login = None
         bundle = self._server().login(
             municipality=self.state.municipality,
             employee_number=employee_number,
@@ -281,19 +284,14 @@ class KeyApp:
             signer=keystore,
             new_password=new_password,
         )
-        self._pending_login = PendingLogin(employee_number, bundle)
-        return self._pending_login
-
-    @property
-    def pending_login(self) -> PendingLogin | None:
-        """A login the server accepted whose keys wait for the personal code."""
-        return self._pending_login
+        self.pending_login = PendingLogin(employee_number, bundle)
+        return self.pending_login
 
     def finish_login(self, personal_code: str) -> AppStatus:
         """The login's second step: the keys of :meth:`start_login` are stored under the
         personal code. A code of the wrong form changes nothing (ask again)."""
         _checked(personal_code)
-        pending = self._pending_login
+        pending = self.pending_login
         if pending is None:
             raise AppError("app.no_login", "Log ind først", "Log in first")
         bundle = dict(pending.bundle)
@@ -304,7 +302,7 @@ class KeyApp:
         self.live.forget()  # a new login: yesterday's proof and list are not this one's
         self.live.apply(bundle)
         self._store(bundle, personal_code)
-        self._pending_login = None
+        self.pending_login = None
         self._seal.touch()
         self.outbox.add_app_event("login")
         return self.status()
