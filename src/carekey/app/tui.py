@@ -114,6 +114,12 @@ class DoorTable(DataTable[str]):
         Binding("slash", "search", "Søg / search", show=False),
     ]
 
+    def on_resize(self, event: events.Resize) -> None:
+        """A new width (the terminal was resized): fit the columns again."""
+        app = self.app
+        if isinstance(app, KeyAppTUI):
+            app.call_after_refresh(app.refit)
+
     def action_search(self) -> None:
         """Move to the search field."""
         self.app.query_one("#search").focus()
@@ -377,12 +383,8 @@ class KeyAppTUI(App[None]):
         if event.input.id == "search" and self.pane == "doors":
             self._show_doors()
 
-    def on_resize(self, event: events.Resize) -> None:
-        """A new width: the columns are fitted again."""
-        if self.pane == "doors":
-            self.call_after_refresh(self._refit)
-
-    def _refit(self) -> None:
+    def refit(self) -> None:
+        """The table has a new width: the columns are fitted again."""
         if self.pane == "doors" and self.query_one("#doors", DoorTable).size.width != (
             self._table_width
         ):
