@@ -6,6 +6,7 @@ connection status follows the server's answers."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -71,7 +72,7 @@ def assert_readable(tui: KeyAppTUI) -> None:
         assert geometry.clip.contains_region(region), (widget, region, geometry.clip)
     rows = [tui.query_one(f"#{name}").region for name in ("title", "status", "body", "message")]
     rows.append(tui.query_one("#keys").region)
-    for upper, lower in zip(rows, rows[1:], strict=False):
+    for upper, lower in itertools.pairwise(rows):
         assert upper.bottom <= lower.y, (upper, lower)
     table = tui.query_one("#doors", DoorTable)
     if table.display and tui.pane == "doors":
