@@ -192,6 +192,7 @@ class KeyAppTUI(App[None]):
         self._password_change: tuple[str, str] | None = None
         self._table_width = 0
         self._no_match = False
+        self._kept_selection: str | None = None  # the door under the cursor when sealed
         self._was_unlocked = False
 
     # --- layout --------------------------------------------------------------------------------
@@ -329,6 +330,7 @@ class KeyAppTUI(App[None]):
     def _forget_doors(self) -> None:
         """The keys are sealed or gone: the list (names, addresses) leaves the screen too."""
         if self._doors or self._row_doors:
+            self._kept_selection = self.selected_door()  # the cursor is back there after
             self._doors = []
             self._row_doors = []
             self.query_one("#doors", DoorTable).clear(columns=True)
@@ -345,7 +347,8 @@ class KeyAppTUI(App[None]):
     def _show_doors(self) -> None:
         """The doors that match the search, in columns that fit the table's width."""
         table = self.query_one("#doors", DoorTable)
-        selected = self.selected_door()
+        selected = self.selected_door() or self._kept_selection
+        self._kept_selection = None
         query = self.query_one("#search", Input).value
         rows: list[tuple[str, str, str, str]] = []
         for door in self._doors:
