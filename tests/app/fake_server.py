@@ -187,7 +187,7 @@ class FakeServer:
                 401,
                 {
                     "error": {
-                        "code": "auth.invalid_credentials",
+                        "code": "auth.bad_credentials",
                         "message": "Forkert medarbejdernummer eller adgangskode",
                         "message_en": "Wrong employee number or password",
                     }

@@ -276,3 +276,20 @@ def test_a_wrong_password_stays_on_the_login_and_asks_no_code(tmp_path: Path) ->
         assert len(world.server.login_bodies) == 2
 
     run(tui, scenario)
+
+
+def test_escape_goes_back_from_the_code_to_the_password(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    world.start().enrol("ONE-TIME", server_url="http://server")
+    tui = tui_for(world.start(), "en")
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await pilot.press(*"E0001", "enter", *"password", "enter")
+        await settle(pilot, lambda: tui.pane == "choose-code")
+        assert "Esc Back" in text_of(tui, "#keys")
+        await pilot.press("escape")
+        await settle(pilot, lambda: tui.pane == "login")
+        assert tui.keyapp.pending_login is None
+        assert not tui.keyapp.status().keys_present
+
+    run(tui, scenario)

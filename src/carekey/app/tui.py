@@ -164,6 +164,7 @@ class KeyAppTUI(App[None]):
         Binding("g", "toggle_language", "Sprog / language", show=False),
         Binding("w", "work_orders", "Ordrer / work orders", show=False),
         Binding("q", "quit", "Afslut / quit", show=False),
+        Binding("escape", "login_back", "Tilbage / back", show=False),
     ]
 
     def __init__(
@@ -277,6 +278,11 @@ class KeyAppTUI(App[None]):
             common = self.t(
                 f"o/Enter Åbn · l Lås · / Søg · s Send · r Opdatér · g {other} · q Afslut",
                 f"o/Enter Open · l Lock · / Search · s Sync · r Refresh · g {other} · q Quit",
+            )
+        elif self.pane in ("change-password", "choose-code"):
+            common = self.t(
+                "Enter Fortsæt · Tab Næste felt · Esc Tilbage · Ctrl+Q Afslut",
+                "Enter Continue · Tab Next field · Esc Back · Ctrl+Q Quit",
             )
         elif self.pane:
             common = self.t(
@@ -673,6 +679,15 @@ class KeyAppTUI(App[None]):
             )
 
         self._run("Henter ordrer …", "Fetching orders …", work)
+
+    def action_login_back(self) -> None:
+        """Esc in the login's later steps: back to employee number and password (the login
+        the server accepted is dropped; nothing was stored)."""
+        if self.pane in ("change-password", "choose-code") and not self.busy:
+            self.keyapp.pending_login = None
+            self._password_change = None
+            self.refresh_view()
+            self.say("Log ind forfra.", "Log in again from the start.", "info")
 
     def action_toggle_language(self) -> None:
         """Dansk ↔ English (remembered by the app)."""
