@@ -205,6 +205,17 @@ class FakeServer:
                         }
                     },
                 )
+            if len(body["new_password"]) < 4:
+                return Answer(
+                    400,
+                    {
+                        "error": {
+                            "code": "accounts.password_too_short",
+                            "message": "Adgangskoden er for kort",
+                            "message_en": "The password is too short",
+                        }
+                    },
+                )
             self.password, self.must_change_password = body["new_password"], False
         self.tokens += 1
         bundle = self._bundle()

@@ -93,6 +93,16 @@ def test_a_one_time_password_is_replaced_at_login(runner: CliRunner, world: Worl
     assert world.start().status().keys_present
 
 
+def test_a_new_password_the_server_refuses_is_asked_again(runner: CliRunner, world: World) -> None:
+    world.server.must_change_password = True
+    typed = f"password\nabc\nabc\nmine\nmine\n{CODE}\n{CODE}\n"
+    result = runner.invoke(cli.app, ["login", "E0001"], input=typed)
+    assert result.exit_code == 0, result.output
+    assert "Adgangskoden er for kort" in result.output
+    assert [b.get("new_password") for b in world.server.login_bodies] == [None, "abc", "mine"]
+    assert world.server.password == "mine"
+
+
 def test_a_one_time_password_in_english(runner: CliRunner, world: World) -> None:
     world.server.must_change_password = True
     typed = f"password\nmine\nmine\n{CODE}\n{CODE}\n"

@@ -270,8 +270,8 @@ def test_a_wrong_password_stays_on_the_login_and_asks_no_code(tmp_path: Path) ->
         assert "ikke ens" in text_of(tui, "#message")
         assert tui.pane == "choose-code"
         assert not tui.keyapp.status().keys_present
-        await pilot.click("#code-again")
-        await pilot.press(*CODE, "enter")
+        assert tui.focused is tui.query_one("#code")  # both again, from the first
+        await pilot.press(*CODE, "enter", *CODE, "enter")
         await settle(pilot, lambda: tui.pane == "doors")
         assert len(world.server.login_bodies) == 2
 
@@ -291,5 +291,30 @@ def test_escape_goes_back_from_the_code_to_the_password(tmp_path: Path) -> None:
         await settle(pilot, lambda: tui.pane == "login")
         assert tui.keyapp.pending_login is None
         assert not tui.keyapp.status().keys_present
+
+    run(tui, scenario)
+
+
+def test_a_new_password_the_server_refuses_stays_on_its_pane(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    world.start().enrol("ONE-TIME", server_url="http://server")
+    world.server.must_change_password = True
+    tui = tui_for(world.start(), "da")
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await pilot.press(*"E0001", "enter", *"password", "enter")
+        await settle(pilot, lambda: tui.pane == "change-password")
+        assert "Vælg en ny adgangskode" in text_of(tui, "#message")
+        await pilot.press(*"abc", "enter", *"abd", "enter")  # two that differ: not sent
+        await pilot.pause()
+        assert "to gange" in text_of(tui, "#message")
+        assert len(world.server.login_bodies) == 1
+        await pilot.press(*"abc", "enter", *"abc", "enter")
+        await settle(pilot, lambda: "for kort" in text_of(tui, "#message"))
+        assert tui.pane == "change-password"
+        await pilot.click("#new-password")
+        await pilot.press(*"mine", "enter", *"mine", "enter")
+        await settle(pilot, lambda: tui.pane == "choose-code")
+        assert world.server.password == "mine"
 
     run(tui, scenario)

@@ -465,14 +465,7 @@ def login_command(
             if exc.code != PASSWORD_CHANGE_REQUIRED:
                 raise
             run.out.print(escape(exc.message(run.lang)))
-            new_password = run.twice(
-                ("Ny adgangskode", "New password"),
-                ("Gentag den nye adgangskode", "Repeat the new password"),
-                lambda value: value,
-            )
-            with run.working("Skifter adgangskoden …", "Changing the password …"):
-                keyapp.start_login(number, password, new_password=new_password)
-            run.out.print(run.t("Din nye adgangskode er gemt.", "Your new password is saved."))
+            _change_password(run, keyapp, number, password)
         if code is None:
             code = run.twice(
                 ("Vælg en personlig kode (4-12 cifre)", "Choose a personal code (4-12 digits)"),
@@ -488,6 +481,27 @@ def login_command(
             f"You are logged in. {count} doors today. {keys_text(status, 'en')}.",
         )
     )
+
+
+def _change_password(run: _Run, keyapp: KeyApp, number: str, password: str) -> None:
+    """A new password, typed twice, and the login again with it; a new password the server
+    refuses (too short, only digits, the same as before: 400/409/422) is asked for again."""
+    for attempt in range(3):
+        new_password = run.twice(
+            ("Ny adgangskode", "New password"),
+            ("Gentag den nye adgangskode", "Repeat the new password"),
+            lambda value: value,
+        )
+        try:
+            with run.working("Skifter adgangskoden …", "Changing the password …"):
+                keyapp.start_login(number, password, new_password=new_password)
+        except ServerError as exc:
+            if exc.status not in (400, 409, 422) or attempt == 2:
+                raise
+            run.err.print(f"[bold red]{escape(exc.message(run.lang))}[/]")
+            continue
+        run.out.print(run.t("Din nye adgangskode er gemt.", "Your new password is saved."))
+        return
 
 
 @app.command("doors")

@@ -527,7 +527,8 @@ class KeyAppTUI(App[None]):
         if change is None:
             return
         if not first.value or first.value != again.value:
-            again.value = ""
+            first.value = again.value = ""
+            first.focus()
             self.say(
                 "Skriv den nye adgangskode to gange, ens.",
                 "Type the new password twice, the same.",
@@ -557,10 +558,11 @@ class KeyAppTUI(App[None]):
         except AppError as exc:
             first.value = again.value = ""
             self._error(exc)
-            self.query_one("#code").focus()
+            first.focus()
             return
         if code != again.value:
-            again.value = ""
+            first.value = again.value = ""
+            first.focus()
             self.say(
                 "De to koder er ikke ens; prøv igen.",
                 "The two codes differ; try again.",
