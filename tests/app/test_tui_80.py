@@ -184,6 +184,10 @@ def test_search_filters_the_door_list_as_one_types(tmp_path: Path) -> None:
         await pilot.pause()
         assert doors() == ["KBH-HL-000003"]
         tui.query_one("#search").value = ""  # type: ignore[attr-defined]
+        await pilot.press(*"akut")  # the emergency key's mark
+        await pilot.pause()
+        assert doors() == ["KBH-HL-000004"]
+        tui.query_one("#search").value = ""  # type: ignore[attr-defined]
         await pilot.press(*"hl-000004")  # a door id in lower case
         await pilot.pause()
         assert doors() == ["KBH-HL-000004"]

@@ -359,10 +359,10 @@ class KeyAppTUI(App[None]):
         rows: list[tuple[str, str, str, str]] = []
         for door in self._doors:
             kind = kind_name(door.kind, self.lang)
-            if not matches(query, door.citizen_name, door.address, kind, door.door_id):
-                continue
             if door.emergency:  # on its own line: the column stays narrow
                 kind += "\n" + self.t("(akutnøgle)", "(emergency key)")
+            if not matches(query, door.citizen_name, door.address, kind, door.door_id):
+                continue
             rows.append((door.citizen_name, door.address, kind, door.door_id))
         # Inside the table's scroll bar (2 cells), whatever the terminal's width.
         self._table_width = table.size.width or (self.size.width - 2)
