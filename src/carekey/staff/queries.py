@@ -72,6 +72,23 @@ def employee_with_number(
     ).scalar_one_or_none()
 
 
+def employee_with_number_any_case(
+    db: Session, municipality_id: int, employee_number: str
+) -> m.Employee | None:
+    """The municipality's employee with this employee number in any case (the first by id if
+    numbers differing only in case were ever stored)."""
+    return (
+        db.execute(
+            select(m.Employee)
+            .where(m.Employee.municipality_id == municipality_id)
+            .where(func.lower(m.Employee.employee_number) == employee_number.strip().lower())
+            .order_by(m.Employee.id)
+        )
+        .scalars()
+        .first()
+    )
+
+
 def districts_of(db: Session, employee_ids: Iterable[int]) -> dict[int, list[m.District]]:
     """Each employee's districts, by code."""
     found: dict[int, list[m.District]] = {}
