@@ -16,7 +16,9 @@ from tests.api.phone_sim import Scene
 
 def _starts(scene: Scene, employee_id: int, day: dt.date | None) -> None:
     with Session(scene.engine) as session, session.begin():
-        session.execute(update(m.Employee).where(m.Employee.id == employee_id).values(starts_on=day))
+        session.execute(
+            update(m.Employee).where(m.Employee.id == employee_id).values(starts_on=day)
+        )
 
 
 def test_an_employee_who_starts_tomorrow_gets_no_keys_until_that_day(

@@ -188,7 +188,9 @@ def _judge(
     return None
 
 
-def _roles(record: Record, titles: job_titles.TitleTable) -> tuple[DomainError | None, list[e.Role]]:
+def _roles(
+    record: Record, titles: job_titles.TitleTable
+) -> tuple[DomainError | None, list[e.Role]]:
     """The row's roles: the ``Rolle`` column if it has any, else the job title's role."""
     words = _split_list(record.fields.get("roles", ""))
     if words:

@@ -162,12 +162,17 @@ def add_job_title(
     return row
 
 
+def title_not_found() -> DomainError:
+    """The row is not the municipality's, or does not exist (we never say which)."""
+    return not_found("Stillingen", "job title")
+
+
 def remove_job_title(db: Session, *, actor: Actor, row_id: int, now: dt.datetime) -> None:
     """Remove one of the municipality's rows (a default behind it applies again)."""
     scope = reach(actor, Action.MANAGE_JOB_TITLES)
     row = sql.job_title_row(db, scope.municipality_id, row_id)
     if row is None:
-        raise not_found("Stillingen", "job title")
+        raise title_not_found()
     details = {"title": row.title, "role": row.role.value}
     db.delete(row)
     db.flush()

@@ -286,9 +286,9 @@ def update_employee(
     now: dt.datetime,
     reason: str | None = None,
 ) -> EmployeeView:
-    """Change an employee's name, e-mail, start date, roles or districts. New districts change the key set:
-    the employee's phone hears REFRESH at its next heartbeat. An administrator cannot take away
-    their own administrator role (someone else must)."""
+    """Change an employee's name, e-mail, start date, roles or districts. New districts change
+    the key set: the employee's phone hears REFRESH at its next heartbeat. An administrator
+    cannot take away their own administrator role (someone else must)."""
     scope = reach(actor, Action.MANAGE_STAFF)
     employee = get_in_scope(db, scope, m.Employee, employee_id)
     changed: dict[str, Any] = {}
