@@ -77,7 +77,8 @@ def test_a_preview_writes_nothing_and_a_file_with_a_rejected_row_is_refused_whol
     )
     plan = plan_import(session, actor=actor, content=clean.encode(), now=NOW)
     wrong = plan_import(session, actor=actor, content=clean.encode(), now=NOW, commit_if="x")
-    assert wrong.digest == plan.digest and not wrong.written
+    assert wrong.digest == plan.digest
+    assert not wrong.written
     assert _imported(session) == set()  # a digest that does not match keeps nothing
 
     done = plan_import(session, actor=actor, content=clean.encode(), now=NOW, commit_if=plan.digest)

@@ -193,7 +193,8 @@ def test_csv_import_is_all_or_nothing_after_a_preview(
     assert "Importen er gennemført" in done.text
     assert "2 medarbejdere oprettet" in done.text
     assert "1 medarbejder opdateret" in done.text
-    assert "Oprettet" in done.text and "Opdateret" in done.text
+    assert "Oprettet" in done.text
+    assert "Opdateret" in done.text
     assert "Oprettes" not in done.text
     with Session(engine) as session:
         numbers = set(
@@ -229,7 +230,8 @@ def test_csv_import_is_all_or_nothing_after_a_preview(
     assert english.status_code == 200
     assert "Nothing is imported until the file has no errors" in english.text
     assert "Unknown district: D99." in english.text
-    assert "1 row has an error." not in english.text and "6 rows have errors." in english.text
+    assert "1 row has an error." not in english.text
+    assert "6 rows have errors." in english.text
 
 
 def _digest_of(engine: Engine, text: str) -> str:
