@@ -3,6 +3,7 @@ error for a duplicate title or an unknown role, in Danish and English."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from fastapi.testclient import TestClient
@@ -53,3 +54,20 @@ def test_the_administrator_edits_the_table_of_job_titles(
     english = client.get(PAGE)
     assert "Job titles and roles" in english.text
     assert "Default table" in english.text
+
+
+def test_the_employee_page_shows_the_start_date(
+    client: TestClient, clock: FrozenClock, tenants: Tenants, engine: Engine
+) -> None:
+    with Session(engine) as session, session.begin():
+        admin = session.get(m.Employee, tenants.admin)
+        worker = session.get(m.Employee, tenants.worker)
+        assert admin is not None
+        assert worker is not None
+        number = admin.employee_number
+        worker.starts_on = dt.date(2027, 3, 1)
+    web_sign_in(client, clock, number)
+    page = client.get(f"/employees/{tenants.worker}")
+    assert page.status_code == 200
+    assert "Startdato" in page.text
+    assert "01.03.2027" in page.text
