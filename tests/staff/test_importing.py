@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from carekey.domain import enums as e
 from carekey.staff.importing import plan_import
 from carekey.store import models as m
 from tests.store.actors import administrator
@@ -105,3 +106,28 @@ def test_problems_with_the_whole_file_and_a_file_in_windows_1252(session: Sessio
     assert plan.rows[0].full_name == "Søren Sø"
     too_long = "medarbejdernummer;navn\nX8;Ole;;overflødig\n".encode()
     assert plan_import(session, actor=actor, content=too_long, now=NOW).rows[0].problem
+
+
+def test_an_existing_number_is_matched_in_any_case_and_kept_as_stored(session: Session) -> None:
+    world = make_world(session)
+    actor = administrator(world, session)
+    session.add(
+        m.Employee(
+            municipality_id=world.municipality.id,
+            employee_number="x300",
+            full_name="Lille Bogstav",
+            roles=[m.EmployeeRole(role=e.Role.CARE_WORKER)],
+        )
+    )
+    session.flush()
+    content = b"Medarbejdernr.;Navn\n X300 ;Lille Bogstav-Hansen\n"
+    plan = plan_import(session, actor=actor, content=content, now=NOW)
+    assert [(r.action, r.employee_number) for r in plan.rows] == [("update", "x300")]
+    done = plan_import(session, actor=actor, content=content, now=NOW, commit_if=plan.digest)
+    assert done.written
+    numbers = session.execute(
+        select(m.Employee.employee_number, m.Employee.full_name).where(
+            func.lower(m.Employee.employee_number) == "x300"
+        )
+    ).all()
+    assert [tuple(r) for r in numbers] == [("x300", "Lille Bogstav-Hansen")]

@@ -121,6 +121,8 @@ def plan_import(
     known = {v.district.name.lower(): v.district.id for v in choices}
     known.update({v.district.code.lower(): v.district.id for v in choices})
     titles = job_titles.title_table(db, actor=actor)
+    # Matched in any case, so that an import never makes "e1" beside an existing "E1".
+    numbers = sql.employee_numbers(db, actor.municipality_id)
     lines_of: dict[str, list[int]] = {}
     for record in read.records:
         if record.employee_number:
@@ -142,7 +144,8 @@ def plan_import(
             row.problem = row.problem or _judge(row, record, lines_of, titles, known)
             if row.problem is None:
                 ids = sorted({known[d.lower()] for d in row.district_codes})
-                _import_row(db, actor, row, record, ids, now)
+                existing = numbers.get(row.employee_number.lower())
+                _import_row(db, actor, row, record, ids, existing, now)
     except BaseException:
         outer.rollback()
         raise
@@ -227,10 +230,9 @@ def _import_row(
     row: ImportRow,
     record: Record,
     district_ids: list[int],
+    existing: tuple[int, str] | None,
     now: dt.datetime,
 ) -> None:
-    # Matched in any case, so that an import never makes "e1" beside an existing "E1".
-    existing = sql.employee_with_number_any_case(db, actor.municipality_id, row.employee_number)
     try:
         with db.begin_nested():
             if existing is None:
@@ -251,8 +253,8 @@ def _import_row(
                 create_employee(db, actor=actor, new=new, now=now, reason=IMPORT_REASON)
                 row.action = "create"
                 return
-            row.employee_number = existing.employee_number
-            before = get_employee(db, actor=actor, employee_id=existing.id)
+            employee_id, row.employee_number = existing
+            before = get_employee(db, actor=actor, employee_id=employee_id)
             snapshot = _snapshot(before)
             changes = EmployeeChanges(
                 full_name=row.full_name,
@@ -264,7 +266,7 @@ def _import_row(
             after = update_employee(
                 db,
                 actor=actor,
-                employee_id=existing.id,
+                employee_id=employee_id,
                 changes=changes,
                 now=now,
                 reason=IMPORT_REASON,

@@ -72,21 +72,17 @@ def employee_with_number(
     ).scalar_one_or_none()
 
 
-def employee_with_number_any_case(
-    db: Session, municipality_id: int, employee_number: str
-) -> m.Employee | None:
-    """The municipality's employee with this employee number in any case (the first by id if
-    numbers differing only in case were ever stored)."""
-    return (
-        db.execute(
-            select(m.Employee)
-            .where(m.Employee.municipality_id == municipality_id)
-            .where(func.lower(m.Employee.employee_number) == employee_number.strip().lower())
-            .order_by(m.Employee.id)
-        )
-        .scalars()
-        .first()
-    )
+def employee_numbers(db: Session, municipality_id: int) -> dict[str, tuple[int, str]]:
+    """Every employee number of the municipality in lower case, with the employee's id and the
+    number as stored (the first by id where numbers differing only in case were ever stored)."""
+    found: dict[str, tuple[int, str]] = {}
+    for employee_id, number in db.execute(
+        select(m.Employee.id, m.Employee.employee_number)
+        .where(m.Employee.municipality_id == municipality_id)
+        .order_by(m.Employee.id)
+    ):
+        found.setdefault(number.lower(), (employee_id, number))
+    return found
 
 
 def districts_of(db: Session, employee_ids: Iterable[int]) -> dict[int, list[m.District]]:
