@@ -104,6 +104,10 @@ def test_problems_with_the_whole_file_and_a_file_in_windows_1252(session: Sessio
     assert plan.encoding == "cp1252"
     assert plan.encoding_label == "Windows-1252"
     assert plan.rows[0].full_name == "Søren Sø"
+    hinted = plan_import(
+        session, actor=actor, content=b"sep=,\r\nnavn,medarbejdernr\r\nOle,X6\r\n", now=NOW
+    )
+    assert [(r.line, r.employee_number, r.full_name) for r in hinted.rows] == [(3, "X6", "Ole")]
     too_long = "medarbejdernummer;navn\nX8;Ole;;overflødig\n".encode()
     assert plan_import(session, actor=actor, content=too_long, now=NOW).rows[0].problem
 

@@ -169,6 +169,11 @@ def read_file(content: bytes) -> ReadFile:
     result = ReadFile(encoding=encoding)
     try:
         header = next(reader)
+        if len(first) == 5 and first.lower().startswith("sep="):
+            # Excel's own hint line ("sep=;") names the separator; the headings follow it.
+            reader = csv.reader(io.StringIO(text, newline=""), delimiter=first[4])
+            next(reader)
+            header = next(reader)
         columns, result.ignored = _columns(header)
         if "employee_number" not in columns or not {"full_name", "given_name"} & columns.keys():
             return _refused(
