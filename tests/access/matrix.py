@@ -262,6 +262,12 @@ POST   /employees/new                                 allow   allow   deny     d
 GET    /employees/import                              allow   allow   allow    deny    refused deny    allow   deny    deny      deny    deny       refused unauth
 POST   /employees/import                              allow   allow   nowrite  deny    refused deny    nowrite deny    deny      deny    deny       refused unauth
 POST   /employees/import/confirm                      allow   allow   nowrite  deny    refused deny    nowrite deny    deny      deny    deny       refused unauth
+# The import's table of job titles to roles (issue 18): the administrator's (Action
+# MANAGE_JOB_TITLES), municipality-wide; a lead imports with it but does not edit it.
+# Frederiksberg's administrator sees and edits only Frederiksberg's table.
+GET    /employees/job-titles                          allow   deny    deny     deny    refused deny    hidden  deny    deny      deny    deny       refused unauth
+POST   /employees/job-titles                          allow   deny    deny     deny    refused deny    allow   deny    deny      deny    deny       refused unauth
+POST   /employees/job-titles/{row_id}/delete          allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
 GET    /employees/{employee_id}                       allow   allow   deny     allow   refused deny    deny    deny    deny      deny    deny       refused unauth
 GET    /employees/{employee_id}/edit                  allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
 POST   /employees/{employee_id}/edit                  allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth

@@ -151,6 +151,8 @@ def labels() -> dict[str, dict[str, str]]:
             "citizen.restored": _("Borger genskabt"),
             "emergency_key.granted": _("Akutnøgle givet"),
             "emergency_key.revoked": _("Akutnøgle tilbagekaldt"),
+            "job_title.added": _("Stilling tilføjet importens tabel"),
+            "job_title.removed": _("Stilling fjernet fra importens tabel"),
         },
     }
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from carekey.auth.service import check_employee_password
 from carekey.auth.tokens import open_token
+from carekey.clock import local
 from carekey.domain import enums as e
 from carekey.domain.errors import ForbiddenError
 from carekey.keyservice import issuer as issuer_service
@@ -83,6 +84,9 @@ def login(db: Session, attempt: LoginAttempt, *, secret: str, now: dt.datetime) 
             "Du kan ikke få nøgler i nøgleappen",
             "You cannot get keys in the key app",
         )
+    not_started = start_refusal(employee, now)
+    if not_started is not None:
+        raise not_started
     if employee.partner_company_id is not None and not partner_keys.company_active(
         db, employee.partner_company_id
     ):
@@ -126,6 +130,20 @@ def may_hold_keys(employee: m.Employee) -> bool:
     if employee.partner_company_id is not None:
         return any(r.role is e.Role.PARTNER_WORKER for r in employee.roles)
     return True
+
+
+def start_refusal(employee: m.Employee, now: dt.datetime) -> ForbiddenError | None:
+    """The refusal for an employee whose employment starts after today (local time): no keys
+    before the first day (``employee.starts_on``, e.g. from the staff import)."""
+    starts = employee.starts_on
+    if starts is None or starts <= local(now).date():
+        return None
+    day = starts.strftime("%d.%m.%Y")
+    return ForbiddenError(
+        "auth.not_started",
+        f"Din ansættelse starter {day}; du får nøgler fra den dag",
+        f"Your employment starts on {day}; you get keys from that day",
+    )
 
 
 def build_bundle(
