@@ -255,7 +255,7 @@ def totp_submit(
         next_url=next_url,
         secret=secret,
         now=now,
-        action=None if setup is not None else "auth.signed_in",
+        log_sign_in=setup is None,
     )
 
 
@@ -267,7 +267,7 @@ def start_web_session(
     next_url: str,
     secret: str,
     now: dt.datetime,
-    action: str | None = "auth.signed_in",
+    log_sign_in: bool = True,
 ) -> Response:
     """Start an administration session for an employee whose identity is verified (password
     and TOTP here; the municipality's single sign-on would call this too, docs/accounts.md):
@@ -275,12 +275,12 @@ def start_web_session(
     session_id = signin.start_session(
         db, employee=employee, kind="web", now=now, lifetime=ABSOLUTE_LIFETIME
     )
-    if action is not None:
+    if log_sign_in:  # (a first sign-in is logged as the authenticator's set-up instead)
         record_admin_action(
             db,
             actor=signin.actor_of(db, employee),
             municipality_id=employee.municipality_id,
-            action=action,
+            action="auth.signed_in",
             target_type="employee",
             target_id=employee.id,
             now=now,
