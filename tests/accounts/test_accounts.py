@@ -378,3 +378,24 @@ def test_the_employee_page_offers_the_account_actions(
     # Not for oneself: no buttons on one's own page.
     own = client.get(f"/employees/{tenants.admin}")
     assert "/password-link" not in own.text
+
+
+def test_guessing_the_current_password_is_throttled(
+    client: TestClient, clock: FrozenClock, engine: Engine, tenants: Tenants
+) -> None:
+    answer = sign_in_web(client, clock, engine, tenants.auditor, DEMO_PASSWORD)
+    assert answer.status_code == 303
+    token = csrf_of(client.get("/account/password").text)
+    wrong = {"current": "gæt", "password": NEW_PASSWORD, "repeated": NEW_PASSWORD}
+    statuses = [
+        client.post("/account/password", data={**wrong, "csrf_token": token}).status_code
+        for _ in range(8)
+    ]
+    assert statuses[0] == 400
+    assert statuses[-1] == 429
+    # Even the right password waits until the backoff is over.
+    right = {**wrong, "current": DEMO_PASSWORD, "csrf_token": token}
+    assert client.post("/account/password", data=right).status_code == 429
+    clock.advance(dt.timedelta(minutes=1))  # the backoff after four failures: 1 s
+    answer = client.post("/account/password", data=right, follow_redirects=False)
+    assert answer.status_code == 303

@@ -19,8 +19,9 @@ from carekey.adminui import pages as ui
 from carekey.adminui.deps import CsrfDep, WebUserDep, permits, render
 from carekey.adminui.i18n import gettext as _
 from carekey.adminui.security import PRE_SESSION_COOKIE, WebUser, cookie_secure, new_binding
+from carekey.auth.service import too_many_attempts
 from carekey.domain.errors import DomainError
-from carekey.http.deps import NowDep, SessionDep
+from carekey.http.deps import NowDep, SessionDep, client_address
 
 router = APIRouter(include_in_schema=False)
 
@@ -291,7 +292,13 @@ def own_password_submit(
     password: Secret = "",
     repeated: Secret = "",
 ) -> Response:
-    """Gem den nye adgangskode / save the new password; other sessions end."""
+    """Gem den nye adgangskode / save the new password; other sessions end. Wrong current
+    passwords are throttled like failed sign-ins (a session left open is no way to guess it)."""
+    throttle = request.app.state.sign_in_throttle
+    account, address = f"password:{user.actor.employee_id}", client_address(request)
+    wait = throttle.retry_after(account=account, address=address, now=now)
+    if wait is not None:
+        return _own_page(request, user, error=ui.message(too_many_attempts(wait)), status_code=429)
     try:
         with ui.savepoint(db):
             service.change_own_password(
@@ -304,5 +311,7 @@ def own_password_submit(
                 keep_session=user.session_id,
             )
     except DomainError as exc:
+        if exc.code == "accounts.wrong_current_password":
+            throttle.failed(account=account, address=address, now=now)
         return _own_page(request, user, error=ui.message(exc), status_code=ui.page_status(exc))
     return RedirectResponse("/account/password?done=changed", status_code=303)
