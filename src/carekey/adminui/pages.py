@@ -147,6 +147,7 @@ def labels() -> dict[str, dict[str, str]]:
             "phone.lost": _("Telefon spærret (mistet)"),
             "phone.unblocked": _("Spærring ophævet"),
             "phone.enrolment_code": _("Tilmeldingskode lavet"),
+            "municipality.created": _("Kommune oprettet"),
             "district.created": _("Distrikt oprettet"),
             "district.changed": _("Distrikt rettet"),
             "citizen.created": _("Borger oprettet"),
