@@ -399,3 +399,12 @@ def test_guessing_the_current_password_is_throttled(
     clock.advance(dt.timedelta(minutes=1))  # the backoff after four failures: 1 s
     answer = client.post("/account/password", data=right, follow_redirects=False)
     assert answer.status_code == 303
+
+
+def test_the_set_password_page_never_passes_its_address_on(
+    client: TestClient, engine: Engine, tenants: Tenants
+) -> None:
+    admin = sign_in(client, tenants.admin, engine)
+    path = _link(client, admin, tenants.worker)
+    client.cookies.clear()
+    assert client.get(path).headers["referrer-policy"] == "no-referrer"
