@@ -407,4 +407,4 @@ def test_the_set_password_page_never_passes_its_address_on(
     admin = sign_in(client, tenants.admin, engine)
     path = _link(client, admin, tenants.worker)
     client.cookies.clear()
-    assert client.get(path).headers["referrer-policy"] == "no-referrer"
+    assert client.get(path).headers["referrer-policy"] == "same-origin"

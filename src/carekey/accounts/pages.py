@@ -185,8 +185,9 @@ def _public(
     if fresh:
         request.cookies[PRE_SESSION_COOKIE] = new_binding()
     response = render(request, template, context, status_code=status_code)
-    # The address of a set-password page holds its token: never send it on as a Referer.
-    response.headers["Referrer-Policy"] = "no-referrer"
+    # The address of a set-password page holds its token: never send it to another site as a
+    # Referer ("no-referrer" would make the browser send "Origin: null", which CSRF refuses).
+    response.headers["Referrer-Policy"] = "same-origin"
     if fresh:
         response.set_cookie(
             PRE_SESSION_COOKIE,
