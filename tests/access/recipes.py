@@ -984,6 +984,7 @@ def _web_revoke(ctx: Ctx) -> list[Req]:
 # --- further parts: their recipes register themselves (one module per part) --------------------
 
 from tests.access import (  # noqa: E402 - each registers its part's recipes
+    recipes_accounts,  # noqa: F401 - passwords and authenticators (issue 18)
     recipes_assoc,  # noqa: F401 - the association's portal
     recipes_consents,  # noqa: F401 - consent and permission requests (issue 16)
     recipes_errands,  # noqa: F401 - the partner company's errands and log

@@ -136,6 +136,11 @@ def labels() -> dict[str, dict[str, str]]:
             "employee.unblocked": _("Spærring ophævet"),
             "auth.signed_in": _("Logget ind"),
             "auth.totp_enrolled": _("Engangskode sat op"),
+            "accounts.one_time_password": _("Engangsadgangskode givet"),
+            "accounts.password_link": _("Link til at vælge adgangskode lavet"),
+            "accounts.password_link_used": _("Adgangskode valgt med link"),
+            "accounts.password_changed": _("Adgangskode skiftet"),
+            "accounts.totp_reset": _("Godkender-app nulstillet"),
             "phone.created": _("Telefon registreret"),
             "phone.changed": _("Telefon rettet"),
             "phone.blocked": _("Telefon spærret"),
@@ -167,6 +172,9 @@ def done_message(code: str | None) -> str | None:
         "granted": _("Akutnøglen er givet."),
         "revoked": _("Akutnøglen er tilbagekaldt."),
         "imported": _("Importen er gennemført."),
+        "authenticator_reset": _(
+            "Godkender-appen er nulstillet. Ved næste login sætter medarbejderen en ny op."
+        ),
     }
     return messages.get(code or "")
 

@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from carekey.auth.service import check_employee_password
+from carekey.accounts import service as accounts
+from carekey.auth.service import check_employee_password, password_change_required
 from carekey.auth.tokens import open_token
 from carekey.clock import local
 from carekey.domain import enums as e
@@ -49,6 +50,9 @@ class LoginAttempt:
     password: str = field(repr=False)
     phone_id: int
     proof: DeviceProof
+    # The password to replace a one-time password with (docs/accounts.md): required when the
+    # employee's password must change, ignored otherwise.
+    new_password: str | None = field(default=None, repr=False)
 
 
 def login(db: Session, attempt: LoginAttempt, *, secret: str, now: dt.datetime) -> KeyBundle:
@@ -94,6 +98,18 @@ def login(db: Session, attempt: LoginAttempt, *, secret: str, now: dt.datetime) 
             "auth.company_blocked",
             "Firmaet er spærret; der udleveres ingen nøgler",
             "The company is blocked; no keys are handed out",
+        )
+    if employee.password_must_change:
+        # A one-time password: the login goes on only with the employee's own new password.
+        if attempt.new_password is None:
+            raise password_change_required()
+        accounts.replace_required_password(
+            db,
+            employee=employee,
+            password=attempt.new_password,
+            repeated=None,
+            now=now,
+            via="app",
         )
     municipality = db.get(m.Municipality, employee.municipality_id)
     assert municipality is not None

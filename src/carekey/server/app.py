@@ -17,6 +17,7 @@ from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import carekey
+from carekey.accounts import api as accounts
 from carekey.associations import api as associations
 from carekey.audit import actions_api as admin_actions
 from carekey.audit import api as audit
@@ -134,6 +135,7 @@ def create_app(
         work_orders.router,
         installer.router,
         webhooks.router,
+        accounts.router,  # accounts (issue 18)
     ):
         app.include_router(router)
 
