@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from carekey.app import cli
@@ -24,6 +25,7 @@ from carekey.app.transports import (
 from carekey.app.wallet import Argon2Params
 from carekey.devices.doorserver import DoorServer
 from carekey.seed.service import DEMO_PASSWORD
+from carekey.store import models as m
 from tests.api.conftest import Tenants
 from tests.api.phone_sim import Scene
 from tests.api.test_keyapp_scenario import _employee_number, _home_locks_of
@@ -202,3 +204,47 @@ def test_a_door_that_does_not_answer(tmp_path: Path) -> None:
 
 def cli_address(port: int) -> DoorAddress:
     return DoorAddress("127.0.0.1", port)
+
+
+def test_a_one_time_password_from_the_office_is_replaced_at_the_first_key_app_login(
+    scene: Scene, tenants: Tenants, engine: Engine, runner: tuple[CliRunner, list[str]]
+) -> None:
+    """The whole way (issue 18): an administrator gives a care worker a one-time password; the
+    real key app's first login asks for a new one, the real server stores it, and the one-time
+    password no longer works."""
+    cli_runner, args = runner
+
+    def run(*command: str, stdin: str | None = None) -> tuple[int, str]:
+        result = cli_runner.invoke(cli.app, [*args, *command], input=stdin, env=ENV)
+        assert "Traceback" not in result.output
+        return result.exit_code, result.output
+
+    code = scene.client.post(
+        f"/api/v1/admin/phones/{tenants.worker_phone}/enrolment-code", headers=scene.admin_headers
+    ).json()["code"]
+    assert run("enrol", code)[0] == 0
+    answer = scene.client.post(
+        f"/api/v1/admin/employees/{tenants.worker}/one-time-password",
+        headers=scene.admin_headers,
+        json={"reason": "Glemt adgangskode"},
+    )
+    assert answer.status_code == 201, answer.text
+    one_time = answer.json()["password"]
+    employee = _employee_number(engine, tenants.worker)
+    # The demo password is gone: the one-time password replaced it.
+    exit_code, out = run("login", employee, stdin=f"{DEMO_PASSWORD}\n")
+    assert exit_code == 1
+    assert "ersonlig kode" not in out
+    mine = "min-egen-lange-kode"
+    exit_code, out = run("login", employee, stdin=f"{one_time}\n{mine}\n{mine}\n{CODE}\n{CODE}\n")
+    assert exit_code == 0, out
+    assert "Du skal vælge en ny adgangskode" in out  # the real server's words
+    assert "Du er logget ind" in out
+    with Session(engine) as session:
+        worker = session.get(m.Employee, tenants.worker)
+        assert worker is not None
+        assert worker.password_must_change is False
+    exit_code, out = run("login", employee, stdin=f"{one_time}\n")
+    assert exit_code == 1
+    exit_code, out = run("login", employee, stdin=f"{mine}\n{CODE}\n{CODE}\n")
+    assert exit_code == 0, out
