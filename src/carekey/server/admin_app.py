@@ -47,6 +47,7 @@ from carekey.http.errors import (
     status_of,
     unavailable_response,
 )
+from carekey.server import apidocs
 from carekey.store import models as m
 
 STATIC_DIR = Path(__file__).parents[1] / "adminui" / "static"
@@ -81,6 +82,7 @@ def create_admin_ui(state: State) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(signin_pages.router)
     app.include_router(router)
+    app.include_router(apidocs.router)  # /docs, /redoc, /favicon.ico, offline (issue 18)
     for part in (dashboard_pages, door_pages, audit_pages, staff, phones, districts, citizens):
         app.include_router(part.router)
     app.include_router(emergency_keys.router)

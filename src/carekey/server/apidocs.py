@@ -1,0 +1,88 @@
+"""The API documentation, offline: Swagger UI at ``/docs`` and ReDoc at ``/redoc`` from files in
+the package (``adminui/static/vendor``, see its README for versions, licences and checksums),
+never from a CDN (a closed municipal network has none), and the favicon at ``/favicon.ico``.
+
+The pages are the administration UI's (its language cookie, its CSP). FastAPI's own pages
+(``get_swagger_ui_html``) start Swagger UI from an inline ``<script>``, which the CSP
+(``script-src 'self'``) refuses: these pages start it from ``/static/apidocs.js`` instead.
+ReDoc creates ``<style>`` elements (styled-components) and a search worker from a ``blob:``
+URL: ``/redoc`` alone gets a per-request style nonce, which ReDoc puts on its styles
+(``nonce`` option), and ``worker-src blob:``; scripts stay ``'self'`` only.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Final
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse
+
+from carekey.adminui import i18n
+from carekey.adminui.deps import templates
+
+router = APIRouter(include_in_schema=False)
+
+OPENAPI_URL: Final = "/openapi.json"
+SWAGGER_UI: Final = "/static/vendor/swagger-ui-5.35.0"
+REDOC: Final = "/static/vendor/redoc-2.5.4"
+FAVICON: Final = Path(__file__).parents[1] / "adminui" / "static" / "favicon.svg"
+
+PAGE_CSP: Final = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def redoc_csp(style_nonce: str) -> str:
+    """The CSP of ``/redoc``: the pages' own, with ReDoc's styles (by nonce) and its search
+    worker (``blob:``) admitted; nothing more for scripts."""
+    return (
+        "default-src 'self'; img-src 'self' data:; "
+        f"style-src 'self' 'nonce-{style_nonce}'; script-src 'self'; worker-src blob:; "
+        "frame-ancestors 'none'; form-action 'self'"
+    )
+
+
+@router.get("/docs", response_class=HTMLResponse)
+def swagger_ui(request: Request) -> HTMLResponse:
+    """Swagger UI over ``/openapi.json``, from the package's own files."""
+    response: HTMLResponse = templates.TemplateResponse(
+        request,
+        "apidocs/swagger.html",
+        {
+            "lang": i18n.current_language(),
+            "openapi_url": OPENAPI_URL,
+            "swagger_js": f"{SWAGGER_UI}/swagger-ui-bundle.js",
+            "swagger_css": f"{SWAGGER_UI}/swagger-ui.css",
+        },
+    )
+    response.headers["Content-Security-Policy"] = PAGE_CSP
+    return response
+
+
+@router.get("/redoc", response_class=HTMLResponse)
+def redoc(request: Request) -> HTMLResponse:
+    """ReDoc over ``/openapi.json``, from the package's own file."""
+    nonce = secrets.token_urlsafe(18)
+    response: HTMLResponse = templates.TemplateResponse(
+        request,
+        "apidocs/redoc.html",
+        {
+            "lang": i18n.current_language(),
+            "openapi_url": OPENAPI_URL,
+            "redoc_js": f"{REDOC}/redoc.standalone.js",
+            "style_nonce": nonce,
+        },
+    )
+    response.headers["Content-Security-Policy"] = redoc_csp(nonce)
+    return response
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """The favicon (an SVG) where browsers look for it by default, so none logs a 404."""
+    return FileResponse(
+        FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"}
+    )
