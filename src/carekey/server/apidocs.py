@@ -35,12 +35,23 @@ PAGE_CSP: Final = (
 )
 
 
+# The one <style> of the ReDoc bundle that does not take the nonce: perfect-scrollbar's CSS,
+# which the bundle adds to the page as it loads (an empty element first, then its text). Both
+# states by hash; with another ReDoc, Chromium's console names the new hash if it changed.
+REDOC_STYLE_HASHES: Final = (
+    "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",  # the empty <style>
+    "'sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc='",  # perfect-scrollbar.css
+)
+
+
 def redoc_csp(style_nonce: str) -> str:
-    """The CSP of ``/redoc``: the pages' own, with ReDoc's styles (by nonce) and its search
-    worker (``blob:``) admitted; nothing more for scripts."""
+    """The CSP of ``/redoc``: the pages' own, with ReDoc's styles admitted (its styled
+    components by the nonce, perfect-scrollbar's by hash) and its search worker (``blob:``);
+    nothing more for scripts."""
+    styles = " ".join(("'self'", f"'nonce-{style_nonce}'", *REDOC_STYLE_HASHES))
     return (
         "default-src 'self'; img-src 'self' data:; "
-        f"style-src 'self' 'nonce-{style_nonce}'; script-src 'self'; worker-src blob:; "
+        f"style-src {styles}; script-src 'self'; worker-src blob:; "
         "frame-ancestors 'none'; form-action 'self'"
     )
 
