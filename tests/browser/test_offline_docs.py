@@ -189,8 +189,8 @@ def visit_every_page(page: Page, base_url: str, watch: Watch) -> list[str]:
         visited.append(path)
         for href in page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)"):
             parts = urlsplit(urljoin(page.url, href))
-            if parts.hostname not in LOCAL_HOSTS:
-                continue
+            if parts.hostname not in LOCAL_HOSTS or parts.path in plain:
+                continue  # another site, or a page of its own (/employees/new)
             for template, pattern in templated:
                 if template not in seen_templates and pattern.match(parts.path):
                     seen_templates.add(template)

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 API_PREFIX: Final = "/api/"
 REF: Final = "#/components/schemas/{model}"
@@ -24,6 +24,8 @@ _METHODS: Final = frozenset({"get", "put", "post", "delete", "patch", "head", "o
 
 class ErrorInfo(BaseModel):
     """What went wrong: a stable code for programs, a message for people in Danish and English."""
+
+    model_config = ConfigDict(extra="forbid")
 
     code: str = Field(
         description="Stabil fejlkode / stable error code, e.g. `staff.not_found`",
@@ -41,11 +43,15 @@ class ErrorInfo(BaseModel):
 class ErrorResponse(BaseModel):
     """Every error answer of the API."""
 
+    model_config = ConfigDict(extra="forbid")
+
     error: ErrorInfo
 
 
 class FieldProblem(BaseModel):
     """One field of the request that was refused."""
+
+    model_config = ConfigDict(extra="forbid")
 
     field: str = Field(
         description="Feltets sti / the field's path, e.g. `body.email` or `query.limit`",
@@ -65,6 +71,8 @@ class ValidationErrorInfo(ErrorInfo):
 
 class ValidationErrorResponse(BaseModel):
     """The 422 answer of the API."""
+
+    model_config = ConfigDict(extra="forbid")
 
     error: ValidationErrorInfo
 
