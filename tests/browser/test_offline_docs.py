@@ -43,7 +43,7 @@ NOT_PAGES = re.compile(
     r"^/(api/|healthz|readyz|openapi\.json|lang/|docs|redoc|favicon\.ico)|\.(csv|xlsx)$"
 )
 MAX_PAGES = 150
-REDOC_MS = 90_000
+VIEWER_MS = 90_000
 ASSOCIATION_USER = "B001"  # association 1's user: no other browser test signs in as it
 PARTNER_ADMIN = "P01-ADM"  # company 1's administrator: no other browser test signs in as it
 
@@ -118,8 +118,9 @@ def test_swagger_ui_renders_the_operations_offline(
     watch.attach(page)
     page.goto(f"{server.base_url}/docs")
     # The operations, grouped by tag, from /openapi.json: the admin API's employee list.
-    expect(page.locator(".opblock").first).to_be_visible()
-    expect(page.locator(".opblock-summary-path", has_text="/api/v1/admin/employees").first)
+    expect(page.locator(".opblock").first).to_be_visible(timeout=VIEWER_MS)
+    employees = page.locator(".opblock-summary-path", has_text="/api/v1/admin/employees")
+    expect(employees.first).to_be_visible()
     assert page.locator(".opblock").count() > 50
     page.locator(".opblock-summary", has_text="/api/v1/admin/employees").first.click()
     # The error answers are documented, with CareKey's shape.
@@ -137,14 +138,14 @@ def test_redoc_renders_the_operations_offline(
     page = context.new_page()
     watch.attach(page)
     page.goto(f"{server.base_url}/redoc")
-    # ReDoc takes its time over the whole API on a busy two-core machine.
-    expect(page.locator("h1", has_text="CareKey")).to_be_visible(timeout=REDOC_MS)
+    # ReDoc, like Swagger UI, takes its time over the whole API on a busy two-core machine.
+    expect(page.locator("h1", has_text="CareKey")).to_be_visible(timeout=VIEWER_MS)
     expect(page.locator("[data-section-id^='operation/']").first).to_be_attached()
     assert page.locator("[data-section-id^='operation/']").count() > 50
     # ReDoc's search runs in its worker (blob:, admitted by the page's CSP).
     page.get_by_placeholder("Search...").fill("employees")
     found = page.get_by_role("search").get_by_role("menuitem", name="List Employees")
-    expect(found).to_be_visible(timeout=REDOC_MS)
+    expect(found).to_be_visible(timeout=VIEWER_MS)
     page.wait_for_load_state("networkidle")
     watch.read_csp(page)
     assert watch.aborted == []

@@ -33,6 +33,7 @@ from carekey.adminui.deps import (
 from carekey.adminui.i18n import gettext as _
 from carekey.adminui.security import (
     LANGUAGE_COOKIE,
+    PAGE_CSP,
     cookie_secure,
     safe_next,
     set_session_cookie,
@@ -209,11 +210,7 @@ def _unexpected_answer(scope: Scope, exc: Exception) -> Response:
 
 
 _PAGE_HEADERS: Final = (
-    (
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'none'; form-action 'self'",
-    ),
+    ("Content-Security-Policy", PAGE_CSP),
     ("Cache-Control", "no-store"),
 )
 

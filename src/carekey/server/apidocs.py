@@ -7,7 +7,8 @@ The pages are the administration UI's (its language cookie, its CSP). FastAPI's 
 (``script-src 'self'``) refuses: these pages start it from ``/static/apidocs.js`` instead.
 ReDoc creates ``<style>`` elements (styled-components) and a search worker from a ``blob:``
 URL: ``/redoc`` alone gets a per-request style nonce, which ReDoc puts on its styles
-(``nonce`` option), and ``worker-src blob:``; scripts stay ``'self'`` only.
+(``nonce`` option), the hashes of the one style that takes none, and ``worker-src blob:``;
+scripts stay ``'self'`` only. docs/admin-ui.md ("API documentation") has the whole story.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from carekey.adminui import i18n
 from carekey.adminui.deps import templates
+from carekey.adminui.security import content_security_policy
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,11 +30,6 @@ OPENAPI_URL: Final = "/openapi.json"
 SWAGGER_UI: Final = "/static/vendor/swagger-ui-5.35.0"
 REDOC: Final = "/static/vendor/redoc-2.5.4"
 FAVICON: Final = Path(__file__).parents[1] / "adminui" / "static" / "favicon.svg"
-
-PAGE_CSP: Final = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "frame-ancestors 'none'; form-action 'self'"
-)
 
 
 # The one <style> of the ReDoc bundle that does not take the nonce: perfect-scrollbar's CSS,
@@ -48,11 +45,8 @@ def redoc_csp(style_nonce: str) -> str:
     """The CSP of ``/redoc``: the pages' own, with ReDoc's styles admitted (its styled
     components by the nonce, perfect-scrollbar's by hash) and its search worker (``blob:``);
     nothing more for scripts."""
-    styles = " ".join(("'self'", f"'nonce-{style_nonce}'", *REDOC_STYLE_HASHES))
-    return (
-        "default-src 'self'; img-src 'self' data:; "
-        f"style-src {styles}; script-src 'self'; worker-src blob:; "
-        "frame-ancestors 'none'; form-action 'self'"
+    return content_security_policy(
+        styles=(f"'nonce-{style_nonce}'", *REDOC_STYLE_HASHES), workers="blob:"
     )
 
 
@@ -69,8 +63,7 @@ def swagger_ui(request: Request) -> HTMLResponse:
             "swagger_css": f"{SWAGGER_UI}/swagger-ui.css",
         },
     )
-    response.headers["Content-Security-Policy"] = PAGE_CSP
-    return response
+    return response  # the pages' CSP (server.admin_app.LanguageAndSession), unchanged
 
 
 @router.get("/redoc", response_class=HTMLResponse)
