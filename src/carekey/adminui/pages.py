@@ -136,12 +136,18 @@ def labels() -> dict[str, dict[str, str]]:
             "employee.unblocked": _("Spærring ophævet"),
             "auth.signed_in": _("Logget ind"),
             "auth.totp_enrolled": _("Engangskode sat op"),
+            "accounts.one_time_password": _("Engangsadgangskode givet"),
+            "accounts.password_link": _("Link til at vælge adgangskode lavet"),
+            "accounts.password_link_used": _("Adgangskode valgt med link"),
+            "accounts.password_changed": _("Adgangskode skiftet"),
+            "accounts.totp_reset": _("Godkender-app nulstillet"),
             "phone.created": _("Telefon registreret"),
             "phone.changed": _("Telefon rettet"),
             "phone.blocked": _("Telefon spærret"),
             "phone.lost": _("Telefon spærret (mistet)"),
             "phone.unblocked": _("Spærring ophævet"),
             "phone.enrolment_code": _("Tilmeldingskode lavet"),
+            "municipality.created": _("Kommune oprettet"),
             "district.created": _("Distrikt oprettet"),
             "district.changed": _("Distrikt rettet"),
             "citizen.created": _("Borger oprettet"),
@@ -150,6 +156,8 @@ def labels() -> dict[str, dict[str, str]]:
             "citizen.restored": _("Borger genskabt"),
             "emergency_key.granted": _("Akutnøgle givet"),
             "emergency_key.revoked": _("Akutnøgle tilbagekaldt"),
+            "job_title.added": _("Stilling tilføjet importens tabel"),
+            "job_title.removed": _("Stilling fjernet fra importens tabel"),
         },
     }
 
@@ -164,6 +172,9 @@ def done_message(code: str | None) -> str | None:
         "granted": _("Akutnøglen er givet."),
         "revoked": _("Akutnøglen er tilbagekaldt."),
         "imported": _("Importen er gennemført."),
+        "authenticator_reset": _(
+            "Godkender-appen er nulstillet. Ved næste login sætter medarbejderen en ny op."
+        ),
     }
     return messages.get(code or "")
 
