@@ -81,8 +81,8 @@ _TABLE = """
 # --- public: documentation, health, language, signing in and out --------------------------------
 GET    /openapi.json                                  public  public  public   public  public  public  public  public  public    public  public     public  public
 GET    /docs                                          public  public  public   public  public  public  public  public  public    public  public     public  public
-GET    /docs/oauth2-redirect                          public  public  public   public  public  public  public  public  public    public  public     public  public
 GET    /redoc                                         public  public  public   public  public  public  public  public  public    public  public     public  public
+GET    /favicon.ico                                   public  public  public   public  public  public  public  public  public    public  public     public  public
 GET    /healthz                                       public  public  public   public  public  public  public  public  public    public  public     public  public
 GET    /readyz                                        public  public  public   public  public  public  public  public  public    public  public     public  public
 GET    /lang/{language}                               public  public  public   public  public  public  public  public  public    public  public     public  public

@@ -180,8 +180,8 @@ def grant_revoked(grant_id: int) -> Effect:
 for _path in (
     "/openapi.json",
     "/docs",
-    "/docs/oauth2-redirect",
     "/redoc",
+    "/favicon.ico",
     "/healthz",
     "/readyz",
     "/login",

@@ -41,6 +41,26 @@ IDLE_TIMEOUT = dt.timedelta(minutes=20)
 ABSOLUTE_LIFETIME = dt.timedelta(hours=10)
 
 
+def content_security_policy(*, styles: tuple[str, ...] = (), workers: str | None = None) -> str:
+    """The pages' Content-Security-Policy: scripts, styles and everything else only from the
+    server itself, images also as ``data:``, no framing, forms only to the server. One page
+    may add sources of styles (a nonce, a hash) and of workers (``/redoc``: server.apidocs);
+    scripts never get more than ``'self'``."""
+    directives = [
+        "default-src 'self'",
+        "img-src 'self' data:",
+        " ".join(("style-src", "'self'", *styles)),
+        "script-src 'self'",
+        *([f"worker-src {workers}"] if workers else []),
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ]
+    return "; ".join(directives)
+
+
+PAGE_CSP = content_security_policy()
+
+
 @dataclass(frozen=True)
 class WebUser:
     """The signed-in office employee behind a request."""

@@ -33,6 +33,7 @@ from carekey.adminui.deps import (
 from carekey.adminui.i18n import gettext as _
 from carekey.adminui.security import (
     LANGUAGE_COOKIE,
+    PAGE_CSP,
     cookie_secure,
     safe_next,
     set_session_cookie,
@@ -47,6 +48,7 @@ from carekey.http.errors import (
     status_of,
     unavailable_response,
 )
+from carekey.server import apidocs
 from carekey.store import models as m
 
 STATIC_DIR = Path(__file__).parents[1] / "adminui" / "static"
@@ -82,6 +84,7 @@ def create_admin_ui(state: State) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(signin_pages.router)
     app.include_router(router)
+    app.include_router(apidocs.router)  # /docs, /redoc, /favicon.ico, offline (issue 18)
     for part in (dashboard_pages, door_pages, audit_pages, staff, phones, districts, citizens):
         app.include_router(part.router)
     app.include_router(emergency_keys.router)
@@ -209,11 +212,7 @@ def _unexpected_answer(scope: Scope, exc: Exception) -> Response:
 
 
 _PAGE_HEADERS: Final = (
-    (
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "frame-ancestors 'none'; form-action 'self'",
-    ),
+    ("Content-Security-Policy", PAGE_CSP),
     ("Cache-Control", "no-store"),
 )
 

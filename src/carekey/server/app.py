@@ -31,6 +31,7 @@ from carekey.doors import api as doors
 from carekey.emergency_keys import api as emergency_keys
 from carekey.http.deps import DB_SESSIONS_PER_PROCESS
 from carekey.http.errors import UnexpectedErrors, error_body, install_error_handlers
+from carekey.http.openapi import install_openapi
 from carekey.ingest import api as events
 from carekey.installer import api as installer
 from carekey.keyservice import api as keyapp
@@ -109,10 +110,14 @@ def create_app(
         version=carekey.__version__,
         summary="Nøglefri hjemmepleje / keyless home care",
         lifespan=lifespan,
+        # /docs and /redoc: the administration UI's own pages (server.apidocs), offline.
+        docs_url=None,
+        redoc_url=None,
     )
 
     app.state.sign_in_throttle = SignInThrottle()
     install_error_handlers(app)
+    install_openapi(app)  # the error answers on every API operation (issue 18)
     for router in (
         auth.router,
         keyapp.router,
