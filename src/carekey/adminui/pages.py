@@ -21,7 +21,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from carekey.adminui import i18n
+from carekey.adminui import codes, i18n
 from carekey.adminui.deps import render
 from carekey.adminui.i18n import gettext as _
 from carekey.adminui.security import WebUser
@@ -129,28 +129,8 @@ def labels() -> dict[str, dict[str, str]]:
             "done": _("udført"),
             "cancelled": _("annulleret"),
         },
-        "action": {
-            "employee.created": _("Medarbejder oprettet"),
-            "employee.changed": _("Medarbejder rettet"),
-            "employee.blocked": _("Medarbejder spærret"),
-            "employee.unblocked": _("Spærring ophævet"),
-            "auth.signed_in": _("Logget ind"),
-            "auth.totp_enrolled": _("Engangskode sat op"),
-            "phone.created": _("Telefon registreret"),
-            "phone.changed": _("Telefon rettet"),
-            "phone.blocked": _("Telefon spærret"),
-            "phone.lost": _("Telefon spærret (mistet)"),
-            "phone.unblocked": _("Spærring ophævet"),
-            "phone.enrolment_code": _("Tilmeldingskode lavet"),
-            "district.created": _("Distrikt oprettet"),
-            "district.changed": _("Distrikt rettet"),
-            "citizen.created": _("Borger oprettet"),
-            "citizen.changed": _("Borger rettet"),
-            "citizen.removed": _("Adresse fjernet fra løsningen"),
-            "citizen.restored": _("Borger genskabt"),
-            "emergency_key.granted": _("Akutnøgle givet"),
-            "emergency_key.revoked": _("Akutnøgle tilbagekaldt"),
-        },
+        # What an office user did: the log of administrative actions' own words.
+        "action": {code: codes.in_language(pair) for code, pair in codes.ADMIN_ACTIONS.items()},
     }
 
 
