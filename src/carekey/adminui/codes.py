@@ -161,13 +161,61 @@ REASONS: Final[dict[str, Pair]] = {
         "The door and the phone speak different protocol versions; update the app.",
     ),
     "weak_key": ("Nøglen er for svag.", "The key is too weak."),
+    # the phone-side driver's own failures (carekey.link), reported with a ``refused`` event
+    "connect_failed": ("Kunne ikke forbinde til døren.", "Could not connect to the door."),
+    "not_loopback": (
+        "Kun forbindelser til denne maskine (127.0.0.1) er tilladt.",
+        "Only connections to this machine (127.0.0.1) are allowed.",
+    ),
+    "door_busy": (
+        "Døren svarede ikke; den er måske optaget af en anden telefon.",
+        "The door did not answer; it may be busy with another phone.",
+    ),
+    "link_timeout": ("Døren svarede ikke i tide.", "The door did not answer in time."),
+    "link_lost": ("Forbindelsen til døren blev afbrudt.", "The connection to the door was lost."),
+    "link_failed": ("Forbindelsen til låsen blev afbrudt.", "The connection to the lock was lost."),
+    "packet_too_large": (
+        "Pakken er større end forbindelsen tillader.",
+        "The packet is larger than the link allows.",
+    ),
+    "bad_link_frame": (
+        "Døren sendte ugyldige data på forbindelsen.",
+        "The door sent invalid data on the link.",
+    ),
+    "receipt_missing": (
+        "Låsen kvitterede ikke for trinnet.",
+        "The lock did not sign a receipt for the step.",
+    ),
+    "receipt_mismatch": (
+        "Låsens kvittering passer ikke til trinnet.",
+        "The lock's receipt does not match the step.",
+    ),
+    "time_token_missing": (
+        "Telefonen har ingen tidsbesked til låsen; gå online og prøv igen.",
+        "The phone has no time token for the lock; go online and try again.",
+    ),
+    "log_incomplete": (
+        "Låsens log kunne ikke læses til ende.",
+        "The lock's log could not be read to its end.",
+    ),
     # the key app's own reasons
     "unreachable": (
         "Telefonen kunne ikke få forbindelse til døren.",
         "The phone could not reach the door.",
     ),
-    # the server's own reasons
+    # the server's own reasons, and what a door writes with an event of its own
     "decommissioned": ("Dørenheden blev taget ned.", "The door device was decommissioned."),
+    "log_overflow": (
+        "Dørens log var fuld; de ældste hændelser er overskrevet.",
+        "The door's log was full; the oldest events were overwritten.",
+    ),
+    "rate_limited": (
+        "For mange forsøg på kort tid; døren venter lidt.",
+        "Too many attempts in a short time; the door waits a little.",
+    ),
+    "locked": ("Låst med nøgle indefra eller udefra", "Locked by hand"),
+    "unlocked": ("Låst op med nøgle indefra eller udefra", "Unlocked by hand"),
+    "corrected": ("Uret blev rettet", "The clock was corrected"),
     # refusals on the MQTT broker (online controllers)
     "unknown_topic": ("Beskeden kom på et ukendt emne.", "The message came on an unknown topic."),
     "unknown_municipality": (
@@ -256,14 +304,70 @@ def audit_action_label(action: e.AuditAction | str, language: str | None = None)
     return in_language(audit_action_pair(action), language)
 
 
+_STATES: Final[dict[str, Pair]] = {
+    "locked": ("låst", "locked"),
+    "unlocked": ("låst op", "unlocked"),
+    "jammed": ("sidder fast", "jammed"),
+    "unknown": ("ukendt", "unknown"),
+    "forced_open": ("åbnet med magt", "forced open"),
+    "ajar": ("stod åben", "ajar"),
+    "lock": ("låsning", "locking"),
+    "unlock": ("oplåsning", "unlocking"),
+}
+
+
+def _detail(key: str, value: str) -> Pair | None:
+    """One ``key=value`` a door writes with an event, in words."""
+    state = _STATES.get(value, (value, value))
+    number = value.lstrip("-").isdigit()
+    if key == "battery" and number:
+        return (f"batteri {value} %", f"battery {value}%")
+    if key == "offset_ms" and number:
+        off = f"{int(value) / 1000:+.1f}"
+        return (f"uret gik {off.replace('.', ',')} s forkert", f"the clock was {off} s off")
+    if key == "after_s" and number:
+        return (f"efter {value} s", f"after {value} s")
+    if key == "suppressed" and number:
+        return (f"{value} afvisninger lagt sammen", f"{value} refusals taken together")
+    if key == "state":
+        return (f"låsen var {state[0]}", f"the lock was {state[1]}")
+    if key == "alarm":
+        return (f"alarmen sluttede: {state[0]}", f"the alarm ended: {state[1]}")
+    if key == "interrupted":
+        return (f"strømmen gik under {state[0]}", f"power was lost while {state[1]}")
+    return None
+
+
+def _details(code: str) -> Pair | None:
+    """What a door writes with an event (``battery=15``, ``corrected,offset_ms=-1200``,
+    ``online:bad_signature``, ``v12``), in words; None when a part has none."""
+    if code.startswith("online:"):
+        inner = reason_pair(code.removeprefix("online:"))
+        return None if inner is None else (f"Over nettet: {inner[0]}", f"Online: {inner[1]}")
+    if code[:1] == "v" and code[1:].isdigit():
+        return (f"Spærreliste version {code[1:]}", f"Denylist version {code[1:]}")
+    parts: list[Pair] = []
+    for bit in code.split(","):
+        key, sep, value = bit.partition("=")
+        pair = _detail(key, value) if sep else REASONS.get(bit)
+        if pair is None:
+            return None
+        parts.append(pair)
+    if not parts:
+        return None
+    da, en = "; ".join(p[0] for p in parts), "; ".join(p[1] for p in parts)
+    return (da[:1].upper() + da[1:], en[:1].upper() + en[1:])
+
+
 def reason_pair(code: str | None, action: e.AuditAction | str | None = None) -> Pair | None:
     """Why, in Danish and English: for a ``wiped`` event why the app deleted its keys, else a
-    refusal or revocation reason. None for no reason, or a code without words."""
+    refusal or revocation reason, or what the door wrote with the event. None for no reason, or
+    a code without words."""
     if not code:
         return None
     if action == e.AuditAction.WIPED and code in WIPE_REASONS:
         return WIPE_REASONS[code]
-    return REASONS.get(code)
+    return REASONS.get(code) or _details(code)
 
 
 def reason_label(

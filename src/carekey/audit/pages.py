@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 
 from carekey.access import Action
-from carekey.adminui import formatting
+from carekey.adminui import formatting, i18n
 from carekey.adminui.deps import RoleRequiredError, permits, render
 from carekey.adminui.i18n import gettext as _
 from carekey.adminui.security import WebUser
@@ -203,6 +203,8 @@ def audit_csv_export(
     found = _filter_of(request, db, user)
     export.record_export(db, actor=user.actor, now=now, filters=found.query)
     actor, query, nothing = user.actor, dict(found.query), found.matches_nothing
+    # The stream runs after the request: take the request's language along.
+    language = i18n.current_language()
 
     def stream() -> Iterator[str]:
         # The response is sent after the request's session has committed and closed, so the
@@ -210,7 +212,7 @@ def audit_csv_export(
         with request.app.state.sessions() as own, own.begin():
             declare_writes(own, False)
             rows = iter(()) if nothing else audit_log.iter_audit(own, actor=actor, **query)
-            yield from export.audit_csv(rows)
+            yield from export.audit_csv(rows, language)
 
     return StreamingResponse(
         stream(),
@@ -228,9 +230,15 @@ def audit_xlsx_export(
     found = _filter_of(request, db, user)
     limit = export.XLSX_MAX_ROWS
     if found.matches_nothing:
-        content = export.audit_xlsx((), max_rows=limit)
+        content = export.audit_xlsx((), max_rows=limit, language=i18n.current_language())
     else:
-        content = export.audit_workbook(db, actor=user.actor, filters=found.query, max_rows=limit)
+        content = export.audit_workbook(
+            db,
+            actor=user.actor,
+            filters=found.query,
+            max_rows=limit,
+            language=i18n.current_language(),
+        )
     if content is None:
         found.messages.append(
             _(
@@ -282,7 +290,7 @@ def citizen_report(
     number = formatting.query_int(citizen_id)
     try:
         if number is None:
-            raise NotFoundError("citizen.not_found", "", "")
+            raise NotFoundError("citizen.not_found", "Borgeren findes ikke.", "No such citizen.")
         citizen = get_citizen(db, actor=user.actor, citizen_id=number)
     except NotFoundError:
         return formatting.not_found_page(request, user, _("Borgeren findes ikke."))
