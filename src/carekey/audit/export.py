@@ -60,7 +60,7 @@ CSV_HEADER_EN: Final = (
 )
 
 
-def header(language: str = "da") -> tuple[str, ...]:
+def header_row(language: str = "da") -> tuple[str, ...]:
     """The header row of an export in ``language``."""
     return CSV_HEADER_EN if language == "en" else CSV_HEADER
 
@@ -97,7 +97,7 @@ def audit_csv(rows: Iterable[audit_log.AuditRow], language: str = "da") -> Itera
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     buffer.write("\ufeff")
-    writer.writerow(header(language))
+    writer.writerow(header_row(language))
     for count, row in enumerate(rows, start=1):
         writer.writerow([_cell(c) for c in row.to_csv(language)])
         if count % 500 == 0:
@@ -149,7 +149,7 @@ def audit_xlsx(
         sheet.column_dimensions[_column(number)].width = width
     bold = Font(bold=True)
     header = []
-    for title in header(language):
+    for title in header_row(language):
         cell = WriteOnlyCell(sheet, value=title)
         cell.font = bold
         header.append(cell)
