@@ -239,18 +239,24 @@ def query_audit(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     action: e.AuditAction | None = None,
+    employee_text: str | None = None,
+    citizen_text: str | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> AuditPage:
     """One page of the audit log the actor may see, newest first, filtered as asked.
 
-    ``since`` is inclusive, ``until`` exclusive. Filters naming another municipality's employee,
-    citizen or door simply match nothing.
+    ``since`` is inclusive, ``until`` exclusive. ``employee_text`` is part of an employee's name
+    or number, ``citizen_text`` words of a citizen's name or of the door's address (what a
+    person types; see ``queries.LogFilter``). Filters naming another municipality's employee,
+    citizen or door simply match nothing: the log's reach comes first.
     """
     scope = reach(actor, Action.READ_AUDIT)
     limit = max(1, min(limit, MAX_PAGE))
     offset = max(0, offset)
-    where = LogFilter(employee_id, citizen_id, door_device_id, since, until, action)
+    where = LogFilter(
+        employee_id, citizen_id, door_device_id, since, until, action, employee_text, citizen_text
+    )
     rows = [_row(r) for r in queries.log_rows(db, scope, where, limit=limit + 1, offset=offset)]
     return AuditPage(rows[:limit], limit, offset, has_more=len(rows) > limit)
 
@@ -265,12 +271,16 @@ def iter_audit(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     action: e.AuditAction | None = None,
+    employee_text: str | None = None,
+    citizen_text: str | None = None,
 ) -> Iterator[AuditRow]:
     """Every row ``query_audit`` would page through, fetched from the database in chunks.
 
     A generator: the actor's reach is checked when the first row is asked for."""
     scope = reach(actor, Action.READ_AUDIT)
-    where = LogFilter(employee_id, citizen_id, door_device_id, since, until, action)
+    where = LogFilter(
+        employee_id, citizen_id, door_device_id, since, until, action, employee_text, citizen_text
+    )
     for r in queries.stream_log_rows(db, scope, where, chunk=CSV_CHUNK):
         yield _row(r)
 
@@ -283,6 +293,31 @@ def employee_by_number(db: Session, *, actor: Actor, employee_number: str) -> in
     by hand; None when there is none. Which of that employee's rows the actor then sees is the
     log's own reach."""
     return queries.employee_id_by_number(db, actor.municipality_id, employee_number)
+
+
+def names_for_filter(
+    db: Session,
+    *,
+    actor: Actor,
+    employee_id: int | None = None,
+    citizen_id: int | None = None,
+    door_device_id: int | None = None,
+) -> tuple[str | None, str | None, str | None]:
+    """(employee's name, citizen's name, door's serial) for a log filter that came from a link
+    by id, so that the page names what it is filtered on instead of showing an internal id.
+    Only the actor's own municipality's objects, and only for an actor whose log reaches the
+    whole municipality (a district lead's page names them from the rows it shows); None for
+    anything else."""
+    scope = reach(actor, Action.READ_AUDIT)
+    if scope.restricted or scope.district_ids is not None:
+        return None, None, None
+    return queries.names_of(
+        db,
+        actor.municipality_id,
+        employee_id=employee_id,
+        citizen_id=citizen_id,
+        door_device_id=door_device_id,
+    )
 
 
 def door_by_serial(db: Session, *, actor: Actor, serial: str) -> int | None:
