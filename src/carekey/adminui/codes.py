@@ -72,7 +72,10 @@ ADMIN_ACTIONS: Final[dict[str, Pair]] = {
     "agreement.created": ("Aftale lavet", "Agreement made"),
     "agreement.changed": ("Aftale rettet", "Agreement changed"),
     "agreement.ended": ("Aftale afsluttet", "Agreement ended"),
-    "agreement.blocked": ("Aftale spærret", "Agreement blocked"),
+    "agreement.blocked": (
+        "Aftale spærret (firmaet spærret)",
+        "Agreement blocked (company blocked)",
+    ),
     "agreement.unblocked": ("Spærring af aftale ophævet", "Agreement unblocked"),
     "errand.requested": ("Ærinde bestilt", "Errand requested"),
     "errand.cancelled": ("Ærinde aflyst", "Errand cancelled"),
