@@ -3,8 +3,9 @@
 ``record_admin_action(..., action=...)`` is called all over ``src``: with a literal, with a
 conditional between literals, with an f-string whose hole is a parameter of the calling helper
 (``f"work_order.{action}"``), or with the helper's parameter itself (``_audit(db, actor, sub,
-"webhook.created", now)``). This module follows each of those to the literals at the helper's
-call sites in the same module. What it cannot follow it reports, so that a new way of writing a
+"webhook.created", now)``), or with a module-level constant (its own, or imported from another
+``carekey`` module). This module follows each of those to the literals (a helper's call sites
+in the same module). What it cannot follow it reports, so that a new way of writing a
 code makes the test fail instead of hiding a code from it.
 """
 
@@ -68,11 +69,20 @@ class _Module:
         self.tree = ast.parse(path.read_text())
         self.functions = _functions(self.tree)
         self.constants: dict[str, ast.expr] = {}
+        self.imported: dict[str, tuple[str, str]] = {}
+        """name -> (module, the name imported from it)"""
         for node in self.tree.body:
             if isinstance(node, ast.Assign) and len(node.targets) == 1:
                 target = node.targets[0]
                 if isinstance(target, ast.Name):
                     self.constants[target.id] = node.value
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                if node.value is not None:
+                    self.constants[node.target.id] = node.value
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for alias in node.names:
+                    name = alias.asname or alias.name
+                    self.imported[name] = (node.module, alias.name)
 
     def where(self, node: ast.AST) -> str:
         return f"{self.path.relative_to(SRC.parent)}:{getattr(node, 'lineno', '?')}"
@@ -111,6 +121,17 @@ class _Module:
                 return self._from_call_sites(function, expr.id, depth + 1)
             if expr.id in self.constants:
                 return self.values(self.constants[expr.id], at, depth + 1)
+            if expr.id in self.imported:
+                module, name = self.imported[expr.id]
+                return _constant_of(module, name, depth + 1)
+        # codes.PASSWORD_SET, with ``from carekey.accounts import codes``
+        if (
+            isinstance(expr, ast.Attribute)
+            and isinstance(expr.value, ast.Name)
+            and expr.value.id in self.imported
+        ):
+            package, name = self.imported[expr.value.id]
+            return _constant_of(f"{package}.{name}", expr.attr, depth + 1)
         return None
 
     def _from_call_sites(
@@ -129,6 +150,20 @@ class _Module:
                     return None
                 results.extend(found)
         return results if sites else None
+
+
+def _constant_of(module: str, name: str, depth: int) -> list[str] | None:
+    """The strings a module-level constant ``name`` of the carekey module ``module`` can be."""
+    if not module.startswith("carekey."):
+        return None
+    base = SRC.joinpath(*module.split(".")[1:])
+    path = base.with_suffix(".py") if base.with_suffix(".py").is_file() else base / "__init__.py"
+    if not path.is_file():
+        return None
+    other = _Module(path)
+    if name not in other.constants:
+        return None
+    return other.values(other.constants[name], other.tree, depth)
 
 
 def admin_action_codes(root: Path = SRC) -> Found:
