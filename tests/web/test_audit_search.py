@@ -188,3 +188,13 @@ def test_the_export_speaks_the_language_of_the_page(
     assert lines[0].startswith("Time (Danish time);Time (UTC);Action;Reason")
     assert any(";Refused;" in line for line in lines)
     assert not any(";refused;" in line for line in lines)
+
+
+def test_an_employee_number_matches_whole_not_in_part(
+    client: TestClient, clock: FrozenClock, tenants: Tenants, engine: Engine
+) -> None:
+    home = _two_homes(client, clock, tenants, engine)
+    whole = client.get("/audit", params={"employee": home.worker_number.lower()})
+    assert home.lock_serial in whole.text
+    part = client.get("/audit", params={"employee": home.worker_number[:-1]})
+    assert home.lock_serial not in part.text

@@ -28,8 +28,8 @@ EmployeeTextQ = Annotated[
     str | None,
     Query(
         max_length=100,
-        description="Del af medarbejderens navn eller nummer / part of the employee's name or "
-        "number",
+        description="Del af medarbejderens navn, eller hele nummeret / part of the employee's "
+        "name, or their whole number",
     ),
 ]
 CitizenTextQ = Annotated[

@@ -36,7 +36,7 @@ class LogFilter:
     until: dt.datetime | None = None
     action: e.AuditAction | None = None
     employee_text: str | None = None
-    """Part of the employee's name, or of their employee number (any case)."""
+    """Part of the employee's name, or their whole employee number (any case)."""
     citizen_text: str | None = None
     """Words of the citizen's name or of the address of the door (street, number, postal code,
     city, stairwell): every word must be found in one of them."""
@@ -110,11 +110,13 @@ def _statement(scope: Scope, where: LogFilter) -> Select[*tuple[Any, ...]]:
         .where(access_sql.audit_events_in(scope))
     )
     if where.employee_text and where.employee_text.strip():
+        # Part of the name, or the whole employee number ("E1" is not E10 to E19).
         pattern = contains(where.employee_text)
+        number = where.employee_text.strip().lower()
         stmt = stmt.where(
             or_(
                 m.Employee.full_name.ilike(pattern, escape="\\"),
-                m.Employee.employee_number.ilike(pattern, escape="\\"),
+                func.lower(m.Employee.employee_number) == number,
             )
         )
     for word in words(where.citizen_text or ""):

@@ -247,9 +247,9 @@ def query_audit(
     """One page of the audit log the actor may see, newest first, filtered as asked.
 
     ``since`` is inclusive, ``until`` exclusive. ``employee_text`` is part of an employee's name
-    or number, ``citizen_text`` words of a citizen's name or of the door's address (what a
-    person types; see ``queries.LogFilter``). Filters naming another municipality's employee,
-    citizen or door simply match nothing: the log's reach comes first.
+    or their whole number, ``citizen_text`` words of a citizen's name or of the door's address
+    (what a person types; see ``queries.LogFilter``). Filters naming another municipality's
+    employee, citizen or door simply match nothing: the log's reach comes first.
     """
     scope = reach(actor, Action.READ_AUDIT)
     limit = max(1, min(limit, MAX_PAGE))
