@@ -347,3 +347,40 @@ def test_every_domain_error_says_it_in_both_languages() -> None:
         if not da.strip() or not en.strip() or da == en:
             wrong.append(f"{where} {code}: ({da!r}, {en!r})")
     assert wrong == [], wrong
+
+
+# --- the other stored codes pages show -------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["da", "en"])
+def test_every_status_role_and_webhook_code_on_the_pages_has_words(language: str) -> None:
+    from carekey.webhooks import pages as webhook_pages
+    from carekey.webhooks.service import WebhookEventType
+
+    token = i18n.use_language(language)
+    try:
+        shown = ui.labels()
+        wrong = [
+            f"{kind} {code}"
+            for kind, enum in (
+                ("status", e.EmployeeStatus),
+                ("status", e.PhoneStatus),
+                ("status", e.CitizenStatus),
+                ("role", e.Role),
+                ("door", e.DoorKind),
+                ("work_order", e.WorkOrderStatus),
+            )
+            for code in (member.value for member in enum)
+            # in English a status may rightly be its code ("active"): it must be there
+            if code not in shown[kind]
+            or not shown[kind][code].strip()
+            or (language == "da" and shown[kind][code] == code)
+        ]
+        wrong += [
+            f"webhook {t.value}"
+            for t in WebhookEventType
+            if webhook_pages.type_label(t.value) == t.value
+        ]
+    finally:
+        i18n.reset_language(token)
+    assert wrong == [], wrong

@@ -117,6 +117,9 @@ def labels() -> dict[str, dict[str, str]]:
             "district_lead": _("Distriktsleder"),
             "auditor": _("Revisor"),
             "installer": _("Montør"),
+            "association_user": _("Foreningsbruger"),
+            "partner_admin": _("Partneradministrator"),
+            "partner_worker": _("Partnermedarbejder"),
         },
         "door": {
             "home_lock": _("Hoveddør"),
@@ -127,6 +130,7 @@ def labels() -> dict[str, dict[str, str]]:
             "ordered": _("bestilt"),
             "scheduled": _("planlagt"),
             "done": _("udført"),
+            "signed_off": _("godkendt"),
             "cancelled": _("annulleret"),
         },
         # What an office user did: the log of administrative actions' own words.

@@ -37,12 +37,6 @@ Text = Annotated[str, Form()]
 
 def _labels() -> dict[str, dict[str, str]]:
     labels = ui.labels()
-    labels["role"] = {
-        **labels["role"],
-        "association_user": _("Foreningsbruger"),
-        "partner_admin": _("Partneradministrator"),
-        "partner_worker": _("Partnermedarbejder"),
-    }
     labels["category"] = {
         "post": _("Post"),
         "newspaper": _("Aviser"),
