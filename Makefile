@@ -2,8 +2,10 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-HOST   ?= 127.0.0.1
-PORT   ?= 8000
+# `make demo` listens where `carekey serve` would: CAREKEY_HOST and CAREKEY_PORT, unless HOST or
+# PORT is given (`make demo PORT=8080`). The simulated doors' first port: CAREKEY_DEMO_DOOR_PORT.
+HOST   ?= $(or $(CAREKEY_HOST),127.0.0.1)
+PORT   ?= $(or $(CAREKEY_PORT),8000)
 
 .PHONY: demo test faults fuzz bench lint types imports pytest lock serve clean
 

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # The demo's simulated doors (``carekey serve --demo``) listen on consecutive local ports
+    # from this one (``CAREKEY_DEMO_DOOR_PORT``; ``--door-port``). Below Linux's ephemeral range
+    # (32768–60999) by default, so outgoing connections never hold them.
+    demo_door_port: int = Field(default=18301, ge=1024, le=65000)
     log_level: str = "info"
     # How long the server waits on PostgreSQL (seconds; ``carekey.store.deadline``): opening a
     # connection, the server-side statement and lock timeouts, a pooled connection, and a

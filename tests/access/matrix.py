@@ -98,6 +98,27 @@ POST   /login/totp                                    allow   allow   allow    a
 # Signing an API token out: needs a live token (care workers' forged ones name no session).
 POST   /api/v1/auth/logout                            allow   allow   allow    allow   refused allow   allow   allow   allow     allow   allow      refused unauth
 #
+# --- accounts (issue 18, docs/accounts.md) ----------------------------------------------------
+# accounts.manage: administrators; a lead for the non-administrators of their own districts.
+POST   /api/v1/admin/employees/{employee_id}/one-time-password allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/employees/{employee_id}/password-link  allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /api/v1/admin/employees/{employee_id}/totp-reset  allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+# --- web UI: the same, from the employee's page -------------------------------------------------
+POST   /employees/{employee_id}/one-time-password     allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /employees/{employee_id}/password-link         allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /employees/{employee_id}/reset-authenticator   allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+POST   /employees/{employee_id}/reset-authenticator   allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+# A set-password link is the credential: the page is for whoever holds it (signed in or not).
+GET    /set-password/{token}                          public  public  public   public  public  public  public  public  public    public  public     public  public
+POST   /set-password/{token}                          public  public  public   public  public  public  public  public  public    public  public     public  public
+# One's own password: every office user, for themselves (no object).
+GET    /account/password                              allow   allow   allow    allow   refused allow   allow   allow   allow     allow   allow      refused unauth
+POST   /account/password                              allow   allow   allow    allow   refused allow   allow   allow   allow     allow   allow      refused unauth
+# The forced change after a one-time password: only after password and TOTP (a pending
+# cookie); without one the page sends back to /login.
+GET    /login/new-password                            public  public  public   public  public  public  public  public  public    public  public     public  public
+POST   /login/new-password                            allow   allow   allow    allow   refused allow   allow   allow   allow     allow   allow      refused unauth
+#
 # --- the key app: authenticated by the phone's device key, never by an office role -------------
 POST   /api/v1/app/enrol                              device  device  device   device  device  device  device  device  device    device  device     device  device
 # A challenge is a server-signed nonce for the phone to sign; it names no data (the same answer
@@ -264,6 +285,12 @@ POST   /employees/new                                 allow   allow   deny     d
 GET    /employees/import                              allow   allow   allow    deny    refused deny    allow   deny    deny      deny    deny       refused unauth
 POST   /employees/import                              allow   allow   nowrite  deny    refused deny    nowrite deny    deny      deny    deny       refused unauth
 POST   /employees/import/confirm                      allow   allow   nowrite  deny    refused deny    nowrite deny    deny      deny    deny       refused unauth
+# The import's table of job titles to roles (issue 18): the administrator's (Action
+# MANAGE_JOB_TITLES), municipality-wide; a lead imports with it but does not edit it.
+# Frederiksberg's administrator sees and edits only Frederiksberg's table.
+GET    /employees/job-titles                          allow   deny    deny     deny    refused deny    hidden  deny    deny      deny    deny       refused unauth
+POST   /employees/job-titles                          allow   deny    deny     deny    refused deny    allow   deny    deny      deny    deny       refused unauth
+POST   /employees/job-titles/{row_id}/delete          allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
 GET    /employees/{employee_id}                       allow   allow   deny     allow   refused deny    deny    deny    deny      deny    deny       refused unauth
 GET    /employees/{employee_id}/edit                  allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
 POST   /employees/{employee_id}/edit                  allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth

@@ -984,12 +984,14 @@ def _web_revoke(ctx: Ctx) -> list[Req]:
 # --- further parts: their recipes register themselves (one module per part) --------------------
 
 from tests.access import (  # noqa: E402 - each registers its part's recipes
+    recipes_accounts,  # noqa: F401 - passwords and authenticators (issue 18)
     recipes_assoc,  # noqa: F401 - the association's portal
     recipes_consents,  # noqa: F401 - consent and permission requests (issue 16)
     recipes_errands,  # noqa: F401 - the partner company's errands and log
     recipes_installer,  # noqa: F401 - the installer's orders and commissioning (issue 16)
     recipes_orgs,  # noqa: F401 - the register
     recipes_partners,  # noqa: F401 - the partner company's portal
+    recipes_staff_import,  # noqa: F401 - the import's table of job titles (issue 18)
     recipes_webhooks,  # noqa: F401 - signed webhooks (issue 17)
     recipes_workorders,  # noqa: F401 - work orders, costs and timelines (issue 16)
 )

@@ -84,7 +84,11 @@ def test_login_see_doors_open_one_and_watch_the_outbox_drain(
             assert "Ingen nøgler" in text_of(tui, "#status")
             await type_into(pilot, "#employee", employee)
             await type_into(pilot, "#password", DEMO_PASSWORD)
+            await pilot.press("enter")
+            # The server has accepted the password: now the personal code, twice.
+            await settle(pilot, lambda: tui.pane == "choose-code")
             await type_into(pilot, "#code", CODE)
+            await type_into(pilot, "#code-again", CODE)
             await pilot.press("enter")
             await settle(pilot, lambda: tui.pane == "doors")
             assert "Du er logget ind" in text_of(tui, "#message")

@@ -357,6 +357,16 @@ PROBES: dict[tuple[str, str], ProbeMaker] = {
         Probe(f"/webhooks/deliveries/{i.c_delivery}/replay")
     ],
     # --- the log of administrative actions
+    # --- accounts (issue 18): Copenhagen's employee's password and authenticator
+    ("POST", "/employees/{employee_id}/one-time-password"): lambda i: [
+        Probe(f"/employees/{i.c_employee}/one-time-password")
+    ],
+    ("POST", "/employees/{employee_id}/password-link"): lambda i: [
+        Probe(f"/employees/{i.c_employee}/password-link")
+    ],
+    ("POST", "/employees/{employee_id}/totp-reset"): lambda i: [
+        Probe(f"/employees/{i.c_employee}/totp-reset", body=REASON)
+    ],
     ("GET", "/actions"): lambda i: [
         Probe("/actions", expect="list", params={"limit": 200}),
         Probe(

@@ -53,10 +53,13 @@ class World:
         return app
 
 
-def make_world(tmp_path: Path, *, new_server: bool = True) -> World:
+def make_world(
+    tmp_path: Path, *, new_server: bool = True, door_ids: list[str] | None = None
+) -> World:
     bed = Testbed(start=START)
-    doors = {door_id: bed.home_lock(door_id.encode()) for door_id in DOORS}
-    server = FakeServer(door_ids=list(DOORS), bed=bed, doors=doors, new_server=new_server)
+    ids = list(door_ids or DOORS)
+    doors = {door_id: bed.home_lock(door_id.encode()) for door_id in ids}
+    server = FakeServer(door_ids=ids, bed=bed, doors=doors, new_server=new_server)
     return World(bed, server, tmp_path / "phone")
 
 

@@ -67,6 +67,12 @@ class FakeServer:
     uploads: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     tokens: int = 0
     serial: int = 0
+    people: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Door id -> (citizen's name, address); doors not in it are Arne's at Gade 1."""
+    emergency: set[str] = field(default_factory=set)  # citizens behind an emergency key
+    password: str = "password"  # the test employee's
+    must_change_password: bool = False  # the office set a one-time password
+    login_bodies: list[dict[str, Any]] = field(default_factory=list)
 
     # --- the server's side ------------------------------------------------------------------
 
@@ -77,23 +83,28 @@ class FakeServer:
     def uploaded_app_events(self) -> list[dict[str, Any]]:
         return [event for _, body in self.uploads for event in body.get("app_events", [])]
 
-    def _credential(self) -> dict[str, Any]:
+    def _credentials(self) -> list[dict[str, Any]]:
+        """Single credentials of at most 8 doors each (what one may name)."""
         assert self.device_key is not None
         now = self.bed.clock.now()
-        self.serial += 1
-        raw = issue_credential(
-            issuer_key=self.bed.issuer_key,
-            subject="E0001",
-            subject_type=self.subject_type,
-            device_key=self.device_key,
-            kinds=self.kinds,
-            not_before=now - dt.timedelta(minutes=5),
-            expires=now + dt.timedelta(hours=8),
-            serial=self.serial,
-            denylist_version=self.bed.denylist_version,
-            doors=[d.encode() for d in self.door_ids],
-        )
-        return {"type": "single", "credential": b64(raw), "doors": list(self.door_ids)}
+        credentials = []
+        for start in range(0, len(self.door_ids), 8):
+            doors = self.door_ids[start : start + 8]
+            self.serial += 1
+            raw = issue_credential(
+                issuer_key=self.bed.issuer_key,
+                subject="E0001",
+                subject_type=self.subject_type,
+                device_key=self.device_key,
+                kinds=self.kinds,
+                not_before=now - dt.timedelta(minutes=5),
+                expires=now + dt.timedelta(hours=8),
+                serial=self.serial,
+                denylist_version=self.bed.denylist_version,
+                doors=[d.encode() for d in doors],
+            )
+            credentials.append({"type": "single", "credential": b64(raw), "doors": list(doors)})
+        return credentials
 
     def _denylist(self) -> dict[str, Any]:
         version, now = self.bed.denylist_version, self.bed.clock.now()
@@ -152,24 +163,82 @@ class FakeServer:
             body["denylist"] = None
         return body
 
+    def _citizens(self) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        people = {d: self.people.get(d, ("Arne", "Gade 1")) for d in self.door_ids}
+        ids: dict[tuple[str, str], int] = {}
+        for person in people.values():
+            ids.setdefault(person, len(ids) + 1)
+        citizens = [
+            {
+                "id": n,
+                "name": name,
+                "address": address,
+                "emergency_grant_id": 7 if name in self.emergency else None,
+            }
+            for (name, address), n in ids.items()
+        ]
+        return citizens, {d: ids[p] for d, p in people.items()}
+
+    def _login(self, body: dict[str, Any]) -> Answer:
+        """The password (a one-time one must be replaced by ``new_password``)."""
+        self.login_bodies.append(body)
+        if body.get("password") != self.password:
+            return Answer(
+                401,
+                {
+                    "error": {
+                        "code": "auth.bad_credentials",
+                        "message": "Forkert medarbejdernummer eller adgangskode",
+                        "message_en": "Wrong employee number or password",
+                    }
+                },
+            )
+        if self.must_change_password:
+            if not body.get("new_password"):
+                return Answer(
+                    403,
+                    {
+                        "error": {
+                            "code": "auth.password_change_required",
+                            "message": "Vælg en ny adgangskode",
+                            "message_en": "Choose a new password",
+                        }
+                    },
+                )
+            if len(body["new_password"]) < 4:
+                return Answer(
+                    400,
+                    {
+                        "error": {
+                            "code": "accounts.password_too_short",
+                            "message": "Adgangskoden er for kort",
+                            "message_en": "The password is too short",
+                        }
+                    },
+                )
+            self.password, self.must_change_password = body["new_password"], False
+        self.tokens += 1
+        bundle = self._bundle()
+        bundle["session_token"] = f"token-{self.tokens}"
+        return Answer(200, bundle)
+
     def _bundle(self) -> dict[str, Any]:
         now = self.bed.clock.now()
+        citizens, citizen_of = self._citizens()
         return {
             "session_token": None,
             "next_challenge": "c-next",
             "keys_valid_until": (now + dt.timedelta(hours=8)).isoformat(),
             "employee": {"id": 1, "name": "Test Person"},
-            "credentials": [self._credential()],
-            "citizens": [
-                {"id": 1, "name": "Arne", "address": "Gade 1", "emergency_grant_id": None}
-            ],
+            "credentials": self._credentials(),
+            "citizens": citizens,
             "doors": [
                 {
                     "door_id": door_id,
                     "kind": "home_lock",
                     "device_id": n,
                     "door_public_key": b64(self.doors[door_id].door_key.public.key.raw),
-                    "citizen_id": 1,
+                    "citizen_id": citizen_of[door_id],
                     "label": "",
                     "last_seq": self.last_seq.get(door_id, 0),
                 }
@@ -192,10 +261,7 @@ class FakeServer:
         if path == "/challenge":
             return Answer(200, {"challenge": "c-1"})
         if path == "/login":
-            self.tokens += 1
-            bundle = self._bundle()
-            bundle["session_token"] = f"token-{self.tokens}"
-            return Answer(200, bundle)
+            return self._login(json)
         if path == "/bundle":
             return Answer(200, self._bundle())
         if path == "/heartbeat":

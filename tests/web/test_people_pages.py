@@ -3,12 +3,17 @@ block of a lost phone that the key service then refuses), citizens (one-click re
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from carekey.access import Actor
 from carekey.clock import FrozenClock
 from carekey.domain import enums as e
+from carekey.staff.importing import plan_import
 from carekey.store import models as m
 from tests.api.phone_sim import Scene
 from tests.web.conftest import Tenants, csrf_of, web_sign_in
@@ -113,6 +118,13 @@ CSV_GOOD_AND_BAD = (
     "X0006;Eva Eng;;plejemedarbejder;D99\n"
     "E00002;Gammel Kendt;;;\n"
 )
+CSV_CLEAN = (
+    "Medarbejdernr.;Navn;E-mail;Roller;Distrikter\r\n"
+    "X0001;Anna Andersen;ANNA@kk.example;plejemedarbejder;D01\r\n"
+    "X0004;  CIA  COLD-ØSTERGÅRD ;cia@kk.example;plejemedarbejder|distriktsleder;D01|D02\r\n"
+    ";;;;\r\n"
+    "E00002;Gammel Kendt;;;\r\n"
+)
 
 
 def _import_counts(engine: Engine) -> int:
@@ -124,7 +136,7 @@ def _import_counts(engine: Engine) -> int:
         ).scalar_one()
 
 
-def test_csv_import_preview_then_confirm_imports_exactly_the_valid_rows(
+def test_csv_import_is_all_or_nothing_after_a_preview(
     client: TestClient, clock: FrozenClock, tenants: Tenants, engine: Engine
 ) -> None:
     token = _admin(client, clock, engine, tenants)
@@ -135,27 +147,55 @@ def test_csv_import_preview_then_confirm_imports_exactly_the_valid_rows(
     )
     assert preview.status_code == 200, preview.text
     text = preview.text
-    assert "Afviste rækker" in text
+    assert "Intet importeres, før filen er uden fejl" in text
+    assert "Filen er læst som UTF-8 (BOM)." in text
     for line, problem in (
+        (2, "står også på linje 7"),
         (3, "Navnet skal udfyldes"),
         (4, "Ukendt rolle: trylleri"),
-        (6, "E-mailadressen er ugyldig"),
+        (6, "E-mailadressen »ikke-en-mail« er ugyldig"),
         (7, "står også på linje 2"),
         (8, "Ukendt distrikt: D99"),
     ):
         assert f"<td>{line}</td>" in text
         assert problem in text
-    assert _import_counts(engine) == 0  # a preview writes nothing
+    assert "Oprettes" in text  # line 5's outcome, even though nothing will be written
+    assert 'name="digest"' not in text  # no confirmation is offered
+    # Confirming anyway (the file's own plan and digest) writes nothing.
     with Session(engine) as session:
         actions = session.execute(select(func.count()).select_from(m.AdminAction)).scalar_one()
-    content = csv_field(text, "content")
-    digest = csv_field(text, "digest")
+    forced = client.post(
+        "/employees/import/confirm",
+        data={
+            "csrf_token": token,
+            "content": base64.b64encode(CSV_GOOD_AND_BAD.encode()).decode(),
+            "digest": _digest_of(engine, CSV_GOOD_AND_BAD),
+        },
+    )
+    assert forced.status_code == 400
+    assert "Intet er importeret" in forced.text
+    assert _import_counts(engine) == 0
+
+    clean = client.post(
+        "/employees/import",
+        data={"csrf_token": token},
+        files={"file": ("personale.csv", CSV_CLEAN.encode("cp1252"), "text/csv")},
+    )
+    assert "Filen er læst som Windows-1252." in clean.text
+    assert "Importér 3 rækker" in clean.text
+    content = csv_field(clean.text, "content")
+    digest = csv_field(clean.text, "digest")
     done = client.post(
         "/employees/import/confirm",
         data={"csrf_token": token, "content": content, "digest": digest},
     )
     assert done.status_code == 200, done.text
     assert "Importen er gennemført" in done.text
+    assert "2 medarbejdere oprettet" in done.text
+    assert "1 medarbejder opdateret" in done.text
+    assert "Oprettet" in done.text
+    assert "Opdateret" in done.text
+    assert "Oprettes" not in done.text
     with Session(engine) as session:
         numbers = set(
             session.execute(
@@ -166,6 +206,7 @@ def test_csv_import_preview_then_confirm_imports_exactly_the_valid_rows(
         cia = session.execute(
             select(m.Employee).where(m.Employee.employee_number == "X0004")
         ).scalar_one()
+        assert cia.full_name == "Cia Cold-Østergård"
         assert {r.role for r in cia.roles} == {e.Role.CARE_WORKER, e.Role.DISTRICT_LEAD}
         known = session.execute(
             select(m.Employee).where(m.Employee.employee_number == "E00002")
@@ -173,13 +214,45 @@ def test_csv_import_preview_then_confirm_imports_exactly_the_valid_rows(
         assert known.full_name == "Gammel Kendt"  # an existing number is updated
         after = session.execute(select(func.count()).select_from(m.AdminAction)).scalar_one()
         assert after == actions + 3  # two created, one changed: each one audited
-    # Confirming the same file again changes the plan (now updates): nothing is written blind.
+    # Confirming the same file again changes the plan (now unchanged): nothing is written blind.
     again = client.post(
         "/employees/import/confirm",
         data={"csrf_token": token, "content": content, "digest": digest},
     )
     assert again.status_code == 409
     assert "intet er gemt" in again.text
+    client.cookies.set("carekey_lang", "en")
+    english = client.post(
+        "/employees/import",
+        data={"csrf_token": token},
+        files={"file": ("personale.csv", CSV_GOOD_AND_BAD.encode(), "text/csv")},
+    )
+    assert english.status_code == 200
+    assert "Nothing is imported until the file has no errors" in english.text
+    assert "Unknown district: D99." in english.text
+    assert "1 row has an error." not in english.text
+    assert "6 rows have errors." in english.text
+
+
+def _digest_of(engine: Engine, text: str) -> str:
+    """The digest of the plan the administrator would see for ``text``."""
+    with Session(engine) as session:
+        admin = (
+            session.execute(
+                select(m.Employee)
+                .join(m.EmployeeRole, m.EmployeeRole.employee_id == m.Employee.id)
+                .where(m.EmployeeRole.role == e.Role.ADMINISTRATOR)
+                .where(m.Employee.municipality_id == 1)
+                .order_by(m.Employee.id)
+            )
+            .scalars()
+            .first()
+        )
+        assert admin is not None
+        actor = Actor(admin.id, 1, frozenset({e.Role.ADMINISTRATOR}), admin.full_name)
+        plan = plan_import(session, actor=actor, content=text.encode(), now=dt.datetime.now(dt.UTC))
+        session.rollback()
+        return plan.digest
 
 
 def csv_field(html: str, name: str) -> str:
@@ -201,7 +274,7 @@ def test_csv_import_all_bad_imports_nothing_and_limits_are_clear(
         files={"file": ("bad.csv", bad.encode(), "text/csv")},
     )
     assert preview.status_code == 200
-    assert "Ingen rækker kan importeres" in preview.text
+    assert "Intet importeres, før filen er uden fejl" in preview.text
     assert 'name="digest"' not in preview.text
     forced = client.post(
         "/employees/import/confirm",

@@ -35,17 +35,20 @@ ADMIN_ACTIONS: Final[dict[str, Pair]] = {
     "auth.signed_in": ("Logget ind", "Signed in"),
     "auth.totp_enrolled": ("Engangskode sat op", "Authenticator set up"),
     # accounts (issue 18): passwords and authenticators
-    "accounts.one_time_password": ("Engangsadgangskode sat", "One-time password set"),
-    "accounts.password_link": ("Link til at vælge adgangskode sendt", "Set-password link made"),
-    "accounts.password_link_used": (
-        "Adgangskode valgt med link",
-        "Password chosen with a link",
-    ),
+    "accounts.one_time_password": ("Engangsadgangskode givet", "One-time password set"),
+    "accounts.password_link": ("Link til at vælge adgangskode lavet", "Set-password link made"),
+    "accounts.password_link_used": ("Adgangskode valgt med link", "Password chosen through a link"),
     "accounts.password_changed": ("Adgangskode skiftet", "Password changed"),
-    "accounts.totp_reset": ("Engangskode-app nulstillet", "Authenticator reset"),
+    "accounts.totp_reset": ("Godkender-app nulstillet", "Authenticator reset"),
     "municipality.created": ("Kommune oprettet", "Municipality created"),
-    "job_title.added": ("Stillingsbetegnelse tilføjet", "Job title added"),
-    "job_title.removed": ("Stillingsbetegnelse fjernet", "Job title removed"),
+    "job_title.added": (
+        "Stilling tilføjet importens tabel",
+        "Job title added to the import's table",
+    ),
+    "job_title.removed": (
+        "Stilling fjernet fra importens tabel",
+        "Job title removed from the import's table",
+    ),
     # phones
     "phone.created": ("Telefon registreret", "Phone registered"),
     "phone.changed": ("Telefon rettet", "Phone changed"),

@@ -48,6 +48,10 @@ def catalog_ids(language: str = "en") -> dict[str, str]:
         for message in catalog:
             if message.id and isinstance(message.id, str):
                 result[message.id] = str(message.string or "")
+            elif message.id:  # a plural entry: the singular and the plural id, each translated
+                forms = message.string if isinstance(message.string, tuple | list) else ()
+                for index, text in enumerate(message.id[:2]):
+                    result[text] = str(forms[index] if index < len(forms) else "") or ""
     return result
 
 

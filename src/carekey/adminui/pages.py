@@ -148,6 +148,9 @@ def done_message(code: str | None) -> str | None:
         "granted": _("Akutnøglen er givet."),
         "revoked": _("Akutnøglen er tilbagekaldt."),
         "imported": _("Importen er gennemført."),
+        "authenticator_reset": _(
+            "Godkender-appen er nulstillet. Ved næste login sætter medarbejderen en ny op."
+        ),
     }
     return messages.get(code or "")
 

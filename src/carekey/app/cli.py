@@ -3,7 +3,7 @@
 Mounted by the main command line (``carekey.cli.main``) as ``carekey app``::
 
     carekey app enrol 123456                 # the one-time code from the office
-    carekey app login E0001                  # asks for password and personal code
+    carekey app login E0001                  # password first, then a personal code
     carekey app doors                        # asks for the personal code
     carekey app open KBH-HL-000001 --code 2468
     carekey app status
@@ -32,7 +32,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from carekey.app.client import AppError, ServerClient
+from carekey.app.client import PASSWORD_CHANGE_REQUIRED, AppError, ServerClient, ServerError
 from carekey.app.service import AppStatus, DoorView, KeyApp, VisitOutcome
 from carekey.app.transports import directory_transports
 from carekey.app.wallet import check_code
@@ -92,10 +92,18 @@ def keys_text(status: AppStatus, lang: str = "da") -> str:
 
 
 def online_text(status: AppStatus, lang: str = "da") -> str:
-    """'Online', 'Offline' or not tried yet."""
-    if status.online is None:
-        return pick(lang, "Ikke forbundet endnu", "Not connected yet")
-    return "Online" if status.online else "Offline"
+    """'Online', 'Offline' or 'Ukendt' (no answer yet, or none for a while: then when the
+    server last answered), from the server's recent answers (:mod:`carekey.app.connection`)."""
+    if status.online is True:
+        return "Online"
+    if status.online is False:
+        return "Offline"
+    last = status.last_answer_local()
+    if last is None:
+        return pick(lang, "Forbindelse ukendt", "Connection unknown")
+    return pick(
+        lang, f"Forbindelse ukendt (svar kl. {last})", f"Connection unknown (answer {last})"
+    )
 
 
 def freshness_text(status: AppStatus, lang: str = "da") -> str | None:
@@ -168,6 +176,15 @@ def checked_code(code: str) -> str:
     except DomainError as exc:
         raise AppError(exc.code, exc.message_da, exc.message_en) from exc
     return code
+
+
+def not_enrolled() -> AppError:
+    """The phone has no device key registered yet."""
+    return AppError(
+        "app.not_enrolled",
+        "Telefonen er ikke tilmeldt; brug engangskoden fra kontoret",
+        "The phone is not enrolled; use the one-time code from the office",
+    )
 
 
 # --- building the app ----------------------------------------------------------------------------
@@ -277,15 +294,34 @@ class _Run:
             code = typer.prompt(self.t("Personlig kode", "Personal code"), hide_input=True)
         return checked_code(code)
 
+    def twice(
+        self, first: tuple[str, str], again: tuple[str, str], check: Callable[[str], str]
+    ) -> str:
+        """A new secret, typed twice (hidden): asked again (3 tries) when the two differ or
+        ``check`` refuses it (an ``AppError``)."""
+        for _ in range(3):
+            value = str(typer.prompt(self.t(*first), hide_input=True))
+            try:
+                check(value)
+            except AppError as exc:
+                self.err.print(f"[bold red]{escape(exc.message(self.lang))}[/]")
+                continue
+            if typer.prompt(self.t(*again), hide_input=True) == value:
+                return value
+            self.err.print(
+                "[bold red]"
+                + escape(self.t("De to er ikke ens; prøv igen.", "The two differ; try again."))
+                + "[/]"
+            )
+        raise AppError(
+            "app.too_many_tries", "For mange forsøg; prøv igen.", "Too many tries; try again."
+        )
+
     def unlocked(self, code: str | None) -> KeyApp:
         """The key app with the keys open: asks for the personal code only if there are keys."""
         keyapp = self.keyapp()
         if not keyapp.status().enrolled:
-            raise AppError(
-                "app.not_enrolled",
-                "Telefonen er ikke tilmeldt; brug engangskoden fra kontoret",
-                "The phone is not enrolled; use the one-time code from the office",
-            )
+            raise not_enrolled()
         try:
             keyapp.doors()
         except AppError as exc:
@@ -409,16 +445,35 @@ def login_command(
     code: CodeOption = None,
 ) -> None:
     """Log ind og hent dagens nøgler / log in and fetch today's keys."""
+    # The password goes to the server first (a wrong one fails at once); only then is the
+    # personal code chosen (typed twice) that seals today's keys on the phone: the server never
+    # needs it. A one-time password from the office is replaced by one's own at this login.
     run = _run(ctx)
     with run.errors():
         keyapp = run.keyapp()
+        if not keyapp.status().enrolled:
+            raise not_enrolled()
+        if code is not None:
+            checked_code(code)  # a --code of the wrong form: before anything is sent
         if password is None:
             password = typer.prompt(run.t("Adgangskode", "Password"), hide_input=True)
-        personal = run.ask_code(code)
-        with run.working(
-            "Logger ind og henter dagens nøgler …", "Logging in and fetching today's keys …"
-        ):
-            status = keyapp.login(employee_number.strip(), password, personal)
+        number = employee_number.strip()
+        try:
+            with run.working("Kontrollerer adgangskoden …", "Checking the password …"):
+                keyapp.start_login(number, password)
+        except ServerError as exc:
+            if exc.code != PASSWORD_CHANGE_REQUIRED:
+                raise
+            run.out.print(escape(exc.message(run.lang)))
+            _change_password(run, keyapp, number, password)
+        if code is None:
+            code = run.twice(
+                ("Vælg en personlig kode (4-12 cifre)", "Choose a personal code (4-12 digits)"),
+                ("Gentag den personlige kode", "Repeat the personal code"),
+                checked_code,
+            )
+        with run.working("Gemmer dagens nøgler …", "Storing today's keys …"):
+            status = keyapp.finish_login(code)
         count = len(keyapp.doors())
     run.out.print(
         run.t(
@@ -426,6 +481,27 @@ def login_command(
             f"You are logged in. {count} doors today. {keys_text(status, 'en')}.",
         )
     )
+
+
+def _change_password(run: _Run, keyapp: KeyApp, number: str, password: str) -> None:
+    """A new password, typed twice, and the login again with it; a new password the server
+    refuses (too short, only digits, the same as before: 400/409/422) is asked for again."""
+    for attempt in range(3):
+        new_password = run.twice(
+            ("Ny adgangskode", "New password"),
+            ("Gentag den nye adgangskode", "Repeat the new password"),
+            lambda value: value,
+        )
+        try:
+            with run.working("Skifter adgangskoden …", "Changing the password …"):
+                keyapp.start_login(number, password, new_password=new_password)
+        except ServerError as exc:
+            if exc.status not in (400, 409, 422) or attempt == 2:
+                raise
+            run.err.print(f"[bold red]{escape(exc.message(run.lang))}[/]")
+            continue
+        run.out.print(run.t("Din nye adgangskode er gemt.", "Your new password is saved."))
+        return
 
 
 @app.command("doors")
@@ -463,11 +539,7 @@ def _visit(run: _Run, code: str | None, door_id: str, action: Callable[..., Visi
         keyapp = run.keyapp()
         status = keyapp.status()
         if not status.enrolled:
-            raise AppError(
-                "app.not_enrolled",
-                "Telefonen er ikke tilmeldt; brug engangskoden fra kontoret",
-                "The phone is not enrolled; use the one-time code from the office",
-            )
+            raise not_enrolled()
         # Sealed keys: the code is asked once, and it opens the keys and the door in one step.
         personal = run.ask_code(code) if status.keys_present and keyapp.sealed else None
         if action is KeyApp.open:
@@ -676,6 +748,7 @@ __all__ = [
     "keys_text",
     "kind_name",
     "make_keyapp",
+    "not_enrolled",
     "online_text",
     "pending_text",
     "pick",

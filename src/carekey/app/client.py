@@ -7,7 +7,8 @@ Any object with httpx's ``post(url, json=..., headers=...)`` works as the sessio
 from __future__ import annotations
 
 import base64
-from typing import Any, Protocol, cast
+from collections.abc import Callable
+from typing import Any, Final, Protocol, cast
 
 import httpx
 
@@ -71,6 +72,10 @@ class UnavailableError(ServerError):
 
 _UNAVAILABLE = (502, 503, 504)
 
+PASSWORD_CHANGE_REQUIRED: Final = "auth.password_change_required"  # noqa: S105 - an error code
+"""The login's refusal (403) when the password is a one-time one from the office: log in again
+with ``new_password``."""
+
 
 def _unavailable(response: Any, code: str = "app.server_unavailable") -> UnavailableError:
     try:
@@ -104,6 +109,13 @@ class ServerClient:
 
     def __init__(self, http: HttpSession) -> None:
         self.http = http
+        self.observer: Callable[[bool], None] | None = None
+        """Told of every request: answered (True) or not (False); the app's connection
+        status (:mod:`carekey.app.connection`)."""
+
+    def _answered(self, answered: bool) -> None:
+        if self.observer is not None:
+            self.observer(answered)
 
     @classmethod
     def for_url(cls, base_url: str, *, timeout: float = 10.0) -> ServerClient:
@@ -120,10 +132,12 @@ class ServerClient:
             else:
                 response = self.http.post(f"/api/v1/app{path}", json=body, headers=headers)
         except (httpx.TransportError, OSError) as exc:
+            self._answered(False)
             raise _offline(exc) from exc
         try:
             data = response.json()
         except ValueError as exc:
+            self._answered(False)
             if response.status_code in _UNAVAILABLE:
                 raise _unavailable(response) from exc
             raise ServerError(
@@ -132,6 +146,8 @@ class ServerClient:
                 "The server's answer could not be read",
                 response.status_code,
             ) from exc
+        # An answer is any HTTP answer but a server error (a refusal is an answer too).
+        self._answered(response.status_code < 500)
         if response.status_code >= 400:
             error = data.get("error", {}) if isinstance(data, dict) else {}
             if response.status_code in _UNAVAILABLE:
@@ -165,15 +181,20 @@ class ServerClient:
         password: str,
         phone_id: int,
         signer: DeviceSigner,
+        new_password: str | None = None,
     ) -> dict[str, Any]:
-        """Log in: device proof, password, and today's key bundle."""
-        body = {
+        """Log in: device proof, password, and today's key bundle. ``new_password``: the
+        employee's own password replacing a one-time one (after the refusal
+        :data:`PASSWORD_CHANGE_REQUIRED`); sent only when given."""
+        body: dict[str, Any] = {
             "municipality": municipality,
             "employee_number": employee_number,
             "password": password,
             "phone_id": phone_id,
             **self._proof(signer, phone_id, "login"),
         }
+        if new_password is not None:
+            body["new_password"] = new_password
         result: dict[str, Any] = self._post("/login", body)
         return result
 

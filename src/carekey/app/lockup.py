@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Final
 
+from carekey.app.doorkeys import door_key
 from carekey.clock import Clock
 from carekey.link.driver import DoorEntry
 
@@ -28,15 +29,15 @@ class LockUp:
 
     def opened(self, door_id: str, entry: DoorEntry) -> None:
         """The door opened: it may be locked again without the code for a while."""
-        self._doors[door_id] = (entry, self._clock.now() + LOCK_UP_GRACE)
+        self._doors[door_key(door_id)] = (entry, self._clock.now() + LOCK_UP_GRACE)
 
     def entry(self, door_id: str) -> DoorEntry | None:
-        """The door's presentation, while its grace lasts."""
-        found = self._doors.get(door_id)
+        """The door's presentation (``door_id`` in any case), while its grace lasts."""
+        found = self._doors.get(door_key(door_id))
         if found is None:
             return None
         if self._clock.now() >= found[1]:
-            del self._doors[door_id]
+            del self._doors[door_key(door_id)]
             return None
         return found[0]
 

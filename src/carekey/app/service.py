@@ -33,7 +33,6 @@ until its keys change.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 import os
@@ -45,20 +44,20 @@ from typing import Any
 from carekey.app.advice import ADVICE as _ADVICE
 from carekey.app.advice import WIPED_BEFORE_THE_DOOR
 from carekey.app.client import AppError, OfflineError, ServerClient, ServerError
+from carekey.app.connection import Connection
+from carekey.app.doorkeys import door_entry
 from carekey.app.keystore import DeviceKeystore
 from carekey.app.live import LiveStore, Policy
 from carekey.app.lockup import LockUp
 from carekey.app.outbox import Outbox
 from carekey.app.seal import IdleSeal
-from carekey.app.views import AppStatus, DoorView, VisitOutcome
+from carekey.app.views import AppStatus, DoorView, PendingLogin, VisitOutcome
 from carekey.app.wallet import Wallet, WalletError, check_code
 from carekey.clock import Clock
 from carekey.link.driver import DoorEntry, PhoneDriver, VisitResult
 from carekey.link.logread import LogRead
 from carekey.link.transport import Transport
-from carekey.protocol.credential import BundleLeaf, bundle_presenter
 from carekey.protocol.errors import ProtocolError
-from carekey.protocol.keys import DoorPublicKey, Ed25519Public
 from carekey.protocol.session import Command, describe
 
 HEARTBEAT_EVERY = dt.timedelta(seconds=60)
@@ -86,6 +85,9 @@ class _State:
     lang: str = "da"
     last_heartbeat: str | None = None
     last_sync: str | None = None
+    answered_at: str | None = None  # the server's last answer (carekey.app.connection)
+    unanswered_at: str | None = None  # the last request it did not answer
+    last_answered: bool | None = None  # whether the last request was answered
     log_read: dict[str, int] = field(default_factory=dict)
     """Door id -> the highest seq of its log this phone has read (queued in the outbox)."""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -114,11 +116,21 @@ class KeyApp:
     ) -> None:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.server = server
         self.clock = clock
         self.transports = transports
         self._state_path = self.data_dir / "app.json"
         self.state = self._load_state()
+        self.connection = Connection(
+            clock,
+            answered_at=self.state.answered_at,
+            unanswered_at=self.state.unanswered_at,
+            last_answered=self.state.last_answered,
+            changed=self._save_state,
+        )
+        self._server_client: ServerClient | None = None
+        self.server = server
+        self.pending_login: PendingLogin | None = None
+        """A login the server accepted whose keys wait for the personal code."""
         keystore_path = self.data_dir / "keystore.bin"
         self.keystore = (
             DeviceKeystore.open(keystore_path) if DeviceKeystore.exists(keystore_path) else None
@@ -127,7 +139,6 @@ class KeyApp:
         self.wallet = self._make_wallet()
         self.outbox = Outbox(self.data_dir / "outbox.sqlite", clock=clock)
         self.live = LiveStore(self.data_dir, clock=clock)
-        self.online: bool | None = None
         self._presenters: dict[str, Callable[[bytes], bytes]] = {}
         self._lock_up = LockUp(clock)
         self._bundle: dict[str, Any] | None = None
@@ -155,6 +166,10 @@ class KeyApp:
         return _State(**data)
 
     def _save_state(self) -> None:
+        answered, unanswered = self.connection.answered_at, self.connection.unanswered_at
+        self.state.answered_at = answered.isoformat() if answered else None
+        self.state.unanswered_at = unanswered.isoformat() if unanswered else None
+        self.state.last_answered = self.connection.last_answered
         tmp = self._state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(self.state), indent=2), encoding="utf-8")
         with tmp.open("rb") as handle:
@@ -181,6 +196,23 @@ class KeyApp:
             raise AppError("app.language", "Sproget skal være da eller en", "Language: da or en")
         self.state.lang = lang
         self._save_state()
+
+    @property
+    def server(self) -> ServerClient | None:
+        """The server's client; every request it makes reports to :attr:`connection`."""
+        return self._server_client
+
+    @server.setter
+    def server(self, client: ServerClient | None) -> None:
+        self._server_client = client
+        if client is not None:
+            client.observer = self.connection.record
+
+    @property
+    def online(self) -> bool | None:
+        """The outcome of the last request in this run (None: none yet): what the app's own
+        choices go by; the screen shows :meth:`Connection.online`."""
+        return self.connection.in_run
 
     def _server(self) -> ServerClient:
         if self.server is None:
@@ -219,29 +251,58 @@ class KeyApp:
         self._save_state()
         return self.state.phone_id
 
-    def login(self, employee_number: str, password: str, personal_code: str) -> AppStatus:
-        """Log in online; today's keys are stored encrypted under the personal code."""
-        try:
-            check_code(personal_code)  # before the server opens a session for nothing
-        except WalletError as exc:
-            raise AppError(exc.code, exc.message_da, exc.message_en) from exc
+    def login(
+        self,
+        employee_number: str,
+        password: str,
+        personal_code: str,
+        *,
+        new_password: str | None = None,
+    ) -> AppStatus:
+        """Log in online; today's keys are stored encrypted under the personal code (checked
+        first: the server opens no session for a code that cannot be used)."""
+        _checked(personal_code)
+        self.start_login(employee_number, password, new_password=new_password)
+        return self.finish_login(personal_code)
+
+    def start_login(
+        self, employee_number: str, password: str, *, new_password: str | None = None
+    ) -> PendingLogin:
+        """The login's first step: password and device proof at the server. A wrong password
+        fails here, before the personal code is asked for (the server never sees the code: it
+        only seals the wallet on the phone). The keys wait in memory for :meth:`finish_login`;
+        ``new_password`` replaces a one-time password from the office (the server refuses the
+        login with ``auth.password_change_required`` until it is given)."""
         keystore, _, phone_id = self._require_enrolled()
         assert self.state.municipality is not None
+        self.pending_login = None
         bundle = self._server().login(
             municipality=self.state.municipality,
             employee_number=employee_number,
             password=password,
             phone_id=phone_id,
             signer=keystore,
+            new_password=new_password,
         )
-        self.online = True
-        self.state.employee_number = employee_number
+        self.pending_login = PendingLogin(employee_number, bundle)
+        return self.pending_login
+
+    def finish_login(self, personal_code: str) -> AppStatus:
+        """The login's second step: the keys of :meth:`start_login` are stored under the
+        personal code. A code of the wrong form changes nothing (ask again)."""
+        _checked(personal_code)
+        pending = self.pending_login
+        if pending is None:
+            raise AppError("app.no_login", "Log ind først", "Log in first")
+        bundle = dict(pending.bundle)
+        self.state.employee_number = pending.employee_number
         self.state.session_token = bundle.pop("session_token")
         self.state.last_heartbeat = self.clock.now().isoformat()
         self._save_state()
         self.live.forget()  # a new login: yesterday's proof and list are not this one's
         self.live.apply(bundle)
         self._store(bundle, personal_code)
+        self.pending_login = None
         self._seal.touch()
         self.outbox.add_app_event("login")
         return self.status()
@@ -383,7 +444,8 @@ class KeyApp:
             keys_present=bool(wallet_status and wallet_status.present),
             unlocked=self._bundle is not None,
             keys_valid_until=wallet_status.keys_valid_until if wallet_status else None,
-            online=self.online,
+            online=self.connection.online(),
+            last_answer_at=self.connection.answered_at,
             pending_uploads=self.outbox.count(),
             employee_number=self.state.employee_number,
             wrong_codes=wallet_status.wrong_codes if wallet_status else 0,
@@ -433,38 +495,6 @@ class KeyApp:
 
     # --- at the door ---------------------------------------------------------------------------
 
-    def _entry(self, bundle: dict[str, Any], door_id: str) -> DoorEntry:
-        door = next((d for d in bundle["doors"] if d["door_id"] == door_id), None)
-        if door is None:
-            raise AppError(
-                "app.unknown_door",
-                "Døren er ikke i dine nøgler i dag",
-                "The door is not in your keys today",
-            )
-        public = DoorPublicKey(Ed25519Public(base64.b64decode(door["door_public_key"])))
-        for credential in bundle["credentials"]:
-            raw = base64.b64decode(credential["credential"])
-            if credential["type"] == "single" and door_id in credential["doors"]:
-                return DoorEntry(door_id.encode(), public, raw)
-            if credential["type"] == "bundle":
-                ids = [leaf[0] for leaf in credential["leaves"]]
-                if door_id in ids:
-                    # The tree is built once per opening of the keys, for all its doors.
-                    presenter = self._presenters.get(credential["credential"])
-                    if presenter is None:
-                        leaves = [
-                            BundleLeaf.from_bits(str(leaf[0]).encode(), int(leaf[1]))
-                            for leaf in credential["leaves"]
-                        ]
-                        presenter = bundle_presenter(raw, leaves)
-                        self._presenters[credential["credential"]] = presenter
-                    return DoorEntry(door_id.encode(), public, presenter(door_id.encode()))
-        raise AppError(
-            "app.unknown_door",
-            "Døren er ikke i dine nøgler i dag",
-            "The door is not in your keys today",
-        )
-
     def _driver(self, keystore: DeviceKeystore, *, correction: bool = False) -> PhoneDriver:
         def time_tokens(door_id: bytes, nonce: bytes | None) -> bytes | None:
             if nonce is None:
@@ -503,8 +533,8 @@ class KeyApp:
     ) -> VisitOutcome:
         keystore, _, _ = self._require_enrolled()
         if entry is None:
-            bundle = self._unlocked_bundle()
-            entry = self._entry(bundle, door_id)
+            entry = door_entry(self._unlocked_bundle(), door_id, self._presenters)
+        door_id = entry.door_id.decode()  # as the keys spell it, whatever was typed
         driver = self._driver(keystore, correction=correct_time)
         # The use counter must never repeat, even after a crash: persist it before the visit.
         self.state.counter += 1
@@ -663,23 +693,21 @@ class KeyApp:
         """Check in: OK, REFRESH (a new bundle is fetched), WIPE (keys deleted) or OFFLINE."""
         if self.state.session_token is None:
             return "NO_SESSION"
+        answered_before = self.online is True
         try:
             answer = self._server().heartbeat(
                 token=self.state.session_token, denylist_version=self.live.denylist_version
             )
         except OfflineError:
-            self.online = False
             return "OFFLINE"
         except ServerError as exc:
-            self.online = True
             if exc.status == 401:  # the session ended (9 hours): keys go too
                 self.wipe("session_expired")
                 return "WIPE"
             raise
-        if self.online is not True:
+        if not answered_before:
             # Back online (or first contact in this run): what waited in backoff goes now.
             self.outbox.retry_now()
-        self.online = True
         self.state.last_heartbeat = self.clock.now().isoformat()
         self._save_state()
         status = str(answer["status"])
@@ -709,8 +737,7 @@ class KeyApp:
                 signer=keystore,
                 challenge=challenge,
             )
-        except AppError as exc:
-            self.online = False if isinstance(exc, OfflineError) else self.online
+        except AppError:
             self.live.set_refresh_pending(True)
             return
         self.live.apply(fresh)
@@ -730,11 +757,9 @@ class KeyApp:
             return 0
         result = self.outbox.drain(upload)
         if isinstance(result.exception, OfflineError):
-            self.online = False
             return result.sent
         sent = result.sent
         if sent:
-            self.online = True
             self.state.last_sync = self.clock.now().isoformat()
             self._save_state()
         return sent
@@ -755,4 +780,19 @@ class KeyApp:
             self.sync()
 
 
-__all__ = ["AppError", "AppStatus", "DoorView", "KeyApp", "VisitOutcome", "WalletError"]
+def _checked(personal_code: str) -> None:
+    try:
+        check_code(personal_code)
+    except WalletError as exc:
+        raise AppError(exc.code, exc.message_da, exc.message_en) from exc
+
+
+__all__ = [
+    "AppError",
+    "AppStatus",
+    "DoorView",
+    "KeyApp",
+    "PendingLogin",
+    "VisitOutcome",
+    "WalletError",
+]

@@ -4,12 +4,16 @@ One screen, from top to bottom:
 
 - the status line: employee, online/offline, "Nøgler gyldige til HH:MM", "N hændelser venter
   på upload";
-- the body, whichever fits the phone's state: enrolment (one-time code), login (employee number,
-  password, personal code) when there are no keys, unlock (personal code) when keys are stored
-  but locked, else today's doors (citizen, address, Port / Opgang / Hoveddør, door id);
+- the body, whichever fits the phone's state: enrolment (one-time code), login (employee number
+  and password; then, only once the server has accepted the password, a new password if the
+  office gave a one-time one, and the personal code typed twice) when there are no keys, unlock
+  (personal code) when keys are stored but locked, else today's doors (a search field over
+  citizen, address, Port / Opgang / Hoveddør and door id; the list fits 80 columns, long
+  addresses wrap);
 - the message area: the plain-language result of the last action ("Døren er åben.", or the
   refusal with what to do);
-- the keys line: o / Enter open, l lock, s sync, r refresh (heartbeat), g language, q quit.
+- the keys line: o / Enter open, l lock, / search, s sync, r refresh (heartbeat), g language,
+  q quit.
 
 A timer calls :meth:`KeyApp.tick` (keys expire and seal on time, heartbeat, uploads) every
 ``tick_interval`` seconds; ``None`` turns it off, so tests call :meth:`KeyAppTUI.tick` themselves
@@ -41,13 +45,24 @@ from carekey.app.cli import (
     status_line,
     visit_order,
 )
-from carekey.app.client import AppError
+from carekey.app.client import PASSWORD_CHANGE_REQUIRED, AppError, ServerError
+from carekey.app.doorlist import column_widths, matches
 from carekey.app.installer import InstallerWork
 from carekey.app.installer_cli import order_rows
-from carekey.app.service import KeyApp, VisitOutcome
+from carekey.app.service import DoorView, KeyApp, VisitOutcome
 from carekey.domain.errors import DomainError
 
-PANES = ("enrol", "login", "unlock", "doors")
+PANES = ("enrol", "login", "change-password", "choose-code", "unlock", "doors")
+# The pane -> the widget the ContentSwitcher shows, and what has the focus there.
+_PANE_WIDGET = {pane: pane for pane in PANES} | {"doors": "doors-pane"}
+_PANE_FOCUS = {
+    "enrol": "#enrol-code",
+    "login": "#employee",
+    "change-password": "#new-password",
+    "choose-code": "#code",
+    "unlock": "#unlock-code",
+    "doors": "#doors",
+}
 
 # Widget id -> (Danish, English): every fixed text on the screen.
 _TEXTS: dict[str, tuple[str, str]] = {
@@ -64,14 +79,28 @@ _TEXTS: dict[str, tuple[str, str]] = {
     ),
     "employee": ("Medarbejdernummer", "Employee number"),
     "password": ("Adgangskode", "Password"),
-    "code": ("Personlig kode (4-12 cifre)", "Personal code (4-12 digits)"),
     "login-button": ("Log ind", "Log in"),
+    "new-password-hint": (
+        "Adgangskoden fra kontoret gælder kun én gang. Vælg din egen adgangskode.",
+        "The password from the office works only once. Choose your own password.",
+    ),
+    "new-password": ("Ny adgangskode", "New password"),
+    "new-password-again": ("Gentag den nye adgangskode", "Repeat the new password"),
+    "new-password-button": ("Skift adgangskode", "Change password"),
+    "code-hint": (
+        "Adgangskoden er godkendt. Vælg en personlig kode; den låser dagens nøgler på telefonen.",
+        "The password is accepted. Choose a personal code; it locks today's keys on the phone.",
+    ),
+    "code": ("Personlig kode (4-12 cifre)", "Personal code (4-12 digits)"),
+    "code-again": ("Gentag den personlige kode", "Repeat the personal code"),
+    "code-button": ("Gem nøglerne", "Store the keys"),
     "unlock-hint": (
         "Dine nøgler er låst. Indtast din personlige kode.",
         "Your keys are locked. Enter your personal code.",
     ),
     "unlock-code": ("Personlig kode", "Personal code"),
     "unlock-button": ("Lås op", "Unlock"),
+    "search": ("Søg: navn, adresse eller dør-id", "Search: name, address or door id"),
 }
 _COLUMNS = (("Borger", "Citizen"), ("Adresse", "Address"), ("Dør", "Door"), ("Dør-id", "Door id"))
 
@@ -82,7 +111,18 @@ class DoorTable(DataTable[str]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "open_door", "Åbn / open", show=False),
         Binding("l", "lock_door", "Lås / lock", show=False),
+        Binding("slash", "search", "Søg / search", show=False),
     ]
+
+    def on_resize(self, event: events.Resize) -> None:
+        """A new width (the terminal was resized): fit the columns again."""
+        app = self.app
+        if isinstance(app, KeyAppTUI):
+            app.call_after_refresh(app.refit)
+
+    def action_search(self) -> None:
+        """Move to the search field."""
+        self.app.query_one("#search").focus()
 
     def action_open_door(self) -> None:
         """Open the door under the cursor."""
@@ -107,8 +147,10 @@ class KeyAppTUI(App[None]):
     #status { background: $primary-darken-2; color: $text; padding: 0 1; }
     #body { height: 1fr; padding: 1 1 0 1; }
     #body > Vertical { height: auto; }
-    #body Input { width: 50; margin-bottom: 1; }
+    #body Input { width: 50; max-width: 100%; margin-bottom: 1; }
     .hint { margin-bottom: 1; }
+    #body > #doors-pane { height: 1fr; }
+    #doors-pane #search { width: 1fr; margin-bottom: 0; }
     #doors { height: 1fr; }
     #message { min-height: 3; padding: 1 1 0 1; }
     #message.ok { color: $success; text-style: bold; }
@@ -122,6 +164,7 @@ class KeyAppTUI(App[None]):
         Binding("g", "toggle_language", "Sprog / language", show=False),
         Binding("w", "work_orders", "Ordrer / work orders", show=False),
         Binding("q", "quit", "Afslut / quit", show=False),
+        Binding("escape", "login_back", "Tilbage / back", show=False),
     ]
 
     def __init__(
@@ -145,6 +188,12 @@ class KeyAppTUI(App[None]):
         self.pane = ""
         self.busy = False
         self._row_doors: list[str] = []
+        self._doors: list[DoorView] = []  # today's doors while the list is shown
+        # The office's one-time password was accepted, a new one is due: (employee, password).
+        self._password_change: tuple[str, str] | None = None
+        self._table_width = 0
+        self._no_match = False
+        self._kept_selection: str | None = None  # the door under the cursor when sealed
         self._was_unlocked = False
 
     # --- layout --------------------------------------------------------------------------------
@@ -162,13 +211,24 @@ class KeyAppTUI(App[None]):
                 yield Static(id="login-hint", classes="hint", markup=False)
                 yield Input(id="employee")
                 yield Input(id="password", password=True)
-                yield Input(id="code", password=True, restrict=r"[0-9]*", max_length=12)
                 yield Button(id="login-button", variant="primary")
+            with Vertical(id="change-password"):
+                yield Static(id="new-password-hint", classes="hint", markup=False)
+                yield Input(id="new-password", password=True)
+                yield Input(id="new-password-again", password=True)
+                yield Button(id="new-password-button", variant="primary")
+            with Vertical(id="choose-code"):
+                yield Static(id="code-hint", classes="hint", markup=False)
+                yield Input(id="code", password=True, restrict=r"[0-9]*", max_length=12)
+                yield Input(id="code-again", password=True, restrict=r"[0-9]*", max_length=12)
+                yield Button(id="code-button", variant="primary")
             with Vertical(id="unlock"):
                 yield Static(id="unlock-hint", classes="hint", markup=False)
                 yield Input(id="unlock-code", password=True, restrict=r"[0-9]*", max_length=12)
                 yield Button(id="unlock-button", variant="primary")
-            yield DoorTable(id="doors", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="doors-pane"):
+                yield Input(id="search")
+                yield DoorTable(id="doors", cursor_type="row", zebra_stripes=True)
         yield Static(id="message", markup=False)
         yield Static(id="keys", markup=False)
 
@@ -215,9 +275,16 @@ class KeyAppTUI(App[None]):
             f"s Sync · r Refresh · g {other} · q Quit",
         )
         if self.pane == "doors":
-            doors = self.t("o/Enter Åbn · l Lås · ", "o/Enter Open · l Lock · ")
-            common = doors + common
-        elif self.pane in ("enrol", "login", "unlock"):
+            common = self.t(
+                f"o/Enter Åbn · l Lås · / Søg · s Send · r Opdatér · g {other} · q Afslut",
+                f"o/Enter Open · l Lock · / Search · s Sync · r Refresh · g {other} · q Quit",
+            )
+        elif self.pane in ("change-password", "choose-code"):
+            common = self.t(
+                "Enter Fortsæt · Tab Næste felt · Esc Tilbage · Ctrl+Q Afslut",
+                "Enter Continue · Tab Next field · Esc Back · Ctrl+Q Quit",
+            )
+        elif self.pane:
             common = self.t(
                 "Enter Fortsæt · Tab Næste felt · Ctrl+Q Afslut",
                 "Enter Continue · Tab Next field · Ctrl+Q Quit",
@@ -245,46 +312,92 @@ class KeyAppTUI(App[None]):
         if not status.enrolled:
             pane = "enrol"
         elif not status.keys_present:
-            pane = "login"
+            if self._password_change is not None:
+                pane = "change-password"
+            elif self.keyapp.pending_login is not None:
+                pane = "choose-code"
+            else:
+                pane = "login"
         elif not status.unlocked:
             pane = "unlock"
         else:
             pane = "doors"
         if pane == "doors":
             self._load_doors()
+        else:
+            self._forget_doors()
         if pane != self.pane:
             self.pane = pane
-            self.query_one("#body", ContentSwitcher).current = pane
+            self.query_one("#body", ContentSwitcher).current = _PANE_WIDGET[pane]
             self._update_keys_line()
-            focus = {
-                "enrol": "#enrol-code",
-                "login": "#employee",
-                "unlock": "#unlock-code",
-                "doors": "#doors",
-            }[pane]
-            self.query_one(focus).focus()
+            self.query_one(_PANE_FOCUS[pane]).focus()
         self._was_unlocked = status.unlocked
 
+    def _forget_doors(self) -> None:
+        """The keys are sealed or gone: the list (names, addresses) leaves the screen too."""
+        if self._doors or self._row_doors:
+            self._kept_selection = self.selected_door()  # the cursor is back there after
+            self._doors = []
+            self._row_doors = []
+            self.query_one("#doors", DoorTable).clear(columns=True)
+            self.query_one("#search", Input).value = ""
+
     def _load_doors(self) -> None:
-        table = self.query_one("#doors", DoorTable)
-        selected = self.selected_door()
         try:
-            doors = visit_order(self.keyapp.doors())
+            self._doors = visit_order(self.keyapp.doors())
         except AppError as exc:
             self._error(exc)
-            doors = []
-        table.clear(columns=True)
-        for da, en in _COLUMNS:
-            table.add_column(self.t(da, en))
-        self._row_doors = []
-        for door in doors:
+            self._doors = []
+        self._show_doors()
+
+    def _show_doors(self) -> None:
+        """The doors that match the search, in columns that fit the table's width."""
+        table = self.query_one("#doors", DoorTable)
+        selected = self.selected_door() or self._kept_selection
+        self._kept_selection = None
+        query = self.query_one("#search", Input).value
+        rows: list[tuple[str, str, str, str]] = []
+        for door in self._doors:
             kind = kind_name(door.kind, self.lang)
-            if door.emergency:
-                kind += self.t(" (akutnøgle)", " (emergency key)")
-            table.add_row(door.citizen_name, door.address, kind, door.door_id)
-            self._row_doors.append(door.door_id)
+            if door.emergency:  # on its own line: the column stays narrow
+                kind += "\n" + self.t("(akutnøgle)", "(emergency key)")
+            if not matches(query, door.citizen_name, door.address, kind, door.door_id):
+                continue
+            rows.append((door.citizen_name, door.address, kind, door.door_id))
+        # Inside the table's scroll bar (2 cells), whatever the terminal's width.
+        self._table_width = table.size.width or (self.size.width - 2)
+        widths = column_widths(self._table_width - 2, rows)
+        table.clear(columns=True)
+        for (da, en), width in zip(_COLUMNS, widths, strict=True):
+            table.add_column(self.t(da, en), width=width)
+        self._row_doors = []
+        for row in rows:
+            table.add_row(*row, height=None)
+            self._row_doors.append(row[3])
         if selected in self._row_doors:
             table.move_cursor(row=self._row_doors.index(selected))
+        if query.strip() and not rows:
+            self.say(
+                f"Ingen døre passer til »{query.strip()}«.",
+                f"No door matches “{query.strip()}”.",
+                "info",
+            )
+            self._no_match = True
+        elif self._no_match:  # that message is not true any more
+            self._no_match = False
+            self._show("", "info")
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """Typing in the search field filters the list at once."""
+        if event.input.id == "search" and self.pane == "doors":
+            self._show_doors()
+
+    def refit(self) -> None:
+        """The table has a new width: the columns are fitted again."""
+        if self.pane == "doors" and self.query_one("#doors", DoorTable).size.width != (
+            self._table_width
+        ):
+            self._show_doors()
 
     def selected_door(self) -> str | None:
         """The door id under the cursor, if any."""
@@ -318,11 +431,21 @@ class KeyAppTUI(App[None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter: next field, or submit the form."""
-        following = {"employee": "#password", "password": "#code"}
+        following = {
+            "employee": "#password",
+            "new-password": "#new-password-again",
+            "code": "#code-again",
+        }
         if event.input.id in following:
             self.query_one(following[event.input.id]).focus()
-        elif event.input.id == "code":
+        elif event.input.id == "password":
             self.submit_login()
+        elif event.input.id == "new-password-again":
+            self.submit_new_password()
+        elif event.input.id == "code-again":
+            self.submit_code()
+        elif event.input.id == "search":
+            self.query_one("#doors", DoorTable).focus()
         elif event.input.id == "unlock-code":
             self.submit_unlock()
         elif event.input.id == "enrol-code":
@@ -332,6 +455,8 @@ class KeyAppTUI(App[None]):
         """The form buttons."""
         actions = {
             "login-button": self.submit_login,
+            "new-password-button": self.submit_new_password,
+            "code-button": self.submit_code,
             "unlock-button": self.submit_unlock,
             "enrol-button": self.submit_enrol,
         }
@@ -362,24 +487,92 @@ class KeyAppTUI(App[None]):
         self._run("Tilmelder telefonen …", "Enrolling the phone …", work)
 
     def submit_login(self) -> None:
-        """Log in with what the login form holds."""
+        """The login's first step: employee number and password to the server. Only once it
+        has accepted them is the personal code asked for (a wrong password fails at once)."""
         employee = self.query_one("#employee", Input)
         password = self.query_one("#password", Input)
-        code = self.query_one("#code", Input)
-        if not employee.value.strip() or not password.value or not code.value:
+        if not employee.value.strip() or not password.value:
             self.say(
-                "Udfyld medarbejdernummer, adgangskode og personlig kode.",
-                "Fill in employee number, password and personal code.",
+                "Udfyld medarbejdernummer og adgangskode.",
+                "Fill in employee number and password.",
                 "error",
             )
             return
-        number, secret, personal = employee.value.strip(), password.value, code.value
+        number, secret = employee.value.strip(), password.value
 
         def work() -> None:
             password.value = ""
-            code.value = ""
-            checked_code(personal)
-            self.keyapp.login(number, secret, personal)
+            try:
+                self.keyapp.start_login(number, secret)
+            except ServerError as exc:
+                if exc.code != PASSWORD_CHANGE_REQUIRED:
+                    raise
+                self._password_change = (number, secret)
+                self._show(exc.message(self.lang), "info")  # what to do, not a failure
+                return
+            self.say(
+                "Adgangskoden er godkendt. Vælg din personlige kode.",
+                "The password is accepted. Choose your personal code.",
+                "ok",
+            )
+
+        self._run("Kontrollerer adgangskoden …", "Checking the password …", work)
+
+    def submit_new_password(self) -> None:
+        """A one-time password from the office: the employee's own, typed twice, and the
+        login again with it."""
+        first = self.query_one("#new-password", Input)
+        again = self.query_one("#new-password-again", Input)
+        change = self._password_change
+        if change is None:
+            return
+        if not first.value or first.value != again.value:
+            first.value = again.value = ""
+            first.focus()
+            self.say(
+                "Skriv den nye adgangskode to gange, ens.",
+                "Type the new password twice, the same.",
+                "error",
+            )
+            return
+        new_password = first.value
+
+        def work() -> None:
+            first.value = again.value = ""
+            self.keyapp.start_login(*change, new_password=new_password)
+            self._password_change = None
+            self.say(
+                "Din nye adgangskode er gemt. Vælg din personlige kode.",
+                "Your new password is saved. Choose your personal code.",
+                "ok",
+            )
+
+        self._run("Skifter adgangskoden …", "Changing the password …", work)
+
+    def submit_code(self) -> None:
+        """The login's last step: the personal code, typed twice, seals today's keys."""
+        first = self.query_one("#code", Input)
+        again = self.query_one("#code-again", Input)
+        try:
+            code = checked_code(first.value)
+        except AppError as exc:
+            first.value = again.value = ""
+            self._error(exc)
+            first.focus()
+            return
+        if code != again.value:
+            first.value = again.value = ""
+            first.focus()
+            self.say(
+                "De to koder er ikke ens; prøv igen.",
+                "The two codes differ; try again.",
+                "error",
+            )
+            return
+
+        def work() -> None:
+            first.value = again.value = ""
+            self.keyapp.finish_login(code)
             count = len(self.keyapp.doors())
             self.say(
                 f"Du er logget ind. {count} døre i dag.",
@@ -387,9 +580,7 @@ class KeyAppTUI(App[None]):
                 "ok",
             )
 
-        self._run(
-            "Logger ind og henter dagens nøgler …", "Logging in and fetching today's keys …", work
-        )
+        self._run("Gemmer dagens nøgler …", "Storing today's keys …", work)
 
     def submit_unlock(self) -> None:
         """Open the keys with the personal code typed in."""
@@ -490,6 +681,15 @@ class KeyAppTUI(App[None]):
             )
 
         self._run("Henter ordrer …", "Fetching orders …", work)
+
+    def action_login_back(self) -> None:
+        """Esc in the login's later steps: back to employee number and password (the login
+        the server accepted is dropped; nothing was stored)."""
+        if self.pane in ("change-password", "choose-code") and not self.busy:
+            self.keyapp.pending_login = None
+            self._password_change = None
+            self.refresh_view()
+            self.say("Log ind forfra.", "Log in again from the start.", "info")
 
     def action_toggle_language(self) -> None:
         """Dansk ↔ English (remembered by the app)."""

@@ -5,7 +5,8 @@ simulation print them)."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from carekey.clock import local
 
@@ -38,6 +39,19 @@ class VisitOutcome:
 
 
 @dataclass(frozen=True)
+class PendingLogin:
+    """A login the server accepted: the keys wait in memory for the personal code."""
+
+    employee_number: str
+    bundle: dict[str, Any] = field(repr=False)
+
+    @property
+    def door_count(self) -> int:
+        """How many doors the keys open."""
+        return len(self.bundle.get("doors", []))
+
+
+@dataclass(frozen=True)
 class AppStatus:
     """What the top of the screen shows."""
 
@@ -45,13 +59,20 @@ class AppStatus:
     keys_present: bool
     unlocked: bool
     keys_valid_until: dt.datetime | None
-    online: bool | None  # None: not tried yet
+    online: bool | None  # None: unknown (no answer yet, or none recently)
     pending_uploads: int
     employee_number: str | None
     wrong_codes: int
     freshness_expires_at: dt.datetime | None = None  # when the proof of freshness runs out
     freshness_warning: bool = False  # less than policy.freshness_warn_s left, or run out
     freshness_expired: bool = False  # run out by the phone's clock (or never had one)
+    last_answer_at: dt.datetime | None = None  # the server's last answer to this phone
+
+    def last_answer_local(self) -> str | None:
+        """'HH:MM' (Europe/Copenhagen) of the server's last answer."""
+        if self.last_answer_at is None:
+            return None
+        return local(self.last_answer_at).strftime("%H:%M")
 
     def valid_until_local(self) -> str | None:
         """'HH:MM' in Europe/Copenhagen."""

@@ -56,6 +56,16 @@ def too_many_attempts(wait: dt.timedelta) -> TooManyAttemptsError:
     )
 
 
+def password_change_required() -> ForbiddenError:
+    """The password is a one-time password: a new one must be chosen before anything else
+    (in the administration's sign-in pages, or with ``new_password`` in the key app's login)."""
+    return ForbiddenError(
+        "auth.password_change_required",
+        "Du skal vælge en ny adgangskode, før du kan logge ind",
+        "You must choose a new password before you can log in",
+    )
+
+
 def check_employee_password(
     db: Session, *, municipality_code: str, employee_number: str, password: str
 ) -> m.Employee:
@@ -252,6 +262,8 @@ def issue_admin_token(
         address=address,
         now=now,
     )
+    if employee.password_must_change:
+        raise password_change_required()
     expires = now + ADMIN_TOKEN_LIFETIME
     session_id = start_session(
         db, employee=employee, kind="api", now=now, lifetime=ADMIN_TOKEN_LIFETIME
@@ -325,6 +337,33 @@ def finish_web_sign_in(
 ) -> str:
     """Step two in the administration UI: check the TOTP code (setting up the second factor on
     the first sign-in) and start a session; returns the session id (the caller logs it)."""
+    verify_web_second_factor(
+        db,
+        throttle,
+        employee=employee,
+        code=code,
+        setup=setup,
+        address=address,
+        secret=secret,
+        now=now,
+    )
+    return start_session(db, employee=employee, kind="web", now=now, lifetime=lifetime)
+
+
+def verify_web_second_factor(
+    db: Session,
+    throttle: SignInThrottle,
+    *,
+    employee: m.Employee,
+    code: str,
+    setup: bytes | None,
+    address: str,
+    secret: str,
+    now: dt.datetime,
+) -> None:
+    """Check the TOTP code of step two (and keep the new secret on the first sign-in), without
+    starting a session: the caller starts one (``start_session``) when nothing else is due,
+    such as replacing a one-time password (``carekey.accounts``)."""
     if setup is not None:
         secret_b32 = open_totp_setup(setup, secret=secret)
     else:
@@ -337,7 +376,6 @@ def finish_web_sign_in(
     )
     if setup is not None:
         employee.totp_secret_sealed = seal(secret_b32.encode(), secret=secret, purpose="totp")
-    return start_session(db, employee=employee, kind="web", now=now, lifetime=lifetime)
 
 
 def enrol_totp(db: Session, *, employee: m.Employee, secret_b32: str, secret: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from carekey.app import cli as keyapp_cli
-from carekey.config import Settings, get_settings
+from carekey.config import Environment, Settings, get_settings
 from carekey.domain.errors import DomainError
 from carekey.store.db import create_db_engine, writer_engine
 
@@ -132,16 +133,34 @@ def seed_command(
             "--if-empty", help="Spring over hvis der allerede er data / skip if data exists."
         ),
     ] = False,
+    base_time: Annotated[
+        str | None,
+        typer.Option(
+            "--base-time",
+            help="Tidspunktet dataene gælder fra, ISO 8601 (fx 2026-01-05T07:00Z); ellers i "
+            "morges kl. 06 / the time the data is as of (ISO 8601); default this morning 06:00.",
+            show_default=False,
+        ),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Opret en syntetisk kommune / build a synthetic municipality (deterministic per seed)."""
-    from carekey.seed.service import PROFILES, is_empty
+    """Opret en syntetisk kommune / build a synthetic municipality (deterministic per seed and
+    base time). Only in development: never in a production database."""
+    from carekey.seed.service import PROFILES, demo_base_time, is_empty
     from carekey.seed.service import seed as run_seed
     from carekey.store.migrate import current_revision, head_revision
 
     if profile not in PROFILES:
         _fail(f"ukendt profil / unknown profile {profile!r}: vælg / choose {', '.join(PROFILES)}")
     settings = _settings(database_url)
+    if settings.environment is not Environment.DEVELOPMENT:
+        _fail(
+            "`carekey seed` laver demodata og kører kun i udvikling (CAREKEY_ENVIRONMENT="
+            f"{settings.environment.value}); opret en rigtig kommune med `carekey municipality "
+            "create` / `carekey seed` makes demo data and runs in development only; set up a "
+            "real municipality with `carekey municipality create`"
+        )
+    base = _base_time(base_time) if base_time else demo_base_time()
     engine = _engine(settings)
     try:
         if current_revision(engine) != head_revision(engine):
@@ -172,6 +191,7 @@ def seed_command(
                     seed=seed,
                     secret=settings.secret_key.get_secret_value(),
                     progress=progress,
+                    base_time=base,
                 )
         elapsed = time.perf_counter() - started
     except DomainError as exc:
@@ -185,6 +205,19 @@ def seed_command(
         table.add_row(name, f"{count:,}".replace(",", "."))
     console.print(table)
     console.print(f"Færdig på / done in {elapsed:.1f} s")
+
+
+def _base_time(text: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        _fail(
+            f"ugyldigt tidspunkt / invalid time {text!r}: brug / use ISO 8601, "
+            "e.g. 2026-01-05T07:00Z"
+        )
+    if value.tzinfo is None:
+        _fail(f"angiv tidszonen / give the time zone: {text!r} (e.g. 2026-01-05T07:00Z or +01:00)")
+    return value
 
 
 MunicipalityCode = Annotated[
@@ -283,7 +316,6 @@ def issuer_ensure(
 ) -> None:
     """Opret en aktiv udstedernøgle, hvis kommunen ingen har / create an active issuer key if
     the municipality has none (sealed with the server's secret)."""
-    import datetime as dt
 
     from sqlalchemy.orm import Session
 
@@ -324,7 +356,6 @@ app.add_typer(permissions_app, name="permissions")
 def permissions_remind(database_url: DatabaseUrl = None) -> None:
     """Påmind boligforeningerne om åbne anmodninger efter fristen / remind the associations of
     every open request past its due date (once per reminder interval)."""
-    import datetime as dt
 
     from sqlalchemy.orm import Session
 
@@ -358,8 +389,6 @@ def webhooks_deliver(
 ) -> None:
     """Send de ventende webhooks / deliver the due webhooks (until stopped, or ``--once``).
     Safe beside running servers: deliveries are claimed under a lock and leased."""
-    import datetime as dt
-    import time
 
     from sqlalchemy.orm import sessionmaker
 
@@ -396,12 +425,22 @@ def webhooks_deliver(
 @app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="Adresse / address.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (ellers / else CAREKEY_PORT).")] = None,
     demo: Annotated[
         Path | None,
         typer.Option(
             help="Start også simulerede demo-døre fra denne mappe / also serve simulated demo "
             "doors from this folder (make demo)."
+        ),
+    ] = None,
+    door_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1024,
+            max=65000,
+            help="Med --demo: første port til de simulerede døre (ellers CAREKEY_DEMO_DOOR_PORT, "
+            "18301) / with --demo: the simulated doors' first port.",
+            show_default=False,
         ),
     ] = None,
     live: Annotated[
@@ -434,7 +473,6 @@ def serve(
     from carekey.devices.doorserver import DoorServer
     from carekey.server import serve as serving
     from carekey.sim.live import LiveActivity
-    from carekey.store.migrate import current_revision, head_revision
 
     settings = _settings(database_url)
     engine = _engine(settings)
@@ -444,17 +482,39 @@ def serve(
     servers: list[DoorServer] = []
     activity: LiveActivity | None = None
     try:
-        if current_revision(engine) != head_revision(engine):
+        _check_before_serving(engine, settings, demo=demo is not None)
+        # Every port first: a taken one is said before anything says "kører på".
+        try:
+            serving.check_port_free(host, port)
+        except serving.PortTakenError as exc:
             _fail(
-                "Databasen er ikke opdateret; kør `carekey db upgrade` / run `carekey db upgrade`"
+                f"kan ikke lytte på {host}:{port}, porten er optaget; vælg en anden med --port "
+                f"eller CAREKEY_PORT (make demo PORT=…) / cannot listen on {host}:{port}, the "
+                f"port is taken; choose another with --port or CAREKEY_PORT ({exc.reason})"
             )
         if demo is not None:
-            from carekey.sim.demo import instructions, prepare_demo, start_demo_doors
+            from carekey.sim.demo import (
+                DemoPortTakenError,
+                instructions,
+                prepare_demo,
+                start_demo_doors,
+            )
 
             info = prepare_demo(
-                engine, secret=settings.secret_key.get_secret_value(), demo_dir=demo
+                engine,
+                secret=settings.secret_key.get_secret_value(),
+                demo_dir=demo,
+                first_port=door_port or settings.demo_door_port,
             )
-            servers = start_demo_doors(demo)
+            try:
+                servers = start_demo_doors(demo)
+            except DemoPortTakenError as exc:
+                _fail(
+                    f"demo-dørens port {exc.port} er optaget; vælg en anden første port med "
+                    f"--door-port eller CAREKEY_DEMO_DOOR_PORT / the demo door's port {exc.port} "
+                    "is taken; choose another first port with --door-port or "
+                    f"CAREKEY_DEMO_DOOR_PORT ({exc.reason})"
+                )
             console.print(
                 f"[bold]Demo:[/] {len(servers)} simulerede døre / simulated doors på / on "
                 f"127.0.0.1:{info.doors[0].port}–{info.doors[-1].port}"
@@ -498,6 +558,28 @@ def serve(
             server.stop()
     if code:
         raise typer.Exit(code)
+
+
+def _check_before_serving(engine: Engine, settings: Settings, *, demo: bool) -> None:
+    """A current schema; outside development no demo and no issuer key made by the seed."""
+    from sqlalchemy.orm import Session
+
+    from carekey.keyservice.municipalities import seeded_keys_in_use, seeded_keys_message
+    from carekey.store.migrate import current_revision, head_revision
+
+    if current_revision(engine) != head_revision(engine):
+        _fail("Databasen er ikke opdateret; kør `carekey db upgrade` / run `carekey db upgrade`")
+    if settings.environment is Environment.DEVELOPMENT:
+        return
+    if demo:
+        _fail(
+            "--demo kører kun i udvikling (CAREKEY_ENVIRONMENT="
+            f"{settings.environment.value}) / --demo runs in development only"
+        )
+    with Session(engine) as db:
+        codes = seeded_keys_in_use(db)
+    if codes:
+        _fail(seeded_keys_message(codes, settings.environment.value))
 
 
 door_app = typer.Typer(help="Simulerede døre / simulated doors.", no_args_is_help=True)
@@ -614,6 +696,14 @@ def _register_benchmarks() -> None:
 
 
 _register_benchmarks()
+
+
+def _register_setup() -> None:
+    # municipality create, admin create, district create: they register on ``app`` themselves.
+    from carekey.cli import setup  # noqa: F401
+
+
+_register_setup()
 
 
 def run() -> None:

@@ -19,6 +19,7 @@ from carekey.districts import queries as sql
 from carekey.domain.changes import UNSET, Unset, note_change
 from carekey.domain.errors import ConflictError
 from carekey.domain.text import reason_text, required_text
+from carekey.keyservice.municipalities import municipality_by_code
 from carekey.store import models as m
 from carekey.store.unique import flush_unique
 
@@ -81,20 +82,42 @@ def create_district(
 ) -> DistrictView:
     """Create a district; its code is unique within the municipality."""
     reach(actor, Action.MANAGE_DISTRICTS)
-    district = m.District(municipality_id=actor.municipality_id, code=_code(code), name=_name(name))
-    _check_code_free(db, actor.municipality_id, district.code)
+    return _create(db, actor.municipality_id, actor, code, name, now, reason)
+
+
+def create_district_for_setup(
+    db: Session, *, municipality_code: str, code: str, name: str, now: dt.datetime
+) -> DistrictView:
+    """Create a district of a new municipality from the command line (``carekey district
+    create``), before anyone can sign in; audited with the command line as the actor."""
+    municipality = municipality_by_code(db, code=municipality_code)
+    return _create(db, municipality.id, None, code, name, now, None)
+
+
+def _create(
+    db: Session,
+    municipality_id: int,
+    actor: Actor | None,
+    code: str,
+    name: str,
+    now: dt.datetime,
+    reason: str | None,
+) -> DistrictView:
+    district = m.District(municipality_id=municipality_id, code=_code(code), name=_name(name))
+    _check_code_free(db, municipality_id, district.code)
     db.add(district)
     flush_unique(db, _code_taken())
+    details = {"code": district.code, "name": district.name}
     record_admin_action(
         db,
         actor=actor,
-        municipality_id=actor.municipality_id,
+        municipality_id=municipality_id,
         action="district.created",
         target_type="district",
         target_id=district.id,
         reason=reason_text(reason),
         now=now,
-        details={"code": district.code, "name": district.name},
+        details=details if actor is not None else {**details, "via": "carekey district create"},
     )
     return _views(db, [district])[0]
 

@@ -11,8 +11,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from carekey.auth.service import check_employee_password
+from carekey.accounts import service as accounts
+from carekey.auth.service import check_employee_password, password_change_required
 from carekey.auth.tokens import open_token
+from carekey.clock import local
 from carekey.domain import enums as e
 from carekey.domain.errors import ForbiddenError
 from carekey.keyservice import issuer as issuer_service
@@ -48,6 +50,9 @@ class LoginAttempt:
     password: str = field(repr=False)
     phone_id: int
     proof: DeviceProof
+    # The password to replace a one-time password with (docs/accounts.md): required when the
+    # employee's password must change, ignored otherwise.
+    new_password: str | None = field(default=None, repr=False)
 
 
 def login(db: Session, attempt: LoginAttempt, *, secret: str, now: dt.datetime) -> KeyBundle:
@@ -83,6 +88,9 @@ def login(db: Session, attempt: LoginAttempt, *, secret: str, now: dt.datetime) 
             "Du kan ikke få nøgler i nøgleappen",
             "You cannot get keys in the key app",
         )
+    not_started = start_refusal(employee, now)
+    if not_started is not None:
+        raise not_started
     if employee.partner_company_id is not None and not partner_keys.company_active(
         db, employee.partner_company_id
     ):
@@ -90,6 +98,18 @@ def login(db: Session, attempt: LoginAttempt, *, secret: str, now: dt.datetime) 
             "auth.company_blocked",
             "Firmaet er spærret; der udleveres ingen nøgler",
             "The company is blocked; no keys are handed out",
+        )
+    if employee.password_must_change:
+        # A one-time password: the login goes on only with the employee's own new password.
+        if attempt.new_password is None:
+            raise password_change_required()
+        accounts.replace_required_password(
+            db,
+            employee=employee,
+            password=attempt.new_password,
+            repeated=None,
+            now=now,
+            via="app",
         )
     municipality = db.get(m.Municipality, employee.municipality_id)
     assert municipality is not None
@@ -126,6 +146,20 @@ def may_hold_keys(employee: m.Employee) -> bool:
     if employee.partner_company_id is not None:
         return any(r.role is e.Role.PARTNER_WORKER for r in employee.roles)
     return True
+
+
+def start_refusal(employee: m.Employee, now: dt.datetime) -> ForbiddenError | None:
+    """The refusal for an employee whose employment starts after today (local time): no keys
+    before the first day (``employee.starts_on``, e.g. from the staff import)."""
+    starts = employee.starts_on
+    if starts is None or starts <= local(now).date():
+        return None
+    day = starts.strftime("%d.%m.%Y")
+    return ForbiddenError(
+        "auth.not_started",
+        f"Din ansættelse starter {day}; du får nøgler fra den dag",
+        f"Your employment starts on {day}; you get keys from that day",
+    )
 
 
 def build_bundle(

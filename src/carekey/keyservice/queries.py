@@ -297,3 +297,17 @@ def issuer_key_row(db: Session, *, municipality_id: int, kid: bytes) -> m.Issuer
         .where(m.IssuerKey.municipality_id == municipality_id)
         .where(m.IssuerKey.kid == kid)
     ).scalar_one()
+
+
+def municipalities_with_seeded_active_keys(db: Session) -> list[str]:
+    """The codes of the municipalities with an active issuer key made by ``carekey seed``."""
+    return list(
+        db.execute(
+            select(m.Municipality.code)
+            .join(m.IssuerKey, m.IssuerKey.municipality_id == m.Municipality.id)
+            .where(m.IssuerKey.status == IssuerKeyStatus.ACTIVE)
+            .where(m.IssuerKey.seeded.is_(True))
+            .distinct()
+            .order_by(m.Municipality.code)
+        ).scalars()
+    )

@@ -41,6 +41,13 @@ class LoginRequest(BaseModel):
     phone_id: int
     challenge: str = Field(max_length=512)
     signature: Base64Bytes
+    new_password: str | None = Field(
+        default=None,
+        max_length=256,
+        description="Ny adgangskode, når en engangsadgangskode skal skiftes (svaret var 403 "
+        "auth.password_change_required) / the new password when a one-time password must be "
+        "replaced (after a 403 auth.password_change_required)",
+    )
 
     def attempt(self) -> LoginAttempt:
         """The login use case's command."""
@@ -50,6 +57,7 @@ class LoginRequest(BaseModel):
             password=self.password,
             phone_id=self.phone_id,
             proof=DeviceProof(self.challenge, self.signature),
+            new_password=self.new_password,
         )
 
 

@@ -3,7 +3,10 @@
 ``copenhagen`` is sized like Copenhagen's home care today: about 25 districts, 2,000 citizens
 with home locks, 1,200 entrances with controllers, 300 gates, 1,500 employees with phones,
 40 housing associations and 6 partner companies. Everything is invented; all timestamps derive
-from a fixed base time so that two runs with the same seed write the same rows.
+from one base time so that two runs with the same seed and base time write the same rows: the
+fixed ``BASE_TIME`` by default (tests, benchmarks, the simulated day), or for the demo
+(``carekey seed``) this morning at 06:00 local time (``demo_base_time``), so its dashboard
+looks alive.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import random
+import zoneinfo
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +34,7 @@ from carekey.store import models as m
 from carekey.store.sealed import seal
 
 BASE_TIME = dt.datetime(2026, 1, 5, 7, 0, tzinfo=dt.UTC)
+DEMO_TIMEZONE = "Europe/Copenhagen"
 DEMO_PASSWORD = "hjemmepleje"  # noqa: S105 - published demo password of synthetic data only
 FIRMWARE = {"home_lock": "2.3.1", "entrance_controller": "1.8.0", "gate_controller": "1.8.0"}
 # Cost of work in øre (1/100 DKK); typical list prices for fitting and commissioning.
@@ -80,6 +85,20 @@ def _noop(_step: str, _done: int, _total: int) -> None:
     return None
 
 
+def demo_base_time(now: dt.datetime | None = None) -> dt.datetime:
+    """The demo's base time: the latest 06:00 in Copenhagen at or before ``now`` (by default
+    the present), in UTC: this morning, or yesterday morning before 06:00, so nothing seeded
+    lies in the future. Seeding again the same day gives the same rows."""
+    zone = zoneinfo.ZoneInfo(DEMO_TIMEZONE)
+    local = (now or dt.datetime.now(dt.UTC)).astimezone(zone)
+    morning = dt.datetime.combine(local.date(), dt.time(6, 0), tzinfo=zone)
+    if morning > local:
+        morning = dt.datetime.combine(
+            local.date() - dt.timedelta(days=1), dt.time(6, 0), tzinfo=zone
+        )
+    return morning.astimezone(dt.UTC)
+
+
 def is_empty(connection: Connection) -> bool:
     """Whether the database holds no municipality yet."""
     return queries.municipality_count(connection) == 0
@@ -92,8 +111,10 @@ def seed(
     seed: int,
     secret: str,
     progress: Progress = _noop,
+    base_time: dt.datetime = BASE_TIME,
 ) -> SeedSummary:
-    """Fill an empty, migrated database with a synthetic municipality.
+    """Fill an empty, migrated database with a synthetic municipality whose timestamps derive
+    from ``base_time`` (an aware datetime; the fixed ``BASE_TIME`` unless given).
 
     Runs in the caller's transaction: either everything is written or nothing is.
     Raises ``DomainError`` for an unknown profile or a database that already holds data.
@@ -110,7 +131,9 @@ def seed(
             "Databasen indeholder allerede data; brug en tom database (eller --if-empty)",
             "The database already holds data; use an empty database (or --if-empty)",
         )
-    builder = _Builder(PROFILES[profile], random.Random(seed), secret)
+    if base_time.tzinfo is None:
+        raise ValueError("base_time must be timezone-aware")
+    builder = _Builder(PROFILES[profile], random.Random(seed), secret, base_time)
     steps = list(builder.steps())
     counts: dict[str, int] = {}
     for index, (label, model, rows) in enumerate(steps):
@@ -127,11 +150,13 @@ def seed(
 class _Builder:
     """Builds the rows of one synthetic municipality in memory, in insertion order."""
 
-    def __init__(self, profile: Profile, rng: random.Random, secret: str) -> None:
+    def __init__(
+        self, profile: Profile, rng: random.Random, secret: str, base_time: dt.datetime
+    ) -> None:
         self.p = profile
         self.rng = rng
         self.secret = secret
-        self.t = BASE_TIME
+        self.t = base_time.astimezone(dt.UTC)
 
     def _when(self, days_before: int = 365) -> dt.datetime:
         return self.t - dt.timedelta(minutes=self.rng.randrange(days_before * 24 * 60))

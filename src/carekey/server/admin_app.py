@@ -56,6 +56,7 @@ router = APIRouter(include_in_schema=False)
 def create_admin_ui(state: State) -> FastAPI:
     """The administration UI as an application of its own, sharing the server's ``state``
     (engine, sessions, clock, settings, sign-in throttle)."""
+    from carekey.accounts import pages as account_pages
     from carekey.associations import agreement_pages as association_agreements
     from carekey.associations import pages as association_pages
     from carekey.audit import pages as audit_pages
@@ -94,6 +95,7 @@ def create_admin_ui(state: State) -> FastAPI:
     for lifecycle in (consent_pages, work_order_pages, installer_pages):
         app.include_router(lifecycle.router)
     app.include_router(webhook_pages.router)  # signed webhooks (issue 17)
+    app.include_router(account_pages.router)  # accounts (issue 18, docs/accounts.md)
     app.add_middleware(UnexpectedErrors, answer=_unexpected_answer)
     app.add_middleware(LanguageAndSession)
 

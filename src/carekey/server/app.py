@@ -11,17 +11,20 @@ import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import carekey
+from carekey.accounts import api as accounts
 from carekey.associations import api as associations
 from carekey.audit import actions_api as admin_actions
 from carekey.audit import api as audit
 from carekey.auth.throttle import SignInThrottle
 from carekey.citizens import api as citizens
 from carekey.clock import Clock, SystemClock
-from carekey.config import Settings, get_settings
+from carekey.config import Environment, Settings, get_settings
 from carekey.consents import api as consents
 from carekey.districts import api as districts
 from carekey.doors import api as doors
@@ -31,6 +34,7 @@ from carekey.http.errors import UnexpectedErrors, error_body, install_error_hand
 from carekey.ingest import api as events
 from carekey.installer import api as installer
 from carekey.keyservice import api as keyapp
+from carekey.keyservice.municipalities import seeded_keys_in_use, seeded_keys_message
 from carekey.online.bridge import online_bridge, running
 from carekey.online.signals import NOTIFY_KEY, Notify
 from carekey.organisations import api as organisations
@@ -76,6 +80,8 @@ def create_app(
         app.state.clock = clock or SystemClock()
         app.state.head_revision = head_revision(app.state.engine)
         app.state.schema_seen_current = False
+        if settings.environment is not Environment.DEVELOPMENT:
+            await anyio.to_thread.run_sync(_refuse_seeded_keys, app.state.sessions, settings)
         # The hot key-app endpoints' own bound on concurrent database sessions (see keyapp).
         app.state.db_limiter = anyio.CapacityLimiter(DB_SESSIONS_PER_PROCESS)
         # Online controllers (issue 17): the MQTT bridge, when a broker is configured. Every
@@ -129,6 +135,7 @@ def create_app(
         work_orders.router,
         installer.router,
         webhooks.router,
+        accounts.router,  # accounts (issue 18)
     ):
         app.include_router(router)
 
@@ -226,6 +233,23 @@ class DatabaseBudget:
             return
         with request_budget(self.seconds):
             await self.app(scope, receive, send)
+
+
+class SeededIssuerKeyError(RuntimeError):
+    """Outside development the server does not start with an issuer key made by the seed."""
+
+
+def _refuse_seeded_keys(sessions: sessionmaker[Session], settings: Settings) -> None:
+    """Stop the start-up if an active issuer key was made by ``carekey seed`` (its private key
+    derives from a published seed). An unreachable database is left to ``/readyz``: ``carekey
+    serve`` checks the same before it starts, and fails when the database does not answer."""
+    try:
+        with sessions() as db:
+            codes = seeded_keys_in_use(db)
+    except OperationalError:
+        return
+    if codes:
+        raise SeededIssuerKeyError(seeded_keys_message(codes, settings.environment.value))
 
 
 def _check_schema(state: State) -> None:

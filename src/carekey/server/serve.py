@@ -127,6 +127,36 @@ def run(
     )
 
 
+class PortTakenError(ServeError):
+    """``host:port`` cannot be listened on; ``reason`` says why (Danish / English)."""
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        super().__init__(f"porten {host}:{port} er optaget / port {host}:{port} is taken: {reason}")
+        self.host = host
+        self.port = port
+        self.reason = reason
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise ``PortTakenError`` if ``host:port`` cannot be listened on: a program listens
+    there, or the address is not this machine's. ``carekey serve`` asks before it prints that
+    it runs; the probe socket is closed again at once."""
+    probe = "127.0.0.1" if host in ("0.0.0.0", "") else "::1" if host == "::" else host  # noqa: S104 - comparing, not binding
+    taken: str | None = None
+    with contextlib.suppress(OSError), socket.create_connection((probe, port), timeout=0.5):
+        taken = "en anden server svarer der / another server answers there"
+    if taken is None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind((host, port))
+        except OSError as exc:
+            taken = exc.strerror or str(exc)
+    if taken is not None:
+        raise PortTakenError(host, port, taken)
+
+
 def _check_port_free(host: str, port: int) -> None:
     """Fail with a clear message if the port is taken: by a program that does not share it
     (bind fails), or by another server that does (it answers a connection; with

@@ -10,6 +10,8 @@ import segno
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from carekey.accounts import service as accounts
+from carekey.adminui import i18n
 from carekey.adminui.deps import CsrfDep, render
 from carekey.adminui.i18n import gettext as _
 from carekey.adminui.security import (
@@ -25,12 +27,18 @@ from carekey.adminui.security import (
 from carekey.audit.actions import record_admin_action
 from carekey.auth import service as signin
 from carekey.auth.tokens import open_token, sign_token
-from carekey.domain.errors import TooManyAttemptsError, UnauthorizedError
+from carekey.domain.enums import EmployeeStatus
+from carekey.domain.errors import DomainError, TooManyAttemptsError, UnauthorizedError
 from carekey.http.deps import NowDep, SecretDep, SessionDep, client_address
 from carekey.store import models as m
 
 PENDING_COOKIE = "carekey_pending"
 PENDING_LIFETIME = dt.timedelta(minutes=5)
+# After password and TOTP, when the password is a one-time password: only the page that
+# replaces it accepts this cookie; no session exists until it is done.
+CHANGE_COOKIE = "carekey_pw_change"
+CHANGE_PURPOSE = "web-pw-change"
+CHANGE_LIFETIME = dt.timedelta(minutes=10)
 router = APIRouter(include_in_schema=False)
 
 
@@ -191,7 +199,7 @@ def totp_submit(
     assert employee is not None
     setup = bytes.fromhex(str(pending["new"])) if "new" in pending else None
     try:
-        session_id = signin.finish_web_sign_in(
+        signin.verify_web_second_factor(
             db,
             request.app.state.sign_in_throttle,
             employee=employee,
@@ -200,7 +208,6 @@ def totp_submit(
             address=client_address(request),
             secret=secret,
             now=now,
-            lifetime=ABSOLUTE_LIFETIME,
         )
     except TooManyAttemptsError:
         return RedirectResponse("/login", status_code=303)
@@ -208,16 +215,77 @@ def totp_submit(
         context = _totp_context(pending, secret, db)
         context["error"] = _("Koden er forkert, udløbet eller allerede brugt. Prøv den næste kode.")
         return render(request, "auth/totp.html", context, status_code=401)
-    record_admin_action(
+    if setup is not None:
+        record_admin_action(
+            db,
+            actor=signin.actor_of(db, employee),
+            municipality_id=employee.municipality_id,
+            action="auth.totp_enrolled",
+            target_type="employee",
+            target_id=employee.id,
+            now=now,
+        )
+    next_url = str(pending.get("next") or "/")
+    if employee.password_must_change:
+        # A one-time password: a new one first, before any session exists (docs/accounts.md).
+        response = RedirectResponse("/login/new-password", status_code=303)
+        response.delete_cookie(PENDING_COOKIE, path="/login")
+        response.set_cookie(
+            CHANGE_COOKIE,
+            sign_token(
+                {
+                    "emp": employee.id,
+                    "next": next_url,
+                    "exp": int((now + CHANGE_LIFETIME).timestamp()),
+                },
+                secret=secret,
+                purpose=CHANGE_PURPOSE,
+            ),
+            httponly=True,
+            samesite="lax",
+            secure=cookie_secure(request),
+            path="/login/new-password",
+            max_age=int(CHANGE_LIFETIME.total_seconds()),
+        )
+        return response
+    return start_web_session(
+        request,
         db,
-        actor=signin.actor_of(db, employee),
-        municipality_id=employee.municipality_id,
-        action="auth.totp_enrolled" if setup is not None else "auth.signed_in",
-        target_type="employee",
-        target_id=employee.id,
+        employee=employee,
+        next_url=next_url,
+        secret=secret,
         now=now,
+        log_sign_in=setup is None,
     )
-    response = RedirectResponse(str(pending.get("next") or "/"), status_code=303)
+
+
+def start_web_session(
+    request: Request,
+    db: SessionDep,
+    *,
+    employee: m.Employee,
+    next_url: str,
+    secret: str,
+    now: dt.datetime,
+    log_sign_in: bool = True,
+) -> Response:
+    """Start an administration session for an employee whose identity is verified (password
+    and TOTP here; the municipality's single sign-on would call this too, docs/accounts.md):
+    the session row, the log line and the cookie, then on to ``next_url``."""
+    session_id = signin.start_session(
+        db, employee=employee, kind="web", now=now, lifetime=ABSOLUTE_LIFETIME
+    )
+    if log_sign_in:  # (a first sign-in is logged as the authenticator's set-up instead)
+        record_admin_action(
+            db,
+            actor=signin.actor_of(db, employee),
+            municipality_id=employee.municipality_id,
+            action="auth.signed_in",
+            target_type="employee",
+            target_id=employee.id,
+            now=now,
+        )
+    response = RedirectResponse(safe_next(next_url), status_code=303)
     set_session_cookie(
         response,
         request,
@@ -228,6 +296,78 @@ def totp_submit(
         secret=secret,
     )
     response.delete_cookie(PENDING_COOKIE, path="/login")
+    return response
+
+
+# --- a one-time password is replaced before anything else ---------------------------------------
+
+
+def _new_password_pending(
+    request: Request, db: SessionDep, secret: str, now: dt.datetime
+) -> tuple[m.Employee, str] | None:
+    """The employee (still required to change the password) and the next page, or None."""
+    token = request.cookies.get(CHANGE_COOKIE)
+    if not token:
+        return None
+    try:
+        pending = open_token(token, secret=secret, purpose=CHANGE_PURPOSE, now=now)
+        employee = db.get(m.Employee, int(str(pending["emp"])))
+    except (UnauthorizedError, KeyError, ValueError):
+        return None
+    if employee is None or not employee.password_must_change:
+        return None
+    if employee.status is not EmployeeStatus.ACTIVE:
+        return None
+    return employee, str(pending.get("next") or "/")
+
+
+def _new_password_page(
+    request: Request, employee: m.Employee, *, error: str | None = None, status_code: int = 200
+) -> Response:
+    return render(
+        request,
+        "accounts/new_password.html",
+        {"name": employee.full_name, "error": error, "min_length": accounts.MIN_LENGTH},
+        status_code=status_code,
+    )
+
+
+@router.get("/login/new-password", response_class=HTMLResponse)
+def new_password_form(request: Request, db: SessionDep, secret: SecretDep, now: NowDep) -> Response:
+    """Vælg en ny adgangskode (efter en engangsadgangskode) / choose a new password."""
+    found = _new_password_pending(request, db, secret, now)
+    if found is None:
+        return RedirectResponse("/login", status_code=303)
+    return _new_password_page(request, found[0])
+
+
+@router.post("/login/new-password", response_class=HTMLResponse)
+def new_password_submit(
+    request: Request,
+    db: SessionDep,
+    secret: SecretDep,
+    now: NowDep,
+    _csrf: CsrfDep,
+    password: Annotated[str, Form(max_length=512)] = "",
+    repeated: Annotated[str, Form(max_length=512)] = "",
+) -> Response:
+    """Gem den nye adgangskode og log ind / save the new password and sign in."""
+    found = _new_password_pending(request, db, secret, now)
+    if found is None:
+        return RedirectResponse("/login", status_code=303)
+    employee, next_url = found
+    try:
+        with db.begin_nested():
+            accounts.replace_required_password(
+                db, employee=employee, password=password, repeated=repeated, now=now, via="web"
+            )
+    except DomainError as exc:
+        message = exc.message_en if i18n.current_language() == "en" else exc.message_da
+        return _new_password_page(request, employee, error=message, status_code=400)
+    response = start_web_session(
+        request, db, employee=employee, next_url=next_url, secret=secret, now=now
+    )
+    response.delete_cookie(CHANGE_COOKIE, path="/login/new-password")
     return response
 
 

@@ -33,7 +33,8 @@ from carekey.seed.service import DEMO_PASSWORD
 from carekey.sim.doors import commission_from_row
 from carekey.store import models as m
 
-# Below the ephemeral range (32768–60999 on Linux), so outgoing connections never hold them.
+# Below the ephemeral range (32768–60999 on Linux), so outgoing connections never hold them;
+# ``carekey serve --demo --door-port N`` or CAREKEY_DEMO_DOOR_PORT moves them.
 FIRST_PORT = 18301
 
 
@@ -220,8 +221,18 @@ def prepare_demo(
     return info
 
 
+class DemoPortTakenError(OSError):
+    """A demo door's port cannot be listened on (another program has it)."""
+
+    def __init__(self, port: int, reason: str) -> None:
+        super().__init__(f"port {port}: {reason}")
+        self.port = port
+        self.reason = reason
+
+
 def start_demo_doors(demo_dir: Path, *, clock: Clock | None = None) -> list[DoorServer]:
-    """Serve every prepared demo door on its local port, each in its own thread."""
+    """Serve every prepared demo door on its local port, each in its own thread; a port that is
+    taken raises ``DemoPortTakenError`` (and no door is left running)."""
     clock = clock or SystemClock()
     directory = json.loads((demo_dir / "doors.json").read_text(encoding="utf-8"))
     servers: list[DoorServer] = []
@@ -229,9 +240,12 @@ def start_demo_doors(demo_dir: Path, *, clock: Clock | None = None) -> list[Door
         for serial, where in directory["doors"].items():
             state = demo_dir / "doors" / f"{serial}.json"
             door = load_door(state, clock)
-            servers.append(
-                DoorServer(door, where["host"], int(where["port"]), state_path=state).start()
-            )
+            port = int(where["port"])
+            try:
+                server = DoorServer(door, where["host"], port, state_path=state).start()
+            except OSError as exc:
+                raise DemoPortTakenError(port, exc.strerror or str(exc)) from exc
+            servers.append(server)
     except BaseException:
         for server in servers:
             server.stop()

@@ -1,19 +1,19 @@
-"""Importing employees from a CSV file: a preview of what would be created, changed and rejected,
-then, once confirmed, exactly the accepted rows, all of them together.
+"""Importing employees from a CSV file: a preview of every row's outcome, then, once confirmed,
+all rows together, or none.
 
-The file goes through the same use cases as a form (``staff.service``), row by row, each in its
-own savepoint: a row the use case refuses is rejected with its reason. A preview undoes
-everything again; a confirmation keeps the rows only if the plan is still the one the user saw
-(its digest). A reason is a ``DomainError`` (a stable code, a Danish and an English text), so the
-page shows it in the user's language. Nothing here commits: the request's unit of work does.
+The file is read by ``staff.import_reading`` (encoding, separator, headings, normalised fields)
+and goes through the same use cases as a form (``staff.service``), row by row, each in its own
+savepoint: a row the use case refuses is rejected with its reason. The import is all or
+nothing: a confirmation writes only if no row is rejected and the plan is still the one the user
+saw (its digest); otherwise everything is undone. A reason is a ``DomainError`` (a stable code,
+a Danish and an English text), so the page shows it in the user's language. Nothing here
+commits: the request's unit of work does.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -25,39 +25,23 @@ from carekey.districts import service as districts
 from carekey.domain import enums as e
 from carekey.domain.changes import UNSET
 from carekey.domain.errors import DomainError
+from carekey.staff import job_titles
 from carekey.staff import queries as sql
+from carekey.staff.import_reading import ENCODINGS, IMPORT_MAX_ROWS, Record, read_file
 from carekey.staff.service import (
     EmployeeChanges,
+    EmployeeView,
     NewEmployee,
     create_employee,
     get_employee,
     update_employee,
 )
 
-IMPORT_MAX_BYTES = 512 * 1024
-IMPORT_MAX_ROWS = 5000
-IMPORT_REASON = "CSV-import"
+__all__ = ["IMPORT_MAX_BYTES", "IMPORT_MAX_ROWS", "ImportPlan", "ImportRow", "plan_import"]
 
-_HEADERS = {
-    "employee_number": ("medarbejdernummer", "medarbejdernr", "medarbejder nr", "employee_number"),
-    "full_name": ("navn", "fulde navn", "name", "full_name"),
-    "email": ("email", "e-mail", "mail"),
-    "roles": ("roller", "rolle", "roles", "role"),
-    "districts": ("distrikter", "distrikt", "districts", "district"),
-}
-_ROLE_WORDS = {
-    "plejemedarbejder": e.Role.CARE_WORKER,
-    "medarbejder": e.Role.CARE_WORKER,
-    "hjemmehjælper": e.Role.CARE_WORKER,
-    "sosu": e.Role.CARE_WORKER,
-    "administrator": e.Role.ADMINISTRATOR,
-    "admin": e.Role.ADMINISTRATOR,
-    "distriktsleder": e.Role.DISTRICT_LEAD,
-    "leder": e.Role.DISTRICT_LEAD,
-    "revisor": e.Role.AUDITOR,
-    "montør": e.Role.INSTALLER,
-    **{r.value: r for r in e.Role},
-}
+IMPORT_MAX_BYTES = 512 * 1024
+IMPORT_REASON = "CSV-import"
+JOB_TITLES_PAGE = "/employees/job-titles"
 
 
 @dataclass
@@ -69,27 +53,43 @@ class ImportRow:
     full_name: str
     action: str = ""  # "create", "update", "unchanged" or "" (rejected)
     problem: DomainError | None = None
+    email: str | None = None
+    title: str = ""
+    starts_on: dt.date | None = None
     roles: list[e.Role] = field(default_factory=list)
     district_codes: list[str] = field(default_factory=list)
 
 
 @dataclass
 class ImportPlan:
-    """The whole file: what would be created, updated and rejected, and a digest of the plan."""
+    """The whole file: every row's outcome, the encoding it was read in, the columns ignored,
+    and a digest of the plan."""
 
     rows: list[ImportRow]
     problem: DomainError | None = None
-    warning: DomainError | None = None
+    encoding: str = ""
+    ignored: list[str] = field(default_factory=list)
+    written: bool = False
+
+    @property
+    def encoding_label(self) -> str:
+        """The encoding as a person calls it (``Windows-1252``)."""
+        return ENCODINGS.get(self.encoding, self.encoding)
 
     @property
     def accepted(self) -> list[ImportRow]:
-        """The rows that will be written."""
+        """The rows without a problem."""
         return [r for r in self.rows if r.problem is None]
 
     @property
     def rejected(self) -> list[ImportRow]:
-        """The rows that will not, with their reasons."""
+        """The rows with a problem: while there is one, nothing is imported."""
         return [r for r in self.rows if r.problem is not None]
+
+    @property
+    def importable(self) -> bool:
+        """True if the file can be imported: no row rejected and something to do."""
+        return bool(self.rows) and not self.rejected
 
     def count(self, action: str) -> int:
         """How many accepted rows have ``action``."""
@@ -98,7 +98,7 @@ class ImportPlan:
     @property
     def digest(self) -> str:
         """What the preview promised: confirming checks that it still holds."""
-        plan = [(r.line, r.action) for r in self.rows]
+        plan = [(r.line, r.action, r.problem.code if r.problem else "") for r in self.rows]
         return hashlib.sha256(json.dumps(plan).encode()).hexdigest()[:32]
 
 
@@ -111,207 +111,176 @@ def plan_import(
     commit_if: str | None = None,
 ) -> ImportPlan:
     """Run the import through the use cases, row by row, each in its own savepoint: a row the
-    use case refuses is rejected with its reason. Everything is undone again unless the plan's
-    digest equals ``commit_if`` (what the user confirmed): then exactly the accepted rows stay,
-    all of them together."""
-    records, rejected, header = _read_csv(content)
-    if header.problem:
-        return header
+    use case refuses is rejected with its reason. Everything is undone again unless no row is
+    rejected and the plan's digest equals ``commit_if`` (what the user confirmed): then every
+    row stays, all of them together (``written``)."""
+    read = read_file(content)
+    if read.problem:
+        return ImportPlan([], problem=read.problem, encoding=read.encoding)
     choices = districts.list_districts(db, actor=actor)
     known = {v.district.name.lower(): v.district.id for v in choices}
     known.update({v.district.code.lower(): v.district.id for v in choices})
-    rows: list[ImportRow] = list(rejected)
-    seen: dict[str, int] = {}
+    titles = job_titles.title_table(db, actor=actor)
+    # Matched in any case, so that an import never makes "e1" beside an existing "E1".
+    numbers = sql.employee_numbers(db, actor.municipality_id)
+    lines_of: dict[str, list[int]] = {}
+    for record in read.records:
+        if record.employee_number:
+            lines_of.setdefault(record.employee_number, []).append(record.line)
+    rows: list[ImportRow] = []
     outer = db.begin_nested()
     try:
-        for record in records:
-            row = ImportRow(int(record["line"]), record["employee_number"], record["full_name"])
+        for record in read.records:
+            row = ImportRow(
+                record.line,
+                record.employee_number,
+                record.full_name,
+                problem=record.problem,
+                email=record.email,
+                title=record.fields.get("title", "").strip(),
+                starts_on=record.starts_on,
+            )
             rows.append(row)
-            key = row.employee_number.lower()
-            if key and key in seen:
-                row.problem = DomainError(
-                    "import.duplicate_number",
-                    f"Medarbejdernummeret står også på linje {seen[key]}.",
-                    f"The employee number is also on line {seen[key]}.",
-                )
-                continue
-            seen[key] = row.line
-            words = _split_list(record.get("roles", ""))
-            unknown = [w for w in words if w.lower() not in _ROLE_WORDS]
-            if unknown:
-                role = ", ".join(unknown)
-                row.problem = DomainError(
-                    "import.unknown_role", f"Ukendt rolle: {role}.", f"Unknown role: {role}."
-                )
-                continue
-            row.roles = sorted({_ROLE_WORDS[w.lower()] for w in words}, key=list(e.Role).index)
-            row.district_codes = _split_list(record.get("districts", ""))
-            unknown = [d for d in row.district_codes if d.lower() not in known]
-            if unknown:
-                district = ", ".join(unknown)
-                row.problem = DomainError(
-                    "import.unknown_district",
-                    f"Ukendt distrikt: {district}.",
-                    f"Unknown district: {district}.",
-                )
-                continue
-            district_ids = sorted({known[d.lower()] for d in row.district_codes})
-            _import_row(db, actor, row, record, district_ids, now)
+            row.problem = row.problem or _judge(row, record, lines_of, titles, known)
+            if row.problem is None:
+                ids = sorted({known[d.lower()] for d in row.district_codes})
+                existing = numbers.get(row.employee_number.lower())
+                _import_row(db, actor, row, record, ids, existing, now)
     except BaseException:
         outer.rollback()
         raise
-    rows.sort(key=lambda r: r.line)
-    plan = ImportPlan(rows, warning=header.warning)
-    if commit_if is not None and plan.digest == commit_if and plan.accepted:
+    plan = ImportPlan(rows, encoding=read.encoding, ignored=read.ignored)
+    if commit_if is not None and plan.digest == commit_if and plan.importable:
         outer.commit()
+        plan.written = True
     else:
         outer.rollback()
     return plan
+
+
+def _judge(
+    row: ImportRow,
+    record: Record,
+    lines_of: dict[str, list[int]],
+    titles: job_titles.TitleTable,
+    known: dict[str, int],
+) -> DomainError | None:
+    """The reason the row cannot be imported, before any use case sees it; ``None`` if none.
+    Fills in the row's roles and districts."""
+    others = [n for n in lines_of.get(row.employee_number, []) if n != row.line]
+    if others:
+        where = ", ".join(str(n) for n in others)
+        return DomainError(
+            "import.duplicate_number",
+            f"Medarbejdernummeret står også på linje {where}; hvert nummer må kun stå én gang.",
+            f"The employee number is also on line {where}; each number may appear only once.",
+        )
+    problem, roles = _roles(record, titles)
+    if problem:
+        return problem
+    row.roles = roles
+    row.district_codes = _split_list(record.fields.get("districts", ""))
+    unknown = [d for d in row.district_codes if d.lower() not in known]
+    if unknown:
+        district = ", ".join(unknown)
+        return DomainError(
+            "import.unknown_district",
+            f"Ukendt distrikt: {district}. Brug distriktets kode eller navn, som under Distrikter.",
+            f"Unknown district: {district}. Use the district's code or name, as under Districts.",
+        )
+    return None
+
+
+def _roles(
+    record: Record, titles: job_titles.TitleTable
+) -> tuple[DomainError | None, list[e.Role]]:
+    """The row's roles: the ``Rolle`` column if it has any, else the job title's role."""
+    words = _split_list(record.fields.get("roles", ""))
+    if words:
+        unknown = [w for w in words if job_titles.role_of_word(w) is None]
+        if unknown:
+            role = ", ".join(unknown)
+            return DomainError(
+                "import.unknown_role",
+                f"Ukendt rolle: {role}. Brug plejemedarbejder, distriktsleder, administrator, "
+                "revisor eller montør.",
+                f"Unknown role: {role}. Use plejemedarbejder, distriktsleder, administrator, "
+                "revisor or montør.",
+            ), []
+        found = {job_titles.role_of_word(w) for w in words}
+        return None, sorted((r for r in found if r is not None), key=list(e.Role).index)
+    title = job_titles.normalise_title(record.fields.get("title", ""))
+    if not title:
+        return None, []
+    role_of_title = titles.role_of(title)
+    if role_of_title is None:
+        return DomainError(
+            "import.unknown_title",
+            f"Ukendt stilling: »{title}«. Tilføj den under Stillinger og roller "
+            f"({JOB_TITLES_PAGE}), og importér igen.",
+            f"Unknown job title: “{title}”. Add it under Job titles and roles "
+            f"({JOB_TITLES_PAGE}) and import again.",
+        ), []
+    return None, [role_of_title]
 
 
 def _import_row(
     db: Session,
     actor: Actor,
     row: ImportRow,
-    record: dict[str, str],
+    record: Record,
     district_ids: list[int],
+    existing: tuple[int, str] | None,
     now: dt.datetime,
 ) -> None:
-    existing = sql.employee_with_number(db, actor.municipality_id, row.employee_number.strip())
     try:
         with db.begin_nested():
             if existing is None:
                 if not row.roles:
                     raise DomainError(
                         "import.no_role",
-                        "Angiv mindst én rolle for en ny medarbejder",
-                        "Give a new employee at least one role",
+                        "Angiv en rolle eller en stilling for en ny medarbejder.",
+                        "Give a new employee a role or a job title.",
                     )
                 new = NewEmployee(
                     employee_number=row.employee_number,
                     full_name=row.full_name,
-                    email=record.get("email") or None,
+                    email=row.email,
                     roles=row.roles,
                     district_ids=district_ids,
+                    starts_on=row.starts_on,
                 )
                 create_employee(db, actor=actor, new=new, now=now, reason=IMPORT_REASON)
                 row.action = "create"
                 return
-            before = get_employee(db, actor=actor, employee_id=existing.id)
-            snapshot = (
-                before.employee.full_name,
-                before.employee.email,
-                list(before.roles),
-                [d.id for d in before.districts],
-            )
+            employee_id, row.employee_number = existing
+            before = get_employee(db, actor=actor, employee_id=employee_id)
+            snapshot = _snapshot(before)
             changes = EmployeeChanges(
                 full_name=row.full_name,
-                email=(record.get("email") or None) if "email" in record else UNSET,
+                email=row.email if "email" in record.fields else UNSET,
                 roles=row.roles if row.roles else UNSET,
-                district_ids=district_ids if "districts" in record else UNSET,
+                district_ids=district_ids if "districts" in record.fields else UNSET,
+                starts_on=row.starts_on if row.starts_on is not None else UNSET,
             )
             after = update_employee(
                 db,
                 actor=actor,
-                employee_id=existing.id,
+                employee_id=employee_id,
                 changes=changes,
                 now=now,
                 reason=IMPORT_REASON,
             )
-            changed = snapshot != (
-                after.employee.full_name,
-                after.employee.email,
-                list(after.roles),
-                [d.id for d in after.districts],
-            )
-            row.action = "update" if changed else "unchanged"
+            row.action = "update" if snapshot != _snapshot(after) else "unchanged"
     except DomainError as exc:
         row.problem = exc
         row.action = ""
 
 
-# --- reading the file --------------------------------------------------------------------------
-
-
-def _decode(content: bytes) -> tuple[str, DomainError | None]:
-    try:
-        return content.decode("utf-8-sig"), None
-    except UnicodeDecodeError:
-        return content.decode("cp1252", errors="replace"), DomainError(
-            "import.not_utf8",
-            "Filen er ikke gemt som UTF-8; den er læst som Windows-tegnsæt. "
-            "Kontrollér æ, ø og å i forhåndsvisningen.",
-            "The file is not saved as UTF-8; it was read as Windows encoding. "
-            "Check æ, ø and å in the preview.",
-        )
+def _snapshot(view: EmployeeView) -> tuple[object, ...]:
+    x = view.employee
+    return (x.full_name, x.email, x.starts_on, list(view.roles), [d.id for d in view.districts])
 
 
 def _split_list(value: str) -> list[str]:
     return [part.strip() for part in re.split(r"[,|+/]", value) if part.strip()]
-
-
-def _refused(
-    code: str, da: str, en: str
-) -> tuple[list[dict[str, str]], list[ImportRow], ImportPlan]:
-    return [], [], ImportPlan([], problem=DomainError(code, da, en))
-
-
-def _read_csv(content: bytes) -> tuple[list[dict[str, str]], list[ImportRow], ImportPlan]:
-    """Lines of the file as fields by column; lines that cannot be read are rejected. The plan
-    returned carries a problem with the whole file, or a warning."""
-    text, warning = _decode(content)
-    first = text.splitlines()[0] if text.strip() else ""
-    if not first.strip():
-        return _refused("import.empty", "Filen er tom.", "The file is empty.")
-    delimiter = max((";", ",", "\t"), key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    records: list[dict[str, str]] = []
-    rejected: list[ImportRow] = []
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-        columns: dict[str, int] = {}
-        for name, aliases in _HEADERS.items():
-            for index, title in enumerate(header):
-                if title in aliases:
-                    columns[name] = index
-        if "employee_number" not in columns or "full_name" not in columns:
-            return _refused(
-                "import.no_header",
-                "Første linje skal være kolonneoverskrifter, mindst medarbejdernummer og navn "
-                "(fx medarbejdernummer;navn;email;roller;distrikter).",
-                "The first line must be column headings, at least employee number and name "
-                "(e.g. medarbejdernummer;navn;email;roller;distrikter).",
-            )
-        for cells in reader:
-            line = reader.line_num
-            if not any(c.strip() for c in cells):
-                continue
-            if len(records) + len(rejected) >= IMPORT_MAX_ROWS:
-                return _refused(
-                    "import.too_many_rows",
-                    f"Filen har for mange linjer; højst {IMPORT_MAX_ROWS} ad gangen.",
-                    f"The file has too many lines; at most {IMPORT_MAX_ROWS} at a time.",
-                )
-            record = {"line": str(line)}
-            for name, index in columns.items():
-                record[name] = cells[index].strip() if index < len(cells) else ""
-            if len(cells) != len(header):
-                rejected.append(
-                    ImportRow(
-                        line,
-                        record["employee_number"],
-                        record["full_name"],
-                        problem=DomainError(
-                            "import.wrong_field_count",
-                            f"Linjen har {len(cells)} felter, men overskriften har {len(header)}.",
-                            f"The line has {len(cells)} fields, but the heading has {len(header)}.",
-                        ),
-                    )
-                )
-                continue
-            records.append(record)
-    except csv.Error:
-        return _refused(
-            "import.not_csv", "Filen kan ikke læses som CSV.", "The file cannot be read as CSV."
-        )
-    return records, rejected, ImportPlan([], warning=warning)

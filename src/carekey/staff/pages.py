@@ -1,5 +1,5 @@
-"""Pages of employees: search and filter, create and edit, import from CSV, block and unblock,
-and the employee picker's suggestions.
+"""Pages of employees: search and filter, create and edit, block and unblock, and the employee
+picker's suggestions (the import from CSV is in ``staff.import_pages``).
 
 Thin: every page calls the use cases of ``staff`` (and ``revocation`` for blocking), which scope
 by role and municipality and write the log of administrative actions.
@@ -7,11 +7,10 @@ by role and municipality and write the log of administrative actions.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -29,10 +28,11 @@ from carekey.doors import service as doors
 from carekey.http.deps import NowDep, SessionDep
 from carekey.phones.service import LOST_REASON
 from carekey.revocation import service as revocation
-from carekey.staff import service
-from carekey.staff.importing import IMPORT_MAX_BYTES, IMPORT_MAX_ROWS, ImportPlan, plan_import
+from carekey.staff import import_pages, service
 
 router = APIRouter(include_in_schema=False)
+# The import and its table of job titles first: "/employees/import" is no employee id.
+router.include_router(import_pages.router)
 
 # Who may open which page is the access model's answer (``carekey.access``), never a role here.
 StaffReader = Annotated[WebUser, Depends(permits(Action.READ_STAFF))]
@@ -186,127 +186,6 @@ def create_employee(
             request, db, user, values=values, error=ui.message(exc), status_code=ui.page_status(exc)
         )
     return RedirectResponse(f"/employees/{view.employee.id}?done=created", status_code=303)
-
-
-# --- CSV import --------------------------------------------------------------------------------
-
-
-def _import_page(
-    request: Request,
-    user: WebUser,
-    *,
-    plan: ImportPlan | None = None,
-    content: bytes = b"",
-    error: str | None = None,
-    status_code: int = 200,
-) -> HTMLResponse:
-    return ui.page(
-        request,
-        "people/employee_import.html",
-        user,
-        {
-            "nav": "employees",
-            "plan": plan,
-            "message": ui.message,
-            "error": error,
-            "content": base64.b64encode(content).decode() if plan and plan.accepted else "",
-            "max_kb": IMPORT_MAX_BYTES // 1024,
-            "max_rows": IMPORT_MAX_ROWS,
-        },
-        status_code=status_code,
-    )
-
-
-@router.get("/employees/import", response_class=HTMLResponse)
-def import_form(request: Request, user: StaffManager) -> Response:
-    """Import af medarbejdere fra CSV / import employees from CSV."""
-    return _import_page(request, user)
-
-
-@router.post("/employees/import", response_class=HTMLResponse)
-async def import_preview(
-    request: Request,
-    user: StaffManager,
-    _csrf: CsrfDep,
-    db: SessionDep,
-    now: NowDep,
-    file: UploadFile | None = None,
-) -> Response:
-    """Forhåndsvisning: hvad oprettes, rettes og afvises / preview of what the import does."""
-    if file is None or not file.filename:
-        return _import_page(
-            request, user, error=_("Vælg en CSV-fil at importere."), status_code=400
-        )
-    content = await file.read(IMPORT_MAX_BYTES + 1)
-    if len(content) > IMPORT_MAX_BYTES:
-        return _import_page(
-            request,
-            user,
-            error=_("Filen er for stor; højst {kb} kB ad gangen. Del den op.").format(
-                kb=IMPORT_MAX_BYTES // 1024
-            ),
-            status_code=413,
-        )
-    plan = plan_import(db, actor=user.actor, content=content, now=now)
-    if plan.problem:
-        return _import_page(request, user, error=ui.message(plan.problem), status_code=400)
-    return _import_page(request, user, plan=plan, content=content)
-
-
-@router.post("/employees/import/confirm", response_class=HTMLResponse)
-def import_confirm(
-    request: Request,
-    user: StaffManager,
-    _csrf: CsrfDep,
-    db: SessionDep,
-    now: NowDep,
-    content: Annotated[str, Form()] = "",
-    digest: Annotated[str, Form()] = "",
-) -> Response:
-    """Gennemfør importen, alt eller intet / import, all or nothing."""
-    try:
-        data = base64.b64decode(content, validate=True)
-    except ValueError:
-        data = b""
-    if not data or len(data) > IMPORT_MAX_BYTES:
-        return _import_page(
-            request,
-            user,
-            error=_("Upload filen igen; forhåndsvisningen er udløbet."),
-            status_code=400,
-        )
-    plan = plan_import(db, actor=user.actor, content=data, now=now, commit_if=digest)
-    if plan.problem:
-        return _import_page(request, user, error=ui.message(plan.problem), status_code=400)
-    if plan.digest != digest:
-        return _import_page(
-            request,
-            user,
-            plan=plan,
-            content=data,
-            error=_(
-                "Data er ændret siden forhåndsvisningen; intet er gemt. Se den nye "
-                "forhåndsvisning, og bekræft igen."
-            ),
-            status_code=409,
-        )
-    if not plan.accepted:
-        return _import_page(
-            request, user, plan=plan, error=_("Der er intet at importere."), status_code=400
-        )
-    return ui.page(
-        request,
-        "people/employee_import.html",
-        user,
-        {
-            "nav": "employees",
-            "plan": plan,
-            "message": ui.message,
-            "imported": True,
-            "error": None,
-            "content": "",
-        },
-    )
 
 
 # --- one employee ------------------------------------------------------------------------------

@@ -72,6 +72,19 @@ def employee_with_number(
     ).scalar_one_or_none()
 
 
+def employee_numbers(db: Session, municipality_id: int) -> dict[str, tuple[int, str]]:
+    """Every employee number of the municipality in lower case, with the employee's id and the
+    number as stored (the first by id where numbers differing only in case were ever stored)."""
+    found: dict[str, tuple[int, str]] = {}
+    for employee_id, number in db.execute(
+        select(m.Employee.id, m.Employee.employee_number)
+        .where(m.Employee.municipality_id == municipality_id)
+        .order_by(m.Employee.id)
+    ):
+        found.setdefault(number.lower(), (employee_id, number))
+    return found
+
+
 def districts_of(db: Session, employee_ids: Iterable[int]) -> dict[int, list[m.District]]:
     """Each employee's districts, by code."""
     found: dict[int, list[m.District]] = {}

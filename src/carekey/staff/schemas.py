@@ -35,6 +35,9 @@ class EmployeeOut(EmployeeRef):
     districts: list[DistrictRef]
     phones: list[PhoneSummary]
     password_set: bool
+    starts_on: dt.date | None = Field(
+        default=None, description="Ansættelsens første dag; ingen nøgler før / no keys before"
+    )
     created_at: dt.datetime
 
 
@@ -52,6 +55,7 @@ class EmployeeCreate(BaseModel):
         description="Valgfri; uden kan medarbejderen ikke logge ind / optional; without it the "
         "employee cannot sign in",
     )
+    starts_on: dt.date | None = None
     reason: Reason
 
     def command(self) -> NewEmployee:
@@ -63,6 +67,7 @@ class EmployeeCreate(BaseModel):
             roles=self.roles,
             district_ids=self.district_ids,
             password=self.password,
+            starts_on=self.starts_on,
         )
 
 
@@ -72,6 +77,7 @@ class EmployeeUpdate(PartialUpdate):
     email: str | None = Field(default=None, max_length=200)
     roles: list[e.Role] | None = Field(default=None, min_length=1)
     district_ids: list[BodyId] | None = Field(default=None, max_length=100)
+    starts_on: dt.date | None = None
     reason: Reason
 
     def command(self) -> EmployeeChanges:
@@ -81,6 +87,7 @@ class EmployeeUpdate(PartialUpdate):
             email=self.given("email"),
             roles=self.given("roles"),
             district_ids=self.given("district_ids"),
+            starts_on=self.given("starts_on"),
         )
 
 
@@ -109,5 +116,6 @@ def employee_out(view: EmployeeView) -> EmployeeOut:
         districts=[DistrictRef.model_validate(d) for d in view.districts],
         phones=[_phone_summary(p) for p in view.phones],
         password_set=x.password_hash is not None,
+        starts_on=x.starts_on,
         created_at=x.created_at,
     )

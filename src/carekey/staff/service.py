@@ -56,6 +56,7 @@ class NewEmployee:
     email: str | None = None
     district_ids: Sequence[int] = ()
     password: str | None = None
+    starts_on: dt.date | None = None  # no keys in the key app before this day
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class EmployeeChanges:
     email: str | Unset | None = UNSET
     roles: Sequence[e.Role] | Unset = UNSET
     district_ids: Sequence[int] | Unset = UNSET
+    starts_on: dt.date | Unset | None = UNSET
 
 
 def _views(db: Session, employees: list[m.Employee]) -> list[EmployeeView]:
@@ -242,6 +244,7 @@ def create_employee(
         email=_email(new.email),
         password_hash=_password_hash(new.password) if new.password is not None else None,
         status=e.EmployeeStatus.ACTIVE,
+        starts_on=new.starts_on,
         created_at=now,
         roles=[m.EmployeeRole(role=r) for r in sorted(chosen_roles)],
     )
@@ -268,6 +271,7 @@ def create_employee(
             "roles": sorted(chosen_roles),
             "district_ids": [d.id for d in districts],
             "password_set": new.password is not None,
+            **({"starts_on": new.starts_on.isoformat()} if new.starts_on else {}),
         },
     )
     return get_employee(db, actor=actor, employee_id=employee.id)
@@ -282,9 +286,9 @@ def update_employee(
     now: dt.datetime,
     reason: str | None = None,
 ) -> EmployeeView:
-    """Change an employee's name, e-mail, roles or districts. New districts change the key set:
-    the employee's phone hears REFRESH at its next heartbeat. An administrator cannot take away
-    their own administrator role (someone else must)."""
+    """Change an employee's name, e-mail, start date, roles or districts. New districts change
+    the key set: the employee's phone hears REFRESH at its next heartbeat. An administrator
+    cannot take away their own administrator role (someone else must)."""
     scope = reach(actor, Action.MANAGE_STAFF)
     employee = get_in_scope(db, scope, m.Employee, employee_id)
     changed: dict[str, Any] = {}
@@ -296,6 +300,15 @@ def update_employee(
         new_email = _email(changes.email)
         if note_change(changed, "email", employee.email, new_email):
             employee.email = new_email
+    if not isinstance(changes.starts_on, Unset):
+        old_start, new_start = employee.starts_on, changes.starts_on
+        if note_change(
+            changed,
+            "starts_on",
+            old_start.isoformat() if old_start else None,
+            new_start.isoformat() if new_start else None,
+        ):
+            employee.starts_on = new_start
     if not isinstance(changes.roles, Unset):
         _change_roles(actor, employee, changes.roles, changed)
     if not isinstance(changes.district_ids, Unset):
