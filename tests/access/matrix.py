@@ -262,8 +262,10 @@ GET    /properties/{property_id}/timeline             allow   deny    deny     a
 GET    /audit                                         allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
 GET    /audit.csv                                     allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
 GET    /audit.xlsx                                    allow   allow   hidden   allow   refused deny    hidden  deny    deny      deny    deny       refused unauth
-# ROLES.md: the "who was in this home" report: all own for administrators and auditors, own
-# districts' doors for leads.
+# ROLES.md: the "who was in this home" report: all own for administrators and auditors (it is
+# the auditor's job, issue 18), own districts' doors for leads. Every opening is itself logged
+# (admin_action "audit.home_report_viewed", the citizen as target: tests/web/test_audit_search.py);
+# a refused one is not.
 GET    /citizens/{citizen_id}/report                  allow   allow   deny     allow   refused deny    deny    deny    deny      deny    deny       refused unauth
 #
 # --- web UI: pickers (suggestions while filling in the emergency-key form) ----------------------

@@ -246,3 +246,52 @@ def test_a_care_worker_cannot_read_the_audit_log(scene: Scene, tenants: Tenants,
         response = scene.client.get(url, headers=phone.auth)
         assert response.status_code == 401
         assert "items" not in response.text
+
+
+def test_search_by_employee_name_and_citizen_name_over_the_api(
+    client: TestClient, engine: Engine, tenants: Tenants, log: Log
+) -> None:
+    admin = sign_in(client, tenants.admin, engine)
+    with Session(engine) as session:
+        worker = session.get(m.Employee, tenants.worker)
+        citizen = session.get(m.Citizen, log.home_citizen)
+        assert worker is not None
+        assert citizen is not None
+    by_name = _items(client, admin, employee=worker.full_name.split()[-1].lower())
+    assert _doors(by_name) == {log.home, log.far}
+    by_citizen = _items(client, admin, citizen=f"{citizen.family_name} {citizen.given_name}")
+    assert _doors(by_citizen) == {log.home}
+    # Another municipality's worker is never found, whatever the name.
+    with Session(engine) as session:
+        other = session.get(m.Employee, tenants.other_employee)
+        assert other is not None
+    assert _doors(_items(client, admin, employee=other.full_name)) == set()
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"since": "2026-13-01T00:00:00Z"}, "since"),
+        ({"since": "2026-11-26T08:00:00"}, "since"),  # no time zone
+        ({"action": "opened"}, "action"),
+        ({"employee_id": "abc"}, "employee_id"),
+        ({"citizen_id": "1.5"}, "citizen_id"),
+    ],
+)
+def test_a_bad_filter_value_is_a_422_naming_the_field(
+    client: TestClient,
+    engine: Engine,
+    tenants: Tenants,
+    log: Log,
+    params: dict[str, str],
+    field: str,
+) -> None:
+    admin = sign_in(client, tenants.admin, engine)
+    for url in (URL, CSV_URL):
+        response = client.get(url, params=params, headers=admin)
+        assert response.status_code == 422, (url, response.text)
+        error = response.json()["error"]
+        assert error["code"] == "request.invalid"
+        assert f"Ugyldig værdi i {field}; ret den og prøv igen" in error["message"]
+        assert f"Invalid value in {field}; correct it and try again" in error["message_en"]
+        assert [d["field"] for d in error["details"]] == [f"query.{field}"]

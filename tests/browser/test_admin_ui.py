@@ -272,7 +272,7 @@ def test_filter_the_audit_log_and_download_the_csv(
 
     page.goto(f"{server.base_url}/audit")
     expect(page.get_by_role("heading", name="Revisionslog")).to_be_visible()
-    page.get_by_label("Medarbejdernummer").fill(worker.number)
+    page.get_by_label("Medarbejder (navn eller nummer)").fill(worker.number)
     page.get_by_role("button", name="Vis").click()
     table = page.get_by_role("table")
     expect(table.get_by_role("row").filter(has_text=home.serial)).to_have_count(2)

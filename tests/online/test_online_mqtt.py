@@ -313,7 +313,9 @@ def test_a_forged_report_is_refused_by_the_server_and_shown(
     dashboard = client.get("/dashboard")
     assert dashboard.status_code == 200
     assert 'data-testid="online-refusals"' in dashboard.text
-    assert "bad_signature" in dashboard.text
+    # The reason in words (issue 18: no raw codes where a person reads).
+    assert "Signaturen er ugyldig." in dashboard.text
+    assert "bad_signature" not in dashboard.text
 
 
 def test_a_controller_that_drops_is_shown_offline_within_two_minutes(

@@ -76,6 +76,11 @@ def test_registering_and_duplicates(client: TestClient, tenants: Tenants, engine
         "/api/v1/admin/actions", params={"target_type": "partner_company"}, headers=admin
     ).json()["items"]
     assert [a["action"] for a in actions] == ["company.registered"]
+    # The code in words too (issue 18: no raw codes where a person reads).
+    assert (actions[0]["what"], actions[0]["what_en"]) == (
+        "Firma registreret",
+        "Company registered",
+    )
 
 
 def test_frederiksberg_gets_404_for_copenhagens_company(

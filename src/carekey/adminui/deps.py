@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from carekey.access import Action, allowed
-from carekey.adminui import i18n
+from carekey.adminui import codes, i18n
 from carekey.adminui.security import WebUser, csrf_ok, csrf_token, read_session, same_origin
 from carekey.clock import local
 from carekey.domain.enums import Role
@@ -31,6 +31,8 @@ def _make_templates() -> Jinja2Templates:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["localtime"] = _localtime
     env.globals["languages"] = i18n.LANGUAGES
+    # Every stored code in words (``adminui.codes``), on every page.
+    env.globals.update(codes.template_helpers())
     return templates
 
 

@@ -55,6 +55,20 @@ def catalog_ids(language: str = "en") -> dict[str, str]:
     return result
 
 
+def plural_catalog(language: str = "en") -> dict[tuple[str, str], tuple[str, ...]]:
+    """Every plural entry (``msgid`` + ``msgid_plural``) with its forms (``msgstr[0]``,
+    ``msgstr[1]``, ...), for the completeness test."""
+    result: dict[tuple[str, str], tuple[str, ...]] = {}
+    for po_file in sorted((LOCALE_DIR / language).glob("*.po")):
+        with po_file.open("rb") as handle:
+            catalog = read_po(handle, locale=language)
+        for message in catalog:
+            if isinstance(message.id, (tuple, list)) and len(message.id) == 2:
+                forms = message.string if isinstance(message.string, (tuple, list)) else ()
+                result[(str(message.id[0]), str(message.id[1]))] = tuple(str(f) for f in forms)
+    return result
+
+
 def current_language() -> str:
     """The language of the request being served."""
     return _current.get()
@@ -76,7 +90,9 @@ def gettext(message: str) -> str:
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
-    """Singular or plural, translated."""
+    """Singular or plural by ``n``, translated: ``ngettext("{n} dør", "{n} døre", n)``. The
+    English is a plural entry of a ``.po`` file (``msgid`` / ``msgid_plural`` / ``msgstr[0]`` /
+    ``msgstr[1]``); in templates ``ngettext("%(num)s dør", "%(num)s døre", n)``."""
     return translations(current_language()).ngettext(singular, plural, n)
 
 

@@ -21,7 +21,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from carekey.adminui import i18n
+from carekey.adminui import codes, i18n
 from carekey.adminui.deps import render
 from carekey.adminui.i18n import gettext as _
 from carekey.adminui.security import WebUser
@@ -117,6 +117,9 @@ def labels() -> dict[str, dict[str, str]]:
             "district_lead": _("Distriktsleder"),
             "auditor": _("Revisor"),
             "installer": _("Montør"),
+            "association_user": _("Foreningsbruger"),
+            "partner_admin": _("Partneradministrator"),
+            "partner_worker": _("Partnermedarbejder"),
         },
         "door": {
             "home_lock": _("Hoveddør"),
@@ -127,38 +130,11 @@ def labels() -> dict[str, dict[str, str]]:
             "ordered": _("bestilt"),
             "scheduled": _("planlagt"),
             "done": _("udført"),
+            "signed_off": _("godkendt"),
             "cancelled": _("annulleret"),
         },
-        "action": {
-            "employee.created": _("Medarbejder oprettet"),
-            "employee.changed": _("Medarbejder rettet"),
-            "employee.blocked": _("Medarbejder spærret"),
-            "employee.unblocked": _("Spærring ophævet"),
-            "auth.signed_in": _("Logget ind"),
-            "auth.totp_enrolled": _("Engangskode sat op"),
-            "accounts.one_time_password": _("Engangsadgangskode givet"),
-            "accounts.password_link": _("Link til at vælge adgangskode lavet"),
-            "accounts.password_link_used": _("Adgangskode valgt med link"),
-            "accounts.password_changed": _("Adgangskode skiftet"),
-            "accounts.totp_reset": _("Godkender-app nulstillet"),
-            "phone.created": _("Telefon registreret"),
-            "phone.changed": _("Telefon rettet"),
-            "phone.blocked": _("Telefon spærret"),
-            "phone.lost": _("Telefon spærret (mistet)"),
-            "phone.unblocked": _("Spærring ophævet"),
-            "phone.enrolment_code": _("Tilmeldingskode lavet"),
-            "municipality.created": _("Kommune oprettet"),
-            "district.created": _("Distrikt oprettet"),
-            "district.changed": _("Distrikt rettet"),
-            "citizen.created": _("Borger oprettet"),
-            "citizen.changed": _("Borger rettet"),
-            "citizen.removed": _("Adresse fjernet fra løsningen"),
-            "citizen.restored": _("Borger genskabt"),
-            "emergency_key.granted": _("Akutnøgle givet"),
-            "emergency_key.revoked": _("Akutnøgle tilbagekaldt"),
-            "job_title.added": _("Stilling tilføjet importens tabel"),
-            "job_title.removed": _("Stilling fjernet fra importens tabel"),
-        },
+        # What an office user did: the log of administrative actions' own words.
+        "action": {code: codes.in_language(pair) for code, pair in codes.ADMIN_ACTIONS.items()},
     }
 
 

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from carekey.access import Action, allowed
-from carekey.adminui import formatting, i18n
+from carekey.adminui import codes, formatting, i18n
 from carekey.adminui import pages as ui
 from carekey.adminui.deps import CsrfDep, RoleRequiredError, WebUserDep
 from carekey.adminui.i18n import gettext as _
@@ -114,13 +114,7 @@ def permission_label(status: str) -> str:
 
 def action_label(action: str) -> str:
     """An administrative action on an agreement or a company, in words."""
-    return {
-        "agreement.created": _("Aftale lavet"),
-        "agreement.changed": _("Aftale rettet"),
-        "agreement.ended": _("Aftale afsluttet"),
-        "agreement.blocked": _("Firmaet spærret"),
-        "agreement.unblocked": _("Spærring ophævet"),
-    }.get(action, action)
+    return codes.admin_action_label(action)
 
 
 def month_label(month: str) -> str:

@@ -279,7 +279,9 @@ def answer_permission_request(
         db,
         actor=actor,
         municipality_id=actor.municipality_id,
-        action=f"permission.{status.value}",
+        action=(
+            "permission.granted" if status is e.PermissionStatus.GRANTED else "permission.refused"
+        ),
         target_type="permission_request",
         target_id=request_id,
         reason=text,

@@ -6,8 +6,9 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, computed_field
 
+from carekey.adminui import codes
 from carekey.audit import actions_log
 from carekey.domain.paging import DEFAULT_PAGE_SIZE
 from carekey.http.deps import ActorDep, SessionDep
@@ -27,6 +28,18 @@ class AdminActionOut(BaseModel):
     target_id: str
     reason: str | None
     details: dict[str, Any] | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def what(self) -> str:
+        """The action in Danish words (``adminui.codes``)."""
+        return codes.admin_action_label(self.action, language="da")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def what_en(self) -> str:
+        """The action in English words."""
+        return codes.admin_action_label(self.action, language="en")
 
 
 @router.get("/actions", response_model=Page[AdminActionOut])

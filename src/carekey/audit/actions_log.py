@@ -13,6 +13,9 @@ from carekey.store import models as m
 from carekey.store.paging import page_of
 
 RECENT_ACTIONS = 10
+READS = frozenset({"audit.home_report_viewed"})
+"""Actions that read rather than change: in the log of administrative actions, but not in an
+object's history on its page, where ten report openings would push its changes out of sight."""
 
 
 def list_admin_actions(
@@ -53,4 +56,5 @@ def recent_actions_on(
         target_type=target_type,
         target_id=str(target_id),
         limit=limit,
+        leave_out=READS,
     )

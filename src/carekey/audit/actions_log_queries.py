@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -40,13 +41,16 @@ NEWEST_FIRST = (m.AdminAction.at.desc(), m.AdminAction.id.desc())
 
 
 def latest_actions_on(
-    db: Session, *, municipality_id: int, target_type: str, target_id: str, limit: int
+    db: Session,
+    *,
+    municipality_id: int,
+    target_type: str,
+    target_id: str,
+    limit: int,
+    leave_out: Collection[str] = (),
 ) -> list[m.AdminAction]:
-    """The latest ``limit`` actions on one object, newest first."""
-    return list(
-        db.execute(
-            actions_of(municipality_id, target_type=target_type, target_id=target_id)
-            .order_by(*NEWEST_FIRST)
-            .limit(limit)
-        ).scalars()
-    )
+    """The latest ``limit`` actions on one object, newest first, but those in ``leave_out``."""
+    stmt = actions_of(municipality_id, target_type=target_type, target_id=target_id)
+    if leave_out:
+        stmt = stmt.where(m.AdminAction.action.not_in(list(leave_out)))
+    return list(db.execute(stmt.order_by(*NEWEST_FIRST).limit(limit)).scalars())

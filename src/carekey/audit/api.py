@@ -24,6 +24,22 @@ DoorQ = Annotated[int | None, Query(description="Dørenhed-id / door device id")
 SinceQ = Annotated[AwareDatetime | None, Query(description="Fra og med / from (inclusive)")]
 UntilQ = Annotated[AwareDatetime | None, Query(description="Til / until (exclusive)")]
 ActionQ = Annotated[e.AuditAction | None, Query()]
+EmployeeTextQ = Annotated[
+    str | None,
+    Query(
+        max_length=100,
+        description="Del af medarbejderens navn, eller hele nummeret / part of the employee's "
+        "name, or their whole number",
+    ),
+]
+CitizenTextQ = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        description="Ord fra borgerens navn eller dørens adresse / words of the citizen's name "
+        "or the door's address",
+    ),
+]
 
 
 @router.get("/audit")
@@ -36,10 +52,14 @@ def audit(
     since: SinceQ = None,
     until: UntilQ = None,
     action: ActionQ = None,
+    employee: EmployeeTextQ = None,
+    citizen: CitizenTextQ = None,
     limit: Annotated[int, Query(ge=1, le=audit_log.MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
-    """Hvem, hvilken dør, hvornår, hvad / who, which door, when, what — newest first."""
+    """Hvem, hvilken dør, hvornår, hvad / who, which door, when, what — newest first. A value
+    that cannot be read (a date without a time zone, an unknown action, an id that is not a
+    number) is a 422 naming the field, never the whole log."""
     page = audit_log.query_audit(
         db,
         actor=actor,
@@ -49,6 +69,8 @@ def audit(
         since=since,
         until=until,
         action=action,
+        employee_text=employee,
+        citizen_text=citizen,
         limit=limit,
         offset=offset,
     )
@@ -68,6 +90,8 @@ def audit_csv(
     since: SinceQ = None,
     until: UntilQ = None,
     action: ActionQ = None,
+    employee: EmployeeTextQ = None,
+    citizen: CitizenTextQ = None,
 ) -> StreamingResponse:
     """Revisionsloggen som CSV til Excel / the audit log as CSV for Excel (semicolons, BOM)."""
     audit_log.require_reader(actor)
@@ -78,6 +102,8 @@ def audit_csv(
         "since": since,
         "until": until,
         "action": action,
+        "employee_text": employee,
+        "citizen_text": citizen,
     }
     export.record_export(db, actor=actor, now=now, filters=filters)
     stamp = now.astimezone(audit_log.LOCAL_ZONE).strftime("%Y%m%d-%H%M")

@@ -42,6 +42,27 @@ CSV_HEADER: Final = (
     "Hændelsesnummer",
     "Markeringer",
 )
+CSV_HEADER_EN: Final = (
+    "Time (Danish time)",
+    "Time (UTC)",
+    "Action",
+    "Reason",
+    "Employee",
+    "Employee number",
+    "Partner",
+    "Citizen",
+    "Door (serial number)",
+    "Door kind",
+    "Address",
+    "Source",
+    "Event number",
+    "Flags",
+)
+
+
+def header_row(language: str = "da") -> tuple[str, ...]:
+    """The header row of an export in ``language``."""
+    return CSV_HEADER_EN if language == "en" else CSV_HEADER
 
 
 def record_export(
@@ -67,17 +88,18 @@ def _cell(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def audit_csv(rows: Iterable[audit_log.AuditRow]) -> Iterator[str]:
-    """The audit log as CSV for Danish Excel: UTF-8 BOM, semicolons, a Danish header row.
+def audit_csv(rows: Iterable[audit_log.AuditRow], language: str = "da") -> Iterator[str]:
+    """The audit log as CSV for Danish Excel: UTF-8 BOM, semicolons, a header row and every
+    code in words of ``language`` (Danish unless the user reads English).
 
     Yields text in chunks of rows, so a large export streams instead of sitting in memory.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     buffer.write("\ufeff")
-    writer.writerow(CSV_HEADER)
+    writer.writerow(header_row(language))
     for count, row in enumerate(rows, start=1):
-        writer.writerow([_cell(c) for c in row.to_csv()])
+        writer.writerow([_cell(c) for c in row.to_csv(language)])
         if count % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -86,7 +108,12 @@ def audit_csv(rows: Iterable[audit_log.AuditRow]) -> Iterator[str]:
 
 
 def audit_workbook(
-    db: Session, *, actor: Actor, filters: Mapping[str, Any], max_rows: int = XLSX_MAX_ROWS
+    db: Session,
+    *,
+    actor: Actor,
+    filters: Mapping[str, Any],
+    max_rows: int = XLSX_MAX_ROWS,
+    language: str = "da",
 ) -> bytes | None:
     """The log rows the actor may read under ``filters`` (``query_audit``'s keyword arguments)
     as an Excel workbook, or None when there are more than ``max_rows``."""
@@ -94,11 +121,12 @@ def audit_workbook(
     beyond = audit_log.query_audit(db, actor=actor, limit=1, offset=max_rows, **filters)
     if beyond.rows:
         return None
-    return audit_xlsx(audit_log.iter_audit(db, actor=actor, **filters), max_rows=max_rows)
+    rows = audit_log.iter_audit(db, actor=actor, **filters)
+    return audit_xlsx(rows, max_rows=max_rows, language=language)
 
 
 def audit_xlsx(
-    rows: Iterable[audit_log.AuditRow], *, max_rows: int = XLSX_MAX_ROWS
+    rows: Iterable[audit_log.AuditRow], *, max_rows: int = XLSX_MAX_ROWS, language: str = "da"
 ) -> bytes | None:
     """The audit log as an Excel workbook with the CSV's Danish header, or None when there are
     more than ``max_rows`` rows. Times are real Excel date-times in Danish time; people's names
@@ -121,14 +149,14 @@ def audit_xlsx(
         sheet.column_dimensions[_column(number)].width = width
     bold = Font(bold=True)
     header = []
-    for title in CSV_HEADER:
+    for title in header_row(language):
         cell = WriteOnlyCell(sheet, value=title)
         cell.font = bold
         header.append(cell)
     sheet.append(header)
     for row in taken:
         cells: list[Any] = []
-        for index, text in enumerate(row.to_csv()):
+        for index, text in enumerate(row.to_csv(language)):
             if index == 0:
                 when = WriteOnlyCell(sheet, value=row.local_time.replace(tzinfo=None))
                 when.number_format = "yyyy-mm-dd hh:mm:ss"

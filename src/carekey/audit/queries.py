@@ -7,19 +7,22 @@ is ``access.queries.audit_events_in``. Nothing here decides who may read what.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, Select, case, exists, false, func, select
+from sqlalchemy import Row, Select, case, exists, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from carekey.access import Scope
 from carekey.access import queries as access_sql
 from carekey.domain import enums as e
 from carekey.store import models as m
+from carekey.store.search import contains
 
 AE = m.AuditEvent
+MAX_WORDS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,16 @@ class LogFilter:
     since: dt.datetime | None = None
     until: dt.datetime | None = None
     action: e.AuditAction | None = None
+    employee_text: str | None = None
+    """Part of the employee's name, or their whole employee number (any case)."""
+    citizen_text: str | None = None
+    """Words of the citizen's name or of the address of the door (street, number, postal code,
+    city, stairwell): every word must be found in one of them."""
+
+
+def words(text: str) -> list[str]:
+    """The words of a search, at most ``MAX_WORDS``."""
+    return [w for w in re.split(r"[\s,]+", text.strip()) if w][:MAX_WORDS]
 
 
 def _statement(scope: Scope, where: LogFilter) -> Select[*tuple[Any, ...]]:
@@ -96,6 +109,29 @@ def _statement(scope: Scope, where: LogFilter) -> Select[*tuple[Any, ...]]:
         .outerjoin(prop, prop.id == func.coalesce(entrance.property_id, gate.property_id))
         .where(access_sql.audit_events_in(scope))
     )
+    if where.employee_text and where.employee_text.strip():
+        # Part of the name, or the whole employee number ("E1" is not E10 to E19).
+        pattern = contains(where.employee_text)
+        number = where.employee_text.strip().lower()
+        stmt = stmt.where(
+            or_(
+                m.Employee.full_name.ilike(pattern, escape="\\"),
+                func.lower(m.Employee.employee_number) == number,
+            )
+        )
+    for word in words(where.citizen_text or ""):
+        pattern = contains(word)
+        stmt = stmt.where(
+            or_(
+                m.Citizen.given_name.ilike(pattern, escape="\\"),
+                m.Citizen.family_name.ilike(pattern, escape="\\"),
+                prop.street.ilike(pattern, escape="\\"),
+                prop.house_number.ilike(pattern, escape="\\"),
+                prop.postal_code.ilike(pattern, escape="\\"),
+                prop.city.ilike(pattern, escape="\\"),
+                entrance.label.ilike(pattern, escape="\\"),
+            )
+        )
     if where.employee_id is not None:
         stmt = stmt.where(AE.employee_id == where.employee_id)
     if where.citizen_id is not None:
@@ -133,6 +169,39 @@ def employee_id_by_number(db: Session, municipality_id: int, employee_number: st
         .where(m.Employee.municipality_id == municipality_id)
         .where(m.Employee.employee_number == employee_number)
     ).scalar()
+
+
+def names_of(
+    db: Session,
+    municipality_id: int,
+    *,
+    employee_id: int | None,
+    citizen_id: int | None,
+    door_device_id: int | None,
+) -> tuple[str | None, str | None, str | None]:
+    """(the employee's name, the citizen's name, the door's serial) of the municipality's
+    objects with these ids, each None when there is none."""
+    employee = citizen = door = None
+    if employee_id is not None:
+        employee = db.execute(
+            select(m.Employee.full_name)
+            .where(m.Employee.id == employee_id)
+            .where(m.Employee.municipality_id == municipality_id)
+        ).scalar()
+    if citizen_id is not None:
+        found = db.execute(
+            select(m.Citizen.given_name, m.Citizen.family_name)
+            .where(m.Citizen.id == citizen_id)
+            .where(m.Citizen.municipality_id == municipality_id)
+        ).first()
+        citizen = f"{found[0]} {found[1]}" if found else None
+    if door_device_id is not None:
+        door = db.execute(
+            select(m.DoorDevice.serial)
+            .where(m.DoorDevice.id == door_device_id)
+            .where(m.DoorDevice.municipality_id == municipality_id)
+        ).scalar()
+    return employee, citizen, door
 
 
 def door_id_by_serial(db: Session, municipality_id: int, serial: str) -> int | None:

@@ -16,58 +16,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from carekey.access import Action, Actor, reach, require
+from carekey.adminui import codes
 from carekey.audit import queries
 from carekey.audit.queries import LogFilter
 from carekey.domain import enums as e
-from carekey.protocol.errors import MESSAGES
 
 LOCAL_ZONE: Final = ZoneInfo("Europe/Copenhagen")
 MAX_PAGE: Final = 1_000
 CSV_CHUNK: Final = 1_000
 
 
-ACTION_TEXT: Final[dict[e.AuditAction, tuple[str, str]]] = {
-    e.AuditAction.UNLOCKED: ("Låst op", "Opened"),
-    e.AuditAction.LOCKED: ("Låst", "Locked"),
-    e.AuditAction.REFUSED: ("Afvist", "Refused"),
-    e.AuditAction.RELAY_PULSED: ("Døråbner aktiveret", "Door opener pulsed"),
-    e.AuditAction.MANUAL_TURN: ("Drejet med nøgle", "Turned by hand"),
-    e.AuditAction.AUTO_RELOCKED: ("Låst automatisk", "Re-locked automatically"),
-    e.AuditAction.JAMMED: ("Låsen sidder fast", "Jammed"),
-    e.AuditAction.LOW_BATTERY: ("Lavt batteri", "Low battery"),
-    e.AuditAction.POWER_LOSS: ("Strømsvigt", "Power loss"),
-    e.AuditAction.TIME_SET: ("Tid indstillet", "Time set"),
-    e.AuditAction.DENYLIST_UPDATED: ("Spærreliste opdateret", "Denylist updated"),
-    e.AuditAction.CONFIGURED: ("Konfigureret", "Configured"),
-    e.AuditAction.LOGIN: ("Logget ind", "Logged in"),
-    e.AuditAction.WIPED: ("Nøgler slettet", "Keys wiped"),
-    e.AuditAction.LOGOUT: ("Logget ud", "Logged out"),
-    e.AuditAction.POWER_RESTORED: ("Strøm genoprettet", "Power restored"),
-    e.AuditAction.LOG_OVERFLOW: ("Loggen løb fuld", "Log overflow"),
-    e.AuditAction.RATE_LIMITED: ("For mange forsøg", "Too many attempts"),
-    e.AuditAction.FORCED_OPEN: ("Døren blev åbnet med magt", "Door forced open"),
-    e.AuditAction.DOOR_AJAR: ("Døren står åben", "Door ajar"),
-    e.AuditAction.DOOR_CLOSED: ("Døren blev lukket", "Door closed"),
-}
-# Why the key app deleted its keys (app event ``wiped``, reason uploaded with it).
-WIPE_REASON_TEXT: Final[dict[str, tuple[str, str]]] = {
-    "wrong_codes": ("For mange forkerte personlige koder", "Too many wrong personal codes"),
-    "expired": ("Nøglerne var udløbet", "The keys had expired"),
-    "blocked": ("Telefonen eller medarbejderen blev spærret", "The phone or employee was blocked"),
-    "session_expired": ("Sessionen var udløbet", "The session had expired"),
-    "logout": ("Logget ud", "Logged out"),
-}
-KIND_TEXT: Final[dict[e.DoorKind, str]] = {
-    e.DoorKind.HOME_LOCK: "Hoveddør",
-    e.DoorKind.ENTRANCE_CONTROLLER: "Opgangsdør",
-    e.DoorKind.GATE_CONTROLLER: "Port",
-}
-
-_FLAG_TEXT: Final = {
-    "chain_gap": "mangler hændelser før",
-    "chain_evicted": "hændelser før tabt i døren (overløb)",
-    "chain_broken": "kæde brudt",
-}
+# The words live in ``adminui.codes`` (one dictionary per kind of code); kept here by name for
+# the parts that read them through the audit log's service.
+ACTION_TEXT: Final = codes.AUDIT_ACTIONS
+WIPE_REASON_TEXT: Final = codes.WIPE_REASONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +81,7 @@ class AuditRow:
     @property
     def reason_text(self) -> tuple[str, str] | None:
         """The reason in plain words: why the app wiped its keys, or a protocol refusal code."""
-        if self.reason_code is None:
-            return None
-        if self.action is e.AuditAction.WIPED:
-            return WIPE_REASON_TEXT.get(self.reason_code)
-        return MESSAGES.get(self.reason_code)
+        return codes.reason_pair(self.reason_code, self.action)
 
     def to_json(self) -> dict[str, Any]:
         """The JSON the administration API returns for this row."""
@@ -176,26 +134,27 @@ class AuditRow:
             "flags": self.flags,
         }
 
-    def to_csv(self) -> list[str]:
-        """The cells of this row under ``audit.export.CSV_HEADER``."""
+    def to_csv(self, language: str = "da") -> list[str]:
+        """The cells of this row under ``audit.export.CSV_HEADER`` (or its English), every code
+        in words of ``language``."""
         reason = self.reason_text
         who = self.employee_name or ""
         partner = self.partner_company or "" if self.partner_company_id else ""
         return [
             self.local_time.strftime("%Y-%m-%d %H:%M:%S"),
             _utc_text(self.occurred_at),
-            self.what[0],
-            reason[0] if reason else (self.reason_code or ""),
+            codes.in_language(self.what, language),
+            codes.in_language(reason, language) if reason else (self.reason_code or ""),
             who,
             self.employee_number or "",
             partner,
             self.citizen_name or "",
             self.door_serial or "",
-            KIND_TEXT.get(self.door_kind, "") if self.door_kind else "",
+            codes.door_kind_label(self.door_kind, language),
             self.address or "",
-            {"door": "dør", "app": "app", "server": "server"}.get(str(self.source), ""),
+            codes.source_label(self.source, language),
             "" if self.door_seq is None else str(self.door_seq),
-            ", ".join(_FLAG_TEXT[f] for f in self.flags),
+            ", ".join(codes.flag_label(f, language) for f in self.flags),
         ]
 
 
@@ -220,7 +179,7 @@ class AuditPage:
 
 def action_text(action: e.AuditAction) -> tuple[str, str]:
     """What happened, in Danish and English."""
-    return ACTION_TEXT.get(action, (str(action), str(action)))
+    return codes.audit_action_pair(action)
 
 
 def _utc_text(when: dt.datetime) -> str:
@@ -280,18 +239,24 @@ def query_audit(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     action: e.AuditAction | None = None,
+    employee_text: str | None = None,
+    citizen_text: str | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> AuditPage:
     """One page of the audit log the actor may see, newest first, filtered as asked.
 
-    ``since`` is inclusive, ``until`` exclusive. Filters naming another municipality's employee,
-    citizen or door simply match nothing.
+    ``since`` is inclusive, ``until`` exclusive. ``employee_text`` is part of an employee's name
+    or their whole number, ``citizen_text`` words of a citizen's name or of the door's address
+    (what a person types; see ``queries.LogFilter``). Filters naming another municipality's
+    employee, citizen or door simply match nothing: the log's reach comes first.
     """
     scope = reach(actor, Action.READ_AUDIT)
     limit = max(1, min(limit, MAX_PAGE))
     offset = max(0, offset)
-    where = LogFilter(employee_id, citizen_id, door_device_id, since, until, action)
+    where = LogFilter(
+        employee_id, citizen_id, door_device_id, since, until, action, employee_text, citizen_text
+    )
     rows = [_row(r) for r in queries.log_rows(db, scope, where, limit=limit + 1, offset=offset)]
     return AuditPage(rows[:limit], limit, offset, has_more=len(rows) > limit)
 
@@ -306,12 +271,16 @@ def iter_audit(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     action: e.AuditAction | None = None,
+    employee_text: str | None = None,
+    citizen_text: str | None = None,
 ) -> Iterator[AuditRow]:
     """Every row ``query_audit`` would page through, fetched from the database in chunks.
 
     A generator: the actor's reach is checked when the first row is asked for."""
     scope = reach(actor, Action.READ_AUDIT)
-    where = LogFilter(employee_id, citizen_id, door_device_id, since, until, action)
+    where = LogFilter(
+        employee_id, citizen_id, door_device_id, since, until, action, employee_text, citizen_text
+    )
     for r in queries.stream_log_rows(db, scope, where, chunk=CSV_CHUNK):
         yield _row(r)
 
@@ -324,6 +293,31 @@ def employee_by_number(db: Session, *, actor: Actor, employee_number: str) -> in
     by hand; None when there is none. Which of that employee's rows the actor then sees is the
     log's own reach."""
     return queries.employee_id_by_number(db, actor.municipality_id, employee_number)
+
+
+def names_for_filter(
+    db: Session,
+    *,
+    actor: Actor,
+    employee_id: int | None = None,
+    citizen_id: int | None = None,
+    door_device_id: int | None = None,
+) -> tuple[str | None, str | None, str | None]:
+    """(employee's name, citizen's name, door's serial) for a log filter that came from a link
+    by id, so that the page names what it is filtered on instead of showing an internal id.
+    Only the actor's own municipality's objects, and only for an actor whose log reaches the
+    whole municipality (a district lead's page names them from the rows it shows); None for
+    anything else."""
+    scope = reach(actor, Action.READ_AUDIT)
+    if scope.restricted or scope.district_ids is not None:
+        return None, None, None
+    return queries.names_of(
+        db,
+        actor.municipality_id,
+        employee_id=employee_id,
+        citizen_id=citizen_id,
+        door_device_id=door_device_id,
+    )
 
 
 def door_by_serial(db: Session, *, actor: Actor, serial: str) -> int | None:

@@ -83,7 +83,11 @@ def _when(value: str) -> dt.datetime | None:
     try:
         day = dt.date.fromisoformat(text)
     except ValueError as exc:
-        raise DomainError("web.bad_date", "Ugyldig dato", "Invalid date") from exc
+        raise DomainError(
+            "web.bad_date",
+            f"Datoen »{text[:32]}« kan ikke læses; skriv den som åååå-mm-dd, fx 2026-12-04",
+            f"The date “{text[:32]}” cannot be read; write it as yyyy-mm-dd, e.g. 2026-12-04",
+        ) from exc
     return dt.datetime.combine(day, dt.time(12), COPENHAGEN).astimezone(dt.UTC)
 
 

@@ -136,7 +136,11 @@ def _checked(db: Session, actor: Actor, new: NewConsent, now: dt.datetime) -> di
     given_at = new.given_at or now
     if given_at > now:
         raise _invalid(
-            "given_in_future", "Samtykket kan ikke være givet i fremtiden", "Not in the future"
+            "given_in_future",
+            "Samtykket kan ikke være givet i fremtiden; skriv datoen, det blev givet, i dag "
+            "eller før",
+            "The consent cannot have been given in the future; give the date it was given, "
+            "today or earlier",
         )
     if new.informed_at is not None and new.informed_at > given_at:
         raise _invalid(

@@ -113,7 +113,7 @@ def door_page(
     number = formatting.query_int(door_id)
     try:
         if number is None:
-            raise NotFoundError("door.not_found", "", "")
+            raise NotFoundError("door.not_found", "Døren findes ikke.", "The door does not exist.")
         detail = doors.get_door(db, actor=user.actor, door_id=number, now=now)
     except NotFoundError:
         return formatting.not_found_page(request, user, _("Døren findes ikke."))

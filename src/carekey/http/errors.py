@@ -104,6 +104,12 @@ def internal_error_response() -> JSONResponse:
     )
 
 
+def _field_name(location: str) -> str:
+    """``query.since`` as ``since``, ``body.name`` as ``name``: the field as the client sent it."""
+    head, _, rest = location.partition(".")
+    return rest if head in ("query", "body", "path", "header", "cookie") and rest else location
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}"
@@ -173,11 +179,14 @@ def install_error_handlers(app: FastAPI) -> None:
             {"field": ".".join(str(p) for p in err.get("loc", ())), "problem": err.get("msg")}
             for err in exc.errors()
         ]
+        # Name the fields in the message itself: "ugyldig" alone does not say what to fix.
+        fields = ", ".join(dict.fromkeys(_field_name(d["field"]) for d in details)) or "?"
         return JSONResponse(
             error_body(
                 "request.invalid",
-                "Forespørgslen er ugyldig; se detaljerne",
-                "The request is invalid; see the details",
+                f"Ugyldig værdi i {fields}; ret den og prøv igen (hvad der er galt, står i "
+                "details)",
+                f"Invalid value in {fields}; correct it and try again (details says what is wrong)",
                 details=jsonable_encoder(details),
             ),
             status_code=422,

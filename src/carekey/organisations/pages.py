@@ -37,21 +37,6 @@ Text = Annotated[str, Form()]
 
 def _labels() -> dict[str, dict[str, str]]:
     labels = ui.labels()
-    labels["action"] = {
-        **labels["action"],
-        "association.registered": _("Boligforening registreret"),
-        "association.user_created": _("Bruger oprettet"),
-        "company.registered": _("Firma registreret"),
-        "company.admin_created": _("Administrator oprettet"),
-        "company.blocked": _("Firma spærret i kommunen"),
-        "company.unblocked": _("Spærring af firma ophævet"),
-    }
-    labels["role"] = {
-        **labels["role"],
-        "association_user": _("Foreningsbruger"),
-        "partner_admin": _("Partneradministrator"),
-        "partner_worker": _("Partnermedarbejder"),
-    }
     labels["category"] = {
         "post": _("Post"),
         "newspaper": _("Aviser"),

@@ -205,7 +205,11 @@ def _name(name: str) -> str:
 def _email(email: str | None, code: str = "organisation.bad_email") -> str | None:
     text = optional_text(email, max_length=200, code=code, what_da="E-mail", what_en="The e-mail")
     if text is not None and ("@" not in text.strip("@") or any(c.isspace() for c in text)):
-        raise DomainError(code, "E-mailadressen er ugyldig", "The e-mail address is invalid")
+        raise DomainError(
+            code,
+            "E-mailadressen er ugyldig; skriv den som navn@domæne.dk",
+            "The e-mail address is invalid; write it as name@domain.dk",
+        )
     return text
 
 

@@ -233,7 +233,9 @@ def _email(email: str | None) -> str | None:
     )
     if text is not None and ("@" not in text.strip("@") or any(c.isspace() for c in text)):
         raise DomainError(
-            "employee.bad_email", "E-mailadressen er ugyldig", "The e-mail address is invalid"
+            "employee.bad_email",
+            "E-mailadressen er ugyldig; skriv den som navn@domæne.dk",
+            "The e-mail address is invalid; write it as name@domain.dk",
         )
     return text
 

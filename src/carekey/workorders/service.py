@@ -240,13 +240,33 @@ def list_installers(db: Session, *, actor: Actor) -> list[m.Employee]:
 # --- the steps ---------------------------------------------------------------------------------
 
 
+_STATUS_WORDS: Final[dict[str, tuple[str, str]]] = {
+    S.ORDERED: ("bestilt", "ordered"),
+    S.SCHEDULED: ("planlagt", "scheduled"),
+    S.DONE: ("udført", "done"),
+    S.SIGNED_OFF: ("godkendt", "signed off"),
+    S.CANCELLED: ("annulleret", "cancelled"),
+}
+_STEP_WORDS: Final[dict[str, tuple[str, str]]] = {
+    "assign": ("tildeles en montør", "be assigned"),
+    "schedule": ("planlægges", "be scheduled"),
+    "complete": ("meldes udført", "be reported done"),
+    "sign_off": ("godkendes", "be signed off"),
+    "cancel": ("annulleres", "be cancelled"),
+}
+
+
 def _step(order: m.WorkOrder, step: str) -> None:
     allowed_from, _to = TRANSITIONS[step]
     if order.status not in allowed_from:
+        is_da, is_en = _STATUS_WORDS.get(order.status, (str(order.status), str(order.status)))
+        step_da, step_en = _STEP_WORDS.get(step, (step, step))
         raise ConflictError(
             "work_order.wrong_status",
-            f"Arbejdsordren har status {order.status}; '{step}' kan ikke udføres nu",
-            f"The work order is {order.status}; '{step}' is not possible now",
+            f"Arbejdsordren er {is_da} og kan derfor ikke {step_da} nu. Genindlæs siden for "
+            "at se ordrens status.",
+            f"The work order is {is_en}, so it cannot {step_en} now. Reload the page to see "
+            "its status.",
         )
 
 
