@@ -136,3 +136,11 @@ def test_the_two_steps_in_the_app(world: World) -> None:
     with pytest.raises(AppError) as again:
         app.finish_login(CODE)
     assert again.value.code == "app.no_login"
+
+
+def test_the_count_of_doors_agrees_with_its_noun() -> None:
+    assert cli.doors_today(1) == "1 dør i dag"
+    assert cli.doors_today(2) == "2 døre i dag"
+    assert cli.doors_today(0) == "0 døre i dag"
+    assert cli.doors_today(1, "en") == "1 door today"
+    assert cli.doors_today(35, "en") == "35 doors today"

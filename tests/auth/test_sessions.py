@@ -111,5 +111,8 @@ def test_ids_take_ascii_digits_only(
     for path in (f"/employees/{raw}", f"/phones/{raw}", f"/citizens/{raw}", f"/doors/{raw}"):
         page = client.get(path, follow_redirects=False)
         assert page.status_code in (404, 422), (path, page.status_code)
+    # A filter value that is not an ASCII whole number is refused with words (issue 18), never
+    # read as a number nor silently dropped (which would show everything).
     listing = client.get(f"/audit?employee_id={raw}&door_id={raw}")
-    assert listing.status_code == 200
+    assert listing.status_code == 422
+    assert "ikke et gyldigt nummer" in listing.text

@@ -48,7 +48,7 @@ SECRET = "kill-mid-upload-secret-0123456789abcdef"
 DOORS = 4
 EVENTS_PER_DOOR = 1_000
 KILL_FRACTIONS = (0.3, 0.55, 0.8)  # of a measured upload's duration
-STARTUP_LIMIT_S = 30.0  # how long the server may take to answer /healthz (a wait, not a check)
+STARTUP_LIMIT_S = 120.0  # how long the server may take to answer /healthz (a wait, not a check)
 PG_URL = os.environ.get(
     "CAREKEY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )

@@ -77,7 +77,9 @@ class Online:
         self.controller = LockedController(
             door, issuer=code, serial=door.door_id.decode(), prefix=prefix, publish=_unused
         )
-        self.runner = MqttRunner(self.controller, url=url, heartbeat_s=1.0, keepalive_s=2)
+        # A keep-alive of 10 s: a pulled plug is seen within 15 s, and a loaded machine that
+        # starves this thread for a few seconds does not look like one (2 s did, under load).
+        self.runner = MqttRunner(self.controller, url=url, heartbeat_s=1.0, keepalive_s=10)
         self.ready = threading.Event()
         self.runner.on_ready = self.ready.set
         self._loop = asyncio.new_event_loop()

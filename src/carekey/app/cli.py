@@ -83,6 +83,13 @@ def pending_text(count: int, lang: str = "da") -> str:
     return pick(lang, f"{count} hændelser venter på upload", f"{count} events waiting to upload")
 
 
+def doors_today(count: int, lang: str = "da") -> str:
+    """'1 dør i dag' / '2 døre i dag': the noun agrees with the count."""
+    if lang == "en":
+        return f"{count} {'door' if count == 1 else 'doors'} today"
+    return f"{count} {'dør' if count == 1 else 'døre'} i dag"
+
+
 def keys_text(status: AppStatus, lang: str = "da") -> str:
     """'Nøgler gyldige til HH:MM', or that there are no keys."""
     until = status.valid_until_local()
@@ -477,8 +484,8 @@ def login_command(
         count = len(keyapp.doors())
     run.out.print(
         run.t(
-            f"Du er logget ind. {count} døre i dag. {keys_text(status, 'da')}.",
-            f"You are logged in. {count} doors today. {keys_text(status, 'en')}.",
+            f"Du er logget ind. {doors_today(count, 'da')}. {keys_text(status, 'da')}.",
+            f"You are logged in. {doors_today(count, 'en')}. {keys_text(status, 'en')}.",
         )
     )
 

@@ -38,6 +38,7 @@ from textual.widgets import Button, ContentSwitcher, DataTable, Input, Static
 
 from carekey.app.cli import (
     checked_code,
+    doors_today,
     heartbeat_text,
     kind_name,
     pending_text,
@@ -575,8 +576,8 @@ class KeyAppTUI(App[None]):
             self.keyapp.finish_login(code)
             count = len(self.keyapp.doors())
             self.say(
-                f"Du er logget ind. {count} døre i dag.",
-                f"You are logged in. {count} doors today.",
+                f"Du er logget ind. {doors_today(count, 'da')}.",
+                f"You are logged in. {doors_today(count, 'en')}.",
                 "ok",
             )
 

@@ -50,8 +50,10 @@ def too_many_attempts(wait: dt.timedelta) -> TooManyAttemptsError:
     seconds = max(1, int(wait.total_seconds() + 0.999))
     return TooManyAttemptsError(
         "auth.too_many_attempts",
-        f"For mange forkerte forsøg. Prøv igen om {seconds} sekunder.",
-        f"Too many failed attempts. Try again in {seconds} seconds.",
+        f"For mange forkerte forsøg. Prøv igen om {seconds} "
+        f"{'sekund' if seconds == 1 else 'sekunder'}.",
+        f"Too many failed attempts. Try again in {seconds} "
+        f"{'second' if seconds == 1 else 'seconds'}.",
         seconds,
     )
 

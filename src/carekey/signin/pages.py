@@ -110,9 +110,12 @@ def login_submit(
     except TooManyAttemptsError as exc:
         return _login_page(
             request,
-            error=_("For mange forkerte forsøg. Prøv igen om {seconds} sekunder.").format(
-                seconds=exc.retry_after_s
-            ),
+            error=i18n.ngettext(
+                "For mange forkerte forsøg. Prøv igen om %(num)s sekund.",
+                "For mange forkerte forsøg. Prøv igen om %(num)s sekunder.",
+                exc.retry_after_s,
+            )
+            % {"num": exc.retry_after_s},
             next_url=safe_next(next),
             status_code=429,
             values=values,
