@@ -54,7 +54,7 @@ def test_the_citizens_access_report_printed_and_downloaded(
     events = page.locator("table.events tbody tr")
     opening = events.filter(has_text="Låst op").filter(has_text=worker.name)
     expect(opening).to_have_count(1)
-    expect(opening).to_contain_text("Hjemmehjælper")
+    expect(opening).to_contain_text("Plejemedarbejder")
     expect(opening).to_contain_text(opened.astimezone(COPENHAGEN).strftime("%H:%M"))
     expect(events.filter(has_text="Låst").filter(has_text=worker.name)).to_have_count(2)
     expect(page.locator("table.people")).to_contain_text("1 åbning")

@@ -88,14 +88,14 @@ def test_the_report_names_who_opened_the_home_with_their_role(session: Session) 
     assert body["door_events"][0]["employee"] == {
         "name": "Bente Berg",
         "roles": ["care_worker"],
-        "role_text": "Hjemmehjælper",
+        "role_text": "Plejemedarbejder",
         "company": None,
     }
     assert body["door_events"][0]["occurred_at_local"].startswith("2026-11-24T08:00:00+01:00")
     csv_text = report.to_csv()
     assert csv_text.startswith("\ufeffTidspunkt (dansk tid);")
     assert "2026-11-24 08:00:00;" in csv_text
-    assert ";Bente Berg;Hjemmehjælper;" in csv_text
+    assert ";Bente Berg;Plejemedarbejder;" in csv_text
 
 
 def test_the_period_bounds_the_report(session: Session) -> None:

@@ -22,6 +22,7 @@ from carekey.access import Action
 from carekey.adminui import formatting, i18n
 from carekey.adminui.deps import RoleRequiredError, WebUserDep, permits, render
 from carekey.adminui.i18n import gettext as _
+from carekey.adminui.pages import labels
 from carekey.adminui.security import WebUser
 from carekey.audit.service import action_text
 from carekey.clock import COPENHAGEN
@@ -44,6 +45,13 @@ def _helpers() -> dict[str, Any]:
         "pair": formatting.pair_label,
         "event_label": lambda action: formatting.pair_label(action_text(e.AuditAction(action))),
         "when": _when,
+        "labels": labels(),
+        "key_kinds": {
+            "home": _("Hjem"),
+            "entrance": _("Opgang"),
+            "gate": _("Port"),
+            "emergency_key": _("Akutnøgle"),
+        },
     }
 
 

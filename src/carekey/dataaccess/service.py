@@ -44,13 +44,15 @@ BASES: Final[dict[str, tuple[str, str]]] = {
 }
 """Who asked for a citizen's report, and on what basis."""
 
+# The same words as the administration's pages (``adminui.pages.labels``), in both languages
+# here because the exports are made in either.
 ROLE_WORDS: Final[dict[e.Role, tuple[str, str]]] = {
     e.Role.ADMINISTRATOR: ("Administrator", "Administrator"),
     e.Role.DISTRICT_LEAD: ("Distriktsleder", "District lead"),
     e.Role.AUDITOR: ("Revisor", "Auditor"),
-    e.Role.CARE_WORKER: ("Hjemmehjælper", "Care worker"),
+    e.Role.CARE_WORKER: ("Plejemedarbejder", "Care worker"),
     e.Role.INSTALLER: ("Montør", "Installer"),
-    e.Role.ASSOCIATION_USER: ("Boligforeningens bruger", "Housing association user"),
+    e.Role.ASSOCIATION_USER: ("Foreningsbruger", "Housing association user"),
     e.Role.PARTNER_ADMIN: ("Partneradministrator", "Partner administrator"),
     e.Role.PARTNER_WORKER: ("Partnermedarbejder", "Partner worker"),
 }
