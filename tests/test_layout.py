@@ -25,6 +25,7 @@ PARTS = (
     "citizens",
     "consents",
     "dashboard",
+    "dataaccess",
     "districts",
     "doors",
     "emergency_keys",

@@ -462,6 +462,24 @@ POST   /webhooks/{subscription_id}/enable             allow   deny    deny     d
 POST   /webhooks/{subscription_id}/delete             allow   deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
 GET    /webhooks/deliveries                           allow   deny    deny     allow   refused deny    hidden  allow   hidden    deny    deny       refused unauth
 POST   /webhooks/deliveries/{delivery_id}/replay      allow   deny    deny     deny    refused deny    deny    allow   deny      deny    deny       refused unauth
+# --- the right of access, GDPR art. 15 (issue 19, docs/access-report.md) -----------------------
+# Silent in ROLES.md. Making a report hands personal data to the person asking: an
+# administrative act, not a read of the log. privacy.access_report (a citizen's report):
+# administrators, and a district lead for the citizens of their own districts (the report covers
+# only that home's lock). privacy.employee_report (everything about one employee, across every
+# district and the administration's log): administrators only. The auditor reads the log of the
+# reports made, and never makes one. Another party's people never: deny.
+GET    /api/v1/admin/citizens/{citizen_id}/access-report allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /api/v1/admin/employees/{employee_id}/data-export allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /citizens/{citizen_id}/access-report           allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /citizens/{citizen_id}/access-report.json      allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /citizens/{citizen_id}/access-report.csv       allow   allow   deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /employees/{employee_id}/data                  allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+GET    /employees/{employee_id}/data.json             allow   deny    deny     deny    refused deny    deny    deny    deny      deny    deny       refused unauth
+# "Mine data": every municipal office user, about themselves (no object). An association's user
+# or a partner administrator asks their own organisation, which is the controller of their data.
+GET    /account/data                                  allow   allow   allow    allow   refused allow   allow   deny    deny      deny    deny       refused unauth
+GET    /account/data.json                             allow   allow   allow    allow   refused allow   allow   deny    deny      deny    deny       refused unauth
 # --- the partner company's portal (issue 15) ---------------------------------------------------
 # ROLES.md: the company's administrator manages its own staff and phones (partner_staff.manage)
 # and sees its agreements. The portal is the company's alone: the municipality's staff read a

@@ -987,6 +987,7 @@ from tests.access import (  # noqa: E402 - each registers its part's recipes
     recipes_accounts,  # noqa: F401 - passwords and authenticators (issue 18)
     recipes_assoc,  # noqa: F401 - the association's portal
     recipes_consents,  # noqa: F401 - consent and permission requests (issue 16)
+    recipes_dataaccess,  # noqa: F401 - the right of access, GDPR art. 15 (issue 19)
     recipes_errands,  # noqa: F401 - the partner company's errands and log
     recipes_installer,  # noqa: F401 - the installer's orders and commissioning (issue 16)
     recipes_orgs,  # noqa: F401 - the register

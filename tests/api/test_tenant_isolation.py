@@ -99,6 +99,12 @@ class Probe:
 
 ProbeMaker = Callable[[Ids], list[Probe]]
 REASON = {"reason": "test af kommuneadskillelse"}
+ACCESS_PERIOD = {
+    "basis": "attorney",
+    "requested_by": "Søn",
+    "from": "2026-01-01",
+    "to": "2026-12-31",
+}
 
 # (method, route path) → probes. Probes with a Copenhagen id in the *body* against
 # Frederiksberg's own things carry ``control=False``: Copenhagen's administrator would be
@@ -366,6 +372,15 @@ PROBES: dict[tuple[str, str], ProbeMaker] = {
     ],
     ("POST", "/employees/{employee_id}/totp-reset"): lambda i: [
         Probe(f"/employees/{i.c_employee}/totp-reset", body=REASON)
+    ],
+    # the right of access (issue 19): another municipality's citizen or employee is 404, and
+    # nothing (not even the log of the report) is written
+    ("GET", "/citizens/{citizen_id}/access-report"): lambda i: [
+        Probe(f"/citizens/{i.c_citizen}/access-report", params=ACCESS_PERIOD),
+        Probe(f"/citizens/{i.c_citizen}/access-report", params={**ACCESS_PERIOD, "format": "csv"}),
+    ],
+    ("GET", "/employees/{employee_id}/data-export"): lambda i: [
+        Probe(f"/employees/{i.c_employee}/data-export")
     ],
     ("GET", "/actions"): lambda i: [
         Probe("/actions", expect="list", params={"limit": 200}),
@@ -735,6 +750,12 @@ def test_copenhagens_administrator_cannot_reach_frederiksberg(
         ("PATCH", f"/citizens/{ids.f_citizen}", {"given_name": "X"}),
         ("POST", f"/citizens/{ids.f_citizen}/remove", REASON),
         ("GET", f"/doors/{ids.f_door}", None),
+        ("GET", f"/employees/{ids.f_employee}/data-export", None),
+        (
+            "GET",
+            f"/citizens/{ids.f_citizen}/access-report?basis=citizen&from=2026-01-01&to=2026-01-31",
+            None,
+        ),
         (
             "POST",
             "/citizens",

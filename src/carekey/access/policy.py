@@ -61,6 +61,11 @@ class Action(StrEnum):
     # Signed webhooks (issue 17, docs/webhooks.md).
     READ_WEBHOOKS = "webhooks.read"  # subscriptions and the delivery log
     MANAGE_WEBHOOKS = "webhooks.manage"  # create, rotate, disable, delete; replay a delivery
+    # The right of access, GDPR art. 15 (issue 19, docs/access-report.md): a citizen's report of
+    # who entered the home, and an employee's own data. Making one is an administrative act
+    # (it hands personal data to the person asking), logged; the auditor reads that log.
+    PRIVACY_ACCESS_REPORT = "privacy.access_report"  # a citizen's report (home lock, keys)
+    PRIVACY_EMPLOYEE_REPORT = "privacy.employee_report"  # everything held about one employee
 
 
 class Reach(Enum):
@@ -128,6 +133,10 @@ ROLE_TABLE: Final[dict[Role, dict[Action, Reach]]] = {
         Action.MANAGE_CONSENT: _D,
         Action.MANAGE_WORK_ORDERS: _D,
         Action.READ_COSTS: _D,
+        # A citizen of their own districts: the report covers only that home's lock, which is
+        # in the lead's reach already. Never an employee's whole export (it spans every
+        # district's doors and the administration's log): administrators only.
+        Action.PRIVACY_ACCESS_REPORT: _D,
     },
     Role.AUDITOR: {
         Action.READ_STAFF: _M,

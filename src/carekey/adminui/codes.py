@@ -75,6 +75,15 @@ ADMIN_ACTIONS: Final[dict[str, Pair]] = {
         "Report 'who has been in this home' opened",
     ),
     "costs.exported": ("Omkostninger udtrukket", "Costs exported"),
+    # the right of access, GDPR art. 15 (docs/access-report.md)
+    "privacy.citizen_report": (
+        "Indsigtsrapport for borger udarbejdet",
+        "Citizen's access report made",
+    ),
+    "privacy.employee_report": (
+        "Udtræk af medarbejderens data udarbejdet",
+        "Employee's data export made",
+    ),
     "partner_log.exported": ("Partnerlog udtrukket", "Partner log exported"),
     # housing associations, partner companies, agreements, errands
     "association.registered": ("Boligforening registreret", "Housing association registered"),

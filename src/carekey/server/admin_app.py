@@ -65,6 +65,7 @@ def create_admin_ui(state: State) -> FastAPI:
     from carekey.citizens import pages as citizens
     from carekey.consents import pages as consent_pages
     from carekey.dashboard import pages as dashboard_pages
+    from carekey.dataaccess import pages as data_access_pages
     from carekey.districts import pages as districts
     from carekey.doors import pages as door_pages
     from carekey.emergency_keys import pages as emergency_keys
@@ -99,6 +100,7 @@ def create_admin_ui(state: State) -> FastAPI:
         app.include_router(lifecycle.router)
     app.include_router(webhook_pages.router)  # signed webhooks (issue 17)
     app.include_router(account_pages.router)  # accounts (issue 18, docs/accounts.md)
+    app.include_router(data_access_pages.router)  # right of access (issue 19)
     app.add_middleware(UnexpectedErrors, answer=_unexpected_answer)
     app.add_middleware(LanguageAndSession)
 

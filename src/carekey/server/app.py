@@ -26,6 +26,7 @@ from carekey.citizens import api as citizens
 from carekey.clock import Clock, SystemClock
 from carekey.config import Environment, Settings, get_settings
 from carekey.consents import api as consents
+from carekey.dataaccess import api as data_access
 from carekey.districts import api as districts
 from carekey.doors import api as doors
 from carekey.emergency_keys import api as emergency_keys
@@ -141,6 +142,7 @@ def create_app(
         installer.router,
         webhooks.router,
         accounts.router,  # accounts (issue 18)
+        data_access.router,  # right of access (issue 19)
     ):
         app.include_router(router)
 
